@@ -1,0 +1,5 @@
+"""``arize-runbooks demo``: placeholder."""
+
+
+def demo() -> None:
+    """Run the demo."""

@@ -1,0 +1,8 @@
+"""Shared fixtures: each part's servers live in tests/fixtures/<part>.py, registered here."""
+
+pytest_plugins = [
+    "tests.fixtures.arize",
+    "tests.fixtures.prefect",
+    "tests.fixtures.slack",
+    "tests.fixtures.webhooks",
+]

@@ -1,9 +1,80 @@
-"""``arize-runbooks approve|reject``: placeholder."""
+"""``arize-runbooks approve|reject RUN_ID``: answer a runbook's approval gate from a terminal.
+
+The same gate as the Prefect UI's resume form and the Slack buttons: the answer resumes the
+paused run with an ``ApprovalDecision``. Only an ACCEPT from Prefect counts, so a gate someone
+else already answered is reported, not silently "approved".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from uuid import UUID
+
+import typer
+from prefect import get_client
+from prefect.client.schemas.responses import SetStateStatus
+from rich.console import Console
+
+from tasks.approval_models import ApprovalDecision
+
+console = Console(stderr=True)
 
 
-def approve(run_id: str) -> None:
-    """Approve a paused runbook run."""
+class GateNotAnswered(RuntimeError):
+    """Prefect did not accept the answer (not paused, already decided, or invalid)."""
 
 
-def reject(run_id: str) -> None:
-    """Reject a paused runbook run."""
+async def answer_gate(
+    run_id: UUID | str, *, approved: bool, approver: str, comment: str = ""
+) -> str:
+    """Resume a paused run with a decision; return the gate's pause key.
+
+    Raises:
+        GateNotAnswered: the run is not waiting for approval, or Prefect refused the answer.
+    """
+    decision = ApprovalDecision(
+        approved=approved, approver=approver, comment=comment, approvers=[approver]
+    )
+    async with get_client() as client:
+        run = await client.read_flow_run(UUID(str(run_id)))
+        if run.state is None or not run.state.is_paused():
+            state = run.state.name if run.state else "unknown"
+            raise GateNotAnswered(f"run {run_id} is not waiting for approval (state: {state})")
+        gate = run.state.state_details.pause_key
+        result = await client.resume_flow_run(
+            run.id, run_input=decision.model_dump(mode="json")
+        )
+    if result.status != SetStateStatus.ACCEPT:
+        reason = getattr(result.details, "reason", result.status.value)
+        raise GateNotAnswered(f"Prefect did not accept the answer: {reason}")
+    return gate or ""
+
+
+def _answer(run_id: str, approved: bool, approver: str | None, comment: str) -> None:
+    who = approver or getpass.getuser()
+    try:
+        gate = asyncio.run(answer_gate(run_id, approved=approved, approver=who, comment=comment))
+    except GateNotAnswered as ex:
+        console.print(f"[red]{ex}[/red]")
+        raise typer.Exit(1) from ex
+    verdict = "approved" if approved else "rejected"
+    console.print(f"[green]{verdict}[/green] run {run_id} (gate {gate}) as {who}")
+
+
+def approve(
+    run_id: str = typer.Argument(help="The paused flow run's id."),
+    approver: str = typer.Option(None, help="Who approves; defaults to your login name."),
+    comment: str = typer.Option("", help="Why, for the audit record."),
+) -> None:
+    """Approve a runbook run waiting at its approval gate."""
+    _answer(run_id, True, approver, comment)
+
+
+def reject(
+    run_id: str = typer.Argument(help="The paused flow run's id."),
+    approver: str = typer.Option(None, help="Who rejects; defaults to your login name."),
+    comment: str = typer.Option("", help="Why, for the audit record."),
+) -> None:
+    """Reject a runbook run waiting at its approval gate; nothing destructive happens."""
+    _answer(run_id, False, approver, comment)

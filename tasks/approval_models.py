@@ -7,11 +7,12 @@ Prefect's run-input API. Keys of run inputs may hold only ``[a-z0-9-]``.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from prefect.input import RunInput
 from pydantic import BaseModel, Field
+
+from blocks._naming import slug
 
 REQUEST_KEY_PREFIX = "approval-request-"
 VOTE_KEY_PREFIX = "vote-"
@@ -73,7 +74,3 @@ def vote_key(gate: str, user_id: str) -> str:
     """Run-input key of one voter's vote on one gate; the key itself makes votes unique."""
     return f"{VOTE_KEY_PREFIX}{gate}-{slug(user_id)}"
 
-
-def slug(value: str) -> str:
-    """Lowercase ``value`` and keep only what Prefect allows in input and pause keys."""
-    return re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")

@@ -3,6 +3,7 @@
 pytest_plugins = [
     "tests.fixtures.arize",
     "tests.fixtures.prefect",
+    "tests.fixtures.runbooks",
     "tests.fixtures.slack",
     "tests.fixtures.webhooks",
 ]

@@ -1,0 +1,10 @@
+"""Names that Prefect accepts for block documents, run-input keys and pause keys."""
+
+from __future__ import annotations
+
+import re
+
+
+def slug(value: str) -> str:
+    """Lowercase ``value`` and keep only ``[a-z0-9-]``, what Prefect allows in keys."""
+    return re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")

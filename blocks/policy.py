@@ -1,0 +1,52 @@
+"""How runbooks run: which account, who approves, where new keys go, how fast to go."""
+
+from __future__ import annotations
+
+from prefect.blocks.core import Block
+from pydantic import Field
+
+from blocks.arize import ArizeCredentials
+from blocks.key_store import ArizeKeyStore
+from blocks.slack import SlackApprovals
+
+
+class RunbookPolicy(Block):
+    """Everything a runbook needs besides its spec, saved once per environment.
+
+    Without ``approvals`` the approval gate is Prefect-native only: the run pauses and is
+    answered from the Prefect UI's resume form or ``arize-runbooks approve|reject RUN_ID``.
+
+    Examples:
+        ```python
+        from blocks import RunbookPolicy
+
+        policy = await RunbookPolicy.aload("BLOCK_NAME")
+        ```
+    """
+
+    _block_type_name = "Arize Runbook Policy"
+    _block_type_slug = "arize-runbook-policy"
+
+    credentials: ArizeCredentials = Field(description="The Arize account to administer.")
+    approvals: SlackApprovals | None = Field(
+        default=None, description="Slack approvals; none means Prefect UI and CLI only."
+    )
+    key_store: ArizeKeyStore = Field(
+        default_factory=ArizeKeyStore, description="Where new API key values are stored."
+    )
+    approval_timeout_seconds: int = Field(
+        default=3600, ge=10, description=(
+            "How long a gate waits when Slack is not configured (Slack approvals carry their "
+            "own timeout); no answer means rejected."
+        ),
+    )
+    poll_interval_seconds: int = Field(
+        default=5, ge=1, description="How often a paused local run checks for an answer."
+    )
+    max_parallel: int = Field(
+        default=8, ge=1, le=64, description="Steps of one stage that run at the same time."
+    )
+    rate_limit: str | None = Field(
+        default="arize-api",
+        description="Prefect global concurrency limit (with slot decay) shared by all workers.",
+    )

@@ -1,0 +1,83 @@
+"""Step: rotate a service key's secret, store the new one, prove it authenticates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from prefect import get_run_logger, task
+
+from arize_admin import AsyncArizeAdmin
+from blocks.key_store import StoredKey
+from tasks.plan import Change
+from tasks.retry import STEP_OPTIONS
+from tasks.step_types import Outcome, StepContext, StepResult
+
+
+@task(name="Rotate key", task_run_name="rotate key {change.target}", **STEP_OPTIONS)
+async def rotate_key(ctx: StepContext, change: Change) -> StepResult:
+    """Refresh the key with a grace period, store the new value, then authenticate with it.
+
+    Order matters for consumers: the old secret stays valid for the grace period while the new
+    one is written to the store, so whoever reads the store always gets a working key. A retry
+    after the store was written finds the newer ``rotated_at`` and does not rotate twice.
+
+    Example:
+        ```python
+        change = Change(action=Action.ROTATE_KEY, target="ci-fraud-detection",
+                        params={"api_key_id": "QXBpS2V5...", "name": "ci-fraud-detection",
+                                "grace_period_seconds": 3600, "expires_at": None,
+                                "stored_rotated_at": None})
+        await rotate_key(ctx, change)
+        ```
+    """
+    params = change.params
+    name = params["name"]
+    stored = await ctx.key_store.read_key(name)
+    planned_at = params.get("stored_rotated_at")
+    if _rotated_since(stored, params["api_key_id"], planned_at):
+        outcome, calls = Outcome.ALREADY, 0
+    else:
+        async with ctx.credentials.get_client() as client:
+            refreshed = await client.api_keys.refresh(
+                params["api_key_id"],
+                expires_at=datetime.fromisoformat(params["expires_at"])
+                if params.get("expires_at")
+                else None,
+                grace_period_seconds=params["grace_period_seconds"],
+            )
+            calls = client.request_count
+        stored = StoredKey(
+            value=refreshed.key,
+            api_key_id=refreshed.id,
+            rotated_at=datetime.now(UTC),
+            expires_at=refreshed.expires_at,
+        )
+        await ctx.key_store.write_key(name, stored)
+        outcome = Outcome.APPLIED
+    calls += await _prove_authenticates(ctx, stored)
+    get_run_logger().info("key %s rotated: %s; new key authenticates", name, outcome.value)
+    return StepResult(
+        change_key=change.key,
+        outcome=outcome,
+        detail=f"stored as secret {ctx.key_store.secret_name(name)}; authenticates",
+        api_calls=calls,
+    )
+
+
+def _rotated_since(stored: StoredKey | None, api_key_id: str, planned_at: str | None) -> bool:
+    if stored is None or stored.api_key_id != api_key_id or stored.rotated_at is None:
+        return False
+    return planned_at is None or stored.rotated_at > datetime.fromisoformat(planned_at)
+
+
+async def _prove_authenticates(ctx: StepContext, stored: StoredKey | None) -> int:
+    """One authenticated read with the stored key; raises if Arize refuses it."""
+    if stored is None:
+        raise LookupError("no stored key to prove")
+    async with AsyncArizeAdmin(
+        api_key=stored.value,
+        base_url=ctx.credentials.base_url,
+        region=ctx.credentials.region,
+    ) as probe:
+        await probe.spaces.list(limit=1)
+        return probe.request_count

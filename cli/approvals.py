@@ -9,16 +9,43 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+from datetime import datetime
 from uuid import UUID
 
 import typer
 from prefect import get_client
+from prefect.client.schemas.filters import (
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterStartTime,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.responses import SetStateStatus
 from rich.console import Console
 
 from tasks.approval_models import ApprovalDecision
 
 console = Console(stderr=True)
+
+
+async def wait_for_gate(flow_name: str, since: datetime, poll_seconds: float = 0.5) -> FlowRun:
+    """The first run of ``flow_name`` started after ``since`` that is paused at a gate."""
+    flow_filter = FlowFilter(name=FlowFilterName(any_=[flow_name]))
+    run_filter = FlowRunFilter(
+        start_time=FlowRunFilterStartTime(after_=since),
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])),
+    )
+    async with get_client() as client:
+        while True:
+            runs = await client.read_flow_runs(
+                flow_filter=flow_filter, flow_run_filter=run_filter, limit=1
+            )
+            if runs:
+                return runs[0]
+            await asyncio.sleep(poll_seconds)
 
 
 class GateNotAnswered(RuntimeError):

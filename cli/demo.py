@@ -1,5 +1,220 @@
-"""``arize-runbooks demo``: placeholder."""
+"""``arize-runbooks demo``: every runbook, start to finish, on one machine with no account.
+
+Starts the Arize and Slack emulators, a Prefect server and the webhook service; saves the
+blocks; runs onboard-team → saml-role-mapping → restrict-project → rotate-service-keys →
+offboard-user from examples/; answers each approval gate through a public path (a signed Slack
+click, or ``arize-runbooks approve``) and says which; stops everything it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from cli.stack import APPROVER_ID, LocalStack
+
+console = Console()
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def demo() -> None:
-    """Run the demo."""
+@dataclass(frozen=True)
+class Step:
+    """One runbook in the demo and how its gate (if any) is answered."""
+
+    runbook: str
+    example: str
+    answer_with: str  # "slack" or "cli"
+
+
+STEPS = [
+    Step("onboard-team", "onboard-team.yaml", "slack"),
+    Step("saml-role-mapping", "saml-role-mapping.yaml", "slack"),
+    Step("restrict-project", "restrict-project.yaml", "slack"),
+    Step("rotate-service-keys", "rotate-service-keys.yaml", "cli"),
+    Step("offboard-user", "offboard-user.yaml", "cli"),
+]
+
+
+def demo(
+    interactive: bool = typer.Option(
+        False, "--interactive", help="Answer approval gates yourself instead of the demo."
+    ),
+) -> None:
+    """Run every runbook against the embedded emulators and a local Prefect server."""
+    with tempfile.TemporaryDirectory(prefix="arize-runbooks-demo-") as workdir:
+        console.rule("[bold]arize-runbooks demo")
+        with console.status("starting emulators, Prefect server and webhook service…"):
+            stack = LocalStack(Path(workdir))
+            stack.__enter__()
+        try:
+            console.print(f"Arize emulator   {stack.arize.base_url}")
+            console.print(f"Slack emulator   {stack.slack.base_url}")
+            console.print(f"Prefect UI       {stack.prefect.ui_url}")
+            console.print(f"webhook service  {stack.webhooks.url}")
+            outcomes = _run_with_prefect(stack, interactive)
+        finally:
+            with console.status("stopping everything the demo started…"):
+                stack.__exit__(None, None, None)
+    _summary(outcomes)
+    if any(o["status"] in {"failed", "rejected"} for o in outcomes):
+        raise typer.Exit(1)
+
+
+def _run_with_prefect(stack: LocalStack, interactive: bool) -> list[dict[str, Any]]:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    os.environ["PREFECT_API_URL"] = stack.prefect.api_url
+    with temporary_settings(updates={PREFECT_API_URL: stack.prefect.api_url}):
+        return asyncio.run(_demo(stack, interactive))
+
+
+async def _demo(stack: LocalStack, interactive: bool) -> list[dict[str, Any]]:
+    await _save_blocks(stack)
+    outcomes = []
+    for step in STEPS:
+        console.rule(f"[bold cyan]{step.runbook}[/] · examples/{step.example}")
+        answer = _interactive_answer if interactive else _answerer(step.answer_with, stack)
+        outcomes.append(await _run_step(step, stack, answer))
+    return outcomes
+
+
+async def _save_blocks(stack: LocalStack) -> None:
+    from prefect import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    from blocks.arize import ArizeCredentials
+    from blocks.key_store import ArizeKeyStore
+    from blocks.policy import RunbookPolicy
+    from blocks.slack import SlackApprovals
+
+    await RunbookPolicy(
+        credentials=ArizeCredentials(api_key=stack.arize.admin_key, base_url=stack.arize.base_url),
+        approvals=SlackApprovals(
+            bot_token=stack.bot_token,
+            signing_secret=stack.signing_secret,
+            channel="#arize-approvals",
+            approver_ids=[APPROVER_ID],
+            quorum=1,
+            timeout_seconds=600,
+            base_url=stack.slack.base_url,
+        ),
+        key_store=ArizeKeyStore(prefix="demo"),
+        poll_interval_seconds=1,
+    ).asave("default", overwrite=True)
+    async with get_client() as client:
+        await client.create_global_concurrency_limit(
+            GlobalConcurrencyLimitCreate(name="arize-api", limit=20, slot_decay_per_second=20)
+        )
+    console.print("saved blocks: policy [bold]default[/] (Arize credentials, Slack approvals, "
+                  "key store) and global rate limit [bold]arize-api[/]")
+
+
+Answer = Callable[[Any], Awaitable[str]]
+
+
+async def _run_step(step: Step, stack: LocalStack, answer: Answer) -> dict[str, Any]:
+    from flows import RUNBOOKS
+
+    flow = RUNBOOKS[step.runbook]
+    spec = yaml.safe_load((EXAMPLES / step.example).read_text())
+    since = datetime.now(UTC)
+    run = asyncio.create_task(flow(spec=spec, return_state=True))
+    gate = asyncio.create_task(_answer_gate(step.runbook, since, answer))
+    state = await run
+    how = None
+    if gate.done() and not gate.cancelled():
+        how = gate.result()
+    else:
+        gate.cancel()
+    run_id = state.state_details.flow_run_id
+    url = f"{stack.prefect.ui_url}/runs/flow-run/{run_id}"
+    if state.is_completed():
+        outcome = await state.result()
+        console.print(
+            f"[green]{outcome.status.value}[/]: {outcome.applied} applied, "
+            f"{outcome.already} already in place, {outcome.api_calls} API calls"
+            + (f", approved by {outcome.approver}" if outcome.approver else "")
+        )
+        result = {"runbook": step.runbook, "status": outcome.status.value,
+                  "planned": outcome.planned, "applied": outcome.applied}
+    else:
+        console.print(f"[red]{state.name}[/]: {state.message}")
+        result = {"runbook": step.runbook, "status": "failed", "planned": 0, "applied": 0}
+    if how:
+        console.print(f"approval: {how}")
+    console.print(f"flow run: {url}")
+    return {**result, "approval": how or "not needed", "url": url}
+
+
+async def _answer_gate(runbook: str, since: datetime, answer: Answer) -> str:
+    from cli.approvals import wait_for_gate
+
+    run = await wait_for_gate(runbook, since)
+    gate = run.state.state_details.pause_key
+    console.print(f"[yellow]run {run.id} waits for approval[/] (gate {gate})")
+    return await answer(run)
+
+
+def _answerer(kind: str, stack: LocalStack) -> Answer:
+    async def by_slack(run: Any) -> str:
+        response = await asyncio.to_thread(
+            stack.slack.click,
+            stack.interactions_url,
+            signing_secret=stack.signing_secret,
+            user_id=APPROVER_ID,
+            action_id="approve",
+        )
+        response.raise_for_status()
+        return (
+            f"Slack: Alex Approver ({APPROVER_ID}) clicked Approve; the signed click went to "
+            f"{stack.interactions_url}"
+        )
+
+    async def by_cli(run: Any) -> str:
+        command = ["arize-runbooks", "approve", str(run.id), "--approver", "demo-admin",
+                   "--comment", "approved by the demo"]
+        await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "cli.main", *command[1:]],
+            check=True,
+            env={**os.environ},
+        )
+        return "CLI: " + " ".join(command)
+
+    return by_slack if kind == "slack" else by_cli
+
+
+async def _interactive_answer(run: Any) -> str:
+    from cli.approvals import answer_gate
+
+    console.print(
+        f"Approve in Slack is emulated; answer here, or run "
+        f"[bold]arize-runbooks approve {run.id}[/] in another terminal."
+    )
+    approved = await asyncio.to_thread(typer.confirm, "Approve this plan?", default=False)
+    who = os.environ.get("USER", "you")
+    await answer_gate(run.id, approved=approved, approver=who, comment="answered interactively")
+    return f"you ({who}) answered {'approve' if approved else 'reject'} at the terminal"
+
+
+def _summary(outcomes: list[dict[str, Any]]) -> None:
+    table = Table(title="demo summary")
+    for column in ("runbook", "status", "planned", "applied", "approval"):
+        table.add_column(column)
+    for o in outcomes:
+        table.add_row(o["runbook"], o["status"], str(o["planned"]), str(o["applied"]),
+                      o["approval"])
+    console.print(table)

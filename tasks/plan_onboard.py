@@ -40,7 +40,7 @@ async def _plan(client: AsyncArizeAdmin, key_store: ArizeKeyStore, spec: Onboard
             "organization", spec.organization, "no organization of that name (names are exact)"
         )
     space = await client.spaces.find_by_name(spec.space, org_id=org.id)
-    roles = {role.name: role async for role in client.roles.list()}
+    roles = {spec_role_name(role): role async for role in client.roles.list()}
     users = {user.email.lower(): user async for user in client.users.list()}
     org_space_ids = {s.id async for s in client.spaces.list(org_id=org.id)}
     space_bindings = [
@@ -145,6 +145,12 @@ def _plan_role(plan: Plan, live: Role | None, index: int, role_spec) -> None:
     )
 
 
+def spec_role_name(role: Role) -> str:
+    """How specs name a role: predefined ones as ADMIN, MEMBER, READ_ONLY, ANNOTATOR."""
+    return role.name.upper().replace(" ", "_") if role.is_predefined else role.name
+
+
+
 def _permission_delta(added: list[str], removed: list[str]) -> str:
     parts = []
     if added:
@@ -191,7 +197,7 @@ def _plan_space_role(
     space,
 ) -> None:
     current_role = roles_by_id.get(current.role_id) if current else None
-    if current_role is not None and current_role.name == role_name:
+    if current_role is not None and spec_role_name(current_role) == role_name:
         plan.in_place.append(f"{email} is {role_name} in {spec.space}")
         return
     custom = role_name not in PREDEFINED_SPACE_ROLES
@@ -205,7 +211,8 @@ def _plan_space_role(
         after = wanted_roles.get(role_name) or _permissions_of(role_name, roles_by_id)
         after = {getattr(p, "value", p) for p in after}
         destructive = not now <= after
-        reason = f"from {current_role.name}" + (" (narrows access)" if destructive else "")
+        narrows = " (narrows access)" if destructive else ""
+        reason = f"from {spec_role_name(current_role)}{narrows}"
     plan.changes.append(
         Change(
             action=Action.SET_SPACE_ROLE,
@@ -220,7 +227,7 @@ def _plan_space_role(
 
 def _permissions_of(role_name: str, roles_by_id: dict[str, Role]) -> set:
     for role in roles_by_id.values():
-        if role.name == role_name:
+        if spec_role_name(role) == role_name:
             return set(role.permissions)
     return set()
 

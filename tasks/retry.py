@@ -14,9 +14,13 @@ from prefect.tasks import exponential_backoff
 from arize_admin import is_transient
 
 
-def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """``retry_condition_fn``: retry when the failed attempt raised a transient error."""
-    exc = state.result(raise_on_failure=False)
+async def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """``retry_condition_fn``: retry when the failed attempt raised a transient error.
+
+    Async on purpose: ``State.result`` dispatches on the calling context, and the async tasks'
+    engine calls this from its event loop, where the sync form would return a coroutine.
+    """
+    exc = await state.aresult(raise_on_failure=False)
     return isinstance(exc, BaseException) and is_transient(exc)
 
 

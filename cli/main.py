@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import approvals, demo, emulator, inbox, serve
+from cli import approvals, demo, emulator, inbox, run, serve
 
 app = typer.Typer(
     name="arize-runbooks",
@@ -16,6 +16,7 @@ app = typer.Typer(
 app.command("demo")(demo.demo)
 app.command("emulator")(emulator.emulator)
 app.command("serve")(serve.serve)
+app.command("run")(run.run)
 app.command("approve")(approvals.approve)
 app.command("reject")(approvals.reject)
 app.add_typer(inbox.app, name="inbox")

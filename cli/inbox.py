@@ -1,5 +1,199 @@
-"""``arize-runbooks inbox``: placeholder until the webhook inbox lands."""
+"""``arize-runbooks inbox``: list, show and replay the webhook service's stored events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
-app = typer.Typer(help="Inspect and replay webhook deliveries.")
+app = typer.Typer(help="Inspect and replay webhook deliveries.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+InboxUrl = Annotated[
+    str | None,
+    typer.Option(help="Inbox database URL (default: ARIZE_RUNBOOKS_INBOX_URL or SQLite file)."),
+]
+
+
+def _inbox_url(inbox_url: str | None) -> str:
+    from cli.serve import load_settings
+
+    return inbox_url or load_settings().inbox_url
+
+
+def _status_style(status: str) -> str:
+    return {"forwarded": "green", "dead": "red", "pending": "yellow"}.get(status, "")
+
+
+@app.command("list")
+def list_events(
+    status: Annotated[
+        str | None, typer.Option(help="Only events in this status: pending, forwarded, dead.")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Only events of this source.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+    inbox_url: InboxUrl = None,
+) -> None:
+    """List stored events, newest first."""
+    from webhooks.inbox import EventStatus, Inbox
+
+    try:
+        wanted = EventStatus(status) if status else None
+    except ValueError:
+        err.print(f"[red]unknown status {status!r}; use pending, forwarded or dead[/red]")
+        raise typer.Exit(2) from None
+
+    async def main() -> list[Any]:
+        async with Inbox(_inbox_url(inbox_url)) as inbox:
+            return await inbox.list(status=wanted, source=source, limit=limit)
+
+    events = asyncio.run(main())
+    table = Table(title="webhook inbox", show_lines=False)
+    for column in ("id", "source", "event id", "type", "received", "status", "deployment", "note"):
+        table.add_column(column, overflow="fold")
+    for event in events:
+        note = event.last_error or (f"run {event.flow_run_id}" if event.flow_run_id else "")
+        table.add_row(
+            str(event.id),
+            event.source,
+            event.event_id,
+            event.event_type,
+            event.received_at.strftime("%Y-%m-%d %H:%M:%S"),
+            f"[{_status_style(event.status)}]{event.status}[/]",
+            event.deployment or "",
+            note,
+        )
+    out.print(table)
+
+
+@app.command("show")
+def show(
+    event_id: Annotated[int, typer.Argument(help="Inbox id (first column of `inbox list`).")],
+    inbox_url: InboxUrl = None,
+) -> None:
+    """Show one event: status, route, parameters and the stored payload."""
+    from webhooks.inbox import Inbox
+
+    async def main() -> Any:
+        async with Inbox(_inbox_url(inbox_url)) as inbox:
+            return await inbox.get(event_id)
+
+    event = asyncio.run(main())
+    if event is None:
+        err.print(f"[red]no event {event_id} in the inbox[/red]")
+        raise typer.Exit(1)
+    table = Table(show_header=False, title=f"event {event.id}")
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for name in (
+        "source",
+        "event_id",
+        "delivery_id",
+        "event_type",
+        "received_at",
+        "status",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "deployment",
+        "flow_run_id",
+    ):
+        value = getattr(event, name)
+        table.add_row(name, "" if value is None else str(value))
+    table.add_row("idempotency key", event.idempotency_key)
+    table.add_row("parameters", json.dumps(event.parameters, indent=2) if event.parameters else "")
+    table.add_row("headers", json.dumps(event.headers, indent=2))
+    out.print(table)
+    out.print_json(json.dumps(event.payload))
+
+
+@app.command("replay")
+def replay(
+    event_ids: Annotated[
+        list[int] | None, typer.Argument(help="Inbox ids to replay (see `inbox list`).")
+    ] = None,
+    dead: Annotated[bool, typer.Option("--dead", help="Replay every dead letter.")] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Routing YAML to re-route with (default: settings)."),
+    ] = None,
+    prefect_api_url: Annotated[
+        str | None, typer.Option(help="Prefect API URL (default: settings / Prefect's own).")
+    ] = None,
+    forward: Annotated[
+        bool,
+        typer.Option(help="Create the runs now; --no-forward leaves it to the running service."),
+    ] = True,
+    inbox_url: InboxUrl = None,
+) -> None:
+    """Make events pending again, re-route them and create their flow runs.
+
+    A replayed event keeps its idempotency key, so an event whose run exists finds that run.
+    """
+    if not event_ids and not dead:
+        err.print("[red]give event ids or --dead[/red]")
+        raise typer.Exit(2)
+    from cli.serve import load_settings
+
+    settings = load_settings(
+        inbox_url=inbox_url, routing_config=config, prefect_api_url=prefect_api_url
+    )
+    summary, ids = asyncio.run(_replay(settings, event_ids or None, dead=dead, forward=forward))
+    if not ids:
+        out.print("nothing to replay")
+        return
+    table = Table(title="replay")
+    table.add_column("id")
+    table.add_column("outcome")
+    outcomes: dict[int, str] = {}
+    if summary is not None:
+        outcomes.update({i: "[green]forwarded[/]" for i in summary.forwarded})
+        outcomes.update({i: "[yellow]pending (retrying)[/]" for i in summary.retrying})
+        outcomes.update({i: "[red]dead[/]" for i in summary.dead})
+    for i in ids:
+        table.add_row(str(i), outcomes.get(i, "pending"))
+    out.print(table)
+    if summary is not None and summary.dead:
+        raise typer.Exit(1)
+
+
+async def _replay(
+    settings: Any, ids: list[int] | None, *, dead: bool, forward: bool
+) -> tuple[Any, list[int]]:
+    from prefect.client.orchestration import PrefectClient, get_client
+
+    from webhooks.forwarder import Forwarder
+    from webhooks.inbox import Inbox
+    from webhooks.routing import Router, RoutingConfigError
+
+    try:
+        router = (
+            Router.from_file(settings.routing_config) if settings.routing_config else Router.empty()
+        )
+    except RoutingConfigError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    async with Inbox(settings.inbox_url) as inbox:
+        replayed = await inbox.replay(ids, dead=dead)
+        if not forward or not replayed:
+            return None, replayed
+        client = (
+            PrefectClient(api=settings.prefect_api_url)
+            if settings.prefect_api_url
+            else get_client()
+        )
+        async with client:
+            forwarder = Forwarder(
+                inbox,
+                router,
+                client,
+                concurrency=settings.forwarder_concurrency,
+                client_retries=settings.prefect_client_retries,
+            )
+            return await forwarder.forward_once(replayed), replayed

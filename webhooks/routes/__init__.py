@@ -1,0 +1,1 @@
+"""One ``APIRouter`` per source; ``webhooks.api`` puts them together."""

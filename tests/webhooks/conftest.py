@@ -1,0 +1,318 @@
+"""Webhook tests: stand-in deployments under the runbook names, signed senders, run counting.
+
+The stand-in flows take the real spec models (``tasks.specs``) and ``Trigger``, so Prefect's
+parameter-schema check is the same one the real deployments apply. ``run_deployment`` with
+``timeout=0`` leaves their runs Scheduled (no worker), which is exactly what the tests count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from prefect import flow
+from prefect.client.orchestration import PrefectClient
+from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName, FlowRunFilter
+from prefect.client.schemas.objects import FlowRun
+
+from tasks.specs import (
+    OffboardUserSpec,
+    OnboardTeamSpec,
+    RestrictProjectSpec,
+    RotateServiceKeysSpec,
+    SamlRoleMappingSpec,
+)
+from tasks.triggers import Trigger
+from tests.fixtures.webhooks import (
+    BAMBOOHR_SECRET,
+    GENERIC_SECRET,
+    JIRA_SECRET,
+    OKTA_SECRET,
+    SERVICENOW_TOKEN,
+)
+from webhooks.verify import sign_bamboohr, sign_hub, sign_standard
+
+
+@flow(name="offboard-user")
+def offboard_user(spec: OffboardUserSpec, dry_run: bool = False, trigger: Trigger | None = None):
+    """Stand-in for the offboard-user runbook."""
+
+
+@flow(name="onboard-team")
+def onboard_team(spec: OnboardTeamSpec, dry_run: bool = False, trigger: Trigger | None = None):
+    """Stand-in for the onboard-team runbook."""
+
+
+@flow(name="restrict-project")
+def restrict_project(
+    spec: RestrictProjectSpec, dry_run: bool = False, trigger: Trigger | None = None
+):
+    """Stand-in for the restrict-project runbook."""
+
+
+@flow(name="saml-role-mapping")
+def saml_role_mapping(
+    spec: SamlRoleMappingSpec, dry_run: bool = False, trigger: Trigger | None = None
+):
+    """Stand-in for the saml-role-mapping runbook."""
+
+
+@flow(name="rotate-service-keys")
+def rotate_service_keys(
+    spec: RotateServiceKeysSpec, dry_run: bool = False, trigger: Trigger | None = None
+):
+    """Stand-in for the rotate-service-keys runbook."""
+
+
+STAND_INS = [offboard_user, onboard_team, restrict_project, saml_role_mapping, rotate_service_keys]
+
+
+@pytest.fixture(scope="session")
+async def prefect_client(prefect_harness: str) -> AsyncIterator[PrefectClient]:
+    """A client on the harness."""
+    async with PrefectClient(api=prefect_harness) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def runbook_deployments(prefect_client: PrefectClient) -> dict[str, Any]:
+    """``<flow>/<flow>`` deployments of the stand-in flows; returns name -> deployment id."""
+    ids = {}
+    for stand_in in STAND_INS:
+        deployment = await stand_in.ato_deployment(name=stand_in.name)
+        ids[f"{stand_in.name}/{stand_in.name}"] = await deployment.aapply()
+    found = await prefect_client.read_deployments(
+        deployment_filter=DeploymentFilter(
+            name=DeploymentFilterName(any_=[s.name for s in STAND_INS])
+        )
+    )
+    assert len(found) >= len(STAND_INS)
+    return ids
+
+
+async def runs_for(client: PrefectClient, event_ids: set[str]) -> list[FlowRun]:
+    """Every flow run whose ``trigger.event_id`` is one of ``event_ids`` (all deployments)."""
+    runs: list[FlowRun] = []
+    offset = 0
+    while True:
+        page = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(), limit=200, offset=offset
+        )
+        runs.extend(
+            run
+            for run in page
+            if isinstance(run.parameters.get("trigger"), dict)
+            and run.parameters["trigger"].get("event_id") in event_ids
+        )
+        if len(page) < 200:
+            return runs
+        offset += 200
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]], *, within: float = 30.0, interval: float = 0.1
+) -> Any:
+    """Poll ``check`` until it returns something truthy (readiness poll, not a fixed sleep)."""
+    async with asyncio.timeout(within):
+        while True:
+            result = await check()
+            if result:
+                return result
+            await asyncio.sleep(interval)
+
+
+def uid(prefix: str = "") -> str:
+    """A fresh id, so tests sharing the session's service and harness never collide."""
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+class Sender:
+    """Sends correctly signed deliveries the way each source does (tests tamper afterwards)."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def okta(self, body: Any, *, secret: str = OKTA_SECRET, **kw: Any) -> httpx.Response:
+        raw = _raw(body)
+        headers = {"Authorization": secret, "Content-Type": "application/json"}
+        return await self.http.post("/webhooks/okta", content=raw, headers=headers | kw)
+
+    def bamboohr_headers(self, raw: bytes, *, timestamp: int | None = None) -> dict[str, str]:
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        return {
+            "X-BambooHR-Signature": sign_bamboohr(BAMBOOHR_SECRET, raw, stamp),
+            "X-BambooHR-Timestamp": stamp,
+            "Content-Type": "application/json",
+        }
+
+    async def bamboohr(self, body: Any, **kw: Any) -> httpx.Response:
+        raw = _raw(body)
+        headers = self.bamboohr_headers(raw) | kw
+        return await self.http.post("/webhooks/bamboohr", content=raw, headers=headers)
+
+    def jira_headers(self, raw: bytes, *, identifier: str) -> dict[str, str]:
+        return {
+            "X-Hub-Signature": sign_hub(JIRA_SECRET, raw),
+            "X-Atlassian-Webhook-Identifier": identifier,
+            "X-Atlassian-Webhook-Retry": "0",
+            "Content-Type": "application/json",
+        }
+
+    async def jira(self, body: Any, *, identifier: str, **kw: Any) -> httpx.Response:
+        raw = _raw(body)
+        headers = self.jira_headers(raw, identifier=identifier) | kw
+        return await self.http.post("/webhooks/jira", content=raw, headers=headers)
+
+    async def servicenow(self, body: Any, **kw: Any) -> httpx.Response:
+        raw = _raw(body)
+        headers = {
+            "Authorization": f"Bearer {SERVICENOW_TOKEN}",
+            "Content-Type": "application/json",
+        }
+        return await self.http.post("/webhooks/servicenow", content=raw, headers=headers | kw)
+
+    def generic_headers(
+        self, raw: bytes, *, msg_id: str, timestamp: int | None = None
+    ) -> dict[str, str]:
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        key = base64.b64decode(GENERIC_SECRET.removeprefix("whsec_"))
+        return {
+            "webhook-id": msg_id,
+            "webhook-timestamp": stamp,
+            "webhook-signature": sign_standard(key, msg_id, stamp, raw),
+            "Content-Type": "application/json",
+        }
+
+    async def generic(self, body: Any, *, msg_id: str, **kw: Any) -> httpx.Response:
+        raw = _raw(body)
+        headers = self.generic_headers(raw, msg_id=msg_id) | kw
+        return await self.http.post("/webhooks/generic", content=raw, headers=headers)
+
+
+def _raw(body: Any) -> bytes:
+    return body if isinstance(body, bytes) else json.dumps(body).encode()
+
+
+@pytest.fixture
+async def send(webhook_service: Any, runbook_deployments: dict[str, Any]) -> AsyncIterator[Sender]:
+    """A :class:`Sender` on the session's webhook service (deployments in place)."""
+    async with httpx.AsyncClient(base_url=webhook_service.base_url, timeout=30) as http:
+        yield Sender(http)
+
+
+# --- real-shaped payloads (webhooks-and-approvals.md §2-§3) --------------------------------
+
+
+def okta_event(
+    event_type: str = "user.lifecycle.deactivate",
+    *,
+    email: str = "lee.leaver@acme.example",
+    uuid_: str | None = None,
+    extra_targets: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One Okta System Log event."""
+    return {
+        "uuid": uuid_ or str(uuid.uuid4()),
+        "published": "2026-11-26T09:15:00.000Z",
+        "eventType": event_type,
+        "version": "0",
+        "displayMessage": "Deactivate Okta user",
+        "severity": "INFO",
+        "actor": {
+            "id": "00u1admin",
+            "type": "User",
+            "alternateId": "admin@acme.example",
+            "displayName": "Avery Admin",
+        },
+        "client": {"ipAddress": "203.0.113.7"},
+        "outcome": {"result": "SUCCESS", "reason": None},
+        "target": [
+            {
+                "id": "00u1lee",
+                "type": "User",
+                "alternateId": email,
+                "displayName": "Lee Leaver",
+                "detailEntry": None,
+            },
+            *(extra_targets or []),
+        ],
+        "transaction": {"type": "WEB", "id": "Xy1"},
+        "debugContext": {"debugData": {"requestId": "req-1", "requestUri": "/api/v1/users"}},
+        "legacyEventType": "core.user.config.user_deactivated",
+    }
+
+
+def okta_hook(*events: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
+    """The event hook envelope."""
+    return {
+        "eventType": "com.okta.event_hook",
+        "eventTypeVersion": "1.0",
+        "cloudEventsVersion": "0.1",
+        "source": "https://acme.okta.com/api/v1/eventHooks/whoql0HfiLGPWc8Jx0g3",
+        "eventId": event_id or str(uuid.uuid4()),
+        "eventTime": "2026-11-26T09:15:01.000Z",
+        "contentType": "application/json",
+        "data": {"events": list(events)},
+    }
+
+
+def bamboohr_termination(employee_id: str, email: str) -> dict[str, Any]:
+    """A field-based (global) webhook body for an employee whose status became Terminated."""
+    return {
+        "employees": [
+            {
+                "id": employee_id,
+                "action": "Updated",
+                "changedFields": ["employmentHistoryStatus", "status"],
+                "fields": {
+                    "employmentHistoryStatus": {"value": "Terminated"},
+                    "status": {"value": "Inactive"},
+                    "workEmail": {"value": email},
+                    "firstName": {"value": "Lee"},
+                    "lastName": {"value": "Leaver"},
+                },
+            }
+        ],
+        "fields": {
+            "employmentHistoryStatus": "Employment Status",
+            "status": "Status",
+            "workEmail": "Work Email",
+        },
+    }
+
+
+def jira_issue_created(
+    key: str, *, issue_type: str = "Team Onboarding", fields: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A ``jira:issue_created`` body."""
+    return {
+        "timestamp": 1795700000000,
+        "webhookEvent": "jira:issue_created",
+        "issue_event_type_name": "issue_created",
+        "user": {"accountId": "5b10ac8d82e05b22cc7d4ef5", "displayName": "Pat Platform"},
+        "issue": {
+            "id": "10042",
+            "key": key,
+            "self": f"https://acme.atlassian.net/rest/api/2/issue/{key}",
+            "fields": {
+                "summary": "New team: Fraud Ops",
+                "issuetype": {"id": "10010", "name": issue_type},
+                "project": {"id": "10000", "key": "IT", "name": "IT Requests"},
+                "status": {"name": "Open"},
+                "labels": [],
+                "reporter": {
+                    "accountId": "5b10ac8d82e05b22cc7d4ef5",
+                    "displayName": "Pat Platform",
+                    "emailAddress": "pat@acme.example",
+                },
+                **(fields or {}),
+            },
+        },
+    }

@@ -1,0 +1,135 @@
+"""The FastAPI application: ``create_app(settings)`` and its lifespan.
+
+Nothing here reads the environment at import time; ``arize-runbooks serve`` runs
+``uvicorn --factory webhooks.app:app_from_env`` and tests call ``create_app`` with their own
+settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from webhooks.api import api_router
+from webhooks.errors import InvalidSignature, WebhookError
+from webhooks.forwarder import Forwarder
+from webhooks.inbox import Inbox
+from webhooks.routing import Router
+from webhooks.settings import Settings
+
+logger = logging.getLogger("webhooks.app")
+
+
+class Health(BaseModel):
+    """``/health`` answer."""
+
+    status: str
+    forwarder: str
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open the inbox and the Prefect client, start the forwarder; close all on shutdown."""
+    settings: Settings = app.state.settings
+    async with contextlib.AsyncExitStack() as stack:
+        inbox = await stack.enter_async_context(Inbox(settings.inbox_url))
+        app.state.inbox = inbox
+        client = await stack.enter_async_context(_prefect_client(settings))
+        app.state.prefect_client = client
+        forwarder = Forwarder(
+            inbox,
+            app.state.router,
+            client,
+            concurrency=settings.forwarder_concurrency,
+            batch_size=settings.forwarder_batch_size,
+            poll_seconds=settings.forwarder_poll_seconds,
+            backoff_base=settings.forwarder_backoff_base,
+            backoff_max=settings.forwarder_backoff_max,
+            max_attempts=settings.forwarder_max_attempts,
+            client_retries=settings.prefect_client_retries,
+        )
+        app.state.forwarder = forwarder
+        app.state.forwarder_task = None
+        if settings.forwarder_enabled:
+            task = asyncio.create_task(forwarder.run(), name="webhooks-forwarder")
+            app.state.forwarder_task = task
+            stack.push_async_callback(_cancel, task)
+        yield
+
+
+def _prefect_client(settings: Settings) -> Any:
+    from prefect.client.orchestration import PrefectClient, get_client
+
+    if settings.prefect_api_url:
+        return PrefectClient(api=settings.prefect_api_url)
+    return get_client()
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _webhook_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, WebhookError)
+    if not isinstance(exc, InvalidSignature):
+        logger.info("%s %s -> %d: %s", request.method, request.url.path, exc.status_code, exc)
+    headers = {"Retry-After": "30"} if exc.status_code == 503 else None
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service.
+
+    The routing config is loaded and validated here, so a bad file stops start-up with a
+    message naming the route and field.
+
+    Args:
+        settings: Configuration; ``None`` reads it from the environment.
+
+    Raises:
+        webhooks.routing.RoutingConfigError: the routing file is invalid.
+    """
+    settings = settings or Settings()
+    router = (
+        Router.from_file(settings.routing_config)
+        if settings.routing_config is not None
+        else Router.empty()
+    )
+    app = FastAPI(
+        title="arize-runbooks webhooks",
+        summary="HR, identity and ticket webhooks in; exactly one Prefect flow run per event.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.router = router
+    app.add_exception_handler(WebhookError, _webhook_error)
+    app.include_router(api_router)
+
+    @app.get("/health", response_model=Health, tags=["health"])
+    async def health(request: Request) -> Health:
+        """Liveness, and whether the forwarder loop is running."""
+        task = getattr(request.app.state, "forwarder_task", None)
+        if task is None:
+            state = "disabled"
+        elif task.done():
+            state = "stopped"
+        else:
+            state = "running"
+        return Health(status="ok", forwarder=state)
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory``: settings from the environment."""
+    return create_app(Settings())

@@ -1,0 +1,264 @@
+"""Turns pending inbox events into flow runs, exactly once each.
+
+``arun_deployment(..., idempotency_key=f"{source}:{event_id}", timeout=0, as_subflow=False)``:
+Prefect's database enforces the key per flow, so a second forward of the same event (a
+replay, a crash between create and mark, two service replicas) finds the existing run.
+
+Failures are sorted by whether waiting helps:
+
+- Prefect unreachable, timeouts, 408/429/5xx: the event stays pending; the forwarder backs
+  off exponentially (with jitter) and tries again, forever.
+- Deployment missing, parameters refused (409/422) or any other 4xx: the event is dead, with
+  Prefect's message as the reason; ``arize-runbooks inbox replay`` retries it after a fix.
+- Anything unexpected: retried with backoff up to ``max_attempts``, then dead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import httpx
+from prefect.deployments import arun_deployment
+from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+from webhooks.inbox import Inbox, InboxEvent
+from webhooks.routing import Router, Unroutable
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import PrefectClient
+
+logger = logging.getLogger("webhooks.forwarder")
+
+_TRANSIENT_STATUSES = frozenset({408, 425, 429})
+
+
+class _Transient(Exception):
+    pass
+
+
+class _Permanent(Exception):
+    pass
+
+
+@dataclass
+class ForwardSummary:
+    """What one pass did."""
+
+    forwarded: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    dead: list[int] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        """Events looked at."""
+        return len(self.forwarded) + len(self.retrying) + len(self.dead)
+
+
+def route_event(router: Router, event: InboxEvent) -> tuple[str, dict[str, object]]:
+    """Route a stored event (raises :class:`~webhooks.routing.Unroutable`)."""
+    routed = router.route(
+        source=event.source,
+        event_id=event.event_id,
+        event_type=event.event_type,
+        payload=event.payload,
+        delivery_id=event.delivery_id,
+    )
+    return routed.deployment, routed.parameters
+
+
+def _classify(exc: BaseException) -> type[Exception]:
+    if isinstance(exc, ObjectNotFound):
+        return _Permanent
+    if isinstance(exc, PrefectHTTPStatusError | httpx.HTTPStatusError):
+        code = exc.response.status_code
+        if code >= 500 or code in _TRANSIENT_STATUSES:
+            return _Transient
+        return _Permanent
+    if isinstance(exc, httpx.TransportError | OSError | asyncio.TimeoutError):
+        return _Transient
+    return Exception
+
+
+def _describe(exc: BaseException, deployment: str) -> str:
+    if isinstance(exc, ObjectNotFound):
+        return f"deployment {deployment!r} not found"
+    if isinstance(exc, PrefectHTTPStatusError | httpx.HTTPStatusError):
+        response = exc.response
+        try:
+            body = response.json()
+            detail = body.get("detail", body) if isinstance(body, dict) else body
+        except ValueError:
+            detail = response.text
+        return f"Prefect refused the run ({response.status_code}): {str(detail)[:1000]}"
+    return f"{type(exc).__name__}: {str(exc)[:1000] or 'no message'}"
+
+
+class Forwarder:
+    """Creates the flow run of every pending event.
+
+    Args:
+        inbox: The open inbox.
+        router: Routes events stored without a deployment (replays).
+        client: An open Prefect client (``None``: Prefect's settings decide, per call).
+        concurrency: Flow runs created at once.
+        batch_size: Events looked at per pass.
+        poll_seconds: Idle wait between passes when nothing wakes the forwarder.
+        backoff_base: First delay after a transient failure.
+        backoff_max: Longest delay.
+        max_attempts: Unexpected errors after which an event is dead.
+        client_retries: Retries inside the Prefect client per request. Kept low: its
+            backoff would hold a pass for ~30 s while Prefect is down, and this loop
+            retries anyway.
+    """
+
+    def __init__(
+        self,
+        inbox: Inbox,
+        router: Router,
+        client: PrefectClient | None = None,
+        *,
+        concurrency: int = 8,
+        batch_size: int = 100,
+        poll_seconds: float = 5.0,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        max_attempts: int = 20,
+        client_retries: int = 0,
+    ) -> None:
+        self.inbox = inbox
+        self.router = router
+        self.client = client
+        self.concurrency = concurrency
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.max_attempts = max_attempts
+        self.client_retries = client_retries
+        self._wake = asyncio.Event()
+        self._failures = 0  # consecutive passes that hit a transient failure
+
+    def wake(self) -> None:
+        """Ask the running loop for a pass now (a new event arrived)."""
+        self._wake.set()
+
+    def _backoff(self, attempts: int) -> float:
+        delay = min(self.backoff_max, self.backoff_base * 2 ** max(attempts - 1, 0))
+        return delay * random.uniform(0.5, 1.0)
+
+    async def forward_once(self, ids: list[int] | None = None) -> ForwardSummary:
+        """One pass over the due pending events (or just ``ids``, if they are pending).
+
+        Returns:
+            Which events were forwarded, left pending for a retry, or moved to the dead letters.
+        """
+        if ids is None:
+            events = await self.inbox.due(limit=self.batch_size)
+        else:
+            found = [await self.inbox.get(i) for i in ids]
+            events = [e for e in found if e is not None and e.status == "pending"]
+        summary = ForwardSummary()
+        if not events:
+            return summary
+        semaphore = asyncio.Semaphore(self.concurrency)
+        prefect_down = asyncio.Event()
+        retries = {PREFECT_CLIENT_MAX_RETRIES: self.client_retries}
+
+        async def one(event: InboxEvent) -> None:
+            async with semaphore:
+                if prefect_down.is_set():
+                    # No use knocking while Prefect is away; retry with the others later.
+                    await self._retry(event, "not attempted: Prefect unreachable", summary)
+                    return
+                outcome = await self._forward(event, summary)
+                if outcome is _Transient:
+                    prefect_down.set()
+
+        with temporary_settings(updates=retries):
+            # gather copies this context into each task, setting included.
+            await asyncio.gather(*(one(event) for event in events))
+        self._failures = self._failures + 1 if prefect_down.is_set() else 0
+        return summary
+
+    async def _retry(self, event: InboxEvent, error: str, summary: ForwardSummary) -> None:
+        delay = self._backoff(event.attempts + 1)
+        at = datetime.now(UTC) + timedelta(seconds=delay)
+        await self.inbox.mark_retry(event.id, error, at)
+        summary.retrying.append(event.id)
+
+    async def _forward(self, event: InboxEvent, summary: ForwardSummary) -> type[Exception] | None:
+        deployment, parameters = event.deployment, event.parameters
+        if deployment is None or parameters is None:
+            try:
+                deployment, parameters = route_event(self.router, event)
+            except Unroutable as exc:
+                await self.inbox.mark_dead(event.id, exc.reason, attempted=False)
+                summary.dead.append(event.id)
+                logger.warning("event %s:%s dead: %s", event.source, event.event_id, exc.reason)
+                return _Permanent
+            await self.inbox.set_route(event.id, deployment, parameters)
+        try:
+            flow_run = await arun_deployment(
+                deployment,
+                client=self.client,
+                parameters=parameters,
+                idempotency_key=event.idempotency_key,
+                timeout=0,
+                as_subflow=False,
+            )
+        except Exception as exc:
+            kind = _classify(exc)
+            reason = _describe(exc, deployment)
+            if kind is _Permanent or (
+                kind is Exception and event.attempts + 1 >= self.max_attempts
+            ):
+                await self.inbox.mark_dead(event.id, reason)
+                summary.dead.append(event.id)
+                logger.warning("event %s:%s dead: %s", event.source, event.event_id, reason)
+                return _Permanent
+            await self._retry(event, reason, summary)
+            logger.info("event %s:%s will be retried: %s", event.source, event.event_id, reason)
+            return _Transient if kind is _Transient else None
+        await self.inbox.mark_forwarded(event.id, str(flow_run.id))
+        summary.forwarded.append(event.id)
+        logger.info(
+            "event %s:%s -> %s flow run %s",
+            event.source,
+            event.event_id,
+            deployment,
+            flow_run.id,
+        )
+        return None
+
+    async def run(self) -> None:
+        """Forward until cancelled: a pass on every wake-up, when an event falls due, or
+        every ``poll_seconds`` at the latest."""
+        while True:
+            self._wake.clear()
+            try:
+                summary = await self.forward_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The inbox itself failed (database away); keep the loop alive and back off.
+                logger.exception("forward pass failed")
+                self._failures += 1
+                summary = ForwardSummary()
+            wait = self.poll_seconds
+            if summary.total >= self.batch_size and not summary.retrying:
+                wait = 0.0  # more are waiting
+            else:
+                with contextlib.suppress(Exception):
+                    due = await self.inbox.next_due_at()
+                    if due is not None:
+                        wait = min(wait, max(0.0, (due - datetime.now(UTC)).total_seconds()))
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=wait)

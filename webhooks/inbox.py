@@ -1,0 +1,438 @@
+"""The durable inbox: every verified event is stored here before the sender gets its 2xx.
+
+One table, ``events``, keyed by ``(source, event_id)`` with a unique constraint, so a
+redelivery (concurrent or days later) finds the row instead of adding one. A row moves
+``pending → forwarded`` once its flow run exists, or ``pending → dead`` when it cannot be
+routed or Prefect refuses it for good; ``dead_letters`` is a view over the dead rows with
+their reason. SQLite (aiosqlite) by default; PostgreSQL (asyncpg, extra ``postgres``) by URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import StaticPool
+
+
+class EventStatus(StrEnum):
+    """Where an event is in its life."""
+
+    PENDING = "pending"
+    FORWARDED = "forwarded"
+    DEAD = "dead"
+
+
+class _UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+_JSON = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _EventRow(_Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("source", "event_id", name="uq_events_source_event_id"),
+        Index("ix_events_status_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(255))
+    delivery_id: Mapped[str | None] = mapped_column(String(255))
+    event_type: Mapped[str] = mapped_column(String(255))
+    received_at: Mapped[datetime] = mapped_column(_UTCDateTime())
+    headers: Mapped[dict[str, str]] = mapped_column(_JSON)
+    payload: Mapped[Any] = mapped_column(_JSON)
+    deployment: Mapped[str | None] = mapped_column(String(255))
+    parameters: Mapped[dict[str, Any] | None] = mapped_column(_JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(_UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(_UTCDateTime())
+
+
+_DEAD_LETTERS_VIEW = (
+    "dead_letters AS SELECT id, source, event_id, event_type, received_at, attempts, "
+    "last_error AS reason, updated_at AS dead_since FROM events WHERE status = 'dead'"
+)
+
+
+class NewEvent(BaseModel):
+    """A verified event as the receiver hands it to the inbox."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    event_id: str
+    delivery_id: str | None = None
+    event_type: str
+    headers: dict[str, str] = {}
+    payload: Any
+    deployment: str | None = None
+    parameters: dict[str, Any] | None = None
+    status: EventStatus = EventStatus.PENDING
+    reason: str | None = None
+
+
+class InboxEvent(BaseModel):
+    """One stored event (a snapshot of its row)."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: int
+    source: str
+    event_id: str
+    delivery_id: str | None
+    event_type: str
+    received_at: datetime
+    headers: dict[str, str]
+    payload: Any
+    deployment: str | None
+    parameters: dict[str, Any] | None
+    status: EventStatus
+    flow_run_id: str | None
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None
+    updated_at: datetime
+
+    @property
+    def idempotency_key(self) -> str:
+        """The key Prefect dedupes the flow run on: stable across redeliveries."""
+        return f"{self.source}:{self.event_id}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Inbox:
+    """Async access to the events table.
+
+    Use as an async context manager (``async with Inbox(url) as inbox``); the tables and the
+    ``dead_letters`` view are created on entry if missing.
+
+    Args:
+        url: SQLAlchemy async URL, e.g. ``sqlite+aiosqlite:///inbox.db`` or
+            ``postgresql+asyncpg://user:pw@host/db``.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._dialect = make_url(url).get_backend_name()
+        # SQLite has one writer at a time; queueing writers here is faster than letting
+        # them spin on SQLITE_BUSY.
+        self._write_lock = asyncio.Lock() if self._dialect == "sqlite" else None
+
+    def __repr__(self) -> str:
+        return f"Inbox({make_url(self.url).render_as_string(hide_password=True)!r})"
+
+    async def __aenter__(self) -> Inbox:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Create the engine, the tables and the dead-letter view."""
+        url = make_url(self.url)
+        kwargs: dict[str, Any] = {}
+        if self._dialect == "sqlite":
+            database = url.database or ""
+            if database in ("", ":memory:"):
+                kwargs["poolclass"] = StaticPool
+            else:
+                await asyncio.to_thread(_make_parent, database)
+            kwargs["connect_args"] = {"timeout": 30}
+        engine = create_async_engine(url, **kwargs)
+        if self._dialect == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        async with engine.begin() as conn:
+            await conn.run_sync(_Base.metadata.create_all)
+            if self._dialect == "postgresql":
+                await conn.execute(text(f"CREATE OR REPLACE VIEW {_DEAD_LETTERS_VIEW}"))
+            else:
+                await conn.execute(text(f"CREATE VIEW IF NOT EXISTS {_DEAD_LETTERS_VIEW}"))
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def close(self) -> None:
+        """Dispose of the engine."""
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+            self._sessions = None
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        if self._sessions is None:
+            raise RuntimeError("the inbox is not open")
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_lock is not None:
+                await stack.enter_async_context(self._write_lock)
+            async with self._sessions() as session, session.begin():
+                yield session
+
+    @contextlib.asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncSession]:
+        if self._sessions is None:
+            raise RuntimeError("the inbox is not open")
+        async with self._sessions() as session:
+            yield session
+
+    async def add(self, new: NewEvent) -> tuple[InboxEvent, bool]:
+        """Store an event unless ``(source, event_id)`` is already there.
+
+        Returns:
+            The stored row, and whether this call created it (False for a duplicate).
+        """
+        now = _now()
+        values = {
+            "source": new.source,
+            "event_id": new.event_id,
+            "delivery_id": new.delivery_id,
+            "event_type": new.event_type,
+            "received_at": now,
+            "headers": new.headers,
+            "payload": new.payload,
+            "deployment": new.deployment,
+            "parameters": new.parameters,
+            "status": new.status.value,
+            "attempts": 0,
+            "last_error": new.reason,
+            "updated_at": now,
+        }
+        dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        statement = (
+            dialect_insert(_EventRow)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["source", "event_id"])
+            .returning(_EventRow)
+        )
+        async with self._write() as session:
+            # One round trip for a new event (RETURNING); a second only for a duplicate.
+            inserted = (await session.execute(statement)).scalar_one_or_none()
+            if inserted is not None:
+                return InboxEvent.model_validate(inserted), True
+            row = await session.scalar(
+                select(_EventRow).where(
+                    _EventRow.source == new.source, _EventRow.event_id == new.event_id
+                )
+            )
+            if row is None:  # pragma: no cover - the insert or the conflict guarantees a row
+                raise RuntimeError("event vanished after insert")
+            return InboxEvent.model_validate(row), False
+
+    async def get(self, id: int) -> InboxEvent | None:
+        """One event by its inbox id."""
+        async with self._read() as session:
+            row = await session.get(_EventRow, id)
+            return None if row is None else InboxEvent.model_validate(row)
+
+    async def find(self, source: str, event_id: str) -> InboxEvent | None:
+        """One event by its sender's id."""
+        async with self._read() as session:
+            row = await session.scalar(
+                select(_EventRow).where(_EventRow.source == source, _EventRow.event_id == event_id)
+            )
+            return None if row is None else InboxEvent.model_validate(row)
+
+    async def list(
+        self,
+        *,
+        status: EventStatus | None = None,
+        source: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[InboxEvent]:
+        """Events, newest first."""
+        query = select(_EventRow).order_by(_EventRow.id.desc()).limit(limit).offset(offset)
+        if status is not None:
+            query = query.where(_EventRow.status == status.value)
+        if source is not None:
+            query = query.where(_EventRow.source == source)
+        async with self._read() as session:
+            return [InboxEvent.model_validate(row) for row in await session.scalars(query)]
+
+    async def counts(self) -> dict[EventStatus, int]:
+        """Number of events per status."""
+        query = select(_EventRow.status, func.count()).group_by(_EventRow.status)
+        async with self._read() as session:
+            found = {EventStatus(s): n for s, n in (await session.execute(query)).all()}
+        return {status: found.get(status, 0) for status in EventStatus}
+
+    async def dead_letters(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Rows of the ``dead_letters`` view, newest first."""
+        query = text("SELECT * FROM dead_letters ORDER BY id DESC LIMIT :limit")
+        async with self._read() as session:
+            result = await session.execute(query, {"limit": limit})
+            return [dict(row) for row in result.mappings()]
+
+    async def due(self, *, limit: int = 100, now: datetime | None = None) -> list[InboxEvent]:
+        """Pending events whose next attempt is due, oldest first."""
+        now = now or _now()
+        query = (
+            select(_EventRow)
+            .where(_EventRow.status == EventStatus.PENDING.value)
+            .where((_EventRow.next_attempt_at.is_(None)) | (_EventRow.next_attempt_at <= now))
+            .order_by(_EventRow.id)
+            .limit(limit)
+        )
+        async with self._read() as session:
+            return [InboxEvent.model_validate(row) for row in await session.scalars(query)]
+
+    async def next_due_at(self) -> datetime | None:
+        """When the earliest pending event becomes due (None: nothing pending)."""
+        query = select(
+            func.count(),
+            func.min(_EventRow.next_attempt_at),
+        ).where(_EventRow.status == EventStatus.PENDING.value)
+        async with self._read() as session:
+            count, earliest = (await session.execute(query)).one()
+        if not count:
+            return None
+        if earliest is None:
+            return _now()
+        return earliest if earliest.tzinfo else earliest.replace(tzinfo=UTC)
+
+    async def _update(self, id: int, **values: Any) -> None:
+        async with self._write() as session:
+            await session.execute(
+                update(_EventRow).where(_EventRow.id == id).values(updated_at=_now(), **values)
+            )
+
+    async def set_route(self, id: int, deployment: str, parameters: dict[str, Any]) -> None:
+        """Record where a (re-)routed event goes."""
+        await self._update(id, deployment=deployment, parameters=parameters)
+
+    async def mark_forwarded(self, id: int, flow_run_id: str) -> None:
+        """The flow run exists."""
+        await self._update(
+            id,
+            status=EventStatus.FORWARDED.value,
+            flow_run_id=flow_run_id,
+            attempts=_EventRow.attempts + 1,
+            last_error=None,
+            next_attempt_at=None,
+        )
+
+    async def mark_retry(self, id: int, error: str, next_attempt_at: datetime) -> None:
+        """A transient failure: keep the event pending and try again later."""
+        await self._update(
+            id,
+            attempts=_EventRow.attempts + 1,
+            last_error=error,
+            next_attempt_at=next_attempt_at,
+        )
+
+    async def mark_dead(self, id: int, reason: str, *, attempted: bool = True) -> None:
+        """Move the event to the dead letters with the reason."""
+        await self._update(
+            id,
+            status=EventStatus.DEAD.value,
+            attempts=_EventRow.attempts + (1 if attempted else 0),
+            last_error=reason,
+            next_attempt_at=None,
+        )
+
+    async def replay(self, ids: Sequence[int] | None = None, *, dead: bool = False) -> list[int]:
+        """Make events pending again, to be routed afresh and forwarded.
+
+        Args:
+            ids: These events (any status). A forwarded event keeps its idempotency key, so
+                replaying it finds its existing flow run rather than starting a second one.
+            dead: All dead letters.
+
+        Returns:
+            The ids made pending.
+        """
+        if ids is None and not dead:
+            return []
+        condition = (
+            _EventRow.id.in_(list(ids))
+            if ids is not None
+            else _EventRow.status == EventStatus.DEAD.value
+        )
+        async with self._write() as session:
+            result = await session.execute(
+                update(_EventRow)
+                .where(condition)
+                .values(
+                    status=EventStatus.PENDING.value,
+                    deployment=None,
+                    parameters=None,
+                    last_error=None,
+                    next_attempt_at=None,
+                    updated_at=_now(),
+                )
+                .returning(_EventRow.id)
+            )
+            return sorted(result.scalars().all())
+
+
+def _make_parent(database: str) -> None:
+    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

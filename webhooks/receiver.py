@@ -1,0 +1,158 @@
+"""What every source route does once its delivery is verified and split into events:
+route each event, store it in the inbox (deduplicated), wake the forwarder, answer 2xx."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from fastapi import Response
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from webhooks.errors import InboxUnavailable, UnprocessablePayload
+from webhooks.forwarder import Forwarder
+from webhooks.inbox import EventStatus, Inbox, NewEvent
+from webhooks.routing import Router, Unroutable
+
+logger = logging.getLogger("webhooks.receiver")
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+#: Longest event id / event type kept (the inbox columns hold 255).
+_MAX_ID = 255
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """One event cut out of a verified delivery."""
+
+    event_id: str
+    event_type: str
+    payload: Any
+    delivery_id: str | None = None
+
+
+class EventReceipt(BaseModel):
+    """What happened to one event of a delivery."""
+
+    event_id: str
+    event_type: str
+    status: Literal["pending", "forwarded", "dead", "duplicate"] = Field(
+        description="'dead': stored in the dead letters (reason given); 'duplicate': seen before."
+    )
+    inbox_id: int
+    deployment: str | None = None
+    reason: str | None = None
+
+
+class Receipt(BaseModel):
+    """The answer to an accepted delivery (2xx)."""
+
+    status: Literal["accepted", "duplicate"]
+    events: list[EventReceipt]
+
+
+def validate_shape(model: type[_Model], payload: Any, what: str) -> _Model:
+    """Validate a parsed body against the sender's documented shape (422 with the reason)."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        raise UnprocessablePayload(f"not {what}: {where}: {error['msg']}") from None
+
+
+def set_status(response: Response, receipt: Receipt, *, accepted: int = 202) -> Receipt:
+    """202 for a delivery with something new, 200 for a pure duplicate."""
+    response.status_code = accepted if receipt.status == "accepted" else 200
+    return receipt
+
+
+def check_id(value: Any, what: str) -> str:
+    """A non-empty string id of bounded length (raises 422 otherwise)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise UnprocessablePayload(f"{what} is missing or not a string")
+    if len(value) > _MAX_ID:
+        raise UnprocessablePayload(f"{what} is longer than {_MAX_ID} characters")
+    return value.strip()
+
+
+async def accept(
+    *,
+    source: str,
+    drafts: list[EventDraft],
+    headers: dict[str, str],
+    inbox: Inbox,
+    router: Router,
+    forwarder: Forwarder | None,
+) -> Receipt:
+    """Route and store each event; duplicates (same source + event id) are not stored again.
+
+    Raises:
+        InboxUnavailable: the inbox could not be written (503: the sender should retry).
+    """
+    receipts: list[EventReceipt] = []
+    created_any = False
+    for draft in drafts:
+        event_id = check_id(draft.event_id, "event id")
+        event_type = check_id(draft.event_type, "event type")
+        deployment: str | None = None
+        parameters: dict[str, Any] | None = None
+        status, reason = EventStatus.PENDING, None
+        try:
+            routed = router.route(
+                source=source,
+                event_id=event_id,
+                event_type=event_type,
+                payload=draft.payload,
+                delivery_id=draft.delivery_id,
+            )
+            deployment, parameters = routed.deployment, routed.parameters
+        except Unroutable as exc:
+            status, reason = EventStatus.DEAD, exc.reason
+        new = NewEvent(
+            source=source,
+            event_id=event_id,
+            delivery_id=draft.delivery_id,
+            event_type=event_type,
+            headers=headers,
+            payload=draft.payload,
+            deployment=deployment,
+            parameters=parameters,
+            status=status,
+            reason=reason,
+        )
+        try:
+            stored, created = await inbox.add(new)
+        except (SQLAlchemyError, OSError) as exc:
+            logger.error("inbox write failed for %s:%s: %s", source, event_id, exc)
+            raise InboxUnavailable("the inbox is unavailable; retry later") from None
+        created_any = created_any or created
+        if created:
+            logger.info(
+                "stored %s:%s (%s) as %s%s",
+                source,
+                event_id,
+                event_type,
+                stored.status.value,
+                f": {reason}" if reason else f" -> {deployment}",
+            )
+        receipts.append(
+            EventReceipt(
+                event_id=event_id,
+                event_type=event_type,
+                status=stored.status.value if created else "duplicate",
+                inbox_id=stored.id,
+                deployment=stored.deployment,
+                reason=stored.last_error if stored.status is EventStatus.DEAD else None,
+            )
+        )
+    if created_any and forwarder is not None:
+        forwarder.wake()
+    if drafts and not created_any:
+        return Receipt(status="duplicate", events=receipts)
+    return Receipt(status="accepted", events=receipts)

@@ -74,11 +74,17 @@ def demo(
 
 
 def _run_with_prefect(stack: LocalStack, interactive: bool) -> list[dict[str, Any]]:
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogHandler
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     os.environ["PREFECT_API_URL"] = stack.prefect.api_url
     with temporary_settings(updates={PREFECT_API_URL: stack.prefect.api_url}):
-        return asyncio.run(_demo(stack, interactive))
+        outcomes = asyncio.run(_demo(stack, interactive))
+        # Deliver buffered logs and events while the server still runs.
+        APILogHandler.flush()
+        EventsWorker.drain_all()
+    return outcomes
 
 
 async def _demo(stack: LocalStack, interactive: bool) -> list[dict[str, Any]]:
@@ -178,10 +184,11 @@ def _answerer(kind: str, stack: LocalStack) -> Answer:
             action_id="approve",
         )
         response.raise_for_status()
-        return (
-            f"Slack: Alex Approver ({APPROVER_ID}) clicked Approve; the signed click went to "
+        console.print(
+            f"Alex Approver ({APPROVER_ID}) clicked Approve in Slack; the signed click went to "
             f"{stack.interactions_url}"
         )
+        return "Slack click (signed)"
 
     async def by_cli(run: Any) -> str:
         command = ["arize-runbooks", "approve", str(run.id), "--approver", "demo-admin",
@@ -192,7 +199,8 @@ def _answerer(kind: str, stack: LocalStack) -> Answer:
             check=True,
             env={**os.environ},
         )
-        return "CLI: " + " ".join(command)
+        console.print("answered with: " + " ".join(command))
+        return "arize-runbooks approve"
 
     return by_slack if kind == "slack" else by_cli
 

@@ -15,8 +15,8 @@ from prefect.context import FlowRunContext
 
 from blocks.policy import RunbookPolicy
 from tasks.apply import ApplyFailed, apply_plan
-from tasks.approvals import require_approval
-from tasks.plan import Plan, ensure_converged, ensure_no_drift
+from tasks.approvals import announce_result, require_approval
+from tasks.plan import NotConverged, Plan, PlanDrift, ensure_converged, ensure_no_drift
 from tasks.report import RunbookOutcome, RunStatus, publish_plan, write_report
 from tasks.step_types import StepContext, StepResult
 from tasks.triggers import Trigger, TriggerSource
@@ -74,19 +74,28 @@ async def execute_plan(
             outcome = await write_report(
                 plan, RunStatus.REJECTED, trigger, started, decision=decision
             )
+            await announce_result(
+                plan, policy, f"Rejected by {decision.approver}; nothing was applied."
+            )
             return outcome, []
-        ensure_no_drift(plan, await replan())
-
     context = StepContext(credentials=policy.credentials, key_store=policy.key_store)
     try:
+        if decision is not None:
+            ensure_no_drift(plan, await replan())
         results = await apply_plan(
             plan, context, max_parallel=policy.max_parallel, rate_limit_name=policy.rate_limit
         )
-    except ApplyFailed as ex:
+        ensure_converged(await replan())
+    except (PlanDrift, ApplyFailed, NotConverged) as ex:
+        applied = ex.results if isinstance(ex, ApplyFailed) else []
         await write_report(
-            plan, RunStatus.FAILED, trigger, started, ex.results, decision, notes=[str(ex)]
+            plan, RunStatus.FAILED, trigger, started, applied, decision, notes=[str(ex)]
         )
+        await announce_result(plan, policy, f"Run failed; see the report. {ex}")
         raise
-    ensure_converged(await replan())
     outcome = await write_report(plan, RunStatus.COMPLETED, trigger, started, results, decision)
+    await announce_result(
+        plan, policy, f"Done: {outcome.applied} change(s) applied, {outcome.already} already "
+        "in place; verified against live state."
+    )
     return outcome, results

@@ -18,9 +18,9 @@ from prefect.runtime import deployment, flow_run
 
 from blocks.policy import RunbookPolicy
 from tasks.approval_models import ApprovalDecision, ApprovalRequest
-from tasks.approval_store import store_request
+from tasks.approval_store import read_request, store_request
 from tasks.plan import Plan
-from tasks.slack_messages import mark_expired, post_approval_request
+from tasks.slack_messages import mark_expired, post_approval_request, post_run_result
 from tasks.triggers import Trigger
 
 
@@ -93,6 +93,19 @@ async def require_approval(
         decision.approver,
     )
     return decision
+
+
+async def announce_result(plan: Plan, policy: RunbookPolicy, text: str) -> None:
+    """Reply in the approval message's Slack thread with how the run ended.
+
+    Only runs whose plan went through a Slack gate have a thread; others return at once.
+    """
+    if policy.approvals is None or not plan.destructive:
+        return
+    async with get_client() as client:
+        request = await read_request(client, str(flow_run.id), gate_key(plan))
+    if request is not None and request.message_ts:
+        await post_run_result(policy.approvals, request, text)
 
 
 def _timeout(policy: RunbookPolicy) -> int:

@@ -1,5 +1,100 @@
-"""Slack interactivity (button clicks). Placeholder; filled in by the Slack approvals work."""
+"""Slack interactivity: Approve/Reject clicks on approval messages.
 
-from fastapi import APIRouter
+``POST /slack/interactions`` verifies Slack's v0 signature over the raw body (as bolt's
+``RequestVerification`` does), answers 200 at once, and leaves the slow part (Prefect and Slack
+look-ups, the vote, the resume, the message update) to a background task: Slack shows the
+clicker an error unless it gets its 200 within 3 seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
+from slack_sdk.signature import SignatureVerifier
+
+from webhooks.approvals import SlackApprovalHandler, prefect_client_factory
+from webhooks.errors import InvalidSignature, MalformedRequest, SourceNotConfigured
+from webhooks.verify import read_body
 
 router = APIRouter(prefix="/slack", tags=["slack"])
+
+_DEFAULT_MAX_BODY = 256 * 1024
+
+
+def _settings(request: Request) -> Any:
+    settings = getattr(request.app.state, "settings", None)
+    if settings is None or settings.slack_signing_secret is None:
+        raise SourceNotConfigured("slack is not configured")
+    return settings
+
+
+async def verified_slack_payload(request: Request) -> dict[str, Any]:
+    """The interaction payload of a request whose Slack signature checks out.
+
+    Reads the raw body first, verifies ``v0:{timestamp}:{body}`` with slack-sdk's
+    ``SignatureVerifier`` (5-minute replay window), then parses the form field ``payload``.
+    Nothing of a refused request is logged.
+
+    Raises:
+        SourceNotConfigured: No Slack signing secret is configured (404).
+        InvalidSignature: Missing, wrong or stale signature (401, generic body).
+        MalformedRequest: A verified body without a JSON ``payload`` (400).
+    """
+    settings = _settings(request)
+    body = await read_body(request, getattr(settings, "max_body_bytes", _DEFAULT_MAX_BODY))
+    timestamp = request.headers.get("x-slack-request-timestamp")
+    signature = request.headers.get("x-slack-signature")
+    if not timestamp or not timestamp.strip().isdigit() or not signature:
+        # SignatureVerifier.is_valid calls int(timestamp): refuse non-numbers first.
+        raise InvalidSignature("missing or malformed Slack signature headers")
+    verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value())
+    if not verifier.is_valid(body, timestamp.strip(), signature):
+        raise InvalidSignature("Slack signature mismatch or stale timestamp")
+    try:
+        form = parse_qs(body.decode(), strict_parsing=True)
+        payload = json.loads(form["payload"][0])
+    except (UnicodeDecodeError, ValueError, KeyError, IndexError) as ex:
+        raise MalformedRequest("expected a form field 'payload' holding JSON") from ex
+    if not isinstance(payload, dict):
+        raise MalformedRequest("expected a form field 'payload' holding a JSON object")
+    return payload
+
+
+VerifiedSlackPayload = Annotated[dict[str, Any], Depends(verified_slack_payload)]
+
+
+def approval_handler(request: Request) -> SlackApprovalHandler:
+    """The click handler: ``app.state.slack_approval_handler`` if set, else one from settings.
+
+    Raises:
+        SourceNotConfigured: No Slack bot token is configured (404).
+    """
+    handler = getattr(request.app.state, "slack_approval_handler", None)
+    if handler is not None:
+        return handler
+    settings = _settings(request)
+    if settings.slack_bot_token is None:
+        raise SourceNotConfigured("slack is not configured")
+    shared = getattr(request.app.state, "prefect_client", None)
+    return SlackApprovalHandler(
+        bot_token=settings.slack_bot_token.get_secret_value(),
+        slack_base_url=settings.slack_base_url,
+        # The lifespan's client is re-entrant: each click enters it without closing it.
+        prefect_client=(lambda: shared)
+        if shared is not None
+        else prefect_client_factory(settings.prefect_api_url),
+    )
+
+
+@router.post("/interactions", status_code=200, response_class=Response)
+async def interactions(
+    payload: VerifiedSlackPayload,
+    background: BackgroundTasks,
+    handler: Annotated[SlackApprovalHandler, Depends(approval_handler)],
+) -> Response:
+    """Acknowledge a verified click now; vote and decide in the background."""
+    background.add_task(handler.handle, payload)
+    return Response(status_code=200)

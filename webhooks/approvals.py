@@ -1,0 +1,521 @@
+"""What a click on an approval message does: check, authorize, vote, decide, answer in Slack.
+
+No HTTP framework here: the route verifies Slack's signature, acknowledges, and hands the parsed
+payload to :meth:`SlackApprovalHandler.handle` in the background. Everything durable lives on
+the flow run (the request and one run input per vote), so a restart of the service between two
+votes loses nothing, and Prefect's orchestration decides which of several concurrent deciding
+clicks wins (only one resume is ``ACCEPT``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterEndTime,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.responses import SetStateStatus
+from prefect.client.schemas.sorting import FlowRunSort
+from prefect.exceptions import ObjectNotFound
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from blocks.slack import slack_web_client
+from tasks.approval_models import ApprovalDecision, ApprovalRequest, Vote
+from tasks.approval_store import (
+    claim_expiry,
+    read_request,
+    read_votes,
+    record_vote,
+    unanswered_requests,
+)
+from tasks.slack_blocks import (
+    APPROVE_ACTION,
+    REJECT_ACTION,
+    decided_message,
+    expired_message,
+    parse_button_value,
+)
+
+logger = logging.getLogger(__name__)
+
+_USERGROUP_ID = re.compile(r"^S[A-Z0-9]+$")
+_GATE = re.compile(r"^[a-z0-9-]+$")
+
+
+class ClickOutcome(StrEnum):
+    """What became of a click."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RECORDED = "recorded"
+    ALREADY_VOTED = "already_voted"
+    ALREADY_DECIDED = "already_decided"
+    NOT_ALLOWED = "not_allowed"
+    STALE = "stale"
+    EXPIRED = "expired"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Click:
+    """One button click, as far as the approval gate cares."""
+
+    user_id: str
+    user_name: str | None
+    action_id: str
+    run_id: str
+    gate: str
+    plan_hash: str
+    channel_id: str | None
+    message_ts: str | None
+
+    @property
+    def approve(self) -> bool:
+        """Whether this is the Approve button."""
+        return self.action_id == APPROVE_ACTION
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Click | None:
+        """The click in a ``block_actions`` payload, or ``None`` if it is not one of ours.
+
+        Args:
+            payload: The JSON of the form field ``payload``.
+
+        Returns:
+            The click, or ``None``.
+        """
+        if payload.get("type") != "block_actions":
+            return None
+        actions = payload.get("actions") or []
+        user = payload.get("user") or {}
+        if len(actions) != 1 or not user.get("id"):
+            return None
+        action = actions[0]
+        if action.get("action_id") not in {APPROVE_ACTION, REJECT_ACTION}:
+            return None
+        parsed = parse_button_value(str(action.get("value", "")))
+        if parsed is None:
+            return None
+        run_id, gate, plan_hash = parsed
+        try:
+            UUID(run_id)
+        except ValueError:
+            return None
+        if not _GATE.match(gate):
+            return None
+        container = payload.get("container") or {}
+        channel = payload.get("channel") or {}
+        return cls(
+            user_id=str(user["id"]),
+            user_name=user.get("username") or user.get("name"),
+            action_id=action["action_id"],
+            run_id=run_id,
+            gate=gate,
+            plan_hash=plan_hash,
+            channel_id=container.get("channel_id") or channel.get("id"),
+            message_ts=container.get("message_ts") or (payload.get("message") or {}).get("ts"),
+        )
+
+
+@dataclass(frozen=True)
+class ClickResult:
+    """The outcome of a click and what the clicker is told (ephemerally)."""
+
+    outcome: ClickOutcome
+    text: str
+    decision: ApprovalDecision | None = None
+    request: ApprovalRequest | None = None
+
+
+def prefect_client_factory(api_url: str | None = None) -> Callable[[], PrefectClient]:
+    """A factory of Prefect clients for ``api_url``, or Prefect's configured API if ``None``.
+
+    Args:
+        api_url: The Prefect API, e.g. ``http://127.0.0.1:4200/api``.
+
+    Returns:
+        A callable returning a new (unopened) client.
+    """
+    if not api_url:
+        return get_client
+
+    def factory() -> PrefectClient:
+        from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_KEY
+
+        return PrefectClient(
+            api_url, auth_string=PREFECT_API_AUTH_STRING.value(), api_key=PREFECT_API_KEY.value()
+        )
+
+    return factory
+
+
+class SlackApprovalHandler:
+    """Turns verified Slack clicks into votes and decisions on paused flow runs.
+
+    Examples:
+        ```python
+        handler = SlackApprovalHandler(bot_token="xoxb-…", slack_base_url=None)
+        result = await handler.handle(payload)   # after verifying the request's signature
+        ```
+    """
+
+    def __init__(
+        self,
+        *,
+        bot_token: str,
+        slack_base_url: str | None = None,
+        prefect_client: Callable[[], PrefectClient] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        """Configure the handler.
+
+        Args:
+            bot_token: Slack bot token, for authorization look-ups and message updates.
+            slack_base_url: Slack Web API base URL (the emulator's in tests).
+            prefect_client: Factory of Prefect clients; Prefect's configured API by default.
+            clock: Now, in UTC (tests pin it).
+        """
+        self._slack: Callable[[], AsyncWebClient] = lambda: slack_web_client(
+            bot_token, slack_base_url
+        )
+        self._prefect = prefect_client or get_client
+        self._clock = clock
+
+    async def handle(self, payload: dict[str, Any]) -> ClickResult | None:
+        """Process one verified interaction payload end to end, answering in Slack.
+
+        Decisions update the approval message in place (buttons removed, verdict, who and
+        when); everything else is told to the clicker in an ephemeral message.
+
+        Args:
+            payload: The parsed ``payload`` form field of a verified request.
+
+        Returns:
+            The result, or ``None`` when the payload is not an approval click.
+        """
+        click = Click.from_payload(payload)
+        if click is None:
+            return None
+        slack = self._slack()
+        try:
+            result = await self.decide(click, slack)
+        except Exception:
+            logger.exception("Approval click on run %s gate %s failed", click.run_id, click.gate)
+            result = ClickResult(
+                ClickOutcome.ERROR, "Something went wrong recording your click; try again."
+            )
+        if result.decision is not None and result.request is not None:
+            await self._show_decision(slack, click, result.request, result.decision)
+        else:
+            await self._tell(slack, click, result.text)
+        logger.info(
+            "Approval click by %s on run %s gate %s: %s",
+            click.user_id,
+            click.run_id,
+            click.gate,
+            result.outcome.value,
+        )
+        return result
+
+    async def decide(self, click: Click, slack: AsyncWebClient | None = None) -> ClickResult:
+        """Check, authorize, record the vote and, on a decision, resume the run.
+
+        Args:
+            click: The click.
+            slack: A Slack client for authorization look-ups; a new one by default.
+
+        Returns:
+            The outcome; ``decision`` is set only for the one click whose resume was accepted.
+        """
+        slack = slack or self._slack()
+        async with self._prefect() as prefect:
+            refusal, request = await self._check_waiting(prefect, click)
+            if refusal is not None:
+                return refusal
+            assert request is not None
+            email = await self._authorize(slack, click, request)
+            if isinstance(email, ClickResult):
+                return email
+            vote = Vote(
+                user_id=click.user_id,
+                user_name=click.user_name,
+                approved=click.approve,
+                at=self._clock(),
+            )
+            if not await record_vote(prefect, click.run_id, click.gate, vote):
+                return ClickResult(
+                    ClickOutcome.ALREADY_VOTED, "You already voted on this request.", None, request
+                )
+            return await self._maybe_decide(prefect, click, request, vote, email)
+
+    async def sweep_expired(
+        self, *, since: datetime | None = None, limit: int = 200
+    ) -> list[ApprovalRequest]:
+        """Mark the messages of gates that timed out with nobody in the flow to do it.
+
+        A suspended run that times out is failed by Prefect's server; no flow code runs, so
+        its Slack message would keep its buttons. Call this periodically (the service's
+        lifespan loop or a scheduled flow): it finds failed runs with a stored, unanswered,
+        past-expiry request and updates each message once.
+
+        Args:
+            since: Only runs that ended after this; all failed runs by default.
+            limit: At most this many runs per sweep, newest first.
+
+        Returns:
+            The requests whose messages were marked expired.
+        """
+        now = self._clock()
+        slack = self._slack()
+        marked: list[ApprovalRequest] = []
+        async with self._prefect() as prefect:
+            runs = await prefect.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.FAILED])),
+                    end_time=FlowRunFilterEndTime(after_=since) if since else None,
+                ),
+                sort=FlowRunSort.END_TIME_DESC,
+                limit=limit,
+            )
+            for run in runs:
+                for request in await unanswered_requests(prefect, run.id):
+                    if request.expires_at > now or not request.message_ts or not request.channel:
+                        continue
+                    message = expired_message(request, at=now)
+                    try:
+                        await slack.chat_update(
+                            channel=request.channel,
+                            ts=request.message_ts,
+                            text=message.text,
+                            blocks=message.blocks,
+                        )
+                    except SlackApiError as ex:
+                        logger.warning(
+                            "Could not mark run %s gate %s expired: %s",
+                            request.run_id,
+                            request.gate,
+                            ex.response.get("error"),
+                        )
+                        continue
+                    await claim_expiry(prefect, request.run_id, request.gate)
+                    marked.append(request)
+        return marked
+
+    # -- steps -------------------------------------------------------------------------------
+
+    async def _check_waiting(
+        self, prefect: PrefectClient, click: Click
+    ) -> tuple[ClickResult | None, ApprovalRequest | None]:
+        try:
+            run = await prefect.read_flow_run(UUID(click.run_id))
+        except ObjectNotFound:
+            return ClickResult(ClickOutcome.STALE, "This request no longer exists."), None
+        state = run.state
+        request = await read_request(prefect, click.run_id, click.gate)
+        if request is None or request.plan_hash != click.plan_hash:
+            return (
+                ClickResult(
+                    ClickOutcome.STALE,
+                    "This message is out of date: the plan changed. Use the newest request.",
+                ),
+                None,
+            )
+        if state is None or not state.is_paused():
+            name = state.name if state else "unknown"
+            if request.expires_at <= self._clock() and state is not None and state.is_failed():
+                return ClickResult(
+                    ClickOutcome.EXPIRED,
+                    "This request expired without a decision, so it was rejected.",
+                ), None
+            return (
+                ClickResult(
+                    ClickOutcome.ALREADY_DECIDED,
+                    f"This request was already decided, expired or cancelled (run is {name}).",
+                ),
+                None,
+            )
+        if state.state_details.pause_key != click.gate:
+            return (
+                ClickResult(
+                    ClickOutcome.STALE,
+                    "This button is for another step: the run is waiting on a different approval.",
+                ),
+                None,
+            )
+        timeout = state.state_details.pause_timeout
+        now = self._clock()
+        if request.expires_at <= now or (timeout is not None and timeout <= now):
+            return ClickResult(
+                ClickOutcome.EXPIRED,
+                "This request has expired; a timeout means rejected.",
+            ), None
+        return None, request
+
+    async def _authorize(
+        self, slack: AsyncWebClient, click: Click, request: ApprovalRequest
+    ) -> str | ClickResult | None:
+        """The clicker's email (or ``None``) if they may vote, else the refusal."""
+        refused = ClickResult(
+            ClickOutcome.NOT_ALLOWED,
+            "You are not allowed to approve or reject this request.",
+            None,
+            request,
+        )
+        try:
+            user = (await slack.users_info(user=click.user_id))["user"]
+        except SlackApiError as ex:
+            if ex.response.get("error") == "user_not_found":
+                return refused
+            raise
+        if user.get("deleted") or user.get("is_bot") or user.get("is_restricted"):
+            return refused
+        email = ((user.get("profile") or {}).get("email") or "").lower() or None
+        allowed = click.user_id in request.approver_ids
+        if not allowed and request.approver_group:
+            members = await self._group_members(slack, request.approver_group)
+            allowed = click.user_id in members
+        if not allowed:
+            return refused
+        blocked = {p.lower() for p in request.protected}
+        if request.requested_by and not request.allow_requester:
+            blocked.add(request.requested_by.lower())
+        identities = {click.user_id.lower()} | ({email} if email else set())
+        if identities & blocked:
+            return ClickResult(
+                ClickOutcome.NOT_ALLOWED,
+                "You may not decide this request: you asked for it or it concerns you.",
+                None,
+                request,
+            )
+        return email
+
+    async def _group_members(self, slack: AsyncWebClient, group: str) -> set[str]:
+        group_id = group
+        if not _USERGROUP_ID.match(group):
+            handle = group.lstrip("@")
+            groups = (await slack.usergroups_list())["usergroups"]
+            found = [g["id"] for g in groups if g.get("handle") == handle]
+            if not found:
+                logger.warning("Approver group %s not found in Slack", group)
+                return set()
+            group_id = found[0]
+        try:
+            return set((await slack.usergroups_users_list(usergroup=group_id))["users"])
+        except SlackApiError as ex:
+            if ex.response.get("error") == "no_such_subteam":
+                logger.warning("Approver group %s not found in Slack", group)
+                return set()
+            raise
+
+    async def _maybe_decide(
+        self,
+        prefect: PrefectClient,
+        click: Click,
+        request: ApprovalRequest,
+        vote: Vote,
+        email: str | None,
+    ) -> ClickResult:
+        voter = f"{vote.user_name or click.user_id} ({email or click.user_id})"
+        if not vote.approved:
+            decision = ApprovalDecision(
+                approved=False,
+                approver=click.user_id,
+                comment=f"Rejected in Slack by {voter}",
+                approvers=[],
+            )
+        else:
+            votes = await read_votes(prefect, click.run_id, click.gate)
+            approvers = list(dict.fromkeys(v.user_id for v in votes if v.approved))
+            if len(approvers) < request.quorum:
+                return ClickResult(
+                    ClickOutcome.RECORDED,
+                    f"Your approval is recorded: {len(approvers)} of {request.quorum} needed.",
+                    None,
+                    request,
+                )
+            decision = ApprovalDecision(
+                approved=True,
+                approver=click.user_id,
+                comment=f"Approved in Slack by {voter}",
+                approvers=approvers,
+            )
+        result = await prefect.resume_flow_run(
+            UUID(click.run_id), run_input=decision.model_dump(mode="json")
+        )
+        if result.status == SetStateStatus.ACCEPT:
+            outcome = ClickOutcome.APPROVED if decision.approved else ClickOutcome.REJECTED
+            return ClickResult(outcome, f"Request {outcome.value}.", decision, request)
+        reason = getattr(result.details, "reason", None) or result.status.value
+        if result.state is not None and result.state.is_failed():
+            return ClickResult(
+                ClickOutcome.EXPIRED,
+                "Your vote was recorded, but the request had expired (rejected).",
+                None,
+                request,
+            )
+        if result.status == SetStateStatus.ABORT:
+            return ClickResult(
+                ClickOutcome.ALREADY_DECIDED,
+                "Your vote was recorded, but the request was already decided.",
+                None,
+                request,
+            )
+        logger.warning("Resume of run %s refused: %s", click.run_id, reason)
+        return ClickResult(
+            ClickOutcome.STALE,
+            f"Your vote was recorded, but the run could not be resumed: {reason}",
+            None,
+            request,
+        )
+
+    # -- answers in Slack ------------------------------------------------------------------
+
+    async def _tell(self, slack: AsyncWebClient, click: Click, text: str) -> None:
+        if not click.channel_id:
+            return
+        try:
+            await slack.chat_postEphemeral(channel=click.channel_id, user=click.user_id, text=text)
+        except SlackApiError as ex:
+            logger.warning("Could not answer %s: %s", click.user_id, ex.response.get("error"))
+
+    async def _show_decision(
+        self,
+        slack: AsyncWebClient,
+        click: Click,
+        request: ApprovalRequest,
+        decision: ApprovalDecision,
+    ) -> None:
+        channel = request.channel or click.channel_id
+        ts = request.message_ts or click.message_ts
+        if not channel or not ts:
+            return
+        message = decided_message(
+            request,
+            approved=decision.approved,
+            decided_by=decision.approver,
+            approvers=decision.approvers,
+            at=self._clock(),
+        )
+        try:
+            await slack.chat_update(
+                channel=channel, ts=ts, text=message.text, blocks=message.blocks
+            )
+        except SlackApiError as ex:
+            logger.warning(
+                "Could not update the approval message of run %s: %s",
+                click.run_id,
+                ex.response.get("error"),
+            )

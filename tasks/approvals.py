@@ -127,7 +127,7 @@ def _build_request(
         subject=plan.subject,
         trigger=trigger.describe(),
         requested_by=trigger.requested_by,
-        protected=[p for p in [trigger.requested_by, *protected] if p],
+        protected=[p for p in protected if p],
         plan_hash=plan.hash,
         destructive=[change.describe() for change in plan.destructive],
         counts=plan.counts(),

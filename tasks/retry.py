@@ -6,6 +6,7 @@ the steps whose POST lost its response (the step re-reads before it writes again
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prefect.cache_policies import NO_CACHE
@@ -13,15 +14,25 @@ from prefect.tasks import exponential_backoff
 
 from arize_admin import is_transient
 
+RetryCondition = Callable[[Any, Any, Any], Awaitable[bool]]
 
-async def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """``retry_condition_fn``: retry when the failed attempt raised a transient error.
+
+def retry_when(is_retryable: Callable[[BaseException], bool]) -> RetryCondition:
+    """A ``retry_condition_fn`` that retries when the failed attempt's exception qualifies.
 
     Async on purpose: ``State.result`` dispatches on the calling context, and the async tasks'
     engine calls this from its event loop, where the sync form would return a coroutine.
     """
-    exc = await state.aresult(raise_on_failure=False)
-    return isinstance(exc, BaseException) and is_transient(exc)
+
+    async def condition(task: Any, task_run: Any, state: Any) -> bool:
+        exc = await state.aresult(raise_on_failure=False)
+        return isinstance(exc, BaseException) and is_retryable(exc)
+
+    return condition
+
+
+retry_if_transient = retry_when(is_transient)
+"""Retry Arize calls that failed transiently: 429, 5xx, timeouts, connection errors."""
 
 
 STEP_OPTIONS: dict[str, Any] = {

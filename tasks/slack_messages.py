@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from blocks.slack import SlackApprovals
 from tasks.approval_models import ApprovalDecision, ApprovalRequest, request_key
 from tasks.approval_store import claim_expiry, read_request, store_request
+from tasks.retry import retry_when
 from tasks.slack_blocks import decided_message, expired_message, redact, request_message
 
 
@@ -43,8 +44,7 @@ def is_transient_slack_error(exc: BaseException | None) -> bool:
     return isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | ConnectionError)
 
 
-def _retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
-    return is_transient_slack_error(state.result(raise_on_failure=False))
+_retry_if_transient = retry_when(is_transient_slack_error)
 
 
 def _request_cache_key(context: Any, parameters: dict[str, Any]) -> str:

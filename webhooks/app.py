@@ -18,9 +18,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from webhooks.api import api_router
+from webhooks.approvals import SlackApprovalHandler
 from webhooks.errors import InvalidSignature, WebhookError
 from webhooks.forwarder import Forwarder
 from webhooks.inbox import Inbox
+from webhooks.routes.slack import build_handler
 from webhooks.routing import Router
 from webhooks.settings import Settings
 
@@ -57,6 +59,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         app.state.forwarder = forwarder
         app.state.forwarder_task = None
+        sweeper = build_handler(settings, client)
+        if sweeper is not None and settings.slack_expiry_sweep_seconds > 0:
+            task = asyncio.create_task(
+                _sweep_expired(sweeper, settings.slack_expiry_sweep_seconds),
+                name="slack-expiry-sweep",
+            )
+            stack.push_async_callback(_cancel, task)
         if settings.forwarder_enabled:
             task = asyncio.create_task(forwarder.run(), name="webhooks-forwarder")
             app.state.forwarder_task = task
@@ -70,6 +79,18 @@ def _prefect_client(settings: Settings) -> Any:
     if settings.prefect_api_url:
         return PrefectClient(api=settings.prefect_api_url)
     return get_client()
+
+
+async def _sweep_expired(handler: SlackApprovalHandler, every: float) -> None:
+    """Mark timed-out approval messages of suspended runs, forever, every ``every`` seconds."""
+    while True:
+        try:
+            marked = await handler.sweep_expired()
+            if marked:
+                logger.info("marked %d expired approval message(s)", len(marked))
+        except Exception:  # a failed sweep must not end the loop; the next one retries
+            logger.warning("expiry sweep failed", exc_info=True)
+        await asyncio.sleep(every)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -147,6 +147,14 @@ class Settings(BaseSettings):
     forwarder_enabled: bool = Field(
         default=True, description="Run the background forwarder inside the service."
     )
+    slack_expiry_sweep_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description=(
+            "How often to mark Slack messages of suspended runs whose approval timed out "
+            "(Prefect fails those runs with no flow code running); 0 turns the sweep off."
+        ),
+    )
     forwarder_poll_seconds: float = Field(
         default=5.0, gt=0, description="How often the forwarder looks for due events when idle."
     )

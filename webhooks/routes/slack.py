@@ -17,6 +17,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from webhooks.approvals import SlackApprovalHandler, prefect_client_factory
 from webhooks.errors import InvalidSignature, MalformedRequest, SourceNotConfigured
+from webhooks.settings import Settings
 from webhooks.verify import read_body
 
 router = APIRouter(prefix="/slack", tags=["slack"])
@@ -75,10 +76,16 @@ def approval_handler(request: Request) -> SlackApprovalHandler:
     handler = getattr(request.app.state, "slack_approval_handler", None)
     if handler is not None:
         return handler
-    settings = _settings(request)
-    if settings.slack_bot_token is None:
+    handler = build_handler(_settings(request), getattr(request.app.state, "prefect_client", None))
+    if handler is None:
         raise SourceNotConfigured("slack is not configured")
-    shared = getattr(request.app.state, "prefect_client", None)
+    return handler
+
+
+def build_handler(settings: Settings, shared: Any | None) -> SlackApprovalHandler | None:
+    """A click handler from settings (None without a bot token), on the shared Prefect client."""
+    if settings.slack_bot_token is None:
+        return None
     return SlackApprovalHandler(
         bot_token=settings.slack_bot_token.get_secret_value(),
         slack_base_url=settings.slack_base_url,

@@ -12,6 +12,7 @@ from tasks.bindings import bind_role, rebind_role, unbind_role
 from tasks.keys import ensure_service_key, revoke_key
 from tasks.memberships import set_org_role, set_space_role
 from tasks.plan import Action, Change, Plan
+from tasks.replacement import replace_key
 from tasks.restrictions import restrict_project
 from tasks.roles import delete_role, ensure_role, update_role
 from tasks.rotation import rotate_key
@@ -34,6 +35,7 @@ STEPS: dict[Action, Any] = {
     Action.CREATE_SERVICE_KEY: ensure_service_key,
     Action.REVOKE_KEY: revoke_key,
     Action.ROTATE_KEY: rotate_key,
+    Action.REPLACE_KEY: replace_key,
     Action.DELETE_USER: delete_user,
 }
 """The one step task per action."""
@@ -81,7 +83,8 @@ async def apply_plan(
     async def run(stage_ctx: StepContext, change: Change) -> StepResult:
         async with gate:
             if rate_limit_name:
-                await rate_limit(rate_limit_name)
+                # strict: a missing limit must fail loudly, not silently stop protecting Arize.
+                await rate_limit(rate_limit_name, strict=True)
             return await STEPS[change.action](stage_ctx, change)
 
     for number, stage in enumerate(plan.stages, start=1):

@@ -33,6 +33,7 @@ class Action(StrEnum):
     CREATE_SERVICE_KEY = "create-service-key"
     REVOKE_KEY = "revoke-key"
     ROTATE_KEY = "rotate-key"
+    REPLACE_KEY = "replace-key"
     DELETE_USER = "delete-user"
 
 

@@ -153,6 +153,10 @@ class OffboardUserSpec(_Spec):
         default=False,
         description="Also revoke service keys they created (default: reported, kept).",
     )
+    audit_dir: str | None = Field(
+        default=None,
+        description="Directory for the JSON audit record; none: the Prefect artifact only.",
+    )
 
     @model_validator(mode="after")
     def _who(self) -> OffboardUserSpec:
@@ -181,6 +185,19 @@ class RotateServiceKeysSpec(_Spec):
     revoke_expired: bool = Field(
         default=False,
         description="Revoke keys already past their expiry (destructive, needs approval).",
+    )
+    replace_expiring: bool = Field(
+        default=True,
+        description=(
+            "Replace keys that expire within expiring_within_days with a new key of the same "
+            "name, roles and bindings (a refresh cannot extend an expiry); off: report them."
+        ),
+    )
+    replacement_lifetime_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Lifetime of a replacement key; empty: the lifetime of the key it replaces.",
     )
 
 

@@ -246,3 +246,23 @@ async def test_no_key_value_in_logs_artifacts_or_results(arize, runbook_policy, 
         artifacts = await client.read_artifacts()
     assert artifacts
     assert not any(secret in str(a.data) for a in artifacts)
+
+
+async def test_steps_share_a_prefect_global_rate_limit(arize, runbook_policy):
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    async with get_client() as client:
+        await client.create_global_concurrency_limit(
+            GlobalConcurrencyLimitCreate(name="arize-api-test", limit=5, slot_decay_per_second=50)
+        )
+    runbook_policy.rate_limit = "arize-api-test"
+    await runbook_policy.asave("default", overwrite=True)
+
+    outcome = await onboard_team(spec=example_spec())
+
+    assert outcome.status is RunStatus.COMPLETED
+
+    runbook_policy.rate_limit = "no-such-limit"
+    await runbook_policy.asave("default", overwrite=True)
+    with pytest.raises(Exception, match="no-such-limit"):
+        await onboard_team(spec=example_spec(space="another-team"))

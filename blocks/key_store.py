@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
+import httpx
 from prefect.blocks.core import Block
 from prefect.blocks.system import Secret
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from blocks._naming import slug
+
+_WRITE_ATTEMPTS = 4
 
 
 class StoredKey(BaseModel):
@@ -59,8 +63,18 @@ class ArizeKeyStore(Block):
             "rotated_at": stored.rotated_at.isoformat() if stored.rotated_at else None,
             "expires_at": stored.expires_at.isoformat() if stored.expires_at else None,
         }
-        await Secret(value=document).asave(name, overwrite=True)
-        return name
+        # The value may exist nowhere else (a refresh just replaced it): outlast a blip of the
+        # Prefect API rather than lose it.
+        attempt = 0
+        while True:
+            try:
+                await Secret(value=document).asave(name, overwrite=True)
+                return name
+            except httpx.HTTPError:
+                attempt += 1
+                if attempt >= _WRITE_ATTEMPTS:
+                    raise
+                await asyncio.sleep(0.5 * 2**attempt)
 
     async def read_key(self, key_name: str) -> StoredKey | None:
         """The stored key, or None when nothing was stored under ``key_name``."""

@@ -26,7 +26,8 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.responses import SetStateStatus
 from rich.console import Console
 
-from tasks.approval_models import ApprovalDecision
+from tasks.approval_models import ApprovalDecision, ApprovalRequest
+from tasks.approval_store import read_request
 
 console = Console(stderr=True)
 
@@ -69,6 +70,9 @@ async def answer_gate(
             state = run.state.name if run.state else "unknown"
             raise GateNotAnswered(f"run {run_id} is not waiting for approval (state: {state})")
         gate = run.state.state_details.pause_key
+        request = await read_request(client, run.id, gate) if gate else None
+        if request is not None and approved:
+            _refuse_protected(request, approver)
         result = await client.resume_flow_run(
             run.id, run_input=decision.model_dump(mode="json")
         )
@@ -76,6 +80,15 @@ async def answer_gate(
         reason = getattr(result.details, "reason", result.status.value)
         raise GateNotAnswered(f"Prefect did not accept the answer: {reason}")
     return gate or ""
+
+
+def _refuse_protected(request: ApprovalRequest, approver: str) -> None:
+    """The subject of the run, and its requester unless the policy allows it, may not approve."""
+    refused = {p.lower() for p in request.protected}
+    if request.requested_by and not request.allow_requester:
+        refused.add(request.requested_by.lower())
+    if approver.lower() in refused:
+        raise GateNotAnswered(f"{approver} may not approve this run (requester or subject)")
 
 
 def _answer(run_id: str, approved: bool, approver: str | None, comment: str) -> None:

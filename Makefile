@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The official Arize SDK and ax CLI, to check the emulator against: their own venv, because
+# they would downgrade packages Prefect needs.
+FIDELITY := .venv-fidelity
 
 .PHONY: demo test lint bench clean
 
@@ -14,12 +17,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(FIDELITY)/.installed:
+	$(PYTHON) -m venv $(FIDELITY)
+	$(FIDELITY)/bin/python -m pip install --quiet 'arize==8.61.0' 'arize-ax-cli==0.39.0'
+	touch $@
+
 demo: $(STAMP)
 	$(BIN)/arize-runbooks demo
 
-test: $(STAMP)
+test: $(STAMP) $(FIDELITY)/.installed
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	FIDELITY_REQUIRED=1 $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -28,4 +36,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(FIDELITY) .pytest_cache .ruff_cache

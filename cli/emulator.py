@@ -1,8 +1,68 @@
-"""``arize-runbooks emulator``: placeholder until the emulator lands."""
+"""``arize-runbooks emulator``: serve the local Arize admin API emulator in the foreground."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
+
+err = Console(stderr=True)
 
 
-def emulator() -> None:
-    """Run the local Arize admin API emulator."""
-    raise typer.Exit(1)
+def emulator(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    host: Annotated[str, typer.Option(help="Interface to bind (keep loopback).")] = "127.0.0.1",
+    db: Annotated[
+        Path | None,
+        typer.Option(help="SQLite file that keeps the account across restarts (default: memory)."),
+    ] = None,
+    seed: Annotated[
+        str, typer.Option(help="Seed data for a new account: 'demo' or 'empty'.")
+    ] = "demo",
+    admin_key: Annotated[
+        str | None,
+        typer.Option(
+            help="API key of the seeded account admin; generated and printed once when omitted.",
+        ),
+    ] = None,
+    faults: Annotated[
+        str | None,
+        typer.Option(
+            help="Faults to inject: JSON ('{\"error_rate\": 0.1}') or k=v pairs "
+            "('latency_ms=50,error_rate=0.1,methods=GET|PUT').",
+        ),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Run the local Arize admin API emulator (ADMIN_API.md) until interrupted.
+
+    Point the client at ``http://HOST:PORT`` with the admin key. The control plane is under
+    ``/_emulator`` (reset, faults, request counts, keys for any user).
+    """
+    import uvicorn
+    from pydantic import ValidationError
+
+    from emulator.arize import FaultConfig, create_app
+
+    if seed not in {"demo", "empty"}:
+        err.print(f"[red]--seed must be 'demo' or 'empty', not {seed!r}[/red]")
+        raise typer.Exit(2)
+    try:
+        fault_config = FaultConfig.parse_cli(faults)
+    except (ValidationError, ValueError) as exc:
+        err.print(f"[red]invalid --faults: {exc}[/red]")
+        raise typer.Exit(2) from None
+    app = create_app(
+        seed=seed,
+        admin_key=admin_key,
+        db_path=str(db) if db else None,
+        faults=fault_config,
+    )
+    runtime = app.state.emulator
+    err.print(f"Arize emulator on http://{host}:{port} (seed={seed}, db={db or 'memory'})")
+    if runtime.admin_key_generated:
+        # Printed once, on stdout, so `... | head -1` can capture it; never logged.
+        typer.echo(f"ARIZE_API_KEY={runtime.admin_key}")
+    uvicorn.run(app, host=host, port=port, log_level=log_level)

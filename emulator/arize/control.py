@@ -1,0 +1,148 @@
+"""The control plane under ``/_emulator`` (moto's ``/moto-api``): never faulted, never authed.
+
+- ``GET  /_emulator/health`` → ``{"status": "ok"}``
+- ``POST /_emulator/reset`` ``{"seed": "demo"|"empty", "admin_key"?}`` → ``{"admin_key"}``
+- ``GET|PUT|DELETE /_emulator/faults`` (PUT replaces the whole :class:`FaultConfig`)
+- ``GET|DELETE /_emulator/requests`` → ``{"total", "by_route", "by_method"}``
+- ``POST /_emulator/keys`` ``{"user_id", "name"?}`` → ``{"key"}``: act as any user in tests
+- ``GET  /_emulator/state`` → the whole account as JSON (no key hashes, no secrets)
+- ``PUT  /_emulator/users/{user_id}/status`` ``{"status": "INVITED"|"EXPIRED"|"ACTIVE"}``:
+  force an invitation state (the real one expires after days)
+- ``PUT  /_emulator/settings`` ``{"max_key_lifetime_seconds": int|null}``: the account's key
+  lifetime limit (ADMIN_API.md §11.1)
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict
+
+from emulator.arize.errors import NotFound
+from emulator.arize.faults import FaultConfig
+from emulator.arize.persistence import state_view
+from emulator.arize.runtime import Emulator
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/_emulator", tags=["emulator"])
+
+
+class ResetRequest(BaseModel):
+    """Body of ``POST /_emulator/reset``."""
+
+    model_config = ConfigDict(extra="forbid")
+    seed: Literal["demo", "empty"] = "demo"
+    admin_key: str | None = None
+
+
+class KeyRequest(BaseModel):
+    """Body of ``POST /_emulator/keys``."""
+
+    model_config = ConfigDict(extra="forbid")
+    user_id: str
+    name: str = "emulator"
+
+
+class StatusRequest(BaseModel):
+    """Body of ``PUT /_emulator/users/{user_id}/status``."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["ACTIVE", "INVITED", "EXPIRED"]
+
+
+class SettingsRequest(BaseModel):
+    """Body of ``PUT /_emulator/settings``."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_key_lifetime_seconds: int | None = None
+
+
+def _emulator(request: Request) -> Emulator:
+    return request.app.state.emulator
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    """Readiness probe."""
+    return {"status": "ok"}
+
+
+@router.post("/reset")
+async def reset(request: Request, body: ResetRequest | None = None) -> dict[str, str]:
+    """Rebuild the account from a seed."""
+    body = body or ResetRequest()
+    return {"admin_key": _emulator(request).reset(body.seed, body.admin_key)}
+
+
+@router.get("/state")
+async def get_state(request: Request) -> dict[str, Any]:
+    """A JSON dump of the account (to compare before/after idempotent reruns)."""
+    return state_view(_emulator(request).state)
+
+
+@router.get("/faults")
+async def get_faults(request: Request) -> dict[str, Any]:
+    """The current fault configuration and how many faults were injected."""
+    faults = _emulator(request).faults
+    return faults.config.model_dump() | {"injected": faults.injected}
+
+
+@router.put("/faults")
+async def put_faults(request: Request, body: FaultConfig) -> dict[str, Any]:
+    """Replace the fault configuration (reseeds the fault RNG)."""
+    _emulator(request).faults.configure(body)
+    return body.model_dump()
+
+
+@router.delete("/faults", status_code=200)
+async def clear_faults(request: Request) -> dict[str, Any]:
+    """Inject nothing from now on."""
+    _emulator(request).faults.configure(FaultConfig())
+    return FaultConfig().model_dump()
+
+
+@router.get("/requests")
+async def get_requests(request: Request) -> dict[str, Any]:
+    """Request counts by route template and by method (control-plane calls excluded)."""
+    return _emulator(request).journal.snapshot()
+
+
+@router.delete("/requests")
+async def clear_requests(request: Request) -> dict[str, Any]:
+    """Reset the request counts."""
+    journal = _emulator(request).journal
+    journal.reset()
+    return journal.snapshot()
+
+
+@router.post("/keys")
+async def issue_key(request: Request, body: KeyRequest) -> dict[str, str]:
+    """Issue a user API key for any user."""
+    return {"key": _emulator(request).state.issue_user_key(body.user_id, name=body.name)}
+
+
+@router.put("/users/{user_id}/status")
+async def force_status(request: Request, user_id: str, body: StatusRequest) -> dict[str, str]:
+    """Force a user's invitation state."""
+    state = _emulator(request).state
+    with state.lock:
+        user = state.users.get(user_id)
+        if user is None or user.status == "DELETED":
+            raise NotFound(f"User '{user_id}' not found.")
+        user.status, user.invited_at = body.status, None
+        state.changed()
+    return {"user_id": user_id, "status": body.status}
+
+
+@router.put("/settings")
+async def put_settings(request: Request, body: SettingsRequest) -> dict[str, Any]:
+    """Set account settings that the admin API cannot."""
+    state = _emulator(request).state
+    seconds = body.max_key_lifetime_seconds
+    with state.lock:
+        state.max_key_lifetime = timedelta(seconds=seconds) if seconds else None
+        state.changed()
+    return body.model_dump()

@@ -1,0 +1,197 @@
+"""Plain stored objects of the emulated account (moto's ``models.py`` data half).
+
+Every object is a dataclass of JSON-friendly fields (strings, numbers, bools, datetimes,
+lists and dicts of those), so :mod:`emulator.arize.persistence` can snapshot the whole
+account without per-class code. Role assignments are stored as the wire dicts
+``{"type": "PREDEFINED", "name": "ADMIN"}`` or ``{"type": "CUSTOM", "id": "<role id>"}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = [
+    "ApiKey",
+    "AuditLog",
+    "KeySecret",
+    "OrgMember",
+    "Organization",
+    "Project",
+    "Restriction",
+    "Role",
+    "RoleBinding",
+    "Space",
+    "SpaceMember",
+    "User",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class User:
+    """A user of the account; ``status`` adds the terminal ``DELETED`` to UserStatus."""
+
+    id: str
+    n: int
+    name: str
+    email: str
+    created_at: datetime
+    status: str
+    role: dict[str, Any]
+    is_developer: bool = True
+    is_bot: bool = False
+    invited_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+
+@dataclass
+class Organization:
+    """An organization of the account."""
+
+    id: str
+    n: int
+    name: str
+    description: str
+    created_at: datetime
+
+
+@dataclass
+class OrgMember:
+    """A user's membership (with its predefined role) in an organization."""
+
+    id: str
+    n: int
+    user_id: str
+    org_id: str
+    role: dict[str, Any]
+
+
+@dataclass
+class Space:
+    """A space of an organization."""
+
+    id: str
+    n: int
+    org_id: str
+    name: str
+    description: str
+    created_at: datetime
+    is_private: bool = False
+    default_llm_integration: dict[str, Any] | None = None
+    ml_models_enabled: bool = True
+    gradient_start_color: str = "#4f46e5"
+    gradient_end_color: str = "#06b6d4"
+    default_agent_runtime: dict[str, Any] | None = None
+
+
+@dataclass
+class SpaceMember:
+    """A user's membership in a space (the legacy ``SpaceMembers`` row)."""
+
+    id: str
+    n: int
+    user_id: str
+    space_id: str
+    role: dict[str, Any]
+
+
+@dataclass
+class Project:
+    """A project (a ``Model:`` global id) in a space."""
+
+    id: str
+    n: int
+    space_id: str
+    name: str
+    created_at: datetime
+    project_type: str | None = "APPLICATION"
+
+
+@dataclass
+class Role:
+    """An RBAC role: predefined (``predefined_name`` set) or custom."""
+
+    id: str
+    n: int
+    name: str
+    description: str | None
+    permissions: list[str]
+    is_predefined: bool
+    created_at: datetime
+    updated_at: datetime
+    predefined_name: str | None = None
+    deleted: bool = False
+
+
+@dataclass
+class RoleBinding:
+    """One role for one user on one SPACE or PROJECT."""
+
+    id: str
+    n: int
+    role_id: str
+    user_id: str
+    resource_type: str
+    resource_id: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass
+class Restriction:
+    """A restricted resource, keyed by the resource's id."""
+
+    resource_id: str
+    resource_type: str
+    created_at: datetime
+    n: int = 0
+
+
+@dataclass
+class KeySecret:
+    """One accepted secret (by sha256) of an API key; ``valid_until`` bounds a grace period."""
+
+    key_id: str
+    valid_until: datetime | None = None
+
+
+@dataclass
+class ApiKey:
+    """A USER or SERVICE API key; ``user_id`` is who it authenticates as (owner or bot)."""
+
+    id: str
+    n: int
+    name: str
+    description: str | None
+    key_type: str
+    status: str
+    redacted_key: str
+    created_at: datetime
+    created_by_user_id: str
+    user_id: str
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass
+class AuditLog:
+    """One audit-log entry for a mutation."""
+
+    id: str
+    n: int
+    user_id: str
+    ip: str
+    operation_type: str
+    created_at: datetime
+    operation_name: str | None = None
+    operation_text: str | None = None
+    variables: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -10,17 +10,16 @@ import secrets
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 import httpx
-import uvicorn
 
 from emulator.arize import ArizeEmulatorServer
 from emulator.slack import SlackEmulatorServer
+from emulator.threaded_server import ThreadedServer
 
 APPROVER_ID = "U0APPROVER"
 APPROVER_EMAIL = "alex.approver@acme.example"
@@ -92,37 +91,6 @@ class PrefectServer:
         self.process = None
 
 
-class ThreadedUvicorn(uvicorn.Server):
-    """A uvicorn server in a daemon thread; no signal handlers, waits for ``started``."""
-
-    def __init__(self, app: object) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
-        super().__init__(config)
-        self._thread = threading.Thread(target=self.run, daemon=True)
-
-    def install_signal_handlers(self) -> None:
-        """The thread is not the main thread; the owner stops it."""
-
-    @property
-    def url(self) -> str:
-        """Base URL of the running server."""
-        return f"http://127.0.0.1:{self.config.port}"
-
-    def start(self, timeout: float = 30) -> None:
-        """Serve in the thread and wait until it accepts connections."""
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("server did not start")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        """Ask the server to exit and wait for the thread."""
-        self.should_exit = True
-        self._thread.join(timeout=10)
-
-
 class LocalStack:
     """Arize and Slack emulators, a Prefect server and the webhook service on loopback."""
 
@@ -133,7 +101,7 @@ class LocalStack:
         self.arize = ArizeEmulatorServer(seed="demo")
         self.slack = SlackEmulatorServer()
         self.prefect = PrefectServer(workdir / "prefect")
-        self.webhooks: ThreadedUvicorn | None = None
+        self.webhooks: ThreadedServer | None = None
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> Self:
@@ -145,7 +113,7 @@ class LocalStack:
             self.slack.add_user(APPROVER_ID, "Alex Approver", email=APPROVER_EMAIL)
             self.prefect.start()
             self._stack.callback(self.prefect.stop)
-            self.webhooks = ThreadedUvicorn(self._webhook_app())
+            self.webhooks = ThreadedServer(self._webhook_app(), name="webhooks", lifespan="on")
             self.webhooks.start()
             self._stack.callback(self.webhooks.stop)
         except BaseException:

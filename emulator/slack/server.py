@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from types import TracebackType
 from typing import Any
 
 import httpx
-import uvicorn
 
 from emulator.slack.app import create_app
 from emulator.slack.interactions import aclick, click
 from emulator.slack.state import SlackState, User, UserGroup
+from emulator.threaded_server import ThreadedServer
 
 
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:
-        # Runs in a worker thread: signals belong to the main thread.
-        pass
-
-
-class SlackEmulatorServer:
+class SlackEmulatorServer(ThreadedServer):
     """The Slack Web API emulator on ``127.0.0.1`` and a free port, in a background thread.
 
     Examples:
@@ -43,17 +33,9 @@ class SlackEmulatorServer:
             tokens: Bot tokens accepted; any ``xoxb-`` token by default.
         """
         self.state = SlackState(tokens=tokens)
-        self.app = create_app(self.state)
-        self._host = host
-        self._port = port
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """Root URL, e.g. ``http://127.0.0.1:PORT`` (the control plane lives under it)."""
-        host, port = self.get_host_and_port()
-        return f"http://{host}:{port}"
+        super().__init__(
+            create_app(self.state), host=host, port=port, name="slack-emulator", lifespan="off"
+        )
 
     @property
     def base_url(self) -> str:
@@ -62,51 +44,7 @@ class SlackEmulatorServer:
 
     def get_host_and_port(self) -> tuple[str, int]:
         """The bound address."""
-        if self._server is None:
-            raise RuntimeError("server not started")
-        return self._host, self._port
-
-    def start(self, timeout: float = 10.0) -> None:
-        """Bind, start serving in a daemon thread and wait until it accepts requests."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self._host, self._port))
-        self._port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off")
-        self._server = _Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [sock]},
-            daemon=True,
-            name="slack-emulator",
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("Slack emulator did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        """Stop serving and join the thread."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> SlackEmulatorServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return self.host, self.port
 
     # -- conveniences over the control plane (in-process; tests may also use HTTP) -----
 

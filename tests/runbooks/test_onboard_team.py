@@ -266,3 +266,28 @@ async def test_steps_share_a_prefect_global_rate_limit(arize, runbook_policy):
     await runbook_policy.asave("default", overwrite=True)
     with pytest.raises(Exception, match="no-such-limit"):
         await onboard_team(spec=example_spec(space="another-team"))
+
+
+async def test_report_names_what_triggered_the_run(arize, runbook_policy):
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
+
+    from tasks.triggers import Trigger, TriggerSource
+
+    trigger = Trigger(source=TriggerSource.JIRA, event_id="10001", ticket="OPS-7",
+                      requested_by="pm@acme.example")
+
+    state = await onboard_team(
+        spec=example_spec(), dry_run=True, trigger=trigger, return_state=True
+    )
+
+    only_this_run = ArtifactFilter(
+        key=ArtifactFilterKey(any_=["report-onboard-team-acme-fraud-ops"]),
+        flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id]),
+    )
+    async with get_client() as client:
+        (report,) = await client.read_artifacts(artifact_filter=only_this_run)
+    assert "trigger: jira, event 10001, ticket OPS-7, requested by pm@acme.example" in report.data

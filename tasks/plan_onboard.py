@@ -8,6 +8,7 @@ from arize_admin import ApiKeyType, AsyncArizeAdmin, Role, RoleBindingResourceTy
 from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore
 from tasks.plan import Action, Change, Plan, SpecError
+from tasks.plan_roles import plan_custom_role
 from tasks.retry import STEP_OPTIONS
 from tasks.specs import PREDEFINED_SPACE_ROLES, OnboardTeamSpec
 
@@ -68,7 +69,10 @@ async def _plan(client: AsyncArizeAdmin, key_store: ArizeKeyStore, spec: Onboard
         plan.in_place.append(f"space {spec.space}")
 
     for index, role_spec in enumerate(spec.roles):
-        _plan_role(plan, roles.get(role_spec.name), index, role_spec)
+        plan_custom_role(
+            plan, role_spec, roles.get(role_spec.name), field=f"roles[{index}]",
+            stage=SPACE_AND_ROLES,
+        )
 
     wanted_roles = {r.name: set(r.permissions) for r in spec.roles}
     for index, member in enumerate(spec.members):
@@ -110,54 +114,10 @@ async def _plan(client: AsyncArizeAdmin, key_store: ArizeKeyStore, spec: Onboard
     return plan
 
 
-def _plan_role(plan: Plan, live: Role | None, index: int, role_spec) -> None:
-    wanted = sorted(p.value for p in role_spec.permissions)
-    params = {
-        "name": role_spec.name,
-        "permissions": wanted,
-        "description": role_spec.description,
-    }
-    if live is None:
-        plan.changes.append(
-            Change(action=Action.CREATE_ROLE, target=role_spec.name, params=params,
-                   stage=SPACE_AND_ROLES)
-        )
-        return
-    if live.is_predefined:
-        raise SpecError(
-            f"roles[{index}].name", role_spec.name, "that is a predefined role; choose another name"
-        )
-    have = sorted(p.value for p in live.permissions)
-    if have == wanted and (live.description or "") == role_spec.description:
-        plan.in_place.append(f"role {role_spec.name}")
-        return
-    removed = sorted(set(have) - set(wanted))
-    added = sorted(set(wanted) - set(have))
-    plan.changes.append(
-        Change(
-            action=Action.UPDATE_ROLE,
-            target=role_spec.name,
-            params={**params, "role_id": live.id},
-            destructive=bool(removed),
-            stage=SPACE_AND_ROLES,
-            reason=_permission_delta(added, removed) or "description",
-        )
-    )
-
-
 def spec_role_name(role: Role) -> str:
     """How specs name a role: predefined ones as ADMIN, MEMBER, READ_ONLY, ANNOTATOR."""
     return role.name.upper().replace(" ", "_") if role.is_predefined else role.name
 
-
-
-def _permission_delta(added: list[str], removed: list[str]) -> str:
-    parts = []
-    if added:
-        parts.append("adds " + ", ".join(added))
-    if removed:
-        parts.append("removes " + ", ".join(removed))
-    return "; ".join(parts)
 
 
 def _space_role(

@@ -9,15 +9,14 @@ changes, with the bindings counted, lets the admin move those people first.
 
 from __future__ import annotations
 
-import re
-
 from prefect import task
 
 from arize_admin import AsyncArizeAdmin, Role, RoleBindingResourceType
 from blocks.arize import ArizeCredentials
 from tasks.plan import Action, Change, Plan, SpecError
+from tasks.plan_roles import plan_custom_role
 from tasks.retry import STEP_OPTIONS
-from tasks.specs import CustomRoleSpec, SamlRoleMappingSpec
+from tasks.specs import SamlRoleMappingSpec
 
 RUNBOOK = "saml-role-mapping"
 SUBJECT = "custom roles"
@@ -27,7 +26,6 @@ SUBJECT = "custom roles"
 ROLES, PRUNE = range(2)
 
 # ADMIN_API.md §8.3: what Arize accepts in a role name.
-ROLE_NAME = re.compile(r"^[a-zA-Z0-9 \-_.,()\[\]'\"/:\\&@#$%!?+=]+$")
 
 
 @task(name="Plan saml-role-mapping", task_run_name="plan saml-role-mapping", **STEP_OPTIONS)
@@ -71,57 +69,13 @@ async def _plan(
     for index, mapping in enumerate(spec.mappings):
         field = f"mappings[{index}].role"
         live = roles.get(mapping.role.name)
-        _plan_role(plan, field, mapping.group, mapping.role, live)
+        plan_custom_role(
+            plan, mapping.role, live, field=field, stage=ROLES, purpose=f"for group {mapping.group}"
+        )
         _note_id_change(plan, mapping.group, mapping.role.name, live, last_mapping)
     if spec.prune:
         await _plan_prune(plan, client, spec, roles)
     return plan
-
-
-def _plan_role(
-    plan: Plan, field: str, group: str, role_spec: CustomRoleSpec, live: Role | None
-) -> None:
-    if not ROLE_NAME.match(role_spec.name):
-        raise SpecError(
-            f"{field}.name",
-            role_spec.name,
-            "use letters, digits, spaces and -_.,()[]'\"/:\\&@#$%!?+= only",
-        )
-    wanted = sorted(p.value for p in role_spec.permissions)
-    params = {"name": role_spec.name, "permissions": wanted, "description": role_spec.description}
-    if live is None:
-        plan.changes.append(
-            Change(
-                action=Action.CREATE_ROLE,
-                target=role_spec.name,
-                params=params,
-                stage=ROLES,
-                reason=f"for group {group}",
-            )
-        )
-        return
-    if live.is_predefined:
-        raise SpecError(
-            f"{field}.name", role_spec.name, "that is a predefined role; choose another name"
-        )
-    have = sorted(p.value for p in live.permissions)
-    if have == wanted and (live.description or "") == role_spec.description:
-        plan.in_place.append(f"role {role_spec.name} for group {group}")
-        return
-    removed = sorted(set(have) - set(wanted))
-    added = sorted(set(wanted) - set(have))
-    parts = [f"adds {', '.join(added)}"] if added else []
-    parts += [f"removes {', '.join(removed)}"] if removed else []
-    plan.changes.append(
-        Change(
-            action=Action.UPDATE_ROLE,
-            target=role_spec.name,
-            params={**params, "role_id": live.id},
-            destructive=bool(removed),
-            stage=ROLES,
-            reason="; ".join(parts) or "description",
-        )
-    )
 
 
 def _note_id_change(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -60,6 +61,7 @@ async def _run(base_url: str, admin_key: str) -> dict:
     await control.put("/faults", json={"latency_ms": LATENCY_MS})
 
     spec = OnboardTeamSpec.model_validate(_spec(MEMBERS))
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     state = await onboard_team(spec=spec, return_state=True)
     wall = time.perf_counter() - started
@@ -82,6 +84,7 @@ async def _run(base_url: str, admin_key: str) -> dict:
     lower_bound = calls * LATENCY_MS / 1000 / CONCURRENCY
     return {
         "members": MEMBERS,
+        "load_avg_1m_before": round(load_before, 2),
         "latency_ms_per_request": LATENCY_MS,
         "concurrency_cap": CONCURRENCY,
         "status": outcome.status.value,

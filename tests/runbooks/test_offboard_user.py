@@ -6,10 +6,8 @@ import asyncio
 import json
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-import yaml
 from prefect import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
@@ -27,8 +25,10 @@ from tasks.plan import PlanDrift, SpecError
 from tasks.report import RunStatus
 from tasks.specs import OffboardUserSpec
 from tests.fixtures.runbooks import (
+    admin_client,
     clear_faults,
     emulator_state,
+    example,
     mutation_count,
     run_with_answer,
     set_faults,
@@ -37,18 +37,14 @@ from tests.fixtures.runbooks import (
 
 pytestmark = pytest.mark.slow
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "offboard-user.yaml"
 LEE = "lee.leaver@acme.example"
 
 
 def example_spec(**changes) -> OffboardUserSpec:
-    data = yaml.safe_load(EXAMPLE.read_text())
-    data.update(changes)
-    return OffboardUserSpec.model_validate(data)
+    return example(OffboardUserSpec, "offboard-user", **changes)
 
 
-def admin(arize) -> AsyncArizeAdmin:
-    return AsyncArizeAdmin(api_key=arize.admin_key, base_url=arize.base_url)
+admin = admin_client
 
 
 async def lee_snapshot(arize) -> dict:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-import yaml
 from prefect import get_client
 
 from arize_admin import ApiKeyType, AsyncArizeAdmin, RoleBindingResourceType
@@ -20,8 +18,10 @@ from tasks.plan_onboard import spec_role_name
 from tasks.report import RunStatus
 from tasks.specs import OnboardTeamSpec
 from tests.fixtures.runbooks import (
+    admin_client,
     clear_faults,
     emulator_state,
+    example,
     mutation_count,
     run_with_answer,
     set_faults,
@@ -30,17 +30,13 @@ from tests.fixtures.runbooks import (
 
 pytestmark = pytest.mark.slow
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "onboard-team.yaml"
 
 
 def example_spec(**changes) -> OnboardTeamSpec:
-    data = yaml.safe_load(EXAMPLE.read_text())
-    data.update(changes)
-    return OnboardTeamSpec.model_validate(data)
+    return example(OnboardTeamSpec, "onboard-team", **changes)
 
 
-def admin(arize) -> AsyncArizeAdmin:
-    return AsyncArizeAdmin(api_key=arize.admin_key, base_url=arize.base_url)
+admin = admin_client
 
 
 async def test_first_run_applies_everything_and_second_run_changes_nothing(

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from arize_admin import AsyncArizeAdmin, ResourceRestrictionType, RoleBindingResourceType
 from cli.approvals import answer_gate
@@ -19,8 +17,10 @@ from tasks.plan_restrict import plan_restrict_project
 from tasks.report import RunStatus
 from tasks.specs import RestrictProjectSpec
 from tests.fixtures.runbooks import (
+    admin_client,
     clear_faults,
     emulator_state,
+    example,
     mutation_count,
     run_with_answer,
     set_faults,
@@ -29,19 +29,15 @@ from tests.fixtures.runbooks import (
 
 pytestmark = pytest.mark.slow
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "restrict-project.yaml"
 FLOW = "restrict-project"
 DANA, SAM, LEE = "dana@acme.example", "sam@acme.example", "lee.leaver@acme.example"
 
 
 def example_spec(**changes) -> RestrictProjectSpec:
-    data = yaml.safe_load(EXAMPLE.read_text())
-    data.update(changes)
-    return RestrictProjectSpec.model_validate(data)
+    return example(RestrictProjectSpec, "restrict-project", **changes)
 
 
-def admin(arize) -> AsyncArizeAdmin:
-    return AsyncArizeAdmin(api_key=arize.admin_key, base_url=arize.base_url)
+admin = admin_client
 
 
 async def project_access(arize) -> tuple[dict[str, str], bool]:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-import yaml
 from prefect import get_client
 from prefect.client.schemas.filters import (
     FlowRunFilter,
@@ -20,6 +19,7 @@ from prefect.client.schemas.filters import (
     LogFilter,
     LogFilterFlowRunId,
 )
+from prefect.logging.handlers import APILogHandler
 
 from arize_admin import (
     ApiKeyType,
@@ -40,8 +40,10 @@ from tasks.plan import PlanDrift, SpecError
 from tasks.report import RunStatus
 from tasks.specs import RotateServiceKeysSpec
 from tests.fixtures.runbooks import (
+    admin_client,
     clear_faults,
     emulator_state,
+    example,
     mutation_count,
     run_with_answer,
     set_faults,
@@ -50,17 +52,13 @@ from tests.fixtures.runbooks import (
 
 pytestmark = pytest.mark.slow
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "rotate-service-keys.yaml"
 
 
 def example_spec(**changes) -> RotateServiceKeysSpec:
-    data = yaml.safe_load(EXAMPLE.read_text())
-    data.update(changes)
-    return RotateServiceKeysSpec.model_validate(data)
+    return example(RotateServiceKeysSpec, "rotate-service-keys", **changes)
 
 
-def admin(arize) -> AsyncArizeAdmin:
-    return AsyncArizeAdmin(api_key=arize.admin_key, base_url=arize.base_url)
+admin = admin_client
 
 
 async def service_keys(arize) -> dict[str, list]:
@@ -524,6 +522,8 @@ async def test_no_key_value_in_logs_artifacts_results_or_exceptions(arize, runbo
         secrets.append((await store.read_key(name)).value.get_secret_value())
     texts = [caplog.text, outcome.model_dump_json(), repr(outcome)]
     flow_run_id = state.state_details.flow_run_id
+    # Logs reach the API in the background; deliver them before reading them back.
+    await APILogHandler.aflush()
     async with get_client() as client:
         artifacts = await client.read_artifacts()
         texts += [f"{a.key} {a.description} {a.data}" for a in artifacts]

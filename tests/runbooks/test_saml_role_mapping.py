@@ -15,7 +15,7 @@ from prefect import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.variables import Variable
 
-from arize_admin import AsyncArizeAdmin, CustomRole
+from arize_admin import CustomRole
 from cli.approvals import answer_gate
 from flows.saml_role_mapping import saml_role_mapping
 from tasks.approvals import ApprovalTimeout
@@ -25,8 +25,11 @@ from tasks.report import RunStatus
 from tasks.saml_mapping import ARTIFACT_KEY
 from tasks.specs import SamlRoleMappingSpec
 from tests.fixtures.runbooks import (
+    EXAMPLES,
+    admin_client,
     clear_faults,
     emulator_state,
+    example,
     mutation_count,
     run_with_answer,
     set_faults,
@@ -35,29 +38,24 @@ from tests.fixtures.runbooks import (
 
 pytestmark = pytest.mark.slow
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "saml-role-mapping.yaml"
 FLOW = "saml-role-mapping"
 VIEWERS, EDITORS, AUDITORS = "arize-project-viewers", "arize-space-editors", "arize-fraud-auditors"
 
 
 def example_spec(**changes) -> SamlRoleMappingSpec:
-    data = yaml.safe_load(EXAMPLE.read_text())
-    data["output_dir"] = None
-    data.update(changes)
-    return SamlRoleMappingSpec.model_validate(data)
+    return example(SamlRoleMappingSpec, "saml-role-mapping", **{"output_dir": None, **changes})
 
 
 def narrowing_spec(output_dir: Path | None = None) -> SamlRoleMappingSpec:
     """The example, but "Project Viewer" loses CUSTOM_METRIC_READ: a destructive update."""
-    data = yaml.safe_load(EXAMPLE.read_text())
+    data = yaml.safe_load((EXAMPLES / "saml-role-mapping.yaml").read_text())
     viewer = data["mappings"][0]["role"]
     viewer["permissions"] = [p for p in viewer["permissions"] if p != "CUSTOM_METRIC_READ"]
     data["output_dir"] = str(output_dir) if output_dir else None
     return SamlRoleMappingSpec.model_validate(data)
 
 
-def admin(arize) -> AsyncArizeAdmin:
-    return AsyncArizeAdmin(api_key=arize.admin_key, base_url=arize.base_url)
+admin = admin_client
 
 
 @pytest.fixture

@@ -75,14 +75,14 @@ def demo(
 
 def _run_with_prefect(stack: LocalStack, interactive: bool) -> list[dict[str, Any]]:
     from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogHandler
+    from prefect.logging.handlers import APILogWorker
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     os.environ["PREFECT_API_URL"] = stack.prefect.api_url
     with temporary_settings(updates={PREFECT_API_URL: stack.prefect.api_url}):
         outcomes = asyncio.run(_demo(stack, interactive))
         # Deliver buffered logs and events while the server still runs.
-        APILogHandler.flush()
+        APILogWorker.drain_all()
         EventsWorker.drain_all()
     return outcomes
 

@@ -24,6 +24,8 @@ _CREDENTIALS = {
 }
 
 
+# schemathesis' own strategies draw from `random`, which hypothesis deprecates; not our code.
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 def test_no_server_errors(webhook_service: Any) -> None:
     schema = schemathesis.openapi.from_url(f"{webhook_service.base_url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]

@@ -448,8 +448,11 @@ async def test_process_killed_after_refresh_then_rerun_converges(arize, runbook_
             stderr=asyncio.subprocess.DEVNULL,
         )
         try:
-            for _ in range(1200):  # readiness poll with a 60 s deadline
-                if arize.requests()["by_route"].get(REFRESH):
+            # Readiness poll with a 60 s deadline: wait until Arize has *applied* a refresh
+            # (the journal counts a request when it arrives, before it commits).
+            for _ in range(1200):
+                live = (await service_keys(arize)).get("probe-ci", [])
+                if any(k.redacted_key != original.redacted_key for k in live):
                     break
                 await asyncio.sleep(0.05)
             else:

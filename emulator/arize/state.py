@@ -31,7 +31,7 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -71,6 +71,7 @@ from emulator.arize.permissions import (
 __all__ = ["AccountState", "Caller", "hash_key", "mutation"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+_T = TypeVar("_T")
 
 ACCOUNT_LEVEL = {"ADMIN": 3, "MEMBER": 2, "MEMBER_UI_ONLY": 1, "ANNOTATOR": 0}
 SCOPE_LEVEL = {"ADMIN": 3, "MEMBER": 2, "READ_ONLY": 1, "ANNOTATOR": 0}
@@ -202,40 +203,47 @@ class AccountState:
 
     # ------------------------------------------------------------------ lookups
 
+    def _lookup(
+        self,
+        table: Mapping[str, _T],
+        obj_id: str,
+        *,
+        kind: str,
+        label: str,
+        field: str,
+        gone: Callable[[_T], bool] | None = None,
+    ) -> _T:
+        """One lookup for every kind: a malformed or mistyped id is 400, an absent one 404."""
+        decode_id(obj_id, kind, field=field)
+        obj = table.get(obj_id)
+        if obj is None or (gone is not None and gone(obj)):
+            raise NotFound(f"{label} '{obj_id}' not found.")
+        return obj
+
     def _user(self, user_id: str, *, field: str = "user_id") -> User:
-        decode_id(user_id, "User", field=field)
-        user = self.users.get(user_id)
-        if user is None or user.status == "DELETED":
-            raise NotFound(f"User '{user_id}' not found.")
-        return user
+        return self._lookup(
+            self.users, user_id, kind="User", label="User", field=field,
+            gone=lambda user: user.status == "DELETED",
+        )
 
     def _org(self, org_id: str, *, field: str = "organization_id") -> Organization:
-        decode_id(org_id, "Organization", field=field)
-        org = self.orgs.get(org_id)
-        if org is None:
-            raise NotFound(f"Organization '{org_id}' not found.")
-        return org
+        return self._lookup(
+            self.orgs, org_id, kind="Organization", label="Organization", field=field
+        )
 
     def _space(self, space_id: str, *, field: str = "space_id") -> Space:
-        decode_id(space_id, "Space", field=field)
-        space = self.spaces.get(space_id)
-        if space is None:
-            raise NotFound(f"Space '{space_id}' not found.")
-        return space
+        return self._lookup(self.spaces, space_id, kind="Space", label="Space", field=field)
 
     def _project(self, project_id: str, *, field: str = "project_id") -> Project:
-        decode_id(project_id, "Model", field=field)
-        project = self.projects.get(project_id)
-        if project is None:
-            raise NotFound(f"Project '{project_id}' not found.")
-        return project
+        return self._lookup(
+            self.projects, project_id, kind="Model", label="Project", field=field
+        )
 
     def _role(self, role_id: str, *, field: str = "role_id") -> Role:
-        decode_id(role_id, "Role", field=field)
-        role = self.roles.get(role_id)
-        if role is None or role.deleted:
-            raise NotFound(f"Role '{role_id}' not found.")
-        return role
+        return self._lookup(
+            self.roles, role_id, kind="Role", label="Role", field=field,
+            gone=lambda role: role.deleted,
+        )
 
     def user_status(self, user: User) -> str:
         """Return the user's status, turning an invitation older than the TTL into EXPIRED."""

@@ -12,7 +12,7 @@ from arize_admin import (
     ServiceKeyOrgAssignment,
     ServiceKeySpaceAssignment,
 )
-from blocks.key_store import StoredKey
+from tasks.key_values import store_issued_key
 from tasks.plan import Change
 from tasks.retry import STEP_OPTIONS
 from tasks.step_types import Outcome, StepContext, StepResult, find_or_create
@@ -69,16 +69,17 @@ async def ensure_service_key(ctx: StepContext, change: Change) -> StepResult:
                     )
                 ],
             )
-            await _store(ctx, name, created)
+            await store_issued_key(ctx, name, created)
             return created
 
         key, outcome = await find_or_create(find, create)
-        stored = await ctx.key_store.read_key(name)
-        if stored is None or stored.api_key_id != key.id:
+        # A key that was already there may be one whose create answer was lost: no value.
+        stored = await ctx.key_store.read_key(name) if outcome is Outcome.ALREADY else None
+        if outcome is Outcome.ALREADY and (stored is None or stored.api_key_id != key.id):
             refreshed = await client.api_keys.refresh(
                 key.id, expires_at=key.expires_at, grace_period_seconds=0
             )
-            await _store(ctx, name, refreshed)
+            await store_issued_key(ctx, name, refreshed)
             outcome = Outcome.APPLIED
         calls = client.request_count
     get_run_logger().info("service key %s: %s", name, outcome.value)
@@ -88,18 +89,6 @@ async def ensure_service_key(ctx: StepContext, change: Change) -> StepResult:
         refs={f"key:{name}": key.id},
         detail=f"value stored as secret {ctx.key_store.secret_name(name)}",
         api_calls=calls,
-    )
-
-
-async def _store(ctx: StepContext, name: str, created: object) -> None:
-    await ctx.key_store.write_key(
-        name,
-        StoredKey(
-            value=created.key,
-            api_key_id=created.id,
-            rotated_at=datetime.now(UTC),
-            expires_at=created.expires_at,
-        ),
     )
 
 

@@ -17,17 +17,14 @@ from arize_admin import (
     ApiKeyType,
     AsyncArizeAdmin,
     ConflictError,
-    CreatedServiceApiKey,
     PredefinedRole,
-    RefreshedApiKey,
     RoleBindingResourceType,
     ServiceApiKey,
     ServiceKeyOrgAssignment,
 )
-from blocks.key_store import StoredKey
+from tasks.key_values import prove_authenticates, store_issued_key
 from tasks.plan import Change
 from tasks.retry import STEP_OPTIONS
-from tasks.rotation import _prove_authenticates
 from tasks.step_types import Outcome, StepContext, StepResult
 
 
@@ -61,7 +58,7 @@ async def replace_key(ctx: StepContext, change: Change) -> StepResult:
             refreshed = await client.api_keys.refresh(
                 replacement.id, expires_at=replacement.expires_at, grace_period_seconds=0
             )
-            stored = await _store(ctx, name, refreshed)
+            stored = await store_issued_key(ctx, name, refreshed)
             outcome = Outcome.APPLIED
         else:
             replacement = await client.api_keys.create_service_key(
@@ -73,11 +70,11 @@ async def replace_key(ctx: StepContext, change: Change) -> StepResult:
                     ServiceKeyOrgAssignment.model_validate(org) for org in params["organizations"]
                 ],
             )
-            stored = await _store(ctx, name, replacement)
+            stored = await store_issued_key(ctx, name, replacement)
             outcome = Outcome.APPLIED
         copied = await _copy_bindings(client, params["bot_user_id"], replacement.bot_user.id)
         calls = client.request_count
-    calls += await _prove_authenticates(ctx, stored)
+    calls += await prove_authenticates(ctx, stored)
     get_run_logger().info(
         "key %s replaced: %s; %d binding(s) copied; new key authenticates",
         name,
@@ -111,19 +108,6 @@ async def _find_replacement(
         and (k.expires_at is None or k.expires_at > now)
     ]
     return max(found, key=lambda k: k.created_at) if found else None
-
-
-async def _store(
-    ctx: StepContext, name: str, issued: CreatedServiceApiKey | RefreshedApiKey
-) -> StoredKey:
-    stored = StoredKey(
-        value=issued.key,
-        api_key_id=issued.id,
-        rotated_at=datetime.now(UTC),
-        expires_at=issued.expires_at,
-    )
-    await ctx.key_store.write_key(name, stored)
-    return stored
 
 
 async def _copy_bindings(client: AsyncArizeAdmin, old_bot: str, new_bot: str) -> int:

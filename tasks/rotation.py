@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from prefect import get_run_logger, task
 
-from arize_admin import AsyncArizeAdmin
 from blocks.key_store import StoredKey
+from tasks.key_values import prove_authenticates, store_issued_key
 from tasks.plan import Change
 from tasks.retry import STEP_OPTIONS
 from tasks.step_types import Outcome, StepContext, StepResult
@@ -46,15 +46,9 @@ async def rotate_key(ctx: StepContext, change: Change) -> StepResult:
                 grace_period_seconds=params["grace_period_seconds"],
             )
             calls = client.request_count
-        stored = StoredKey(
-            value=refreshed.key,
-            api_key_id=refreshed.id,
-            rotated_at=datetime.now(UTC),
-            expires_at=refreshed.expires_at,
-        )
-        await ctx.key_store.write_key(name, stored)
+        stored = await store_issued_key(ctx, name, refreshed)
         outcome = Outcome.APPLIED
-    calls += await _prove_authenticates(ctx, stored)
+    calls += await prove_authenticates(ctx, stored)
     get_run_logger().info("key %s rotated: %s; new key authenticates", name, outcome.value)
     return StepResult(
         change_key=change.key,
@@ -68,16 +62,3 @@ def _rotated_since(stored: StoredKey | None, api_key_id: str, planned_at: str | 
     if stored is None or stored.api_key_id != api_key_id or stored.rotated_at is None:
         return False
     return planned_at is None or stored.rotated_at > datetime.fromisoformat(planned_at)
-
-
-async def _prove_authenticates(ctx: StepContext, stored: StoredKey | None) -> int:
-    """One authenticated read with the stored key; raises if Arize refuses it."""
-    if stored is None:
-        raise LookupError("no stored key to prove")
-    async with AsyncArizeAdmin(
-        api_key=stored.value,
-        base_url=ctx.credentials.base_url,
-        region=ctx.credentials.region,
-    ) as probe:
-        await probe.spaces.list(limit=1)
-        return probe.request_count

@@ -4,6 +4,7 @@ pytest_plugins = [
     "tests.fixtures.arize",
     "tests.fixtures.prefect",
     "tests.fixtures.runbooks",
+    "tests.fixtures.services",
     "tests.fixtures.slack",
     "tests.fixtures.webhooks",
 ]

@@ -45,8 +45,8 @@ async def _run(base_url: str, admin_key: str) -> dict:
     from blocks.arize import ArizeCredentials
     from blocks.key_store import ArizeKeyStore
     from blocks.policy import RunbookPolicy
-    from flows.onboard_team import onboard_team
-    from tasks.specs import OnboardTeamSpec
+    from flows.onboard_team.flow import onboard_team
+    from flows.onboard_team.spec import OnboardTeamSpec
 
     await RunbookPolicy(
         credentials=ArizeCredentials(

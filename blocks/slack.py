@@ -58,7 +58,7 @@ class SlackApprovals(CredentialsBlock):
 
         Post a gate's request from a flow:
         ```python
-        from tasks.slack_messages import post_approval_request
+        from tasks.approvals.slack_messages import post_approval_request
 
         request = await post_approval_request(slack, request)
         ```
@@ -122,7 +122,7 @@ class SlackApprovals(CredentialsBlock):
         return SignatureVerifier(self.signing_secret.get_secret_value())
 
     def policy_fields(self) -> dict[str, Any]:
-        """The approver policy as :class:`tasks.approval_models.ApprovalRequest` fields.
+        """The approver policy as :class:`tasks.approvals.models.ApprovalRequest` fields.
 
         Returns:
             ``approver_group``, ``approver_ids``, ``quorum``, ``timeout_seconds``,

@@ -26,8 +26,8 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.responses import SetStateStatus
 from rich.console import Console
 
-from tasks.approval_models import ApprovalDecision, ApprovalRequest
-from tasks.approval_store import read_request
+from tasks.approvals.models import ApprovalDecision, ApprovalRequest
+from tasks.approvals.store import read_request
 
 console = Console(stderr=True)
 

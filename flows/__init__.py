@@ -1,10 +1,10 @@
 """The runbooks, one flow per module; ``RUNBOOKS`` maps each runbook's name to its flow."""
 
-from flows.offboard_user import offboard_user
-from flows.onboard_team import onboard_team
-from flows.restrict_project import restrict_project
-from flows.rotate_service_keys import rotate_service_keys
-from flows.saml_role_mapping import saml_role_mapping
+from flows.offboard_user.flow import offboard_user
+from flows.onboard_team.flow import onboard_team
+from flows.restrict_project.flow import restrict_project
+from flows.rotate_service_keys.flow import rotate_service_keys
+from flows.saml_role_mapping.flow import saml_role_mapping
 
 RUNBOOKS = {
     "onboard-team": onboard_team,

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from cli.approvals import GateNotAnswered, answer_gate
-from flows.offboard_user import offboard_user
-from tasks.report import RunStatus
+from flows.offboard_user.flow import offboard_user
+from tasks.reporting.report import RunStatus
 from tests.fixtures.runbooks import mutation_count, wait_for_paused_run
 
 pytestmark = pytest.mark.slow

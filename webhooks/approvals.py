@@ -33,20 +33,20 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.slack import slack_web_client
-from tasks.approval_models import ApprovalDecision, ApprovalRequest, Vote
-from tasks.approval_store import (
-    claim_expiry,
-    read_request,
-    read_votes,
-    record_vote,
-    unanswered_requests,
-)
-from tasks.slack_blocks import (
+from tasks.approvals.models import ApprovalDecision, ApprovalRequest, Vote
+from tasks.approvals.slack_blocks import (
     APPROVE_ACTION,
     REJECT_ACTION,
     decided_message,
     expired_message,
     parse_button_value,
+)
+from tasks.approvals.store import (
+    claim_expiry,
+    read_request,
+    read_votes,
+    record_vote,
+    unanswered_requests,
 )
 
 logger = logging.getLogger(__name__)

@@ -31,9 +31,9 @@ from prefect.states import State
 from blocks.slack import SlackApprovals
 from emulator.slack import SlackEmulatorServer
 from emulator.slack.interactions import SignedRequest, build_click
-from tasks.approval_models import ApprovalDecision, ApprovalRequest
-from tasks.slack_blocks import parse_button_value
-from tasks.slack_messages import mark_expired, post_approval_request, post_run_result
+from tasks.approvals.models import ApprovalDecision, ApprovalRequest
+from tasks.approvals.slack_blocks import parse_button_value
+from tasks.approvals.slack_messages import mark_expired, post_approval_request, post_run_result
 from tests.fixtures.slack import SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET
 from webhooks.app import create_app
 from webhooks.settings import Settings

@@ -11,7 +11,7 @@ from prefect.client.orchestration import get_client
 
 from emulator.slack import SlackEmulatorServer
 from emulator.slack.interactions import block_actions_payload, sign_payload
-from tasks.approval_store import read_votes
+from tasks.approvals.store import read_votes
 from tests.approvals.conftest import (
     ALICE,
     APPLIED,

@@ -14,7 +14,7 @@ from prefect.client.orchestration import get_client
 
 from emulator.slack import SlackEmulatorServer
 from emulator.slack.interactions import SignedRequest, sign_payload
-from tasks.approval_store import read_votes
+from tasks.approvals.store import read_votes
 from tests.approvals.conftest import ALICE, INTERACTIONS, GatedRun, send
 from tests.fixtures.slack import SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET
 from webhooks.app import create_app

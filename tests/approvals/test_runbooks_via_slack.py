@@ -18,9 +18,9 @@ from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore
 from blocks.policy import RunbookPolicy
 from emulator.slack.interactions import build_click
-from flows.restrict_project import restrict_project
-from tasks.approvals import ApprovalTimeout
-from tasks.report import RunStatus
+from flows.restrict_project.flow import restrict_project
+from tasks.approvals.gate import ApprovalTimeout
+from tasks.reporting.report import RunStatus
 from tests.approvals.conftest import ALICE, send
 from tests.fixtures.runbooks import mutation_count, wait_for_paused_run
 from tests.fixtures.slack import SLACK_SIGNING_SECRET

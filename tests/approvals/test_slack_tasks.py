@@ -13,14 +13,14 @@ from prefect.runtime import flow_run
 
 from blocks.slack import SlackApprovals
 from emulator.slack import SlackEmulatorServer
-from tasks.approval_models import ApprovalDecision, ApprovalRequest
-from tasks.approval_store import read_request
-from tasks.slack_messages import (
+from tasks.approvals.models import ApprovalDecision, ApprovalRequest
+from tasks.approvals.slack_messages import (
     ApprovalRequestConflict,
     mark_decided,
     post_approval_request,
     post_run_result,
 )
+from tasks.approvals.store import read_request
 from tests.approvals.conftest import ALICE, request_fields
 
 pytestmark = pytest.mark.slow

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from arize_admin import ApiKeyType, AsyncArizeAdmin
-from flows.onboard_team import onboard_team
-from tasks.report import RunStatus
+from flows.onboard_team.flow import onboard_team
+from tasks.reporting.report import RunStatus
 from tests.fixtures.runbooks import clear_faults, mutation_count, set_faults
 
 pytestmark = pytest.mark.slow
@@ -41,7 +41,7 @@ def team_spec() -> dict:
 SCRIPT = textwrap.dedent(
     """
     import asyncio, json, sys
-    from flows.onboard_team import onboard_team
+    from flows.onboard_team.flow import onboard_team
     asyncio.run(onboard_team(spec=json.loads(sys.argv[1])))
     """
 )

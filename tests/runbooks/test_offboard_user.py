@@ -19,11 +19,11 @@ from arize_admin import (
     RoleBindingResourceType,
 )
 from cli.approvals import answer_gate
-from flows.offboard_user import offboard_user
-from tasks.approval_store import read_request
-from tasks.plan import PlanDrift, SpecError
-from tasks.report import RunStatus
-from tasks.specs import OffboardUserSpec
+from flows.offboard_user.flow import offboard_user
+from flows.offboard_user.spec import OffboardUserSpec
+from tasks.approvals.store import read_request
+from tasks.planning.plan import PlanDrift, SpecError
+from tasks.reporting.report import RunStatus
 from tests.fixtures.runbooks import (
     admin_client,
     clear_faults,

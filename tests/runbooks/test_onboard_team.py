@@ -11,12 +11,12 @@ from prefect import get_client
 
 from arize_admin import ApiKeyType, AsyncArizeAdmin, RoleBindingResourceType
 from cli.approvals import answer_gate
-from flows.onboard_team import onboard_team
-from tasks.approvals import ApprovalTimeout
-from tasks.plan import PlanDrift, SpecError
-from tasks.plan_onboard import spec_role_name
-from tasks.report import RunStatus
-from tasks.specs import OnboardTeamSpec
+from flows.onboard_team.flow import onboard_team
+from flows.onboard_team.plan import spec_role_name
+from flows.onboard_team.spec import OnboardTeamSpec
+from tasks.approvals.gate import ApprovalTimeout
+from tasks.planning.plan import PlanDrift, SpecError
+from tasks.reporting.report import RunStatus
 from tests.fixtures.runbooks import (
     admin_client,
     clear_faults,

@@ -10,12 +10,12 @@ import pytest
 
 from arize_admin import AsyncArizeAdmin, ResourceRestrictionType, RoleBindingResourceType
 from cli.approvals import answer_gate
-from flows.restrict_project import restrict_project
-from tasks.approvals import ApprovalTimeout
-from tasks.plan import Action, PlanDrift, SpecError
-from tasks.plan_restrict import plan_restrict_project
-from tasks.report import RunStatus
-from tasks.specs import RestrictProjectSpec
+from flows.restrict_project.flow import restrict_project
+from flows.restrict_project.plan import plan_restrict_project
+from flows.restrict_project.spec import RestrictProjectSpec
+from tasks.approvals.gate import ApprovalTimeout
+from tasks.planning.plan import Action, PlanDrift, SpecError
+from tasks.reporting.report import RunStatus
 from tests.fixtures.runbooks import (
     admin_client,
     clear_faults,

@@ -34,11 +34,11 @@ from arize_admin import (
 from blocks.key_store import ArizeKeyStore, StoredKey
 from blocks.policy import RunbookPolicy
 from cli.approvals import answer_gate
-from flows.rotate_service_keys import rotate_service_keys
-from tasks.apply import ApplyFailed
-from tasks.plan import PlanDrift, SpecError
-from tasks.report import RunStatus
-from tasks.specs import RotateServiceKeysSpec
+from flows.rotate_service_keys.flow import rotate_service_keys
+from flows.rotate_service_keys.spec import RotateServiceKeysSpec
+from tasks.planning.plan import PlanDrift, SpecError
+from tasks.reporting.report import RunStatus
+from tasks.steps.apply import ApplyFailed
 from tests.fixtures.runbooks import (
     admin_client,
     clear_faults,
@@ -424,8 +424,8 @@ async def test_crash_between_create_and_store_of_a_replacement_adopts_it(
 
 KILLED_RUN = """
 import asyncio
-from flows.rotate_service_keys import rotate_service_keys
-from tasks.specs import RotateServiceKeysSpec
+from flows.rotate_service_keys.flow import rotate_service_keys
+from flows.rotate_service_keys.spec import RotateServiceKeysSpec
 asyncio.run(rotate_service_keys(spec=RotateServiceKeysSpec(name_pattern="probe-*")))
 """
 REFRESH = "POST /v2/api-keys/{api_key_id}/refresh"

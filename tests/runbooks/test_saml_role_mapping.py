@@ -17,13 +17,13 @@ from prefect.variables import Variable
 
 from arize_admin import CustomRole
 from cli.approvals import answer_gate
-from flows.saml_role_mapping import saml_role_mapping
-from tasks.approvals import ApprovalTimeout
-from tasks.plan import Action, PlanDrift, SpecError
-from tasks.plan_saml import plan_saml_role_mapping
-from tasks.report import RunStatus
-from tasks.saml_mapping import ARTIFACT_KEY
-from tasks.specs import SamlRoleMappingSpec
+from flows.saml_role_mapping.flow import saml_role_mapping
+from flows.saml_role_mapping.mapping import ARTIFACT_KEY
+from flows.saml_role_mapping.plan import plan_saml_role_mapping
+from flows.saml_role_mapping.spec import SamlRoleMappingSpec
+from tasks.approvals.gate import ApprovalTimeout
+from tasks.planning.plan import Action, PlanDrift, SpecError
+from tasks.reporting.report import RunStatus
 from tests.fixtures.runbooks import (
     EXAMPLES,
     admin_client,

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tasks.approval_models import ApprovalRequest
-from tasks.slack_blocks import (
+from tasks.approvals.models import ApprovalRequest
+from tasks.approvals.slack_blocks import (
     actions_block_id,
     button_value,
     decided_message,

@@ -1,8 +1,9 @@
 """Webhook tests: stand-in deployments under the runbook names, signed senders, run counting.
 
-The stand-in flows take the real spec models (``tasks.specs``) and ``Trigger``, so Prefect's
-parameter-schema check is the same one the real deployments apply. ``run_deployment`` with
-``timeout=0`` leaves their runs Scheduled (no worker), which is exactly what the tests count.
+The stand-in flows take the real spec models (each runbook's ``spec`` module) and ``Trigger``,
+so Prefect's parameter-schema check is the same one the real deployments apply.
+``run_deployment`` with ``timeout=0`` leaves their runs Scheduled (no worker), which is exactly
+what the tests count.
 """
 
 from __future__ import annotations
@@ -22,13 +23,11 @@ from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName, FlowRunFilter
 from prefect.client.schemas.objects import FlowRun
 
-from tasks.specs import (
-    OffboardUserSpec,
-    OnboardTeamSpec,
-    RestrictProjectSpec,
-    RotateServiceKeysSpec,
-    SamlRoleMappingSpec,
-)
+from flows.offboard_user.spec import OffboardUserSpec
+from flows.onboard_team.spec import OnboardTeamSpec
+from flows.restrict_project.spec import RestrictProjectSpec
+from flows.rotate_service_keys.spec import RotateServiceKeysSpec
+from flows.saml_role_mapping.spec import SamlRoleMappingSpec
 from tasks.triggers import Trigger
 from tests.fixtures.webhooks import (
     BAMBOOHR_SECRET,

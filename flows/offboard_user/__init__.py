@@ -1,0 +1,1 @@
+"""The offboard-user runbook: its spec, its planner and its flow."""

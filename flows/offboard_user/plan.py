@@ -1,0 +1,318 @@
+"""Plan offboard-user: inventory everything a leaver has, then revoke their keys and delete them.
+
+Arize's admin API lists a user's role bindings (space memberships show as SPACE bindings,
+project access as PROJECT bindings), their API keys and the service keys they created, but not
+their organization memberships: those are inferred from the spaces (and named as inferred).
+Deleting the user removes all of it anyway (ADMIN_API.md §4.5 cascades to org and space
+memberships, user keys and role bindings).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import task
+from pydantic import BaseModel, Field
+
+from arize_admin import (
+    ApiKey,
+    ApiKeyType,
+    AsyncArizeAdmin,
+    BadRequestError,
+    NotFoundError,
+    Project,
+    RoleBindingResourceType,
+    User,
+    UserStatus,
+)
+from blocks.arize import ArizeCredentials
+from flows.offboard_user.spec import OffboardUserSpec
+from tasks.planning.plan import Action, Change, Plan, SpecError
+from tasks.retry import STEP_OPTIONS
+
+RUNBOOK = "offboard-user"
+
+# Stages: keys stop working before the account goes, so a failed delete leaves no live key.
+REVOKE_KEYS, DELETE = range(2)
+
+
+class KeyRecord(BaseModel):
+    """An API key as the audit record shows it: metadata and the redacted key, never a value."""
+
+    id: str
+    name: str
+    key_type: str
+    redacted_key: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    spaces: list[str] = Field(default_factory=list, description="Space names (service keys).")
+
+
+class BindingRecord(BaseModel):
+    """A role binding of the leaver, with names resolved for people."""
+
+    id: str
+    resource_type: str
+    resource_id: str
+    resource: str = Field(description="Space name, or space/project for a project.")
+    role_id: str
+    role: str
+
+
+class Inventory(BaseModel):
+    """Everything the leaver has in Arize, as far as the admin API can tell."""
+
+    found: bool
+    email: str | None = None
+    user_id: str | None = None
+    name: str | None = None
+    status: str | None = None
+    account_role: str | None = None
+    created_at: datetime | None = None
+    organizations: list[str] = Field(
+        default_factory=list, description="Organizations of the spaces they are bound on."
+    )
+    spaces: list[str] = Field(
+        default_factory=list, description="Spaces they are bound on (directly or via a project)."
+    )
+    bindings: list[BindingRecord] = Field(default_factory=list)
+    user_keys: list[KeyRecord] = Field(default_factory=list)
+    service_keys: list[KeyRecord] = Field(
+        default_factory=list, description="Service keys they created (they act as bot users)."
+    )
+    limits: list[str] = Field(
+        default_factory=list, description="What the admin API cannot tell, said plainly."
+    )
+
+
+class OffboardPlan(Plan):
+    """An offboard plan, carrying the inventory it was computed from (not hashed)."""
+
+    inventory: Inventory
+
+
+@task(
+    name="Plan offboard-user",
+    task_run_name="plan offboard-user {spec.email}",
+    **STEP_OPTIONS,
+)
+async def plan_offboard_user(credentials: ArizeCredentials, spec: OffboardUserSpec) -> OffboardPlan:
+    """Inventory the leaver and list the changes that remove them. Changes nothing.
+
+    A user that does not exist gives a plan with no changes and a note: offboarding someone
+    already gone is done.
+
+    Example:
+        ```python
+        @flow
+        async def preview(credentials: ArizeCredentials):
+            spec = OffboardUserSpec(email="lee.leaver@acme.example", reason="left")
+            plan = await plan_offboard_user(credentials, spec)
+            print(plan.render_text())
+        ```
+
+    Raises:
+        SpecError: the user is the last active account admin, or holds the credentials the
+            runbook runs with.
+    """
+    async with credentials.get_client() as client:
+        inventory = await take_inventory(client, spec)
+        plan = build_plan(spec, inventory)
+        if inventory.found:
+            await _refuse_unsafe(client, spec, inventory)
+        plan.api_calls = client.request_count
+    return plan
+
+
+async def _find_user(client: AsyncArizeAdmin, spec: OffboardUserSpec) -> User | None:
+    if spec.user_id:
+        try:
+            user = await client.users.get(spec.user_id)
+        except NotFoundError:
+            return None
+        except BadRequestError as ex:
+            raise SpecError("user_id", spec.user_id, f"not an Arize user id ({ex.detail})") from ex
+        if spec.email and user.email.lower() != spec.email.lower():
+            raise SpecError(
+                "user_id", spec.user_id, f"belongs to {user.email}, not {spec.email}; give one"
+            )
+        return user
+    return await client.users.find_by_email(spec.email or "")
+
+
+async def take_inventory(client: AsyncArizeAdmin, spec: OffboardUserSpec) -> Inventory:
+    """Read everything the user has: account role, bindings, user keys, service keys created."""
+    user = await _find_user(client, spec)
+    if user is None:
+        return Inventory(
+            found=False, email=spec.email.lower() if spec.email else None, user_id=spec.user_id
+        )
+    spaces = {s.id: s async for s in client.spaces.list()}
+    orgs = {o.id: o.name async for o in client.organizations.list()}
+    roles = {r.id: r.name async for r in client.roles.list()}
+
+    bindings: list[BindingRecord] = []
+    binding_space_ids: set[str] = set()
+    for resource_type in (RoleBindingResourceType.SPACE, RoleBindingResourceType.PROJECT):
+        async for b in client.role_bindings.list(resource_type=resource_type, user_id=user.id):
+            space_id = b.resource_id
+            label = spaces[space_id].name if space_id in spaces else b.resource_id
+            if resource_type is RoleBindingResourceType.PROJECT:
+                project = await _project(client, b.resource_id)
+                space_id = project.space_id if project else ""
+                space_name = spaces[space_id].name if space_id in spaces else "?"
+                label = f"{space_name}/{project.name}" if project else b.resource_id
+            binding_space_ids.add(space_id)
+            bindings.append(
+                BindingRecord(
+                    id=b.id,
+                    resource_type=resource_type.value,
+                    resource_id=b.resource_id,
+                    resource=label,
+                    role_id=b.role_id,
+                    role=roles.get(b.role_id, b.role_id),
+                )
+            )
+
+    user_keys = [
+        _key_record(k)
+        async for k in client.api_keys.list(key_type=ApiKeyType.USER, user_id=user.id)
+    ]
+    # Listed per space: a space-scoped list with a creator filter is what the API documents.
+    service_keys: dict[str, KeyRecord] = {}
+    for space in spaces.values():
+        async for k in client.api_keys.list(
+            key_type=ApiKeyType.SERVICE, space_id=space.id, user_id=user.id
+        ):
+            record = service_keys.setdefault(k.id, _key_record(k))
+            record.spaces.append(space.name)
+
+    known = [spaces[s] for s in sorted(binding_space_ids) if s in spaces]
+    return Inventory(
+        found=True,
+        email=user.email.lower(),
+        user_id=user.id,
+        name=user.name,
+        status=user.status.value if isinstance(user.status, UserStatus) else str(user.status),
+        account_role=getattr(user.role, "name", None) or str(user.role),
+        created_at=user.created_at,
+        organizations=sorted({orgs.get(s.organization_id or "", "?") for s in known}),
+        spaces=sorted(s.name for s in known),
+        bindings=bindings,
+        user_keys=user_keys,
+        service_keys=list(service_keys.values()),
+        limits=[
+            "organization memberships cannot be listed through the admin API; the "
+            "organizations above are those of the spaces and projects they are bound on, and "
+            "deleting the user removes every membership (cascade)",
+        ],
+    )
+
+
+async def _project(client: AsyncArizeAdmin, project_id: str) -> Project | None:
+    try:
+        return await client.projects.get(project_id)
+    except NotFoundError:
+        return None
+
+
+def _key_record(key: ApiKey) -> KeyRecord:
+    return KeyRecord(
+        id=key.id,
+        name=key.name,
+        key_type=key.key_type,
+        redacted_key=key.redacted_key,
+        created_at=key.created_at,
+        expires_at=key.expires_at,
+        last_used_at=key.last_used_at,
+    )
+
+
+def build_plan(spec: OffboardUserSpec, inventory: Inventory) -> OffboardPlan:
+    """The changes that remove the inventoried user; pure, so replans compare exactly."""
+    subject = (inventory.email or spec.email or spec.user_id or "").lower()
+    plan = OffboardPlan(runbook=RUNBOOK, subject=subject or "unknown", inventory=inventory)
+    if not inventory.found:
+        who = spec.email or spec.user_id
+        plan.notes.append(
+            f"no Arize user {who}: already offboarded or never existed; nothing to do"
+        )
+        return plan
+    email = inventory.email
+    for key in inventory.user_keys:
+        plan.changes.append(
+            Change(
+                action=Action.REVOKE_KEY,
+                target=f"user key {key.name} ({key.redacted_key}) of {email}",
+                params={"api_key_id": key.id, "name": key.name, "key_type": "USER"},
+                destructive=True,
+                stage=REVOKE_KEYS,
+                reason="personal key of the leaver",
+            )
+        )
+    for key in inventory.service_keys:
+        where = ", ".join(key.spaces)
+        if spec.revoke_service_keys:
+            plan.changes.append(
+                Change(
+                    action=Action.REVOKE_KEY,
+                    target=f"service key {key.name} ({key.redacted_key}) in {where}",
+                    params={"api_key_id": key.id, "name": key.name, "key_type": "SERVICE"},
+                    destructive=True,
+                    stage=REVOKE_KEYS,
+                    reason="created by the leaver; revoke_service_keys is on",
+                )
+            )
+        else:
+            plan.notes.append(
+                f"service key {key.name} ({key.redacted_key}) in {where} was created by "
+                f"{email}; it acts as its own bot user and keeps working; kept "
+                "(set revoke_service_keys to revoke it)"
+            )
+    for binding in inventory.bindings:
+        plan.notes.append(
+            f"{binding.resource_type} binding {binding.role} on {binding.resource}: "
+            "removed with the user"
+        )
+    plan.notes.extend(inventory.limits)
+    plan.changes.append(
+        Change(
+            action=Action.DELETE_USER,
+            target=email,
+            params={"user_id": inventory.user_id, "email": email},
+            destructive=True,
+            stage=DELETE,
+            reason=f"account {inventory.account_role}, {inventory.status}",
+        )
+    )
+    return plan
+
+
+async def _refuse_unsafe(
+    client: AsyncArizeAdmin, spec: OffboardUserSpec, inventory: Inventory
+) -> None:
+    """Refuse, before anything changes, what would lock the account or the runbook out."""
+    field, value = ("email", spec.email) if spec.email else ("user_id", spec.user_id)
+    if inventory.account_role == "ADMIN":
+        other_admins = [
+            u
+            async for u in client.users.list(status=[UserStatus.ACTIVE])
+            if u.id != inventory.user_id and getattr(u.role, "name", None) == "ADMIN"
+        ]
+        if not other_admins:
+            raise SpecError(
+                field,
+                value,
+                "is the last active account admin; make someone else an account admin first",
+            )
+    # The caller's own user keys: if they belong to the leaver, revoking them stops this run.
+    async for key in client.api_keys.list(key_type=ApiKeyType.USER):
+        if key.created_by_user_id == inventory.user_id:
+            raise SpecError(
+                field,
+                value,
+                "is the user whose API key this runbook runs with; run it with another "
+                "admin's credentials",
+            )
+        break

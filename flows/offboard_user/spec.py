@@ -1,0 +1,32 @@
+"""The offboard-user spec; its field descriptions become the Prefect UI's run form."""
+
+from __future__ import annotations
+
+from pydantic import EmailStr, Field, model_validator
+
+from tasks.planning.specs import (
+    SpecModel,
+)
+
+
+class OffboardUserSpec(SpecModel):
+    """A leaver to offboard."""
+
+    email: EmailStr | None = Field(default=None, description="The leaver's email.")
+    user_id: str | None = Field(default=None, description="Or their Arize user id.")
+    reason: str = Field(min_length=1, max_length=500, description="Why, for the audit record.")
+    ticket: str | None = Field(default=None, description="HR or ticket reference.")
+    revoke_service_keys: bool = Field(
+        default=False,
+        description="Also revoke service keys they created (default: reported, kept).",
+    )
+    audit_dir: str | None = Field(
+        default=None,
+        description="Directory for the JSON audit record; none: the Prefect artifact only.",
+    )
+
+    @model_validator(mode="after")
+    def _who(self) -> OffboardUserSpec:
+        if not (self.email or self.user_id):
+            raise ValueError("give email or user_id: who is leaving?")
+        return self

@@ -1,0 +1,1 @@
+"""The onboard-team runbook: its spec, its planner and its flow."""

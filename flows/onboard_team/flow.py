@@ -1,0 +1,48 @@
+"""onboard-team: a team's space, custom roles, people, memberships and CI key."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows.engine import execute_plan, load_policy, resolve_trigger
+from flows.onboard_team.plan import plan_onboard_team
+from flows.onboard_team.spec import OnboardTeamSpec
+from tasks.reporting.report import RunbookOutcome
+from tasks.triggers import Trigger
+
+
+@flow(name="onboard-team", persist_result=True)
+async def onboard_team(
+    spec: OnboardTeamSpec,
+    dry_run: bool = False,
+    trigger: Trigger | None = None,
+    policy: str = "default",
+) -> RunbookOutcome:
+    """Onboard a team: space, custom roles, invitations, org and space roles, a CI service key.
+
+    Existing users are reused, never re-invited. Nothing here is destructive unless the spec
+    narrows an existing role's permissions or lowers a member's space role; then the run waits
+    for approval.
+
+    Args:
+        spec: The team: organization, space, roles, members, optional CI key.
+        dry_run: Plan only; change nothing.
+        trigger: What started the run (filled in by webhooks; empty for manual runs).
+        policy: Name of the saved runbook policy block (account, approvals, key store).
+
+    Raises:
+        SpecError: the spec names something that does not exist; nothing changed.
+        PlanDrift: live state changed after approval; nothing applied.
+        ApprovalTimeout: nobody approved in time; nothing applied.
+        ApplyFailed: a change failed after its retries.
+        NotConverged: verification found a change that did not take effect.
+    """
+    trigger = resolve_trigger(trigger)
+    runbook_policy = await load_policy(policy)
+
+    async def replan():
+        return await plan_onboard_team(runbook_policy.credentials, runbook_policy.key_store, spec)
+
+    plan = await replan()
+    outcome, _ = await execute_plan(plan, replan, runbook_policy, trigger, dry_run=dry_run)
+    return outcome

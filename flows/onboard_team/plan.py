@@ -1,0 +1,224 @@
+"""Plan onboard-team: the changes that make a team's space, roles, people and CI key match."""
+
+from __future__ import annotations
+
+from prefect import task
+
+from arize_admin import ApiKeyType, AsyncArizeAdmin, Role, RoleBindingResourceType
+from blocks.arize import ArizeCredentials
+from blocks.key_store import ArizeKeyStore
+from flows.onboard_team.spec import OnboardTeamSpec
+from tasks.planning.plan import Action, Change, Plan, SpecError
+from tasks.planning.roles import plan_custom_role
+from tasks.planning.specs import PREDEFINED_SPACE_ROLES
+from tasks.retry import STEP_OPTIONS
+
+RUNBOOK = "onboard-team"
+
+# Stages: what a later stage needs exists after the earlier ones.
+SPACE_AND_ROLES, INVITES, ORG_ROLES, SPACE_ROLES, KEYS = range(5)
+
+
+@task(name="Plan onboard-team", task_run_name="plan onboard-team {spec.space}", **STEP_OPTIONS)
+async def plan_onboard_team(
+    credentials: ArizeCredentials, key_store: ArizeKeyStore, spec: OnboardTeamSpec
+) -> Plan:
+    """Read live state and list the changes that make it match ``spec``. Changes nothing.
+
+    Raises:
+        SpecError: the organization, or a member's custom space role, does not exist.
+    """
+    async with credentials.get_client() as client:
+        plan = await _plan(client, key_store, spec)
+        plan.api_calls = client.request_count
+    return plan
+
+
+async def _plan(client: AsyncArizeAdmin, key_store: ArizeKeyStore, spec: OnboardTeamSpec) -> Plan:
+    plan = Plan(runbook=RUNBOOK, subject=f"{spec.organization}/{spec.space}")
+    org = await client.organizations.find_by_name(spec.organization)
+    if org is None:
+        raise SpecError(
+            "organization", spec.organization, "no organization of that name (names are exact)"
+        )
+    space = await client.spaces.find_by_name(spec.space, org_id=org.id)
+    roles = {spec_role_name(role): role async for role in client.roles.list()}
+    users = {user.email.lower(): user async for user in client.users.list()}
+    org_space_ids = {s.id async for s in client.spaces.list(org_id=org.id)}
+    space_bindings = [
+        b
+        async for b in client.role_bindings.list(resource_type=RoleBindingResourceType.SPACE)
+        if b.resource_id in org_space_ids
+    ]
+    org_members = {b.user_id for b in space_bindings}
+    roles_by_id = {role.id: role for role in roles.values()}
+
+    if space is None:
+        plan.changes.append(
+            Change(
+                action=Action.CREATE_SPACE,
+                target=spec.space,
+                params={
+                    "name": spec.space,
+                    "organization_id": org.id,
+                    "description": spec.space_description,
+                },
+                stage=SPACE_AND_ROLES,
+            )
+        )
+    else:
+        plan.in_place.append(f"space {spec.space}")
+
+    for index, role_spec in enumerate(spec.roles):
+        plan_custom_role(
+            plan, role_spec, roles.get(role_spec.name), field=f"roles[{index}]",
+            stage=SPACE_AND_ROLES,
+        )
+
+    wanted_roles = {r.name: set(r.permissions) for r in spec.roles}
+    for index, member in enumerate(spec.members):
+        email = member.email.lower()
+        space_role = _space_role(member.space_role, roles, wanted_roles, index)
+        user = users.get(email)
+        if user is None:
+            plan.changes.append(
+                Change(
+                    action=Action.INVITE_USER,
+                    target=email,
+                    params={
+                        "name": member.name,
+                        "email": email,
+                        "account_role": member.account_role,
+                        "invite_mode": spec.invite_mode.value,
+                    },
+                    stage=INVITES,
+                )
+            )
+        elif user.role.name != member.account_role:
+            plan.notes.append(
+                f"{email} is an account {user.role.name}, the spec says {member.account_role}; "
+                "account roles cannot be changed through the admin API, left as is"
+            )
+        if user is None or user.id not in org_members:
+            plan.changes.append(_org_role_change(org.id, spec.organization, email, member.org_role))
+        else:
+            plan.in_place.append(f"{email} in organization {spec.organization}")
+        current = next(
+            (b for b in space_bindings if space and b.resource_id == space.id and user
+             and b.user_id == user.id),
+            None,
+        )
+        _plan_space_role(plan, spec, email, space_role, current, roles_by_id, wanted_roles, space)
+
+    if spec.service_key is not None:
+        await _plan_service_key(plan, client, key_store, spec, org.id, space)
+    return plan
+
+
+def spec_role_name(role: Role) -> str:
+    """How specs name a role: predefined ones as ADMIN, MEMBER, READ_ONLY, ANNOTATOR."""
+    return role.name.upper().replace(" ", "_") if role.is_predefined else role.name
+
+
+
+def _space_role(
+    name: str, roles: dict[str, Role], wanted_roles: dict[str, set], index: int
+) -> str:
+    """Check a member's space role names something that exists or will."""
+    if name in PREDEFINED_SPACE_ROLES or name in wanted_roles:
+        return name
+    role = roles.get(name)
+    if role is None or role.is_predefined:
+        raise SpecError(
+            f"members[{index}].space_role",
+            name,
+            "use ADMIN, MEMBER, READ_ONLY, ANNOTATOR, or a custom role defined under roles "
+            "or already in Arize",
+        )
+    return name
+
+
+def _org_role_change(org_id: str, org_name: str, email: str, role: str) -> Change:
+    return Change(
+        action=Action.SET_ORG_ROLE,
+        target=f"{email} in {org_name}",
+        params={"org_id": org_id, "email": email, "role": role},
+        stage=ORG_ROLES,
+    )
+
+
+def _plan_space_role(
+    plan: Plan,
+    spec: OnboardTeamSpec,
+    email: str,
+    role_name: str,
+    current,
+    roles_by_id: dict[str, Role],
+    wanted_roles: dict[str, set],
+    space,
+) -> None:
+    current_role = roles_by_id.get(current.role_id) if current else None
+    if current_role is not None and spec_role_name(current_role) == role_name:
+        plan.in_place.append(f"{email} is {role_name} in {spec.space}")
+        return
+    custom = role_name not in PREDEFINED_SPACE_ROLES
+    params = {"space": spec.space, "email": email, "role": role_name, "custom": custom}
+    if space is not None:
+        params["space_id"] = space.id
+    destructive = False
+    reason = ""
+    if current_role is not None:
+        now = {p.value for p in current_role.permissions}
+        after = wanted_roles.get(role_name) or _permissions_of(role_name, roles_by_id)
+        after = {getattr(p, "value", p) for p in after}
+        destructive = not now <= after
+        narrows = " (narrows access)" if destructive else ""
+        reason = f"from {spec_role_name(current_role)}{narrows}"
+    plan.changes.append(
+        Change(
+            action=Action.SET_SPACE_ROLE,
+            target=f"{email} in {spec.space}",
+            params=params,
+            destructive=destructive,
+            stage=SPACE_ROLES,
+            reason=reason,
+        )
+    )
+
+
+def _permissions_of(role_name: str, roles_by_id: dict[str, Role]) -> set:
+    for role in roles_by_id.values():
+        if spec_role_name(role) == role_name:
+            return set(role.permissions)
+    return set()
+
+
+async def _plan_service_key(
+    plan: Plan, client: AsyncArizeAdmin, key_store: ArizeKeyStore, spec: OnboardTeamSpec,
+    org_id: str, space,
+) -> None:
+    key_spec = spec.service_key
+    if space is not None:
+        async for key in client.api_keys.list(space_id=space.id, key_type=ApiKeyType.SERVICE):
+            if key.name == key_spec.name:
+                plan.in_place.append(f"service key {key_spec.name}")
+                stored = await key_store.read_key(key_spec.name)
+                if stored is None or stored.api_key_id != key.id:
+                    plan.notes.append(
+                        f"service key {key_spec.name} exists but its value is not in the key "
+                        "store; rotate it with rotate-service-keys to capture one"
+                    )
+                return
+    params = {
+        "name": key_spec.name,
+        "org_id": org_id,
+        "space": spec.space,
+        "space_role": key_spec.space_role,
+        "expires_in_days": key_spec.expires_in_days,
+        "description": key_spec.description,
+    }
+    if space is not None:
+        params["space_id"] = space.id
+    plan.changes.append(
+        Change(action=Action.CREATE_SERVICE_KEY, target=key_spec.name, params=params, stage=KEYS)
+    )

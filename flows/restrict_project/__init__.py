@@ -1,0 +1,1 @@
+"""The restrict-project runbook: its spec, its planner and its flow."""

@@ -1,0 +1,1 @@
+"""The rotate-service-keys runbook: its spec, its planner and its flow."""

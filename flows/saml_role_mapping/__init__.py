@@ -1,0 +1,1 @@
+"""The saml-role-mapping runbook: its spec, its planner and its flow."""

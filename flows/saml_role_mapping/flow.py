@@ -1,0 +1,65 @@
+"""saml-role-mapping: custom roles as code, keyed by IdP group, and the mapping the IdP needs."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows.engine import execute_plan, load_policy, resolve_trigger
+from flows.saml_role_mapping.mapping import (
+    DEFAULT_VARIABLE,
+    load_last_mapping,
+    publish_group_role_mapping,
+)
+from flows.saml_role_mapping.plan import plan_saml_role_mapping
+from flows.saml_role_mapping.spec import SamlRoleMappingSpec
+from tasks.reporting.report import RunbookOutcome, RunStatus
+from tasks.triggers import Trigger
+
+
+@flow(name="saml-role-mapping", persist_result=True)
+async def saml_role_mapping(
+    spec: SamlRoleMappingSpec,
+    dry_run: bool = False,
+    trigger: Trigger | None = None,
+    policy: str = "default",
+    mapping_variable: str = DEFAULT_VARIABLE,
+) -> RunbookOutcome:
+    """Make each IdP group's custom role match the spec, then publish group → role id.
+
+    Roles are created or updated to exactly the listed permissions; with ``prune`` the custom
+    roles no mapping names are deleted (a role that still has bindings is refused, nothing
+    changes). Removing permissions and deleting roles are destructive and wait for approval.
+    After apply the mapping is published as a table artifact (and as JSON and YAML files when
+    ``output_dir`` is set), and every group whose role id changed since the last run (a role
+    deleted and recreated) is flagged in the notes, so the IdP can be updated.
+
+    Args:
+        spec: Group → role mappings, prune, and where to write the mapping files.
+        dry_run: Plan only; change nothing and publish nothing.
+        trigger: What started the run (filled in by webhooks; empty for manual runs).
+        policy: Name of the saved runbook policy block (account, approvals, key store).
+        mapping_variable: Prefect Variable that remembers the last published mapping; use one
+            per Arize account.
+
+    Raises:
+        SpecError: a mapping names a predefined role, or prune would delete roles in use.
+        PlanDrift: live state changed after approval; nothing applied.
+        ApprovalTimeout: nobody approved in time; nothing applied.
+        ApplyFailed: a change failed after its retries.
+        NotConverged: verification found a change that did not take effect.
+    """
+    trigger = resolve_trigger(trigger)
+    runbook_policy = await load_policy(policy)
+    last_mapping = await load_last_mapping(mapping_variable)
+
+    async def replan():
+        return await plan_saml_role_mapping(runbook_policy.credentials, spec, last_mapping)
+
+    plan = await replan()
+    outcome, _ = await execute_plan(plan, replan, runbook_policy, trigger, dry_run=dry_run)
+    if outcome.status in (RunStatus.COMPLETED, RunStatus.NO_CHANGES):
+        published = await publish_group_role_mapping(
+            runbook_policy.credentials, spec, last_mapping, mapping_variable
+        )
+        outcome.notes.extend(published.notes)
+    return outcome

@@ -1,0 +1,1 @@
+"""Planning: the read-only diff between a spec and live state, as typed, hashed changes."""

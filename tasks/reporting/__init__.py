@@ -1,0 +1,1 @@
+"""Reporting: the plan and the run report as Prefect artifacts."""

@@ -1,0 +1,123 @@
+"""Publish the plan, and the run's report: what changed, what was in place, who approved."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from prefect import get_run_logger, task
+from prefect.artifacts import acreate_markdown_artifact
+from pydantic import BaseModel, Field
+
+from blocks._naming import slug
+from tasks.approvals.models import ApprovalDecision
+from tasks.planning.plan import Plan
+from tasks.steps.step import Outcome, StepResult
+from tasks.triggers import Trigger
+
+
+class RunStatus(StrEnum):
+    """How a runbook run ended."""
+
+    COMPLETED = "completed"
+    NO_CHANGES = "no changes"
+    DRY_RUN = "dry run"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class RunbookOutcome(BaseModel):
+    """The small typed result every runbook flow returns."""
+
+    runbook: str
+    subject: str
+    status: RunStatus
+    plan_hash: str
+    planned: int = Field(description="Changes in the plan.")
+    applied: int = Field(default=0, description="Changes that changed live state.")
+    already: int = Field(default=0, description="Changes a step found already in place.")
+    approver: str | None = None
+    api_calls: int = 0
+    notes: list[str] = Field(default_factory=list)
+
+
+@task(name="Publish plan", task_run_name="publish plan {plan.runbook}")
+async def publish_plan(plan: Plan) -> str:
+    """Log the plan as text and save it as a markdown artifact; return the text."""
+    get_run_logger().info("plan:\n%s", plan.render_text())
+    await acreate_markdown_artifact(
+        markdown=plan.render_markdown(),
+        key=f"plan-{plan.runbook}-{slug(plan.subject)}"[:100],
+        description=f"Plan {plan.hash[:12]} for {plan.subject}",
+    )
+    return plan.render_text()
+
+
+@task(name="Write report", task_run_name="report {plan.runbook}")
+async def write_report(
+    plan: Plan,
+    status: RunStatus,
+    trigger: Trigger,
+    started: datetime,
+    results: list[StepResult] | None = None,
+    decision: ApprovalDecision | None = None,
+    notes: list[str] | None = None,
+) -> RunbookOutcome:
+    """Save the run's report as a markdown artifact keyed by runbook and subject.
+
+    Reusing the key per subject makes the Prefect UI show the subject's history across runs.
+    """
+    results = results or []
+    notes = [*plan.notes, *(notes or [])]
+    outcome = RunbookOutcome(
+        runbook=plan.runbook,
+        subject=plan.subject,
+        status=status,
+        plan_hash=plan.hash,
+        planned=len(plan.changes),
+        applied=sum(r.outcome is Outcome.APPLIED for r in results),
+        already=sum(r.outcome is Outcome.ALREADY for r in results),
+        approver=decision.approver if decision else None,
+        api_calls=plan.api_calls + sum(r.api_calls for r in results),
+        notes=notes,
+    )
+    seconds = (datetime.now(UTC) - started).total_seconds()
+    lines = [
+        f"# {plan.runbook}: {plan.subject} — {status.value}",
+        "",
+        f"- trigger: {trigger.describe()}",
+        f"- plan: `{plan.hash[:12]}`, {outcome.planned} change(s), "
+        f"{len(plan.destructive)} destructive",
+        f"- applied: {outcome.applied}, already in place: {outcome.already}",
+        f"- approval: {_approval_line(plan, decision)}",
+        f"- API calls: {outcome.api_calls}; wall time: {seconds:.1f} s",
+    ]
+    if results:
+        lines += ["", "| change | outcome | detail |", "|---|---|---|"]
+        lines += [f"| {r.change_key} | {r.outcome.value} | {r.detail} |" for r in results]
+    if plan.in_place:
+        lines += ["", "## Already in place", ""] + [f"- {item}" for item in plan.in_place]
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in notes]
+    await acreate_markdown_artifact(
+        markdown="\n".join(lines),
+        key=f"report-{plan.runbook}-{slug(plan.subject)}"[:100],
+        description=f"{plan.runbook} {status.value} for {plan.subject}",
+    )
+    get_run_logger().info(
+        "%s %s: %s (%d applied, %d already, %d API calls)",
+        plan.runbook, plan.subject, status.value, outcome.applied, outcome.already,
+        outcome.api_calls,
+    )
+    return outcome
+
+
+def _approval_line(plan: Plan, decision: ApprovalDecision | None) -> str:
+    if not plan.destructive:
+        return "not needed (no destructive changes)"
+    if decision is None:
+        return "not reached"
+    verdict = "approved" if decision.approved else "rejected"
+    who = ", ".join(decision.approvers) if decision.approvers else decision.approver
+    comment = f" ({decision.comment})" if decision.comment else ""
+    return f"{verdict} by {who}{comment}"

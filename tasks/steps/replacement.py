@@ -1,0 +1,136 @@
+"""Step: replace a service key that a refresh cannot save, because it expires too soon.
+
+A refresh keeps the key's expiry (ADMIN_API.md §11.3: extending → 422, "use create instead").
+So the replacement is a new key with the old one's name, description, account, org and space
+roles (from its bot user), plus copies of the old bot user's role bindings. Its value goes to
+the same secret the old key's did; the old key keeps working until its own expiry.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prefect import get_run_logger, task
+
+from arize_admin import (
+    ApiKeyType,
+    AsyncArizeAdmin,
+    ConflictError,
+    PredefinedRole,
+    RoleBindingResourceType,
+    ServiceApiKey,
+    ServiceKeyOrgAssignment,
+)
+from tasks.planning.plan import Change
+from tasks.retry import STEP_OPTIONS
+from tasks.steps.key_values import prove_authenticates, store_issued_key
+from tasks.steps.step import Outcome, StepContext, StepResult
+
+
+@task(name="Replace key", task_run_name="replace key {change.target}", **STEP_OPTIONS)
+async def replace_key(ctx: StepContext, change: Change) -> StepResult:
+    """Create the replacement unless it exists; store its value; copy bindings; prove it works.
+
+    Idempotent across retries and crashes: a newer active key of the same name is the
+    replacement of an earlier attempt. If the store holds its value, nothing is created; if
+    not (the create's response was lost, or the run died before storing), it is refreshed with
+    no grace period to obtain a value nobody else can hold, and that is stored.
+
+    Example:
+        ```python
+        change = Change(action=Action.REPLACE_KEY, target="etl-search-ranking",
+                        params={"api_key_id": "QXBpS2V5...", "name": "etl-search-ranking",
+                                "description": None, "created_at": "2026-11-16T00:00:00+00:00",
+                                "bot_user_id": "VXNlcj...", "account_role": "MEMBER",
+                                "organizations": [...], "lifetime_seconds": 1296000})
+        await replace_key(ctx, change)
+        ```
+    """
+    params = change.params
+    name = params["name"]
+    async with ctx.credentials.get_client() as client:
+        stored = await ctx.key_store.read_key(name)
+        replacement = await _find_replacement(client, params)
+        if replacement is not None and stored is not None and stored.api_key_id == replacement.id:
+            outcome = Outcome.ALREADY
+        elif replacement is not None:
+            refreshed = await client.api_keys.refresh(
+                replacement.id, expires_at=replacement.expires_at, grace_period_seconds=0
+            )
+            stored = await store_issued_key(ctx, name, refreshed)
+            outcome = Outcome.APPLIED
+        else:
+            replacement = await client.api_keys.create_service_key(
+                name=name,
+                description=params.get("description") or None,
+                expires_at=datetime.now(UTC) + timedelta(seconds=params["lifetime_seconds"]),
+                account_role=PredefinedRole(name=params["account_role"]),
+                organizations=[
+                    ServiceKeyOrgAssignment.model_validate(org) for org in params["organizations"]
+                ],
+            )
+            stored = await store_issued_key(ctx, name, replacement)
+            outcome = Outcome.APPLIED
+        copied = await _copy_bindings(client, params["bot_user_id"], replacement.bot_user.id)
+        calls = client.request_count
+    calls += await prove_authenticates(ctx, stored)
+    get_run_logger().info(
+        "key %s replaced: %s; %d binding(s) copied; new key authenticates",
+        name,
+        outcome.value,
+        copied,
+    )
+    return StepResult(
+        change_key=change.key,
+        outcome=outcome if not copied else Outcome.APPLIED,
+        detail=(
+            f"new key expires {replacement.expires_at:%Y-%m-%d}; stored as secret "
+            f"{ctx.key_store.secret_name(name)}; authenticates; the old key lapses at its expiry"
+        ),
+        refs={f"key:{name}": replacement.id},
+        api_calls=calls,
+    )
+
+
+async def _find_replacement(
+    client: AsyncArizeAdmin, params: dict[str, Any]
+) -> ServiceApiKey | None:
+    """The newest active, unexpired key of the name created after the key being replaced."""
+    old_created = datetime.fromisoformat(params["created_at"])
+    now = datetime.now(UTC)
+    found = [
+        k
+        async for k in client.api_keys.list(key_type=ApiKeyType.SERVICE)
+        if k.name == params["name"]
+        and k.id != params["api_key_id"]
+        and k.created_at > old_created
+        and (k.expires_at is None or k.expires_at > now)
+    ]
+    return max(found, key=lambda k: k.created_at) if found else None
+
+
+async def _copy_bindings(client: AsyncArizeAdmin, old_bot: str, new_bot: str) -> int:
+    """Give the new bot user every role binding the old one has; return how many were added."""
+    copied = 0
+    for resource_type in (RoleBindingResourceType.SPACE, RoleBindingResourceType.PROJECT):
+        have = {
+            b.resource_id
+            async for b in client.role_bindings.list(resource_type=resource_type, user_id=new_bot)
+        }
+        async for binding in client.role_bindings.list(
+            resource_type=resource_type, user_id=old_bot
+        ):
+            if binding.resource_id in have:
+                continue
+            try:
+                await client.role_bindings.create(
+                    user_id=new_bot,
+                    role_id=binding.role_id,
+                    resource_type=resource_type,
+                    resource_id=binding.resource_id,
+                )
+            except ConflictError:
+                continue  # an earlier attempt's create whose response was lost
+            copied += 1
+    return copied

@@ -1,0 +1,87 @@
+"""Steps on custom roles: create, update to match the spec, delete."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+
+from tasks.planning.plan import Change
+from tasks.retry import STEP_OPTIONS
+from tasks.steps.step import Outcome, StepContext, StepResult, find_or_create, remove_if_present
+
+
+@task(name="Ensure role", task_run_name="ensure role {change.target}", **STEP_OPTIONS)
+async def ensure_role(ctx: StepContext, change: Change) -> StepResult:
+    """Create the custom role unless a role of that name exists.
+
+    Example:
+        ```python
+        change = Change(action=Action.CREATE_ROLE, target="Fraud Analyst",
+                        params={"name": "Fraud Analyst", "permissions": ["PROJECT_READ"]})
+        await ensure_role(ctx, change)
+        ```
+    """
+    params = change.params
+    async with ctx.credentials.get_client() as client:
+        role, outcome = await find_or_create(
+            lambda: client.roles.find_by_name(params["name"]),
+            lambda: client.roles.create(
+                name=params["name"],
+                permissions=params["permissions"],
+                description=params.get("description") or None,
+            ),
+        )
+        calls = client.request_count
+    get_run_logger().info("role %s: %s", params["name"], outcome.value)
+    return StepResult(
+        change_key=change.key,
+        outcome=outcome,
+        refs={f"role:{params['name']}": role.id},
+        api_calls=calls,
+    )
+
+
+@task(name="Update role", task_run_name="update role {change.target}", **STEP_OPTIONS)
+async def update_role(ctx: StepContext, change: Change) -> StepResult:
+    """Set the role's permissions (and description) to exactly the planned ones.
+
+    Example:
+        ```python
+        change = Change(action=Action.UPDATE_ROLE, target="Fraud Analyst",
+                        params={"role_id": "Um9sZT...", "permissions": ["PROJECT_READ"]})
+        await update_role(ctx, change)
+        ```
+    """
+    params = change.params
+    wanted = sorted(params["permissions"])
+    async with ctx.credentials.get_client() as client:
+        role = await client.roles.get(params["role_id"])
+        same = sorted(role.permissions) == wanted and (role.description or "") == (
+            params.get("description") or ""
+        )
+        if not same:
+            await client.roles.update(
+                params["role_id"],
+                permissions=wanted,
+                description=params.get("description") or None,
+            )
+        calls = client.request_count
+    outcome = Outcome.ALREADY if same else Outcome.APPLIED
+    get_run_logger().info("role %s permissions: %s", change.target, outcome.value)
+    return StepResult(change_key=change.key, outcome=outcome, api_calls=calls)
+
+
+@task(name="Delete role", task_run_name="delete role {change.target}", **STEP_OPTIONS)
+async def delete_role(ctx: StepContext, change: Change) -> StepResult:
+    """Delete a custom role; a role already gone counts as done.
+
+    Example:
+        ```python
+        await delete_role(ctx, Change(action=Action.DELETE_ROLE, target="Old Role",
+                                      params={"role_id": "Um9sZT..."}, destructive=True))
+        ```
+    """
+    async with ctx.credentials.get_client() as client:
+        outcome = await remove_if_present(lambda: client.roles.delete(change.params["role_id"]))
+        calls = client.request_count
+    get_run_logger().info("role %s deleted: %s", change.target, outcome.value)
+    return StepResult(change_key=change.key, outcome=outcome, api_calls=calls)

@@ -1,0 +1,69 @@
+"""Steps on users: invite (create), delete."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from prefect import get_run_logger, task
+
+from arize_admin import InviteMode, PredefinedRole
+from blocks.key_store import StoredKey
+from tasks.planning.plan import Change
+from tasks.retry import STEP_OPTIONS
+from tasks.steps.step import StepContext, StepResult, find_or_create, remove_if_present
+
+
+@task(name="Ensure user", task_run_name="ensure user {change.target}", **STEP_OPTIONS)
+async def ensure_user(ctx: StepContext, change: Change) -> StepResult:
+    """Invite the user unless an account user with that email exists; existing users are reused.
+
+    A temporary password, when the invite mode issues one, goes to the key store only.
+
+    Example:
+        ```python
+        change = Change(action=Action.INVITE_USER, target="dana@acme.example",
+                        params={"name": "Dana", "email": "dana@acme.example",
+                                "account_role": "MEMBER", "invite_mode": "EMAIL_LINK"})
+        await ensure_user(ctx, change)
+        ```
+    """
+    params = change.params
+    email = params["email"]
+    async with ctx.credentials.get_client() as client:
+        user, outcome = await find_or_create(
+            lambda: client.users.find_by_email(email),
+            lambda: client.users.create(
+                name=params["name"],
+                email=email,
+                role=PredefinedRole(name=params["account_role"]),
+                invite_mode=InviteMode(params["invite_mode"]),
+            ),
+        )
+        calls = client.request_count
+    password = getattr(user, "temporary_password", None)
+    if password is not None:
+        await ctx.key_store.write_key(
+            f"initial-password-{email}",
+            StoredKey(value=password, api_key_id=None, rotated_at=datetime.now(UTC)),
+        )
+    get_run_logger().info("user %s: %s", email, outcome.value)
+    return StepResult(
+        change_key=change.key, outcome=outcome, refs={f"user:{email}": user.id}, api_calls=calls
+    )
+
+
+@task(name="Delete user", task_run_name="delete user {change.target}", **STEP_OPTIONS)
+async def delete_user(ctx: StepContext, change: Change) -> StepResult:
+    """Delete (block) the user; Arize cascades to memberships, bindings and their own keys.
+
+    Example:
+        ```python
+        await delete_user(ctx, Change(action=Action.DELETE_USER, target="lee@acme.example",
+                                      params={"user_id": "VXNlcj..."}, destructive=True))
+        ```
+    """
+    async with ctx.credentials.get_client() as client:
+        outcome = await remove_if_present(lambda: client.users.delete(change.params["user_id"]))
+        calls = client.request_count
+    get_run_logger().info("user %s deleted: %s", change.target, outcome.value)
+    return StepResult(change_key=change.key, outcome=outcome, api_calls=calls)

@@ -1,0 +1,211 @@
+"""Crash recovery for runbook runs: two automations, and a reading of a run's state history.
+
+A run whose worker or flow process dies stops emitting ``prefect.flow-run.heartbeat`` events
+(flows heartbeat every ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` seconds). The first automation
+marks such a run ``Crashed``; the worker does the same by itself when only the flow process
+dies. The second automation puts a crashed runbook run back to ``Scheduled`` under the same
+run id, so a surviving worker picks it up and the run converges: every step is idempotent.
+
+Only runs tagged ``arize`` (every runbook deployment is) are rescheduled, and only while
+their run count is at most ``max_attempts``, so a run that crashes every time stops in
+``Crashed`` instead of looping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from prefect import get_client
+from prefect.client.orchestration import PrefectClient
+from prefect.client.schemas.objects import State, StateType
+from prefect.events.actions import ChangeFlowRunState
+from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+from prefect.events.schemas.events import ResourceSpecification
+
+HEARTBEAT_AUTOMATION = "arize-runbooks: crash runs without heartbeats"
+RESCHEDULE_AUTOMATION = "arize-runbooks: reschedule crashed runbook runs"
+RUNBOOK_TAG = "arize"
+RESCHEDULED_STATE_NAME = "Rescheduled"
+RESCHEDULED_MESSAGE = "Rescheduled after a crash; the run resumes under the same id."
+MISSED_HEARTBEAT_MESSAGE = "No heartbeat: the run's worker or flow process is gone."
+
+# States after which a flow run stops heartbeating on purpose. Suspended is the approval
+# gate of a deployment run: its process exits until someone answers.
+_SILENT_ON_PURPOSE = (
+    "prefect.flow-run.heartbeat",
+    "prefect.flow-run.Completed",
+    "prefect.flow-run.Failed",
+    "prefect.flow-run.Cancelled",
+    "prefect.flow-run.Cancelling",
+    "prefect.flow-run.Crashed",
+    "prefect.flow-run.Suspended",
+    "prefect.flow-run.Paused",
+)
+
+
+def crash_recovery_automations(
+    heartbeat_frequency: int = 30,
+    missed_heartbeats: int = 3,
+    max_attempts: int = 3,
+    tag: str = RUNBOOK_TAG,
+) -> list[AutomationCore]:
+    """The two automations, as Prefect objects (nothing is sent).
+
+    Args:
+        heartbeat_frequency: ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` of the workers (>= 30).
+        missed_heartbeats: How many heartbeat intervals of silence mean the run is dead; keep
+            it at 2 or more so a slow event pipeline never crashes a live run.
+        max_attempts: A run is rescheduled only while its run count is at most this.
+        tag: Only flow runs with this tag are watched and rescheduled.
+
+    Raises:
+        ValueError: on a frequency under 30 s, fewer than 2 missed heartbeats or no attempt.
+    """
+    if heartbeat_frequency < 30:
+        raise ValueError(
+            f"heartbeat_frequency={heartbeat_frequency}: Prefect heartbeats at most every 30 s; "
+            "set PREFECT_FLOWS_HEARTBEAT_FREQUENCY to 30 or more"
+        )
+    if missed_heartbeats < 2:
+        raise ValueError(
+            f"missed_heartbeats={missed_heartbeats}: one late heartbeat would crash a live run; "
+            "use 2 or more"
+        )
+    if max_attempts < 1:
+        raise ValueError(f"max_attempts={max_attempts}: must be 1 or more")
+    tagged = ResourceSpecification(
+        {"prefect.resource.id": f"prefect.tag.{tag}", "prefect.resource.role": "tag"}
+    )
+    silence = EventTrigger(
+        after={"prefect.flow-run.heartbeat"},
+        expect=set(_SILENT_ON_PURPOSE),
+        match=ResourceSpecification({"prefect.resource.id": "prefect.flow-run.*"}),
+        match_related=tagged,
+        for_each={"prefect.resource.id"},
+        posture=Posture.Proactive,
+        threshold=1,
+        within=timedelta(seconds=heartbeat_frequency * missed_heartbeats),
+    )
+    crashed = EventTrigger(
+        expect={"prefect.flow-run.Crashed"},
+        match=ResourceSpecification(
+            {
+                "prefect.resource.id": "prefect.flow-run.*",
+                "prefect.run-count": [str(n) for n in range(1, max_attempts + 1)],
+            }
+        ),
+        match_related=tagged,
+        for_each={"prefect.resource.id"},
+        posture=Posture.Reactive,
+        threshold=1,
+        within=timedelta(0),
+    )
+    return [
+        AutomationCore(
+            name=HEARTBEAT_AUTOMATION,
+            description=(
+                f"Marks a {tag!r} flow run Crashed after {missed_heartbeats} heartbeat intervals "
+                f"({heartbeat_frequency} s each) without a heartbeat or a final state."
+            ),
+            trigger=silence,
+            actions=[
+                ChangeFlowRunState(state=StateType.CRASHED, message=MISSED_HEARTBEAT_MESSAGE)
+            ],
+        ),
+        AutomationCore(
+            name=RESCHEDULE_AUTOMATION,
+            description=(
+                f"Puts a crashed {tag!r} flow run back to Scheduled (same run id) while its run "
+                f"count is at most {max_attempts}; its steps are idempotent."
+            ),
+            trigger=crashed,
+            actions=[
+                ChangeFlowRunState(
+                    state=StateType.SCHEDULED,
+                    name=RESCHEDULED_STATE_NAME,
+                    message=RESCHEDULED_MESSAGE,
+                )
+            ],
+        ),
+    ]
+
+
+async def ensure_crash_recovery(
+    client: PrefectClient | None = None,
+    *,
+    heartbeat_frequency: int = 30,
+    missed_heartbeats: int = 3,
+    max_attempts: int = 3,
+    tag: str = RUNBOOK_TAG,
+) -> list[UUID]:
+    """Create or update both automations on the Prefect API; safe to run any number of times.
+
+    Automations are matched by name: an existing one is updated in place (its id is kept), a
+    duplicate of the same name is removed. Returns the automation ids.
+    """
+    if client is None:
+        async with get_client() as own:
+            return await ensure_crash_recovery(
+                own,
+                heartbeat_frequency=heartbeat_frequency,
+                missed_heartbeats=missed_heartbeats,
+                max_attempts=max_attempts,
+                tag=tag,
+            )
+    ids: list[UUID] = []
+    for wanted in crash_recovery_automations(
+        heartbeat_frequency, missed_heartbeats, max_attempts, tag
+    ):
+        existing = await client.read_automations_by_name(wanted.name)
+        if not existing:
+            ids.append(await client.create_automation(wanted))
+            continue
+        keep, *duplicates = existing
+        await client.update_automation(keep.id, wanted)
+        for duplicate in duplicates:
+            await client.delete_automation(duplicate.id)
+        ids.append(keep.id)
+    return ids
+
+
+@dataclass(frozen=True)
+class CrashResumption:
+    """One crash of a run and the rescheduling that followed it."""
+
+    crashed_at: datetime
+    crash_message: str
+    rescheduled_at: datetime
+
+
+def crash_resumptions(states: Sequence[State]) -> list[CrashResumption]:
+    """Each time the run crashed and was then put back to Scheduled, oldest first."""
+    ordered = sorted(states, key=lambda s: s.timestamp)
+    found: list[CrashResumption] = []
+    crash: State | None = None
+    for state in ordered:
+        if state.type is StateType.CRASHED:
+            crash = state
+        elif state.type is StateType.SCHEDULED and crash is not None:
+            found.append(
+                CrashResumption(
+                    crashed_at=crash.timestamp,
+                    crash_message=crash.message or "",
+                    rescheduled_at=state.timestamp,
+                )
+            )
+            crash = None
+    return found
+
+
+async def was_rescheduled_after_crash(
+    flow_run_id: UUID | str, client: PrefectClient | None = None
+) -> bool:
+    """Whether this flow run crashed and was resumed under the same id (reads its states)."""
+    if client is None:
+        async with get_client() as own:
+            return await was_rescheduled_after_crash(flow_run_id, own)
+    run_id = flow_run_id if isinstance(flow_run_id, UUID) else UUID(str(flow_run_id))
+    return bool(crash_resumptions(await client.read_flow_run_states(run_id)))

@@ -1,9 +1,9 @@
 """``arize-runbooks demo``: every runbook, start to finish, on one machine with no account.
 
 Starts the Arize and Slack emulators, a Prefect server and the webhook service; saves the
-blocks; runs onboard-team → saml-role-mapping → restrict-project → rotate-service-keys →
-offboard-user from examples/; answers each approval gate through a public path (a signed Slack
-click, or ``arize-runbooks approve``) and says which; stops everything it started.
+blocks; runs every runbook of flows/registry.py, in its order, from its example in examples/;
+answers each approval gate through a public path (a signed Slack click, or
+``arize-runbooks approve``) and says which; stops everything it started.
 """
 
 from __future__ import annotations
@@ -25,9 +25,13 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.stack import APPROVER_ID, LocalStack
+from flows.registry import EXAMPLES, REGISTRY, get
 
 console = Console()
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+SLACK_ANSWERED = frozenset({"onboard-team", "saml-role-mapping", "restrict-project"})
+"""Runbooks whose gate the demo answers with a signed Slack click; the rest with the CLI."""
 
 
 @dataclass(frozen=True)
@@ -40,12 +44,10 @@ class Step:
 
 
 STEPS = [
-    Step("onboard-team", "onboard-team.yaml", "slack"),
-    Step("saml-role-mapping", "saml-role-mapping.yaml", "slack"),
-    Step("restrict-project", "restrict-project.yaml", "slack"),
-    Step("rotate-service-keys", "rotate-service-keys.yaml", "cli"),
-    Step("offboard-user", "offboard-user.yaml", "cli"),
+    Step(r.name, r.example_path.name, "slack" if r.name in SLACK_ANSWERED else "cli")
+    for r in REGISTRY
 ]
+"""Every runbook, in the registry's order."""
 
 
 def demo(
@@ -62,7 +64,7 @@ def demo(
         try:
             console.print(f"Arize emulator   {stack.arize.base_url}")
             console.print(f"Slack emulator   {stack.slack.base_url}")
-            console.print(f"Prefect UI       {stack.prefect.ui_url}")
+            console.print(f"Prefect UI       {stack.prefect.ui_url} ({stack.prefect_auth_note})")
             console.print(f"webhook service  {stack.webhooks.url}")
             outcomes = _run_with_prefect(stack, interactive)
         finally:
@@ -132,9 +134,7 @@ Answer = Callable[[Any], Awaitable[str]]
 
 
 async def _run_step(step: Step, stack: LocalStack, answer: Answer) -> dict[str, Any]:
-    from flows import RUNBOOKS
-
-    flow = RUNBOOKS[step.runbook]
+    flow = get(step.runbook).flow
     spec = yaml.safe_load((EXAMPLES / step.example).read_text())
     since = datetime.now(UTC)
     run = asyncio.create_task(flow(spec=spec, return_state=True))

@@ -1,5 +1,10 @@
 """Everything the demo runs on one machine: the two emulators, a Prefect server, the webhook
 service. All bind 127.0.0.1 on free ports and stop with the context manager.
+
+The Prefect API is protected by basic auth (``PREFECT_SERVER_API_AUTH_STRING``) with a fresh
+``admin:<token>`` per run: whoever holds it administers the system, so it is handed only to
+the clients the stack starts (environment of this process and of its subprocesses), written
+to a 0600 file for a person who wants the UI, and never printed.
 """
 
 from __future__ import annotations
@@ -11,18 +16,29 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import httpx
+from pydantic import SecretStr
 
 from emulator.arize import ArizeEmulatorServer
 from emulator.slack import SlackEmulatorServer
 from emulator.threaded_server import ThreadedServer
 
+if TYPE_CHECKING:
+    from prefect.client.orchestration import PrefectClient
+
 APPROVER_ID = "U0APPROVER"
 APPROVER_EMAIL = "alex.approver@acme.example"
+PREFECT_ADMIN_USER = "admin"
+
+
+def new_auth_string() -> SecretStr:
+    """A fresh ``admin:<token>`` for ``PREFECT_SERVER_API_AUTH_STRING``."""
+    return SecretStr(f"{PREFECT_ADMIN_USER}:{secrets.token_urlsafe(24)}")
 
 
 def free_port() -> int:
@@ -33,12 +49,32 @@ def free_port() -> int:
 
 
 class PrefectServer:
-    """``prefect server start`` in a subprocess with its own PREFECT_HOME (SQLite inside)."""
+    """``prefect server start`` in a subprocess with its own PREFECT_HOME (SQLite inside).
 
-    def __init__(self, home: Path) -> None:
+    With ``auth_string`` the server refuses every API request without the matching
+    ``Authorization: Basic`` header (health and readiness probes excepted), and its UI asks
+    for the string on a login form.
+    """
+
+    def __init__(self, home: Path, auth_string: SecretStr | None = None) -> None:
         self.home = home
         self.port = free_port()
+        self.auth_string = auth_string
         self.process: subprocess.Popen[bytes] | None = None
+
+    def client_env(self) -> dict[str, str]:
+        """What a Prefect client (worker, CLI, flow subprocess) needs to reach this server."""
+        env = {"PREFECT_API_URL": self.api_url}
+        if self.auth_string is not None:
+            env["PREFECT_API_AUTH_STRING"] = self.auth_string.get_secret_value()
+        return env
+
+    def client(self) -> PrefectClient:
+        """A Prefect client for this server, authenticated when auth is on."""
+        from prefect.client.orchestration import PrefectClient
+
+        auth = self.auth_string.get_secret_value() if self.auth_string else None
+        return PrefectClient(self.api_url, auth_string=auth)
 
     @property
     def api_url(self) -> str:
@@ -55,10 +91,12 @@ class PrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
         env = {
             **os.environ,
+            **self.client_env(),
             "PREFECT_HOME": str(self.home),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_API_URL": self.api_url,
         }
+        if self.auth_string is not None:
+            env["PREFECT_SERVER_API_AUTH_STRING"] = self.auth_string.get_secret_value()
         log = (self.home / "server.log").open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
@@ -71,6 +109,7 @@ class PrefectServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"prefect server exited; see {self.home / 'server.log'}")
+            # /api/health answers without credentials even when auth is on.
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
                     return
@@ -100,7 +139,7 @@ class LocalStack:
         self.bot_token = f"xoxb-demo-{secrets.token_hex(8)}"
         self.arize = ArizeEmulatorServer(seed="demo")
         self.slack = SlackEmulatorServer()
-        self.prefect = PrefectServer(workdir / "prefect")
+        self.prefect = PrefectServer(workdir / "prefect", auth_string=new_auth_string())
         self.webhooks: ThreadedServer | None = None
         self._stack = contextlib.ExitStack()
 
@@ -113,6 +152,8 @@ class LocalStack:
             self.slack.add_user(APPROVER_ID, "Alex Approver", email=APPROVER_EMAIL)
             self.prefect.start()
             self._stack.callback(self.prefect.stop)
+            self._stack.enter_context(prefect_client_environment(self.prefect.client_env()))
+            self._write_auth_file()
             self.webhooks = ThreadedServer(self._webhook_app(), name="webhooks", lifespan="on")
             self.webhooks.start()
             self._stack.callback(self.webhooks.stop)
@@ -139,13 +180,53 @@ class LocalStack:
                 slack_signing_secret=self.signing_secret,
                 slack_bot_token=self.bot_token,
                 slack_base_url=self.slack.base_url,
-                prefect_api_url=self.prefect.api_url,
+                # None: Prefect's own settings, which carry the API URL and the auth string.
+                prefect_api_url=None,
                 inbox_url=f"sqlite+aiosqlite:///{self.workdir / 'inbox.db'}",
             )
         )
+
+    @property
+    def auth_file(self) -> Path:
+        """The 0600 file holding the Prefect UI's login (``admin:<token>``)."""
+        return self.workdir / "prefect-auth"
+
+    @property
+    def prefect_auth_note(self) -> str:
+        """What to tell a person about the UI login, without the secret itself."""
+        return f"basic auth on; log in with the contents of {self.auth_file}"
+
+    def _write_auth_file(self) -> None:
+        assert self.prefect.auth_string is not None
+        fd = os.open(self.auth_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(self.prefect.auth_string.get_secret_value())
 
     @property
     def interactions_url(self) -> str:
         """Where Slack button clicks go."""
         assert self.webhooks is not None
         return f"{self.webhooks.url}/slack/interactions"
+
+
+@contextlib.contextmanager
+def prefect_client_environment(env: dict[str, str]) -> Iterator[None]:
+    """Point this process's Prefect clients (every thread) and its subprocesses at ``env``.
+
+    Prefect reads the environment once into a process-global settings context; threads such
+    as the webhook service's see only that one, so it is rebuilt here and again on exit.
+    """
+    from prefect.context import refresh_global_settings_context
+
+    previous = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    refresh_global_settings_context()
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        refresh_global_settings_context()

@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.fixtures.arize",
+    "tests.fixtures.browser",
     "tests.fixtures.prefect",
     "tests.fixtures.runbooks",
     "tests.fixtures.services",

@@ -1,0 +1,98 @@
+"""The Prefect API behind basic auth: no string, no access; the UI asks for it on a login form.
+
+Whoever holds the string administers this system (docs/security.md), so these tests check the
+server refuses every other caller, and that the string never reaches the server's log.
+"""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+
+import httpx
+import pytest
+from prefect.client.orchestration import PrefectClient
+from prefect.exceptions import PrefectHTTPStatusError
+
+from cli.stack import PrefectServer
+from tests.ui.conftest import ROOT, client_env
+
+pytestmark = pytest.mark.slow
+
+
+def basic(credentials: str) -> dict[str, str]:
+    """An ``Authorization: Basic`` header for ``credentials``."""
+    return {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
+
+
+def test_api_answers_only_requests_with_the_auth_string(authed_prefect: PrefectServer) -> None:
+    assert authed_prefect.auth_string is not None
+    secret = authed_prefect.auth_string.get_secret_value()
+    url = f"{authed_prefect.api_url}/flows/filter"
+
+    assert httpx.post(url, json={}, timeout=10).status_code == 401
+    assert httpx.post(url, json={}, headers=basic("admin:guess"), timeout=10).status_code == 401
+    assert httpx.post(url, json={}, headers=basic(secret + "x"), timeout=10).status_code == 401
+    ok = httpx.post(url, json={}, headers=basic(secret), timeout=10)
+    assert ok.status_code == 200, ok.text
+    # Probes stay open so a supervisor can watch the server without the credentials.
+    assert httpx.get(f"{authed_prefect.api_url}/health", timeout=10).status_code == 200
+    # The UI learns that it must show a login form, not the string.
+    ui = httpx.get(f"{authed_prefect.ui_url}/ui-settings", timeout=10).json()
+    assert ui["auth"] == "BASIC"
+    assert secret not in str(ui)
+
+
+async def test_prefect_client_needs_the_auth_string(authed_prefect: PrefectServer) -> None:
+    async with PrefectClient(authed_prefect.api_url) as anonymous:
+        with pytest.raises(PrefectHTTPStatusError) as refused:
+            await anonymous.read_work_pools()
+        assert refused.value.response.status_code == 401
+
+    async with authed_prefect.client() as client:
+        pools = await client.read_work_pools()
+    assert isinstance(pools, list)
+
+
+def test_cli_subprocess_works_with_the_stack_environment(authed_prefect: PrefectServer) -> None:
+    command = [sys.executable, "-m", "prefect", "work-pool", "ls"]
+    env = client_env(authed_prefect)
+    ok = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+
+    without = {k: v for k, v in env.items() if k != "PREFECT_API_AUTH_STRING"}
+    refused = subprocess.run(
+        command, cwd=ROOT, env=without, capture_output=True, text=True, timeout=120
+    )
+    assert refused.returncode != 0
+    assert "401" in refused.stdout + refused.stderr
+
+
+def test_the_auth_string_never_reaches_the_server_log(authed_prefect: PrefectServer) -> None:
+    assert authed_prefect.auth_string is not None
+    token = authed_prefect.auth_string.get_secret_value().split(":", 1)[1]
+    assert (authed_prefect.home / "server.log").stat().st_size > 0
+    assert token not in (authed_prefect.home / "server.log").read_text(errors="replace")
+    assert token not in repr(authed_prefect.auth_string)
+
+
+async def test_ui_login_form_refuses_a_wrong_string_and_accepts_the_right_one(
+    authed_prefect: PrefectServer, browser_page, screenshot
+) -> None:
+    assert authed_prefect.auth_string is not None
+    page = browser_page
+    await page.goto(authed_prefect.ui_url)
+    await page.wait_for_url("**/login**")
+    password = page.get_by_placeholder("admin:pass")
+    await password.fill("admin:guess")
+    await page.get_by_role("button", name="Login").click()
+    await page.get_by_text("Invalid credentials").wait_for()
+    await screenshot(page, "refused")
+    assert "/login" in page.url
+
+    await password.fill(authed_prefect.auth_string.get_secret_value())
+    await page.get_by_role("button", name="Login").click()
+    await page.wait_for_url("**/dashboard**")
+    await page.get_by_role("link", name="Deployments").first.wait_for()
+    await screenshot(page, "dashboard")

@@ -9,6 +9,7 @@ from prefect import get_run_logger
 from prefect.concurrency.asyncio import rate_limit
 
 from tasks.planning.plan import Action, Change, Plan
+from tasks.steps import progress
 from tasks.steps.bindings import bind_role, rebind_role, unbind_role
 from tasks.steps.keys import ensure_service_key, revoke_key
 from tasks.steps.memberships import set_org_role, set_space_role
@@ -79,13 +80,14 @@ async def apply_plan(
     results: list[StepResult] = []
     refs = dict(ctx.refs)
     gate = asyncio.Semaphore(max_parallel)
+    progress.started(len(plan.changes))
 
     async def run(stage_ctx: StepContext, change: Change) -> StepResult:
         async with gate:
             if rate_limit_name:
                 # strict: a missing limit must fail loudly, not silently stop protecting Arize.
                 await rate_limit(rate_limit_name, strict=True)
-            return await STEPS[change.action](stage_ctx, change)
+            return await progress.track(change, STEPS[change.action](stage_ctx, change))
 
     for number, stage in enumerate(plan.stages, start=1):
         stage_ctx = ctx.model_copy(update={"refs": dict(refs)})

@@ -14,10 +14,11 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
-from emulator.slack.state import SlackApiFailure, SlackState, User, UserGroup
+from emulator.slack.state import BOT_ID, TEAM_ID, SlackApiFailure, SlackState, User, UserGroup
+from emulator.slack.views import View, parse_view
 
 Params = dict[str, Any]
 
@@ -41,6 +42,36 @@ class UserGroupSeed(BaseModel):
     handle: str
     name: str | None = None
     users: list[str] = Field(default_factory=list)
+
+
+class ChannelSeed(BaseModel):
+    """A channel to add through ``POST /_slack/channels``."""
+
+    name: str
+    id: str | None = None
+    is_private: bool = False
+    is_member: bool = True
+    is_archived: bool = False
+
+
+class Scopes(BaseModel):
+    """``POST /_slack/scopes``: the scopes the bot token was granted."""
+
+    scopes: list[str]
+
+
+class Clock(BaseModel):
+    """``POST /_slack/clock``: move the emulator's clock forward (ages triggers and URLs)."""
+
+    advance: float = Field(ge=0)
+
+
+class TriggerSeed(BaseModel):
+    """``POST /_slack/triggers``: mint a trigger id as if ``user_id`` had acted."""
+
+    user_id: str
+    source: str = "block_actions"
+    view_id: str | None = None
 
 
 class RateLimit(BaseModel):
@@ -115,14 +146,66 @@ def _users_info(state: SlackState, p: Params) -> Params:
     return {"user": state.user_info(p.get("user"))}
 
 
+def _conversations_info(state: SlackState, p: Params) -> Params:
+    return {"channel": state.conversations_info(p.get("channel"))}
+
+
+def _conversations_list(state: SlackState, p: Params) -> Params:
+    try:
+        limit = int(p.get("limit") or 100)
+    except ValueError as ex:
+        raise SlackApiFailure("invalid_limit") from ex
+    channels, next_cursor = state.conversations_list(
+        types=p.get("types"),
+        limit=limit,
+        cursor=p.get("cursor"),
+        exclude_archived=_flag(p.get("exclude_archived")),
+    )
+    return {"channels": channels, "response_metadata": {"next_cursor": next_cursor}}
+
+
+def _conversations_open(state: SlackState, p: Params) -> Params:
+    return {"channel": state.conversations_open(p.get("users"))}
+
+
+def _view_api(view: View) -> Params:
+    return {"view": view.to_api(TEAM_ID, BOT_ID)}
+
+
+def _views_open(state: SlackState, p: Params) -> Params:
+    trigger = p.get("trigger_id") or p.get("interactivity_pointer")
+    return _view_api(state.open_view(trigger, parse_view(p.get("view"))))
+
+
+def _views_push(state: SlackState, p: Params) -> Params:
+    trigger = p.get("trigger_id") or p.get("interactivity_pointer")
+    return _view_api(state.push_view(trigger, parse_view(p.get("view"))))
+
+
+def _views_update(state: SlackState, p: Params) -> Params:
+    view = state.update_view(
+        view_id=p.get("view_id"),
+        external_id=p.get("external_id"),
+        view_hash=p.get("hash"),
+        view=parse_view(p.get("view")),
+    )
+    return _view_api(view)
+
+
 METHODS: dict[str, Callable[[SlackState, Params], Params]] = {
     "auth.test": _auth_test,
     "chat.postEphemeral": _post_ephemeral,
     "chat.postMessage": _post_message,
     "chat.update": _update,
+    "conversations.info": _conversations_info,
+    "conversations.list": _conversations_list,
+    "conversations.open": _conversations_open,
     "usergroups.list": _usergroups_list,
     "usergroups.users.list": _usergroup_users,
     "users.info": _users_info,
+    "views.open": _views_open,
+    "views.push": _views_push,
+    "views.update": _views_update,
 }
 
 
@@ -173,15 +256,19 @@ def create_app(state: SlackState | None = None) -> FastAPI:
                 headers={"Retry-After": str(retry_after)},
             )
         handler = METHODS.get(method)
+        headers: dict[str, str] = {}
         try:
             if handler is None:
                 raise SlackApiFailure("unknown_method")
             params, token = await _read_params(request)
             state.authenticate(token)
+            # Slack reports the token's scopes on every authenticated answer; `doctor` reads it.
+            headers["x-oauth-scopes"] = ",".join(state.scopes)
+            state.check_scope(method)
             body = handler(state, params)
         except SlackApiFailure as ex:
-            return JSONResponse({"ok": False, "error": ex.error})
-        return JSONResponse({"ok": True, **body})
+            return JSONResponse(ex.to_api(), headers=headers)
+        return JSONResponse({"ok": True, **body}, headers=headers)
 
     @app.get("/_slack/messages")
     async def messages() -> dict[str, Any]:
@@ -214,6 +301,63 @@ def create_app(state: SlackState | None = None) -> FastAPI:
                 )
             )
         return {"ok": True, "usergroups": [g.id for g in groups]}
+
+    @app.post("/_slack/channels")
+    async def add_channels(channels: list[ChannelSeed]) -> dict[str, Any]:
+        added = [
+            state.add_channel(
+                c.name,
+                channel_id=c.id,
+                is_private=c.is_private,
+                is_member=c.is_member,
+                is_archived=c.is_archived,
+            )
+            for c in channels
+        ]
+        return {"ok": True, "channels": [c.id for c in added]}
+
+    @app.post("/_slack/scopes")
+    async def set_scopes(scopes: Scopes) -> dict[str, Any]:
+        state.set_scopes(scopes.scopes)
+        return {"ok": True, "scopes": scopes.scopes}
+
+    @app.post("/_slack/clock")
+    async def advance_clock(clock: Clock) -> dict[str, Any]:
+        state.advance_clock(clock.advance)
+        return {"ok": True, "offset": state.clock_offset}
+
+    @app.post("/_slack/triggers")
+    async def issue_trigger(seed: TriggerSeed) -> dict[str, Any]:
+        trigger_id = state.issue_trigger(seed.user_id, source=seed.source, view_id=seed.view_id)
+        return {"ok": True, "trigger_id": trigger_id}
+
+    @app.post("/_slack/triggers/expire")
+    async def expire_triggers() -> dict[str, Any]:
+        return {"ok": True, "expired": state.expire_triggers()}
+
+    @app.get("/_slack/views")
+    async def views() -> dict[str, Any]:
+        return {"views": state.views_snapshot()}
+
+    @app.get("/_slack/responses")
+    async def responses() -> dict[str, Any]:
+        return {"responses": state.responses_snapshot()}
+
+    @app.post("/_slack/responses/{token}")
+    async def respond(token: str, request: Request) -> PlainTextResponse:
+        # What an app POSTs to a response_url: JSON, or form-encoded `payload=` (older apps).
+        raw = await request.body()
+        try:
+            if request.headers.get("content-type", "").startswith("application/json"):
+                body = json.loads(raw or b"{}")
+            else:
+                body = json.loads(dict(parse_qsl(raw.decode())).get("payload", "{}"))
+        except ValueError:
+            return PlainTextResponse("invalid_payload", status_code=400)
+        if not isinstance(body, dict):
+            return PlainTextResponse("invalid_payload", status_code=400)
+        status, text = state.post_to_response_url(token, body)
+        return PlainTextResponse(text, status_code=status)
 
     @app.post("/_slack/rate_limit")
     async def rate_limit(limit: RateLimit) -> dict[str, Any]:

@@ -112,6 +112,20 @@ def sign_payload(
         The raw body and the Slack headers.
     """
     body = urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode()
+    return sign_body(body, signing_secret=signing_secret, timestamp=timestamp)
+
+
+def sign_body(body: bytes, *, signing_secret: str, timestamp: int | None = None) -> SignedRequest:
+    """Sign a form-encoded ``body`` (v0 HMAC-SHA256, via slack_sdk) with Slack's headers.
+
+    Args:
+        body: The raw request body.
+        signing_secret: The app's signing secret.
+        timestamp: Unix seconds to sign at; now by default.
+
+    Returns:
+        The body and the Slack headers.
+    """
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(signing_secret).generate_signature(timestamp=ts, body=body)
     return SignedRequest(
@@ -122,6 +136,30 @@ def sign_payload(
             "X-Slack-Signature": signature or "",
         },
     )
+
+
+def send(url: str, request: SignedRequest, *, client: httpx.Client | None = None) -> httpx.Response:
+    """POST a signed request to the app, as Slack does (sync).
+
+    Args:
+        url: The app's endpoint.
+        request: The signed body and headers.
+        client: An httpx client to send with; a short-lived one by default.
+    """
+    if client is not None:
+        return client.post(url, content=request.body, headers=request.headers)
+    with httpx.Client(timeout=10) as owned:
+        return owned.post(url, content=request.body, headers=request.headers)
+
+
+async def asend(
+    url: str, request: SignedRequest, *, client: httpx.AsyncClient | None = None
+) -> httpx.Response:
+    """Async :func:`send`; pass ``client`` to reach an in-process ASGI app."""
+    if client is not None:
+        return await client.post(url, content=request.body, headers=request.headers)
+    async with httpx.AsyncClient(timeout=10) as owned:
+        return await owned.post(url, content=request.body, headers=request.headers)
 
 
 def find_button(message: Message, action_id: str) -> tuple[str, dict[str, Any]]:
@@ -179,6 +217,11 @@ def build_click(
         channel_id=message.channel,
         message=message.to_api(),
     )
+    # The click's trigger_id and response_url work against the emulator, as Slack's would.
+    payload["trigger_id"] = state.issue_trigger(user_id, source="block_actions")
+    payload["response_url"] = state.issue_response_url(
+        channel=message.channel, user_id=user_id, source="block_actions", message_ts=message.ts
+    )
     return sign_payload(payload, signing_secret=signing_secret, timestamp=timestamp)
 
 
@@ -216,10 +259,7 @@ def click(
         channel=channel,
         ts=ts,
     )
-    if client is not None:
-        return client.post(url, content=request.body, headers=request.headers)
-    with httpx.Client(timeout=10) as owned:
-        return owned.post(url, content=request.body, headers=request.headers)
+    return send(url, request, client=client)
 
 
 async def aclick(
@@ -242,7 +282,4 @@ async def aclick(
         channel=channel,
         ts=ts,
     )
-    if client is not None:
-        return await client.post(url, content=request.body, headers=request.headers)
-    async with httpx.AsyncClient(timeout=10) as owned:
-        return await owned.post(url, content=request.body, headers=request.headers)
+    return await asend(url, request, client=client)

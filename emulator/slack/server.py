@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
 from emulator.slack.app import create_app
+from emulator.slack.commands import (
+    InputValue,
+    aslash_command,
+    asubmit_view,
+    slash_command,
+    submit_view,
+)
 from emulator.slack.interactions import aclick, click
-from emulator.slack.state import SlackState, User, UserGroup
+from emulator.slack.state import Channel, SlackState, User, UserGroup
 from emulator.threaded_server import ThreadedServer
 
 
@@ -37,6 +44,12 @@ class SlackEmulatorServer(ThreadedServer):
             create_app(self.state), host=host, port=port, name="slack-emulator", lifespan="off"
         )
 
+    def start(self, timeout: float = 30.0) -> Self:
+        """Listen, then tell the workspace its URL so it can host response URLs."""
+        super().start(timeout)
+        self.state.public_url = self.url
+        return self
+
     @property
     def base_url(self) -> str:
         """Web API base URL for ``AsyncWebClient(base_url=...)``; ends in ``/api/``."""
@@ -62,9 +75,117 @@ class SlackEmulatorServer(ThreadedServer):
             UserGroup(id=group_id, handle=handle, name=handle, users=list(users))
         )
 
+    def add_channel(self, name: str, **flags: Any) -> Channel:
+        """Add a channel (``channel_id``, ``is_private``, ``is_member``, ``is_archived``)."""
+        return self.state.add_channel(name, **flags)
+
+    def set_scopes(self, scopes: list[str]) -> None:
+        """The bot token's scopes, as ``POST /_slack/scopes``."""
+        self.state.set_scopes(scopes)
+
     def messages(self) -> dict[str, Any]:
         """Posted messages and ephemerals, as ``GET /_slack/messages``."""
         return self.state.snapshot()
+
+    def views(self) -> list[dict[str, Any]]:
+        """Opened modals, as ``GET /_slack/views``."""
+        return self.state.views_snapshot()
+
+    def responses(self) -> list[dict[str, Any]]:
+        """Hosted response URLs and what the app posted to them, as ``GET /_slack/responses``."""
+        return self.state.responses_snapshot()
+
+    def slash_command(
+        self,
+        url: str,
+        *,
+        signing_secret: str,
+        command: str,
+        text: str = "",
+        user_id: str,
+        channel_id: str = "C0000APPROVALS",
+        client: httpx.Client | None = None,
+    ) -> httpx.Response:
+        """Run a slash command against the app; see :func:`emulator.slack.slash_command`."""
+        return slash_command(
+            url,
+            self.state,
+            signing_secret=signing_secret,
+            command=command,
+            text=text,
+            user_id=user_id,
+            channel_id=channel_id,
+            client=client,
+        )
+
+    async def aslash_command(
+        self,
+        url: str,
+        *,
+        signing_secret: str,
+        command: str,
+        text: str = "",
+        user_id: str,
+        channel_id: str = "C0000APPROVALS",
+        client: httpx.AsyncClient | None = None,
+    ) -> httpx.Response:
+        """Async :meth:`slash_command`."""
+        return await aslash_command(
+            url,
+            self.state,
+            signing_secret=signing_secret,
+            command=command,
+            text=text,
+            user_id=user_id,
+            channel_id=channel_id,
+            client=client,
+        )
+
+    def submit_view(
+        self,
+        url: str,
+        *,
+        signing_secret: str,
+        user_id: str,
+        values: dict[str, InputValue],
+        view_id: str | None = None,
+        callback_id: str | None = None,
+        client: httpx.Client | None = None,
+    ) -> httpx.Response:
+        """Press submit on an open modal; see :func:`emulator.slack.submit_view`."""
+        return submit_view(
+            url,
+            self.state,
+            signing_secret=signing_secret,
+            user_id=user_id,
+            values=values,
+            view_id=view_id,
+            callback_id=callback_id,
+            client=client,
+        )
+
+    async def asubmit_view(
+        self,
+        url: str,
+        *,
+        signing_secret: str,
+        user_id: str,
+        values: dict[str, InputValue],
+        view_id: str | None = None,
+        callback_id: str | None = None,
+        client: httpx.AsyncClient | None = None,
+    ) -> httpx.Response:
+        """Async :meth:`submit_view`."""
+        return await asubmit_view(
+            url,
+            self.state,
+            signing_secret=signing_secret,
+            user_id=user_id,
+            values=values,
+            view_id=view_id,
+            callback_id=callback_id,
+            client=client,
+        )
 
     def click(
         self,

@@ -203,8 +203,8 @@ async def test_click_is_signed_form_encoded_block_actions(
         "approval:abc:v1",
     )
     assert payload["message"]["ts"] == posted["ts"]
-    assert payload["response_url"].startswith("https://")
-    assert payload["trigger_id"]
+    assert payload["response_url"].startswith(f"{slack_emulator.url}/_slack/responses/")
+    assert payload["trigger_id"] in slack_emulator.state.triggers
 
 
 async def test_click_needs_the_button(

@@ -17,11 +17,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from webhooks import health as health_routes
+from webhooks import metrics as metrics_routes
 from webhooks.api import api_router
 from webhooks.approvals import SlackApprovalHandler
 from webhooks.errors import InvalidSignature, WebhookError
 from webhooks.forwarder import Forwarder
 from webhooks.inbox import Inbox
+from webhooks.metrics import DeliveryMetrics, Metrics
 from webhooks.routes.slack import build_handler
 from webhooks.routing import Router
 from webhooks.settings import Settings
@@ -41,7 +44,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the inbox and the Prefect client, start the forwarder; close all on shutdown."""
     settings: Settings = app.state.settings
     async with contextlib.AsyncExitStack() as stack:
-        inbox = await stack.enter_async_context(Inbox(settings.inbox_url))
+        inbox = await stack.enter_async_context(
+            Inbox(
+                settings.inbox_url,
+                migrate=settings.inbox_migrate,
+                group_commit=settings.inbox_group_commit,
+                pool_size=settings.inbox_pool_size,
+            )
+        )
         app.state.inbox = inbox
         client = await stack.enter_async_context(_prefect_client(settings))
         app.state.prefect_client = client
@@ -56,6 +66,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             backoff_max=settings.forwarder_backoff_max,
             max_attempts=settings.forwarder_max_attempts,
             client_retries=settings.prefect_client_retries,
+            lease_seconds=settings.forwarder_lease_seconds,
+            metrics=app.state.metrics,
         )
         app.state.forwarder = forwarder
         app.state.forwarder_task = None
@@ -133,8 +145,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.router = router
+    app.state.metrics = Metrics()
     app.add_exception_handler(WebhookError, _webhook_error)
+    app.add_middleware(DeliveryMetrics, metrics=app.state.metrics)
     app.include_router(api_router)
+    app.include_router(health_routes.router)
+    app.include_router(metrics_routes.router)
 
     @app.get("/health", response_model=Health, tags=["health"])
     async def health(request: Request) -> Health:

@@ -2,7 +2,13 @@
 
 ``arun_deployment(..., idempotency_key=f"{source}:{event_id}", timeout=0, as_subflow=False)``:
 Prefect's database enforces the key per flow, so a second forward of the same event (a
-replay, a crash between create and mark, two service replicas) finds the existing run.
+replay, a crash between create and mark, a lease that ran out mid-forward) finds the
+existing run.
+
+Several forwarders (one per service replica) share an inbox: each pass claims its events
+with a lease (:meth:`webhooks.inbox.Inbox.claim`), so each event is forwarded by one of
+them; when a replica dies holding claims, another takes them once the lease ends. The
+idempotency key stays the last line of defence.
 
 Failures are sorted by whether waiting helps:
 
@@ -18,7 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import socket
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -33,6 +42,8 @@ from webhooks.routing import Router, Unroutable
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
+
+    from webhooks.metrics import Metrics
 
 logger = logging.getLogger("webhooks.forwarder")
 
@@ -116,6 +127,10 @@ class Forwarder:
         client_retries: Retries inside the Prefect client per request. Kept low: its
             backoff would hold a pass for ~30 s while Prefect is down, and this loop
             retries anyway.
+        lease_seconds: How long a claim holds; after that another replica may take the
+            event. Far longer than a pass (a flow run is created in milliseconds).
+        name: This forwarder's name in ``claimed_by`` (default: host, pid and a random tag).
+        metrics: Where forward outcomes and lag are counted.
     """
 
     def __init__(
@@ -131,6 +146,9 @@ class Forwarder:
         backoff_max: float = 60.0,
         max_attempts: int = 20,
         client_retries: int = 0,
+        lease_seconds: float = 60.0,
+        name: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.inbox = inbox
         self.router = router
@@ -142,6 +160,9 @@ class Forwarder:
         self.backoff_max = backoff_max
         self.max_attempts = max_attempts
         self.client_retries = client_retries
+        self.lease_seconds = lease_seconds
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.metrics = metrics
         self._wake = asyncio.Event()
         self._failures = 0  # consecutive passes that hit a transient failure
 
@@ -159,11 +180,12 @@ class Forwarder:
         Returns:
             Which events were forwarded, left pending for a retry, or moved to the dead letters.
         """
-        if ids is None:
-            events = await self.inbox.due(limit=self.batch_size)
-        else:
-            found = [await self.inbox.get(i) for i in ids]
-            events = [e for e in found if e is not None and e.status == "pending"]
+        events = await self.inbox.claim(
+            self.name,
+            limit=self.batch_size if ids is None else len(ids),
+            lease_seconds=self.lease_seconds,
+            ids=ids,
+        )
         summary = ForwardSummary()
         if not events:
             return summary
@@ -192,6 +214,11 @@ class Forwarder:
         at = datetime.now(UTC) + timedelta(seconds=delay)
         await self.inbox.mark_retry(event.id, error, at)
         summary.retrying.append(event.id)
+        self._count("retry")
+
+    def _count(self, outcome: str, event: InboxEvent | None = None) -> None:
+        if self.metrics is not None:
+            self.metrics.forwarded(outcome, event.received_at if event is not None else None)
 
     async def _forward(self, event: InboxEvent, summary: ForwardSummary) -> type[Exception] | None:
         deployment, parameters = event.deployment, event.parameters
@@ -201,6 +228,7 @@ class Forwarder:
             except Unroutable as exc:
                 await self.inbox.mark_dead(event.id, exc.reason, attempted=False)
                 summary.dead.append(event.id)
+                self._count("unroutable")
                 logger.warning("event %s:%s dead: %s", event.source, event.event_id, exc.reason)
                 return _Permanent
             await self.inbox.set_route(event.id, deployment, parameters)
@@ -221,6 +249,7 @@ class Forwarder:
             ):
                 await self.inbox.mark_dead(event.id, reason)
                 summary.dead.append(event.id)
+                self._count("dead")
                 logger.warning("event %s:%s dead: %s", event.source, event.event_id, reason)
                 return _Permanent
             await self._retry(event, reason, summary)
@@ -228,6 +257,7 @@ class Forwarder:
             return _Transient if kind is _Transient else None
         await self.inbox.mark_forwarded(event.id, str(flow_run.id))
         summary.forwarded.append(event.id)
+        self._count("forwarded", event)
         logger.info(
             "event %s:%s -> %s flow run %s",
             event.source,

@@ -5,6 +5,15 @@ redelivery (concurrent or days later) finds the row instead of adding one. A row
 ``pending → forwarded`` once its flow run exists, or ``pending → dead`` when it cannot be
 routed or Prefect refuses it for good; ``dead_letters`` is a view over the dead rows with
 their reason. SQLite (aiosqlite) by default; PostgreSQL (asyncpg, extra ``postgres``) by URL.
+
+The schema is Alembic's (:mod:`webhooks.schema`). Several forwarders may share one inbox:
+each takes due events with :meth:`Inbox.claim`, which stamps them with its name and a lease
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one writer at a time, so the claiming
+UPDATE is atomic by itself). A forwarder that dies loses its claims when the lease ends.
+
+Concurrent :meth:`Inbox.add` calls share transactions (group commit): whatever arrives while
+one transaction commits goes into the next, and each caller returns only once its row is
+committed.
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -27,8 +36,10 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    and_,
     event,
     func,
+    or_,
     select,
     text,
     update,
@@ -43,6 +54,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
+
+from webhooks import schema
 
 
 class EventStatus(StrEnum):
@@ -102,12 +115,8 @@ class _EventRow(_Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None] = mapped_column(_UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(_UTCDateTime())
-
-
-_DEAD_LETTERS_VIEW = (
-    "dead_letters AS SELECT id, source, event_id, event_type, received_at, attempts, "
-    "last_error AS reason, updated_at AS dead_since FROM events WHERE status = 'dead'"
-)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None] = mapped_column(_UTCDateTime())
 
 
 class NewEvent(BaseModel):
@@ -148,6 +157,8 @@ class InboxEvent(BaseModel):
     last_error: str | None
     next_attempt_at: datetime | None
     updated_at: datetime
+    claimed_by: str | None = None
+    lease_until: datetime | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -159,28 +170,77 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class InboxStats(BaseModel):
+    """Figures of the whole inbox (every replica's events), for ``/metrics`` and the CLI."""
+
+    model_config = ConfigDict(frozen=True)
+
+    by_source_status: dict[str, dict[str, int]]
+    pending: int
+    claimed: int
+    forwarded: int
+    dead: int
+    forward_attempts: int
+    oldest_pending_age_seconds: float
+
+    @property
+    def depth(self) -> int:
+        """Events waiting for their flow run."""
+        return self.pending
+
+
 class Inbox:
     """Async access to the events table.
 
-    Use as an async context manager (``async with Inbox(url) as inbox``); the tables and the
-    ``dead_letters`` view are created on entry if missing.
+    Use as an async context manager (``async with Inbox(url) as inbox``).
 
     Args:
         url: SQLAlchemy async URL, e.g. ``sqlite+aiosqlite:///inbox.db`` or
             ``postgresql+asyncpg://user:pw@host/db``.
+        migrate: Bring the schema to the newest revision on open (safe with many replicas);
+            ``False`` only checks it and refuses an out-of-date database.
+        group_commit: Share one transaction among concurrent :meth:`add` calls.
+        max_batch: Most rows per shared transaction.
+        pool_size: Connections kept open to PostgreSQL.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        migrate: bool = True,
+        group_commit: bool = True,
+        max_batch: int = 256,
+        pool_size: int = 10,
+    ) -> None:
         self.url = url
+        self.migrate = migrate
+        self.group_commit = group_commit
+        self.max_batch = max_batch
+        self.pool_size = pool_size
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._dialect = make_url(url).get_backend_name()
         # SQLite has one writer at a time; queueing writers here is faster than letting
         # them spin on SQLITE_BUSY.
         self._write_lock = asyncio.Lock() if self._dialect == "sqlite" else None
+        self._queue: list[tuple[NewEvent, asyncio.Future[tuple[InboxEvent, bool]]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"Inbox({make_url(self.url).render_as_string(hide_password=True)!r})"
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._dialect
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The open engine."""
+        if self._engine is None:
+            raise RuntimeError("the inbox is not open")
+        return self._engine
 
     async def __aenter__(self) -> Inbox:
         await self.open()
@@ -190,7 +250,7 @@ class Inbox:
         await self.close()
 
     async def open(self) -> None:
-        """Create the engine, the tables and the dead-letter view."""
+        """Create the engine and migrate (or check) the schema."""
         url = make_url(self.url)
         kwargs: dict[str, Any] = {}
         if self._dialect == "sqlite":
@@ -200,24 +260,39 @@ class Inbox:
             else:
                 await asyncio.to_thread(_make_parent, database)
             kwargs["connect_args"] = {"timeout": 30}
+        else:
+            # A connection PostgreSQL dropped (restart, pg_terminate_backend) is found and
+            # replaced on checkout, so one failed request is all an outage costs.
+            kwargs.update(pool_pre_ping=True, pool_size=self.pool_size, max_overflow=20)
         engine = create_async_engine(url, **kwargs)
         if self._dialect == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        async with engine.begin() as conn:
-            await conn.run_sync(_Base.metadata.create_all)
-            if self._dialect == "postgresql":
-                await conn.execute(text(f"CREATE OR REPLACE VIEW {_DEAD_LETTERS_VIEW}"))
+        try:
+            if self.migrate:
+                await schema.upgrade(engine)
             else:
-                await conn.execute(text(f"CREATE VIEW IF NOT EXISTS {_DEAD_LETTERS_VIEW}"))
+                await schema.require_head(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     async def close(self) -> None:
-        """Dispose of the engine."""
+        """Commit what is queued, then dispose of the engine."""
+        if self._committer is not None:
+            with contextlib.suppress(Exception):
+                await self._committer
+            self._committer = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
             self._sessions = None
+
+    async def ping(self) -> None:
+        """One round trip to the database (raises when it is unreachable)."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
 
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncSession]:
@@ -237,11 +312,43 @@ class Inbox:
             yield session
 
     async def add(self, new: NewEvent) -> tuple[InboxEvent, bool]:
-        """Store an event unless ``(source, event_id)`` is already there.
+        """Store an event unless ``(source, event_id)`` is already there; return once the row
+        is committed.
 
         Returns:
             The stored row, and whether this call created it (False for a duplicate).
         """
+        if not self.group_commit:
+            async with self._write() as session:
+                return await self._insert(session, new)
+        future: asyncio.Future[tuple[InboxEvent, bool]] = asyncio.get_running_loop().create_future()
+        self._queue.append((new, future))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_queued(), name="inbox-commit")
+        # Shielded: a sender hanging up must not cancel the commit other callers wait on.
+        return await asyncio.shield(future)
+
+    async def _commit_queued(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+            try:
+                async with self._write() as session:
+                    results = [await self._insert(session, new) for new, _ in batch]
+            except BaseException as exc:
+                # Nothing of this batch is committed: every caller in it fails (503, the
+                # sender retries). The next batch gets a fresh connection.
+                error = exc if isinstance(exc, Exception) else OSError("inbox commit cancelled")
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+    async def _insert(self, session: AsyncSession, new: NewEvent) -> tuple[InboxEvent, bool]:
         now = _now()
         values = {
             "source": new.source,
@@ -265,19 +372,18 @@ class Inbox:
             .on_conflict_do_nothing(index_elements=["source", "event_id"])
             .returning(_EventRow)
         )
-        async with self._write() as session:
-            # One round trip for a new event (RETURNING); a second only for a duplicate.
-            inserted = (await session.execute(statement)).scalar_one_or_none()
-            if inserted is not None:
-                return InboxEvent.model_validate(inserted), True
-            row = await session.scalar(
-                select(_EventRow).where(
-                    _EventRow.source == new.source, _EventRow.event_id == new.event_id
-                )
+        # One round trip for a new event (RETURNING); a second only for a duplicate.
+        inserted = (await session.execute(statement)).scalar_one_or_none()
+        if inserted is not None:
+            return InboxEvent.model_validate(inserted), True
+        row = await session.scalar(
+            select(_EventRow).where(
+                _EventRow.source == new.source, _EventRow.event_id == new.event_id
             )
-            if row is None:  # pragma: no cover - the insert or the conflict guarantees a row
-                raise RuntimeError("event vanished after insert")
-            return InboxEvent.model_validate(row), False
+        )
+        if row is None:  # pragma: no cover - the insert or the conflict guarantees a row
+            raise RuntimeError("event vanished after insert")
+        return InboxEvent.model_validate(row), False
 
     async def get(self, id: int) -> InboxEvent | None:
         """One event by its inbox id."""
@@ -337,19 +443,105 @@ class Inbox:
         async with self._read() as session:
             return [InboxEvent.model_validate(row) for row in await session.scalars(query)]
 
+    async def claim(
+        self,
+        owner: str,
+        *,
+        limit: int = 100,
+        lease_seconds: float = 60.0,
+        ids: Sequence[int] | None = None,
+        now: datetime | None = None,
+    ) -> list[InboxEvent]:
+        """Take due pending events for ``owner`` until ``lease_seconds`` from now.
+
+        An event is due when its next attempt is due and nobody holds an unexpired lease on
+        it. Rows another transaction is claiming right now are skipped, not waited for.
+
+        Args:
+            owner: The claiming forwarder's name (kept in ``claimed_by``).
+            limit: Most events taken.
+            lease_seconds: How long the claim holds; the forwarder finishes well within it.
+            ids: Only these events (still only if due and unclaimed).
+            now: The current time (tests).
+
+        Returns:
+            The claimed events, oldest first.
+        """
+        now = now or _now()
+        candidates = (
+            select(_EventRow.id)
+            .where(_EventRow.status == EventStatus.PENDING.value)
+            .where(or_(_EventRow.next_attempt_at.is_(None), _EventRow.next_attempt_at <= now))
+            .where(or_(_EventRow.lease_until.is_(None), _EventRow.lease_until <= now))
+            .order_by(_EventRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # PostgreSQL only; SQLite ignores it
+        )
+        if ids is not None:
+            candidates = candidates.where(_EventRow.id.in_(list(ids)))
+        statement = (
+            update(_EventRow)
+            .where(_EventRow.id.in_(candidates.scalar_subquery()))
+            .values(claimed_by=owner, lease_until=now + timedelta(seconds=lease_seconds))
+            .returning(_EventRow)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._write() as session:
+            rows = (await session.execute(statement)).scalars().all()
+            claimed = [InboxEvent.model_validate(row) for row in rows]
+        return sorted(claimed, key=lambda e: e.id)
+
     async def next_due_at(self) -> datetime | None:
         """When the earliest pending event becomes due (None: nothing pending)."""
+        now = _now()
+        free = or_(_EventRow.lease_until.is_(None), _EventRow.lease_until <= now)
         query = select(
             func.count(),
             func.min(_EventRow.next_attempt_at),
-        ).where(_EventRow.status == EventStatus.PENDING.value)
+        ).where(_EventRow.status == EventStatus.PENDING.value, free)
+        leased = select(func.min(_EventRow.lease_until)).where(
+            _EventRow.status == EventStatus.PENDING.value, _EventRow.lease_until > now
+        )
         async with self._read() as session:
             count, earliest = (await session.execute(query)).one()
-        if not count:
-            return None
-        if earliest is None:
-            return _now()
-        return earliest if earliest.tzinfo else earliest.replace(tzinfo=UTC)
+            lease_ends = await session.scalar(leased)
+        candidates: list[datetime] = []
+        if count:
+            candidates.append(now if earliest is None else _aware(earliest))
+        if lease_ends is not None:
+            # Someone holds these; if it died, they are ours to take when the lease ends.
+            candidates.append(_aware(lease_ends))
+        return min(candidates) if candidates else None
+
+    async def stats(self, *, now: datetime | None = None) -> InboxStats:
+        """Counts by source and status, depth, claims, attempts and the oldest pending age."""
+        now = now or _now()
+        grouped = select(
+            _EventRow.source, _EventRow.status, func.count(), func.sum(_EventRow.attempts)
+        ).group_by(_EventRow.source, _EventRow.status)
+        pending = _EventRow.status == EventStatus.PENDING.value
+        held = and_(_EventRow.lease_until.is_not(None), _EventRow.lease_until > now)
+        oldest = select(func.min(_EventRow.received_at), func.count().filter(held)).where(pending)
+        async with self._read() as session:
+            rows = (await session.execute(grouped)).all()
+            oldest_at, claimed = (await session.execute(oldest)).one()
+        by: dict[str, dict[str, int]] = {}
+        totals = dict.fromkeys(EventStatus, 0)
+        attempts = 0
+        for source, status, count, tried in rows:
+            by.setdefault(source, {})[status] = count
+            totals[EventStatus(status)] += count
+            attempts += int(tried or 0)
+        age = 0.0 if oldest_at is None else max(0.0, (now - _aware(oldest_at)).total_seconds())
+        return InboxStats(
+            by_source_status=by,
+            pending=totals[EventStatus.PENDING],
+            claimed=int(claimed or 0),
+            forwarded=totals[EventStatus.FORWARDED],
+            dead=totals[EventStatus.DEAD],
+            forward_attempts=attempts,
+            oldest_pending_age_seconds=round(age, 3),
+        )
 
     async def _update(self, id: int, **values: Any) -> None:
         async with self._write() as session:
@@ -370,6 +562,8 @@ class Inbox:
             attempts=_EventRow.attempts + 1,
             last_error=None,
             next_attempt_at=None,
+            claimed_by=None,
+            lease_until=None,
         )
 
     async def mark_retry(self, id: int, error: str, next_attempt_at: datetime) -> None:
@@ -379,6 +573,8 @@ class Inbox:
             attempts=_EventRow.attempts + 1,
             last_error=error,
             next_attempt_at=next_attempt_at,
+            claimed_by=None,
+            lease_until=None,
         )
 
     async def mark_dead(self, id: int, reason: str, *, attempted: bool = True) -> None:
@@ -389,6 +585,8 @@ class Inbox:
             attempts=_EventRow.attempts + (1 if attempted else 0),
             last_error=reason,
             next_attempt_at=None,
+            claimed_by=None,
+            lease_until=None,
         )
 
     async def replay(self, ids: Sequence[int] | None = None, *, dead: bool = False) -> list[int]:
@@ -419,11 +617,17 @@ class Inbox:
                     parameters=None,
                     last_error=None,
                     next_attempt_at=None,
+                    claimed_by=None,
+                    lease_until=None,
                     updated_at=_now(),
                 )
                 .returning(_EventRow.id)
             )
             return sorted(result.scalars().all())
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _make_parent(database: str) -> None:

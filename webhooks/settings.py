@@ -130,6 +130,20 @@ class Settings(BaseSettings):
         default_factory=default_inbox_url,
         description="SQLAlchemy async URL of the inbox (sqlite+aiosqlite:// or postgresql+asyncpg://).",
     )
+    inbox_migrate: bool = Field(
+        default=True,
+        description=(
+            "Migrate the inbox schema on start-up (safe with many replicas); false: only check "
+            "it and refuse to start on an out-of-date schema (run `arize-runbooks inbox migrate`)."
+        ),
+    )
+    inbox_group_commit: bool = Field(
+        default=True,
+        description="Commit concurrent deliveries in one shared transaction (each still waits).",
+    )
+    inbox_pool_size: int = Field(
+        default=10, gt=0, description="Connections kept open to a PostgreSQL inbox."
+    )
     routing_config: Path | None = Field(
         default=None,
         description="Routing YAML; without one every event is dead-lettered as unroutable.",
@@ -162,6 +176,14 @@ class Settings(BaseSettings):
         default=8, gt=0, description="Flow runs created at once by the forwarder."
     )
     forwarder_batch_size: int = Field(default=100, gt=0, description="Events per forward pass.")
+    forwarder_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "How long a forwarder's claim on an event holds; a replica that dies holding "
+            "events delays them by at most this long."
+        ),
+    )
     forwarder_backoff_base: float = Field(
         default=1.0, gt=0, description="First retry delay while Prefect is unreachable (s)."
     )

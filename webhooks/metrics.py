@@ -1,0 +1,164 @@
+"""Prometheus figures of the webhook service, served at ``/metrics``.
+
+Two kinds: what this process saw (deliveries by source and HTTP status, forward attempts by
+outcome, forward lag), counted as it happens; and what the inbox holds (depth, claims, dead
+letters, age of the oldest pending event, events by source and status), read from the
+database at scrape time, so every replica reports the same, whole-inbox figures. Each app
+has its own registry: several services in one process (tests) never share counters.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from webhooks.inbox import InboxStats
+
+#: Sources with their own label value; any other path under /webhooks/ counts as "other",
+#: so a scanner cannot grow the label set without bound.
+SOURCES = frozenset({"okta", "bamboohr", "jira", "servicenow", "generic", "slack"})
+
+router = APIRouter(tags=["health"])
+
+
+class Metrics:
+    """The service's metric families, in a registry of their own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.deliveries = Counter(
+            "arize_webhook_deliveries",
+            "Webhook deliveries answered, by source and HTTP status.",
+            ["source", "status"],
+            registry=self.registry,
+        )
+        self.ack_seconds = Histogram(
+            "arize_webhook_ack_seconds",
+            "Time from request to answer of webhook deliveries.",
+            ["source"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )
+        self.forward_attempts = Counter(
+            "arize_webhook_forward_attempts",
+            "Flow-run creations attempted by this replica's forwarder, by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.forward_lag = Histogram(
+            "arize_webhook_forward_lag_seconds",
+            "Time from an event's arrival to its flow run's creation.",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+            registry=self.registry,
+        )
+        self.inbox_events = Gauge(
+            "arize_webhook_inbox_events",
+            "Events in the inbox, by source and status.",
+            ["source", "status"],
+            registry=self.registry,
+        )
+        self.inbox_depth = Gauge(
+            "arize_webhook_inbox_depth",
+            "Pending events (waiting for their flow run).",
+            registry=self.registry,
+        )
+        self.inbox_claimed = Gauge(
+            "arize_webhook_inbox_claimed",
+            "Pending events a forwarder holds a lease on right now.",
+            registry=self.registry,
+        )
+        self.dead_letters = Gauge(
+            "arize_webhook_dead_letters",
+            "Events in the dead letters.",
+            registry=self.registry,
+        )
+        self.oldest_pending = Gauge(
+            "arize_webhook_oldest_pending_seconds",
+            "Age of the oldest pending event: the forward lag right now.",
+            registry=self.registry,
+        )
+        self.inbox_up = Gauge(
+            "arize_webhook_inbox_up",
+            "1 when the inbox answered the last scrape, 0 when it did not.",
+            registry=self.registry,
+        )
+
+    def delivered(self, source: str, status: int, seconds: float) -> None:
+        """Count one answered delivery."""
+        self.deliveries.labels(source=source, status=str(status)).inc()
+        self.ack_seconds.labels(source=source).observe(seconds)
+
+    def forwarded(self, outcome: str, received_at: datetime | None = None) -> None:
+        """Count one forward attempt; a created run also records its lag."""
+        self.forward_attempts.labels(outcome=outcome).inc()
+        if received_at is not None:
+            lag = (datetime.now(UTC) - received_at).total_seconds()
+            self.forward_lag.observe(max(0.0, lag))
+
+    def set_inbox(self, stats: InboxStats | None) -> None:
+        """Copy the inbox's figures into the gauges (``None``: the inbox did not answer)."""
+        if stats is None:
+            self.inbox_up.set(0)
+            return
+        self.inbox_up.set(1)
+        self.inbox_events.clear()
+        for source, statuses in stats.by_source_status.items():
+            for status, count in statuses.items():
+                self.inbox_events.labels(source=source, status=status).set(count)
+        self.inbox_depth.set(stats.pending)
+        self.inbox_claimed.set(stats.claimed)
+        self.dead_letters.set(stats.dead)
+        self.oldest_pending.set(stats.oldest_pending_age_seconds)
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)
+
+
+class DeliveryMetrics:
+    """ASGI middleware counting every answer under ``/webhooks/<source>`` (plain ASGI, not
+    ``BaseHTTPMiddleware``: no extra task per request on the acknowledgement path)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith("/webhooks/") or scope.get("method") == "GET":
+            await self.app(scope, receive, send)
+            return
+        name = path.removeprefix("/webhooks/").split("/", 1)[0]
+        source = name if name in SOURCES else "other"
+        started = time.perf_counter()
+        status = 500  # an exception before the response starts is answered 500
+
+        async def counting_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counting_send)
+        finally:
+            self.metrics.delivered(source, status, time.perf_counter() - started)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    """This replica's counters and the inbox's current figures (text exposition format)."""
+    state: Any = request.app.state
+    collected: Metrics = state.metrics
+    try:
+        stats = await state.inbox.stats()
+    except Exception:  # a scrape while the database is away still answers, with up=0
+        stats = None
+    collected.set_inbox(stats)
+    return Response(collected.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the webhook inbox (run by :mod:`webhooks.schema`)."""

@@ -1,6 +1,6 @@
 """Webhook tests: stand-in deployments under the runbook names, signed senders, run counting.
 
-The stand-in flows take the real spec models (each runbook's ``spec`` module) and ``Trigger``,
+The stand-in flows, one per runbook of the registry, take the real spec models and ``Trigger``,
 so Prefect's parameter-schema check is the same one the real deployments apply.
 ``run_deployment`` with ``timeout=0`` leaves their runs Scheduled (no worker), which is exactly
 what the tests count.
@@ -18,16 +18,12 @@ from typing import Any
 
 import httpx
 import pytest
-from prefect import flow
+from prefect import Flow, flow
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName, FlowRunFilter
 from prefect.client.schemas.objects import FlowRun
 
-from flows.offboard_user.spec import OffboardUserSpec
-from flows.onboard_team.spec import OnboardTeamSpec
-from flows.restrict_project.spec import RestrictProjectSpec
-from flows.rotate_service_keys.spec import RotateServiceKeysSpec
-from flows.saml_role_mapping.spec import SamlRoleMappingSpec
+from flows.registry import REGISTRY, Runbook
 from tasks.triggers import Trigger
 from tests.fixtures.webhooks import (
     BAMBOOHR_SECRET,
@@ -39,38 +35,19 @@ from tests.fixtures.webhooks import (
 from webhooks.verify import sign_bamboohr, sign_hub, sign_standard
 
 
-@flow(name="offboard-user")
-def offboard_user(spec: OffboardUserSpec, dry_run: bool = False, trigger: Trigger | None = None):
-    """Stand-in for the offboard-user runbook."""
+def _stand_in(runbook: Runbook) -> Flow:
+    """A flow named like the runbook, taking its real spec model; it does nothing."""
+
+    def stand_in(spec, dry_run: bool = False, trigger: Trigger | None = None) -> None:
+        pass
+
+    stand_in.__annotations__ = {"spec": runbook.spec, "dry_run": bool, "trigger": Trigger | None}
+    stand_in.__name__ = stand_in.__qualname__ = runbook.module
+    stand_in.__doc__ = f"Stand-in for the {runbook.name} runbook."
+    return flow(name=runbook.name)(stand_in)
 
 
-@flow(name="onboard-team")
-def onboard_team(spec: OnboardTeamSpec, dry_run: bool = False, trigger: Trigger | None = None):
-    """Stand-in for the onboard-team runbook."""
-
-
-@flow(name="restrict-project")
-def restrict_project(
-    spec: RestrictProjectSpec, dry_run: bool = False, trigger: Trigger | None = None
-):
-    """Stand-in for the restrict-project runbook."""
-
-
-@flow(name="saml-role-mapping")
-def saml_role_mapping(
-    spec: SamlRoleMappingSpec, dry_run: bool = False, trigger: Trigger | None = None
-):
-    """Stand-in for the saml-role-mapping runbook."""
-
-
-@flow(name="rotate-service-keys")
-def rotate_service_keys(
-    spec: RotateServiceKeysSpec, dry_run: bool = False, trigger: Trigger | None = None
-):
-    """Stand-in for the rotate-service-keys runbook."""
-
-
-STAND_INS = [offboard_user, onboard_team, restrict_project, saml_role_mapping, rotate_service_keys]
+STAND_INS = [_stand_in(runbook) for runbook in REGISTRY]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,183 @@
+"""Every runbook, once: its flow, spec, planner, example, deployment and what it may destroy.
+
+The CLI's choices and help, the demo's order, the webhook tests' stand-in flows and the shared
+runbook test suite all read this list; a fast test checks it against prefect.yaml and
+examples/. Adding a runbook means adding one `Runbook` record here (docs/adding-a-runbook.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from prefect import Flow
+from prefect.tasks import Task
+
+from flows.offboard_user.flow import offboard_user
+from flows.offboard_user.plan import plan_offboard_user
+from flows.offboard_user.spec import OffboardUserSpec
+from flows.onboard_team.flow import onboard_team
+from flows.onboard_team.plan import plan_onboard_team
+from flows.onboard_team.spec import OnboardTeamSpec
+from flows.restrict_project.flow import restrict_project
+from flows.restrict_project.plan import plan_restrict_project
+from flows.restrict_project.spec import RestrictProjectSpec
+from flows.rotate_service_keys.flow import rotate_service_keys
+from flows.rotate_service_keys.plan import plan_rotate_service_keys
+from flows.rotate_service_keys.spec import RotateServiceKeysSpec
+from flows.saml_role_mapping.flow import saml_role_mapping
+from flows.saml_role_mapping.plan import plan_saml_role_mapping
+from flows.saml_role_mapping.spec import SamlRoleMappingSpec
+from tasks.planning.plan import Action
+from tasks.planning.specs import SpecModel
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+"""One example spec per runbook, ``examples/<name>.yaml``."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The runbook's entry in prefect.yaml (the work pool is the same for every runbook)."""
+
+    description: str
+    tags: tuple[str, ...]
+    cron: str | None = None
+    """Weekly, daily…: a cron in UTC; none: runs only when triggered."""
+    concurrency_limit: int | None = None
+    collision_strategy: Literal["ENQUEUE", "CANCEL_NEW"] | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    """Defaults of the UI's custom-run form (the schedule's runs use them too)."""
+
+
+@dataclass(frozen=True)
+class Runbook:
+    """One runbook: everything the CLI, the demo, the deployments and the tests need to know."""
+
+    name: str
+    """The flow's, the deployment's and the example's name."""
+    summary: str
+    """One line, for help texts."""
+    flow: Flow[..., Any]
+    spec: type[SpecModel]
+    planner: Task[..., Any]
+    """The read-only planning task; ``planner.fn`` runs without Prefect."""
+    destructive: frozenset[Action]
+    """Actions this runbook may plan as destructive (they wait for an approval)."""
+    deployment: Deployment
+
+    @property
+    def module(self) -> str:
+        """The runbook's package under flows/ (``onboard_team``)."""
+        return self.name.replace("-", "_")
+
+    @property
+    def entrypoint(self) -> str:
+        """The flow's entrypoint as prefect.yaml writes it."""
+        return f"flows/{self.module}/flow.py:{self.flow.fn.__name__}"
+
+    @property
+    def example_path(self) -> Path:
+        return EXAMPLES / f"{self.name}.yaml"
+
+    def example(self, **changes: Any) -> SpecModel:
+        """The example spec, validated, with top-level fields replaced by ``changes``."""
+        data = yaml.safe_load(self.example_path.read_text())
+        return self.spec.model_validate({**data, **changes})
+
+
+REGISTRY: tuple[Runbook, ...] = (
+    Runbook(
+        name="onboard-team",
+        summary="Space, custom roles, invitations, org and space roles, a CI service key.",
+        flow=onboard_team,
+        spec=OnboardTeamSpec,
+        planner=plan_onboard_team,
+        destructive=frozenset({Action.UPDATE_ROLE, Action.SET_SPACE_ROLE}),
+        deployment=Deployment(
+            description="Onboard a team from a ticket or the UI.", tags=("arize", "jml")
+        ),
+    ),
+    Runbook(
+        name="saml-role-mapping",
+        summary="Custom roles as code per IdP group; publishes the group → role-id mapping.",
+        flow=saml_role_mapping,
+        spec=SamlRoleMappingSpec,
+        planner=plan_saml_role_mapping,
+        destructive=frozenset({Action.UPDATE_ROLE, Action.DELETE_ROLE}),
+        deployment=Deployment(
+            description="Custom roles as code for the IdP's SAML groups.", tags=("arize", "rbac")
+        ),
+    ),
+    Runbook(
+        name="restrict-project",
+        summary="Restrict a project to named people, bound before restricting: no lockout.",
+        flow=restrict_project,
+        spec=RestrictProjectSpec,
+        planner=plan_restrict_project,
+        destructive=frozenset(
+            {Action.RESTRICT_PROJECT, Action.UNBIND_ROLE, Action.REBIND_ROLE}
+        ),
+        deployment=Deployment(
+            description="Restrict a project to named people without a lockout window.",
+            tags=("arize", "rbac"),
+        ),
+    ),
+    Runbook(
+        name="rotate-service-keys",
+        summary="Refresh due service keys with a grace period; store and prove the new value.",
+        flow=rotate_service_keys,
+        spec=RotateServiceKeysSpec,
+        planner=plan_rotate_service_keys,
+        destructive=frozenset({Action.REVOKE_KEY}),
+        deployment=Deployment(
+            description="Weekly rotation of service keys past policy.",
+            tags=("arize", "keys"),
+            cron="0 6 * * 1",
+            concurrency_limit=1,
+            collision_strategy="CANCEL_NEW",
+            parameters={
+                "spec": {
+                    "max_age_days": 90,
+                    "expiring_within_days": 14,
+                    "grace_period_seconds": 3600,
+                }
+            },
+        ),
+    ),
+    Runbook(
+        name="offboard-user",
+        summary="Inventory a leaver's access, revoke their keys, delete them, keep the record.",
+        flow=offboard_user,
+        spec=OffboardUserSpec,
+        planner=plan_offboard_user,
+        destructive=frozenset({Action.REVOKE_KEY, Action.DELETE_USER}),
+        deployment=Deployment(
+            description="Offboard a leaver from an HR or identity webhook.",
+            tags=("arize", "jml"),
+            concurrency_limit=5,
+            collision_strategy="ENQUEUE",
+        ),
+    ),
+)
+"""Every runbook, in the order the demo runs them (each builds on the one before)."""
+
+BY_NAME: dict[str, Runbook] = {runbook.name: runbook for runbook in REGISTRY}
+
+
+def get(name: str) -> Runbook:
+    """The runbook called ``name``.
+
+    Raises:
+        KeyError: naming the runbooks there are.
+    """
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"no runbook {name!r}; choose one of {', '.join(BY_NAME)}") from None
+
+
+def help_text() -> str:
+    """The runbooks, one paragraph each (name: summary), for CLI help."""
+    return "\n\n".join(f"{r.name}: {r.summary}" for r in REGISTRY)

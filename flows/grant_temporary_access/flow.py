@@ -1,0 +1,252 @@
+"""grant-temporary-access: a role on a space or project for a while, approved, revoked on time."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from prefect import flow, get_client, get_run_logger
+from prefect.deployments import arun_deployment
+from prefect.exceptions import ObjectNotFound
+from prefect.runtime import flow_run
+from pydantic import BaseModel
+
+from blocks.policy import RunbookPolicy
+from flows.engine import load_policy, resolve_trigger
+from flows.grant_temporary_access.notices import notify_requester
+from flows.grant_temporary_access.plan import GrantPlan, plan_grant
+from flows.grant_temporary_access.policy import load_access_policy
+from flows.grant_temporary_access.spec import GrantTemporaryAccessSpec, describe_duration
+from tasks.access_grants import (
+    AccessGrant,
+    GrantEnded,
+    extend_grant,
+    find_open_grant,
+    read_grant,
+    save_grant,
+)
+from tasks.approvals.gate import require_approval
+from tasks.approvals.models import ApprovalDecision
+from tasks.planning.plan import Plan, ensure_converged, ensure_no_drift
+from tasks.reporting.report import RunbookOutcome, RunStatus, publish_plan, write_report
+from tasks.steps.apply import apply_plan
+from tasks.steps.step import StepContext
+from tasks.triggers import Trigger, TriggerParam
+
+REVOKE_DEPLOYMENT = "revoke-temporary-access/revoke-temporary-access"
+"""The deployment that revokes one grant at its expiry (prefect.yaml)."""
+
+
+class GrantResult(StrEnum):
+    """How a request ended."""
+
+    GRANTED = "granted"
+    EXTENDED = "extended"
+    STANDING = "standing"
+    REJECTED = "rejected"
+    DRY_RUN = "dry run"
+
+
+class GrantOutcome(BaseModel):
+    """What the requester is told, and the run's report."""
+
+    result: GrantResult
+    grant_id: str | None = None
+    expires_at: datetime | None = None
+    message: str
+    report: RunbookOutcome
+
+
+@flow(name="grant-temporary-access", persist_result=True)
+async def grant_temporary_access(
+    spec: GrantTemporaryAccessSpec,
+    dry_run: bool = False,
+    trigger: TriggerParam = None,
+    policy: str = "default",
+    access_policy: str = "default",
+    requester_slack_id: str | None = None,
+) -> GrantOutcome:
+    """Give someone a role on a space or project for a limited time, then take it back.
+
+    Phases: plan → approval (always: access is a privilege; neither the requester nor the
+    person getting the access may approve) → grant → record the grant with its expiry and
+    schedule its revoke → report. A second approved request for a grant that is still open
+    moves its expiry instead. Standing access is never removed at expiry: the revoke undoes
+    only what this grant added.
+
+    Args:
+        spec: Who, which role, where, for how long, and why.
+        dry_run: Plan only; change nothing.
+        trigger: What started the run; ``requested_by`` may not approve.
+        policy: Name of the saved runbook policy block (account, approvals, Slack).
+        access_policy: Name of the saved temporary access policy (maximum duration, roles).
+        requester_slack_id: Slack user to tell the outcome (set by the Slack request form).
+
+    Raises:
+        SpecError: too long, a forbidden role, or an unknown user, space, project or role;
+            nothing changed.
+        PlanDrift: live state changed after approval; nothing applied.
+        ApprovalTimeout: nobody approved in time; nothing applied.
+        ApplyFailed: the grant failed after its retries (its record expires and is swept).
+        NotConverged: verification found the grant did not take effect.
+    """
+    trigger = resolve_trigger(trigger)
+    started = datetime.now(UTC)
+    runbook_policy = await load_policy(policy)
+    (await load_access_policy(access_policy)).check(spec)
+
+    async def replan() -> GrantPlan:
+        return await plan_grant(runbook_policy.credentials, spec)
+
+    planned = await replan()
+    plan, target = planned.plan, planned.target
+    async with get_client() as client:
+        open_grant = await find_open_grant(
+            client, user_id=target.user_id, role_id=target.role_id, resource_id=target.resource_id
+        )
+    if open_grant is not None:
+        plan.notes.append(
+            f"extends grant {open_grant.id} (now until {open_grant.expires_at:%H:%M:%S} UTC) by "
+            f"{describe_duration(spec.duration)} from approval: {spec.reason}"
+        )
+    await publish_plan(plan)
+    if dry_run:
+        report = await write_report(plan, RunStatus.DRY_RUN, trigger, started)
+        return GrantOutcome(result=GrantResult.DRY_RUN, message=plan.render_text(), report=report)
+    if open_grant is None and not plan.changes:
+        report = await write_report(plan, RunStatus.NO_CHANGES, trigger, started)
+        message = f"{spec.email} already has {spec.role} on {target.resource} (standing access)."
+        await notify_requester(runbook_policy, requester_slack_id, message)
+        return GrantOutcome(result=GrantResult.STANDING, message=message, report=report)
+
+    decision = await require_approval(plan, runbook_policy, trigger, protected=[spec.email])
+    if not decision.approved:
+        report = await write_report(plan, RunStatus.REJECTED, trigger, started, decision=decision)
+        message = f"Your request for {spec.role} on {target.resource} was refused by " \
+                  f"{decision.approver}. {decision.comment}".strip()
+        await notify_requester(runbook_policy, requester_slack_id, message)
+        return GrantOutcome(result=GrantResult.REJECTED, message=message, report=report)
+
+    expires_at = datetime.now(UTC) + spec.duration
+    if open_grant is not None:
+        return await _extend(open_grant, expires_at, spec, plan, trigger, started, decision,
+                             runbook_policy, requester_slack_id)
+
+    grant = await _record_pending(spec, planned, trigger, decision.approver, expires_at,
+                                  requester_slack_id)
+    context = StepContext(
+        credentials=runbook_policy.credentials, key_store=runbook_policy.key_store
+    )
+    ensure_no_drift(plan, (await replan()).plan)
+    results = await apply_plan(plan, context, max_parallel=1,
+                               rate_limit_name=runbook_policy.rate_limit)
+    after = await replan()
+    ensure_converged(after.plan)
+    grant.binding_id = after.target.live_binding_id
+    grant.granted_at = datetime.now(UTC)
+    async with get_client() as client:
+        await save_grant(client, grant)
+    await _schedule_revoke(grant)
+    report = await write_report(plan, RunStatus.COMPLETED, trigger, started, results, decision,
+                                notes=[f"grant {grant.id}: {grant.describe()}"])
+    message = f"Granted: {grant.describe()} (grant {grant.id})."
+    await notify_requester(runbook_policy, requester_slack_id, message, grant_id=grant.id)
+    return GrantOutcome(result=GrantResult.GRANTED, grant_id=grant.id,
+                        expires_at=grant.expires_at, message=message, report=report)
+
+
+async def _record_pending(
+    spec: GrantTemporaryAccessSpec,
+    planned: GrantPlan,
+    trigger: Trigger,
+    approver: str,
+    expires_at: datetime,
+    requester_slack_id: str | None,
+) -> AccessGrant:
+    """Record the grant before granting, so even a run that dies next leaves it to the sweeper.
+
+    The grant id comes from the flow run: a run that Prefect restarts finds its own record
+    (and keeps its first expiry) instead of recording a second grant.
+    """
+    run_id = flow_run.id
+    grant_id = uuid.UUID(str(run_id)).hex[:12] if run_id else uuid.uuid4().hex[:12]
+    async with get_client() as client:
+        existing = await read_grant(client, grant_id)
+        if existing is not None:
+            return existing
+        target = planned.target
+        grant = AccessGrant(
+            id=grant_id,
+            email=spec.email,
+            user_id=target.user_id,
+            role=spec.role,
+            role_id=target.role_id,
+            resource_type=target.resource_type.value,
+            resource_id=target.resource_id,
+            resource=target.resource,
+            previous_role_id=target.live_role_id,
+            binding_id=None,
+            recorded_at=datetime.now(UTC) - timedelta(seconds=1),
+            expires_at=expires_at,
+            reason=spec.reason,
+            ticket=spec.ticket,
+            requested_by=trigger.requested_by,
+            requester_slack_id=requester_slack_id,
+            approved_by=approver,
+            run_id=str(run_id) if run_id else None,
+        )
+        await save_grant(client, grant)
+    return grant
+
+
+async def _extend(
+    grant: AccessGrant,
+    expires_at: datetime,
+    spec: GrantTemporaryAccessSpec,
+    plan: Plan,
+    trigger: Trigger,
+    started: datetime,
+    decision: ApprovalDecision,
+    policy: RunbookPolicy,
+    requester_slack_id: str | None,
+) -> GrantOutcome:
+    note = f"extended to {expires_at:%Y-%m-%d %H:%M:%S} UTC by {decision.approver}: {spec.reason}"
+    try:
+        async with get_client() as client:
+            grant = await extend_grant(client, grant.id, expires_at, note)
+    except GrantEnded as ex:
+        report = await write_report(plan, RunStatus.FAILED, trigger, started, decision=decision,
+                                    notes=[str(ex)])
+        message = f"Not extended: {ex}."
+        await notify_requester(policy, requester_slack_id, message)
+        return GrantOutcome(result=GrantResult.REJECTED, grant_id=grant.id, message=message,
+                            report=report)
+    await _schedule_revoke(grant)
+    report = await write_report(plan, RunStatus.COMPLETED, trigger, started, decision=decision,
+                                notes=[f"grant {grant.id} {note}"])
+    message = f"Extended: {grant.describe()} (grant {grant.id})."
+    await notify_requester(policy, requester_slack_id, message, grant_id=grant.id)
+    return GrantOutcome(result=GrantResult.EXTENDED, grant_id=grant.id,
+                        expires_at=grant.expires_at, message=message, report=report)
+
+
+async def _schedule_revoke(grant: AccessGrant) -> None:
+    """One revoke run at the expiry; the key makes a retried schedule the same run.
+
+    Without the deployment (a local run) the sweeper deployment is the only revoke.
+    """
+    try:
+        await arun_deployment(
+            REVOKE_DEPLOYMENT,
+            parameters={"grant_id": grant.id},
+            scheduled_time=grant.expires_at,
+            idempotency_key=f"revoke:{grant.id}:{grant.expires_at.isoformat()}",
+            timeout=0,
+            as_subflow=False,
+        )
+    except ObjectNotFound:
+        get_run_logger().warning(
+            "deployment %s not found: grant %s is revoked by the sweeper only",
+            REVOKE_DEPLOYMENT, grant.id,
+        )

@@ -1,0 +1,1 @@
+"""The access-review runbook: inventory, findings, reviewers' Keep/Revoke, remediation, record."""

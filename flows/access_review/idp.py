@@ -1,0 +1,104 @@
+"""The IdP or HR export of active people: a CSV or JSON file, or emails inline.
+
+An export that does not parse is refused before anything is reviewed, with a message naming the
+row (1-based, the header of a CSV being row 1) and the fix: a review against a half-read export
+would flag people who are in fact active.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import EmailStr, TypeAdapter, ValidationError
+
+from tasks.planning.plan import SpecError
+
+_EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
+_FIELD = "idp_export"
+
+
+def load_active_emails(export: str | list[str]) -> set[str]:
+    """The lower-cased emails of the export.
+
+    Args:
+        export: A ``.csv`` or ``.json`` path, or the emails inline.
+
+    Raises:
+        SpecError: the file is missing or unreadable, or a row has no valid email; the message
+            names the row.
+    """
+    if isinstance(export, list):
+        return {_email(value, f"item {n}") for n, value in enumerate(export, start=1)}
+    path = Path(export)
+    if not path.is_file():
+        raise SpecError(_FIELD, export, "no such file; give a CSV or JSON path, or the emails")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as ex:
+        raise SpecError(_FIELD, export, f"cannot be read as UTF-8 text ({ex})") from ex
+    if path.suffix.lower() == ".json":
+        return _from_json(export, text)
+    if path.suffix.lower() == ".csv":
+        return _from_csv(export, text)
+    raise SpecError(_FIELD, export, "must end in .csv or .json")
+
+
+def _email(value: Any, where: str, source: str | None = None) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise SpecError(_FIELD, source or value, f"{where}: no email; every row needs one")
+    try:
+        return _EMAIL.validate_python(value.strip()).lower()
+    except ValidationError as ex:
+        raise SpecError(
+            _FIELD,
+            source or value,
+            f"{where}: {value.strip()!r} is not an email address; fix or remove the row",
+        ) from ex
+
+
+def _from_csv(export: str, text: str) -> set[str]:
+    reader = csv.DictReader(io.StringIO(text), strict=True)
+    try:
+        header = [h.strip().lower() for h in reader.fieldnames or []]
+    except csv.Error as ex:
+        raise SpecError(_FIELD, export, f"row 1: not CSV ({ex})") from ex
+    if "email" not in header:
+        raise SpecError(_FIELD, export, "row 1: the header has no 'email' column")
+    column = (reader.fieldnames or [])[header.index("email")]
+    emails: set[str] = set()
+    try:
+        for row in reader:
+            # DictReader's line_num counts physical lines read so far: the row just read.
+            where = f"row {reader.line_num}"
+            if None in row:
+                raise SpecError(_FIELD, export, f"{where}: more fields than the header has")
+            emails.add(_email(row.get(column), where, export))
+    except csv.Error as ex:
+        raise SpecError(_FIELD, export, f"row {reader.line_num}: not CSV ({ex})") from ex
+    return emails
+
+
+def _from_json(export: str, text: str) -> set[str]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as ex:
+        raise SpecError(
+            _FIELD, export, f"line {ex.lineno}, column {ex.colno}: not JSON ({ex.msg})"
+        ) from ex
+    if isinstance(data, dict):
+        data = data.get("people", data.get("users"))
+    if not isinstance(data, list):
+        raise SpecError(
+            _FIELD,
+            export,
+            "expected a list of emails or of objects with 'email' (or {\"people\": [...]})",
+        )
+    emails: set[str] = set()
+    for n, item in enumerate(data, start=1):
+        value = item.get("email") if isinstance(item, dict) else item
+        emails.add(_email(value, f"row {n}", export))
+    return emails

@@ -1,4 +1,5 @@
-"""``arize-runbooks inbox``: list, show and replay the webhook service's stored events."""
+"""``arize-runbooks inbox``: list, show and replay the webhook service's stored events; migrate
+its schema; print its figures."""
 
 from __future__ import annotations
 
@@ -111,6 +112,77 @@ def show(
     table.add_row("headers", json.dumps(event.headers, indent=2))
     out.print(table)
     out.print_json(json.dumps(event.payload))
+
+
+@app.command("migrate")
+def migrate(
+    inbox_url: InboxUrl = None,
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
+    """Bring the inbox schema to the newest revision (safe while replicas run or start).
+
+    An inbox created before migrations existed is adopted as it is: no row is touched.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from webhooks.schema import migrate_url
+
+    url = _inbox_url(inbox_url)
+    try:
+        before, after = asyncio.run(migrate_url(url, revision))
+    except (SQLAlchemyError, OSError) as exc:
+        err.print(f"[red]cannot migrate the inbox: {type(exc).__name__}: {_safe(exc)}[/red]")
+        raise typer.Exit(1) from None
+    if before == after:
+        out.print(f"inbox schema already at {after}")
+    else:
+        out.print(f"inbox schema migrated: {before or 'empty'} -> {after}")
+
+
+def _safe(exc: BaseException) -> str:
+    # Driver messages name host and database, never the password; keep the first line only.
+    return str(exc).splitlines()[0][:300] if str(exc) else "no message"
+
+
+@app.command("stats")
+def stats(
+    inbox_url: InboxUrl = None,
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="table (default) or json.")
+    ] = "table",
+) -> None:
+    """Inbox depth, claims, dead letters, forward lag and attempts; events by source."""
+    if output not in ("table", "json"):
+        err.print(f"[red]unknown --output {output!r}; use table or json[/red]")
+        raise typer.Exit(2)
+    from webhooks.inbox import Inbox
+
+    async def main() -> Any:
+        async with Inbox(_inbox_url(inbox_url), migrate=False) as inbox:
+            return await inbox.stats()
+
+    figures = asyncio.run(main())
+    if output == "json":
+        out.print_json(json.dumps(figures.model_dump() | {"depth": figures.depth}))
+        return
+    summary = Table(title="webhook inbox", show_header=False)
+    summary.add_column("figure", style="bold")
+    summary.add_column("value", justify="right")
+    summary.add_row("depth (pending)", str(figures.pending))
+    summary.add_row("claimed by a forwarder", str(figures.claimed))
+    summary.add_row("forwarded", str(figures.forwarded))
+    summary.add_row("dead letters", f"[red]{figures.dead}[/]" if figures.dead else "0")
+    summary.add_row("forward attempts", str(figures.forward_attempts))
+    summary.add_row("forward lag (oldest pending, s)", f"{figures.oldest_pending_age_seconds:.1f}")
+    out.print(summary)
+    by_source = Table(title="events by source")
+    by_source.add_column("source")
+    for status in ("pending", "forwarded", "dead"):
+        by_source.add_column(status, justify="right")
+    statuses = ("pending", "forwarded", "dead")
+    for source, counts in sorted(figures.by_source_status.items()):
+        by_source.add_row(source, *(str(counts.get(s, 0)) for s in statuses))
+    out.print(by_source)
 
 
 @app.command("replay")

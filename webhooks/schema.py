@@ -21,7 +21,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 #: Alembic's bookkeeping table; not ``alembic_version``, so the inbox can share a database
 #: with anything else that uses Alembic (Prefect does).
@@ -87,6 +88,22 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> str | None:
         at = await connection.run_sync(_upgrade, revision)
         await connection.commit()
     return at
+
+
+async def migrate_url(url: str, revision: str = "head") -> tuple[str | None, str | None]:
+    """Migrate the inbox at ``url`` (``arize-runbooks inbox migrate``).
+
+    Returns:
+        The revision before and after.
+    """
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        if (lock := _lock_path(engine)) is not None:
+            await asyncio.to_thread(lock.parent.mkdir, parents=True, exist_ok=True)
+        before = await current(engine)
+        return before, await upgrade(engine, revision)
+    finally:
+        await engine.dispose()
 
 
 async def require_head(engine: AsyncEngine) -> None:

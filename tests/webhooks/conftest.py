@@ -32,6 +32,7 @@ from tests.fixtures.webhooks import (
     OKTA_SECRET,
     SERVICENOW_TOKEN,
 )
+from tests.webhooks.backends import inbox_url  # noqa: F401  (fixture: SQLite and PostgreSQL)
 from webhooks.verify import sign_bamboohr, sign_hub, sign_standard
 
 

@@ -60,13 +60,14 @@ from emulator.arize.models import (
     User,
     utcnow,
 )
-from emulator.arize.pagination import PAGINATION_MODEL, Page, paginate
+from emulator.arize.pagination import PAGINATION_MODEL, Page, paginate, paginate_table
 from emulator.arize.permissions import (
     ALL_PERMISSIONS,
     ORG_INHERITED_PERMISSIONS,
     PREDEFINED_PERMISSIONS,
     PREDEFINED_ROLE_NAMES,
 )
+from emulator.arize.tables import Table
 
 __all__ = ["AccountState", "Caller", "hash_key", "mutation"]
 
@@ -97,6 +98,10 @@ def new_raw_key() -> str:
 def redact(raw: str) -> str:
     """Return the ``redacted_key`` shown for ``raw`` (``ak-abc...xyz``)."""
     return f"{raw[:6]}...{raw[-3:]}"
+
+
+def _user_id(row: OrgMember | SpaceMember | RoleBinding) -> str:
+    return row.user_id
 
 
 def predefined(name: str) -> dict[str, Any]:
@@ -154,18 +159,19 @@ class AccountState:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self.users: dict[str, User] = {}
-        self.orgs: dict[str, Organization] = {}
-        self.org_members: dict[str, OrgMember] = {}
-        self.spaces: dict[str, Space] = {}
-        self.space_members: dict[str, SpaceMember] = {}
-        self.projects: dict[str, Project] = {}
-        self.roles: dict[str, Role] = {}
-        self.bindings: dict[str, RoleBinding] = {}
-        self.restrictions: dict[str, Restriction] = {}
-        self.api_keys: dict[str, ApiKey] = {}
-        self.secrets: dict[str, KeySecret] = {}
-        self.audit_logs: dict[str, AuditLog] = {}
+        # Tables drop their cached orders and indexes on every write (see tables.py).
+        self.users: Table[User] = Table()
+        self.orgs: Table[Organization] = Table()
+        self.org_members: Table[OrgMember] = Table()
+        self.spaces: Table[Space] = Table()
+        self.space_members: Table[SpaceMember] = Table()
+        self.projects: Table[Project] = Table()
+        self.roles: Table[Role] = Table()
+        self.bindings: Table[RoleBinding] = Table()
+        self.restrictions: Table[Restriction] = Table()
+        self.api_keys: Table[ApiKey] = Table()
+        self.secrets: Table[KeySecret] = Table()
+        self.audit_logs: Table[AuditLog] = Table()
         self.counters: dict[str, int] = {}
         self.max_key_lifetime: timedelta | None = None
         self.on_change: Callable[[AccountState], None] | None = None
@@ -259,28 +265,34 @@ class AccountState:
 
     def org_membership(self, user_id: str, org_id: str) -> OrgMember | None:
         """Return the user's membership in the org, if any."""
-        for m in self.org_members.values():
-            if m.user_id == user_id and m.org_id == org_id:
+        for m in self.org_members.group_by("user_id", _user_id).get(user_id, ()):
+            if m.org_id == org_id:
                 return m
         return None
 
     def space_membership(self, user_id: str, space_id: str) -> SpaceMember | None:
         """Return the user's membership in the space, if any."""
-        for m in self.space_members.values():
-            if m.user_id == user_id and m.space_id == space_id:
+        for m in self._space_memberships(user_id):
+            if m.space_id == space_id:
                 return m
         return None
 
+    def _space_memberships(self, user_id: str) -> list[SpaceMember]:
+        return self.space_members.group_by("user_id", _user_id).get(user_id, [])
+
+    def _bindings_of(self, user_id: str) -> list[RoleBinding]:
+        return self.bindings.group_by("user_id", _user_id).get(user_id, [])
+
     def user_bindings(self, user_id: str) -> list[RoleBinding]:
         """Return every role binding of a user."""
-        return [b for b in self.bindings.values() if b.user_id == user_id]
+        return list(self._bindings_of(user_id))
 
     def key_spaces(self, key: ApiKey) -> list[Space]:
         """Return the spaces a service key is bound to (its bot user's space memberships)."""
         return [
             self.spaces[m.space_id]
-            for m in self.space_members.values()
-            if m.user_id == key.user_id and m.space_id in self.spaces
+            for m in self._space_memberships(key.user_id)
+            if m.space_id in self.spaces
         ]
 
     # ------------------------------------------------------------------ authorization
@@ -324,8 +336,8 @@ class AccountState:
 
     def _binding_permissions(self, user: User, resource_id: str) -> set[str]:
         perms: set[str] = set()
-        for b in self.bindings.values():
-            if b.user_id == user.id and b.resource_id == resource_id:
+        for b in self._bindings_of(user.id):
+            if b.resource_id == resource_id:
                 role = self.roles.get(b.role_id)
                 if role and not role.deleted:
                     perms |= set(role.permissions)
@@ -352,26 +364,24 @@ class AccountState:
         if not space.is_private and self.org_membership(user.id, space.org_id):
             return True
         return any(
-            b.user_id == user.id
-            and (
-                b.resource_id == space.id
-                or (
-                    b.resource_id in self.projects
-                    and self.projects[b.resource_id].space_id == space.id
-                )
+            b.resource_id == space.id
+            or (
+                b.resource_id in self.projects
+                and self.projects[b.resource_id].space_id == space.id
             )
-            for b in self.bindings.values()
+            for b in self._bindings_of(user.id)
         )
 
     def has_project_binding(self, user: User, project: Project) -> bool:
         """Whether the user holds a PROJECT role binding on the project."""
-        return any(
-            b.user_id == user.id and b.resource_id == project.id for b in self.bindings.values()
-        )
+        return any(b.resource_id == project.id for b in self._bindings_of(user.id))
 
     def project_permissions(self, user: User, project: Project) -> set[str]:
         """Permissions on a project; a restricted project inherits nothing but admin."""
         space = self.spaces[project.space_id]
+        if self.is_org_admin(user, space.org_id):
+            # Everything already; skip the binding lookup (admins list every binding).
+            return set(ALL_PERMISSIONS)
         if project.id in self.restrictions:
             if self.is_space_admin(user, space):
                 return set(ALL_PERMISSIONS)
@@ -492,17 +502,15 @@ class AccountState:
         self._require_account_member(caller, "list users")
         wanted = set(statuses or USER_STATUSES)
         needle = (email or "").lower()
-        items = [
-            u
-            for u in self.users.values()
-            if not u.is_bot
-            and u.status != "DELETED"
-            and self.user_status(u) in wanted
-            and needle in u.email.lower()
-        ]
-        return paginate(
+        return paginate_table(
             PAGINATION_MODEL["users"],
-            items,
+            self.users,
+            predicate=lambda u: (
+                not u.is_bot
+                and u.status != "DELETED"
+                and self.user_status(u) in wanted
+                and needle in u.email.lower()
+            ),
             sort_key=self._sort_key,
             limit=limit,
             cursor=cursor,
@@ -808,16 +816,14 @@ class AccountState:
         if org_id is not None:
             self._org(org_id, field="org_id")
         needle = (name or "").lower()
-        items = [
-            s
-            for s in self.spaces.values()
-            if (org_id is None or s.org_id == org_id)
-            and needle in s.name.lower()
-            and self.can_see_space(caller.user, s)
-        ]
-        return paginate(
+        return paginate_table(
             PAGINATION_MODEL["spaces"],
-            items,
+            self.spaces,
+            predicate=lambda s: (
+                (org_id is None or s.org_id == org_id)
+                and needle in s.name.lower()
+                and self.can_see_space(caller.user, s)
+            ),
             sort_key=self._sort_key,
             limit=limit,
             cursor=cursor,
@@ -973,14 +979,7 @@ class AccountState:
 
     def binding_on(self, user_id: str, resource_id: str) -> RoleBinding | None:
         """The user's one binding on a resource, if any."""
-        return next(
-            (
-                b
-                for b in self.bindings.values()
-                if b.user_id == user_id and b.resource_id == resource_id
-            ),
-            None,
-        )
+        return next((b for b in self._bindings_of(user_id) if b.resource_id == resource_id), None)
 
     def _remove_from_space(self, user: User, space: Space) -> bool:
         m = self.space_membership(user.id, space.id)
@@ -1024,18 +1023,16 @@ class AccountState:
             self.get_space(caller, space_id)
         space_needle = (space_name or "").lower()
         needle = (name or "").lower()
-        items = [
-            p
-            for p in self.projects.values()
-            if (space_id is None or p.space_id == space_id)
-            and space_needle in self.spaces[p.space_id].name.lower()
-            and needle in p.name.lower()
-            and (project_type is None or p.project_type == project_type)
-            and self.can_see_project(caller.user, p)
-        ]
-        return paginate(
+        return paginate_table(
             PAGINATION_MODEL["projects"],
-            items,
+            self.projects,
+            predicate=lambda p: (
+                (space_id is None or p.space_id == space_id)
+                and space_needle in self.spaces[p.space_id].name.lower()
+                and needle in p.name.lower()
+                and (project_type is None or p.project_type == project_type)
+                and self.can_see_project(caller.user, p)
+            ),
             sort_key=self._sort_key,
             limit=limit,
             cursor=cursor,
@@ -1219,17 +1216,15 @@ class AccountState:
         """GET /v2/role-bindings: only bindings on resources the caller may read bindings of."""
         if user_id is not None:
             self._user(user_id)
-        items = [
-            b
-            for b in self.bindings.values()
-            if b.resource_type == resource_type
-            and (user_id is None or b.user_id == user_id)
-            and "ROLE_BINDING_READ"
-            in self.resource_permissions(caller.user, b.resource_type, b.resource_id)
-        ]
-        return paginate(
+        return paginate_table(
             PAGINATION_MODEL["role_bindings"],
-            items,
+            self.bindings,
+            predicate=lambda b: (
+                b.resource_type == resource_type
+                and (user_id is None or b.user_id == user_id)
+                and "ROLE_BINDING_READ"
+                in self.resource_permissions(caller.user, b.resource_type, b.resource_id)
+            ),
             sort_key=self._sort_key,
             limit=limit,
             cursor=cursor,
@@ -1420,11 +1415,10 @@ class AccountState:
             owner = user_id or caller.user.id
             if owner != caller.user.id and not admin:
                 raise Forbidden("Only account admins may list another user's keys.")
-            items = [
-                k
-                for k in self.api_keys.values()
-                if k.key_type == "USER" and k.user_id == owner and k.status == wanted_status
-            ]
+
+            def listed(k: ApiKey) -> bool:
+                return k.key_type == "USER" and k.user_id == owner and k.status == wanted_status
+
         else:
             if space_id is not None:
                 space = self.get_space(caller, space_id)
@@ -1439,17 +1433,21 @@ class AccountState:
                     for s in self.spaces.values()
                     if admin or "SERVICE_KEY_READ" in self.space_permissions(caller.user, s)
                 }
-            items = [
-                k
-                for k in self.api_keys.values()
-                if k.key_type == "SERVICE"
-                and k.status == wanted_status
-                and (user_id is None or k.created_by_user_id == user_id)
-                and ({s.id for s in self.key_spaces(k)} & spaces or (admin and space_id is None))
-            ]
-        return paginate(
+
+            def listed(k: ApiKey) -> bool:
+                return (
+                    k.key_type == "SERVICE"
+                    and k.status == wanted_status
+                    and (user_id is None or k.created_by_user_id == user_id)
+                    and bool(
+                        {s.id for s in self.key_spaces(k)} & spaces or (admin and space_id is None)
+                    )
+                )
+
+        return paginate_table(
             PAGINATION_MODEL["api_keys"],
-            items,
+            self.api_keys,
+            predicate=listed,
             sort_key=self._sort_key,
             limit=limit,
             cursor=cursor,

@@ -67,27 +67,28 @@ async def current(engine: AsyncEngine) -> str | None:
         return await connection.run_sync(_current)
 
 
-def _upgrade(connection: Connection, revision: str) -> str | None:
+def _upgrade(connection: Connection, revision: str) -> tuple[str | None, str | None]:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK})
+    before = _current(connection)  # read under the lock: what this call found
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
-    return _current(connection)
+    return before, _current(connection)
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> str | None:
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> tuple[str | None, str | None]:
     """Migrate the inbox to ``revision``; safe to call from many processes at once.
 
     Returns:
-        The revision the database is at afterwards.
+        The revision this call found (once it held the lock) and the one it left.
     """
     async with _file_lock(_lock_path(engine)), engine.connect() as connection:
         # The lock, the DDL and the version row commit together (Alembic joins the
         # transaction already open on this connection instead of starting its own).
-        at = await connection.run_sync(_upgrade, revision)
+        found = await connection.run_sync(_upgrade, revision)
         await connection.commit()
-    return at
+    return found
 
 
 async def migrate_url(url: str, revision: str = "head") -> tuple[str | None, str | None]:
@@ -100,8 +101,7 @@ async def migrate_url(url: str, revision: str = "head") -> tuple[str | None, str
     try:
         if (lock := _lock_path(engine)) is not None:
             await asyncio.to_thread(lock.parent.mkdir, parents=True, exist_ok=True)
-        before = await current(engine)
-        return before, await upgrade(engine, revision)
+        return await upgrade(engine, revision)
     finally:
         await engine.dispose()
 

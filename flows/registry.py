@@ -30,7 +30,7 @@ from flows.rotate_service_keys.spec import RotateServiceKeysSpec
 from flows.saml_role_mapping.flow import saml_role_mapping
 from flows.saml_role_mapping.plan import plan_saml_role_mapping
 from flows.saml_role_mapping.spec import SamlRoleMappingSpec
-from tasks.planning.plan import Action
+from tasks.planning.changes import Action
 from tasks.planning.specs import SpecModel
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

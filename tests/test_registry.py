@@ -12,7 +12,7 @@ from cli.main import app
 from cli.run import RunbookName
 from flows import RUNBOOKS
 from flows.registry import EXAMPLES, REGISTRY, Runbook, get
-from tasks.planning.plan import Action
+from tasks.planning.changes import Action
 
 ROOT = Path(__file__).parents[1]
 PREFECT_YAML = yaml.safe_load((ROOT / "prefect.yaml").read_text())

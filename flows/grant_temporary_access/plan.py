@@ -27,7 +27,8 @@ from arize_admin import (
 )
 from blocks.arize import ArizeCredentials
 from flows.grant_temporary_access.spec import GrantTemporaryAccessSpec, describe_duration
-from tasks.planning.plan import Action, Change, Plan, SpecError
+from tasks.planning.changes import BindRole, RebindRole
+from tasks.planning.plan import Plan, SpecError
 from tasks.planning.specs import PREDEFINED_SPACE_ROLES
 from tasks.retry import STEP_OPTIONS
 
@@ -116,15 +117,12 @@ async def _plan(client: AsyncArizeAdmin, spec: GrantTemporaryAccessSpec) -> Gran
     why = f"temporary, {describe_duration(spec.duration)}: {spec.reason}"
     if live is None:
         plan.changes.append(
-            Change(
-                action=Action.BIND_ROLE,
+            BindRole(
                 target=what,
-                params={
-                    "email": spec.email,
-                    "role_id": role.id,
-                    "resource_type": resource_type.value,
-                    "resource_id": resource_id,
-                },
+                email=spec.email,
+                role_id=role.id,
+                resource_type=resource_type.value,
+                resource_id=resource_id,
                 destructive=True,  # not destructive, but a privilege: it always waits for approval
                 reason=why,
             )
@@ -132,10 +130,10 @@ async def _plan(client: AsyncArizeAdmin, spec: GrantTemporaryAccessSpec) -> Gran
     elif not target.standing:
         previous = await _role_name(client, live.role_id)
         plan.changes.append(
-            Change(
-                action=Action.REBIND_ROLE,
+            RebindRole(
                 target=what,
-                params={"binding_id": live.id, "role_id": role.id},
+                binding_id=live.id,
+                role_id=role.id,
                 destructive=True,
                 reason=f"{why}; {previous} is restored at expiry",
             )

@@ -27,7 +27,8 @@ from arize_admin import (
 )
 from blocks.arize import ArizeCredentials
 from flows.offboard_user.spec import OffboardUserSpec
-from tasks.planning.plan import Action, Change, Plan, SpecError
+from tasks.planning.changes import DeleteUser, RevokeKey
+from tasks.planning.plan import Plan, SpecError
 from tasks.retry import STEP_OPTIONS
 
 RUNBOOK = "offboard-user"
@@ -242,10 +243,11 @@ def build_plan(spec: OffboardUserSpec, inventory: Inventory) -> OffboardPlan:
     email = inventory.email
     for key in inventory.user_keys:
         plan.changes.append(
-            Change(
-                action=Action.REVOKE_KEY,
+            RevokeKey(
                 target=f"user key {key.name} ({key.redacted_key}) of {email}",
-                params={"api_key_id": key.id, "name": key.name, "key_type": "USER"},
+                api_key_id=key.id,
+                name=key.name,
+                key_type="USER",
                 destructive=True,
                 stage=REVOKE_KEYS,
                 reason="personal key of the leaver",
@@ -255,10 +257,11 @@ def build_plan(spec: OffboardUserSpec, inventory: Inventory) -> OffboardPlan:
         where = ", ".join(key.spaces)
         if spec.revoke_service_keys:
             plan.changes.append(
-                Change(
-                    action=Action.REVOKE_KEY,
+                RevokeKey(
                     target=f"service key {key.name} ({key.redacted_key}) in {where}",
-                    params={"api_key_id": key.id, "name": key.name, "key_type": "SERVICE"},
+                    api_key_id=key.id,
+                    name=key.name,
+                    key_type="SERVICE",
                     destructive=True,
                     stage=REVOKE_KEYS,
                     reason="created by the leaver; revoke_service_keys is on",
@@ -277,10 +280,10 @@ def build_plan(spec: OffboardUserSpec, inventory: Inventory) -> OffboardPlan:
         )
     plan.notes.extend(inventory.limits)
     plan.changes.append(
-        Change(
-            action=Action.DELETE_USER,
+        DeleteUser(
             target=email,
-            params={"user_id": inventory.user_id, "email": email},
+            user_id=inventory.user_id,
+            email=email,
             destructive=True,
             stage=DELETE,
             reason=f"account {inventory.account_role}, {inventory.status}",

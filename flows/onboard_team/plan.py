@@ -8,9 +8,16 @@ from arize_admin import ApiKeyType, AsyncArizeAdmin, Role, RoleBindingResourceTy
 from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore
 from flows.onboard_team.spec import OnboardTeamSpec
-from tasks.planning.plan import Action, Change, Plan, SpecError
+from tasks.planning.changes import (
+    CreateServiceKey,
+    CreateSpace,
+    InviteUser,
+    SetOrgRole,
+    SetSpaceRole,
+)
+from tasks.planning.plan import Plan, SpecError
 from tasks.planning.roles import plan_custom_role
-from tasks.planning.specs import PREDEFINED_SPACE_ROLES
+from tasks.planning.specs import PREDEFINED_SPACE_ROLES, OrgRoleName
 from tasks.retry import STEP_OPTIONS
 
 RUNBOOK = "onboard-team"
@@ -55,14 +62,11 @@ async def _plan(client: AsyncArizeAdmin, key_store: ArizeKeyStore, spec: Onboard
 
     if space is None:
         plan.changes.append(
-            Change(
-                action=Action.CREATE_SPACE,
+            CreateSpace(
                 target=spec.space,
-                params={
-                    "name": spec.space,
-                    "organization_id": org.id,
-                    "description": spec.space_description,
-                },
+                name=spec.space,
+                organization_id=org.id,
+                description=spec.space_description,
                 stage=SPACE_AND_ROLES,
             )
         )
@@ -82,15 +86,12 @@ async def _plan(client: AsyncArizeAdmin, key_store: ArizeKeyStore, spec: Onboard
         user = users.get(email)
         if user is None:
             plan.changes.append(
-                Change(
-                    action=Action.INVITE_USER,
+                InviteUser(
                     target=email,
-                    params={
-                        "name": member.name,
-                        "email": email,
-                        "account_role": member.account_role,
-                        "invite_mode": spec.invite_mode.value,
-                    },
+                    name=member.name,
+                    email=email,
+                    account_role=member.account_role,
+                    invite_mode=spec.invite_mode,
                     stage=INVITES,
                 )
             )
@@ -138,12 +139,9 @@ def _space_role(
     return name
 
 
-def _org_role_change(org_id: str, org_name: str, email: str, role: str) -> Change:
-    return Change(
-        action=Action.SET_ORG_ROLE,
-        target=f"{email} in {org_name}",
-        params={"org_id": org_id, "email": email, "role": role},
-        stage=ORG_ROLES,
+def _org_role_change(org_id: str, org_name: str, email: str, role: OrgRoleName) -> SetOrgRole:
+    return SetOrgRole(
+        target=f"{email} in {org_name}", org_id=org_id, email=email, role=role, stage=ORG_ROLES
     )
 
 
@@ -162,9 +160,6 @@ def _plan_space_role(
         plan.in_place.append(f"{email} is {role_name} in {spec.space}")
         return
     custom = role_name not in PREDEFINED_SPACE_ROLES
-    params = {"space": spec.space, "email": email, "role": role_name, "custom": custom}
-    if space is not None:
-        params["space_id"] = space.id
     destructive = False
     reason = ""
     if current_role is not None:
@@ -175,10 +170,13 @@ def _plan_space_role(
         narrows = " (narrows access)" if destructive else ""
         reason = f"from {spec_role_name(current_role)}{narrows}"
     plan.changes.append(
-        Change(
-            action=Action.SET_SPACE_ROLE,
+        SetSpaceRole(
             target=f"{email} in {spec.space}",
-            params=params,
+            space=spec.space,
+            space_id=space.id if space is not None else None,
+            email=email,
+            role=role_name,
+            custom=custom,
             destructive=destructive,
             stage=SPACE_ROLES,
             reason=reason,
@@ -209,16 +207,16 @@ async def _plan_service_key(
                         "store; rotate it with rotate-service-keys to capture one"
                     )
                 return
-    params = {
-        "name": key_spec.name,
-        "org_id": org_id,
-        "space": spec.space,
-        "space_role": key_spec.space_role,
-        "expires_in_days": key_spec.expires_in_days,
-        "description": key_spec.description,
-    }
-    if space is not None:
-        params["space_id"] = space.id
     plan.changes.append(
-        Change(action=Action.CREATE_SERVICE_KEY, target=key_spec.name, params=params, stage=KEYS)
+        CreateServiceKey(
+            target=key_spec.name,
+            name=key_spec.name,
+            org_id=org_id,
+            space=spec.space,
+            space_id=space.id if space is not None else None,
+            space_role=key_spec.space_role,
+            expires_in_days=key_spec.expires_in_days,
+            description=key_spec.description,
+            stage=KEYS,
+        )
     )

@@ -23,7 +23,8 @@ from arize_admin import (
 )
 from blocks.arize import ArizeCredentials
 from flows.restrict_project.spec import RestrictProjectSpec
-from tasks.planning.plan import Action, Change, Plan, SpecError
+from tasks.planning.changes import BindRole, RebindRole, RestrictProject, UnbindRole
+from tasks.planning.plan import Plan, SpecError
 from tasks.retry import STEP_OPTIONS
 
 RUNBOOK = "restrict-project"
@@ -108,10 +109,10 @@ async def _plan(client: AsyncArizeAdmin, spec: RestrictProjectSpec) -> Plan:
         plan.in_place.append(f"project {project.name} is restricted")
     else:
         plan.changes.append(
-            Change(
-                action=Action.RESTRICT_PROJECT,
+            RestrictProject(
                 target=f"{space.name}/{project.name}",
-                params={"project_id": project.id, "space": space.name},
+                project_id=project.id,
+                space=space.name,
                 destructive=True,
                 stage=RESTRICT,
                 reason="only PROJECT bindings and admins keep access",
@@ -124,10 +125,10 @@ async def _plan(client: AsyncArizeAdmin, spec: RestrictProjectSpec) -> Plan:
         who = emails_by_id.get(user_id, user_id)
         role = roles_by_id.get(binding.role_id)
         plan.changes.append(
-            Change(
-                action=Action.UNBIND_ROLE,
+            UnbindRole(
                 target=f"{who} on {project.name}",
-                params={"binding_id": binding.id, "user_id": user_id},
+                binding_id=binding.id,
+                user_id=user_id,
                 destructive=True,
                 stage=UNBIND,
                 reason=f"{role.name if role else binding.role_id} binding; not on the list",
@@ -190,16 +191,13 @@ def _plan_binding(
     target = f"{role.name} to {email} on {project.name}"
     if current is None:
         plan.changes.append(
-            Change(
-                action=Action.BIND_ROLE,
+            BindRole(
                 target=target,
-                params={
-                    "email": email,
-                    "role": role.name,
-                    "role_id": role.id,
-                    "resource_type": RoleBindingResourceType.PROJECT.value,
-                    "resource_id": project.id,
-                },
+                email=email,
+                role=role.name,
+                role_id=role.id,
+                resource_type=RoleBindingResourceType.PROJECT.value,
+                resource_id=project.id,
                 stage=BIND,
             )
         )
@@ -211,10 +209,10 @@ def _plan_binding(
     old_name = old.name if old else current.role_id
     narrows = old is None or not set(old.permissions) <= set(role.permissions)
     plan.changes.append(
-        Change(
-            action=Action.REBIND_ROLE,
+        RebindRole(
             target=target,
-            params={"binding_id": current.id, "role_id": role.id, "email": email},
+            binding_id=current.id,
+            role_id=role.id,
             destructive=narrows,
             stage=BIND,
             reason=f"from {old_name}" + (" (narrows access)" if narrows else ""),

@@ -27,12 +27,13 @@ from prefect import task
 from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel, Field
 
-from arize_admin import ApiKeyType, AsyncArizeAdmin, ServiceApiKey
+from arize_admin import ApiKeyType, AsyncArizeAdmin, ServiceApiKey, ServiceKeyOrgAssignment
 from blocks._naming import slug
 from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore, StoredKey
 from flows.rotate_service_keys.spec import RotateServiceKeysSpec
-from tasks.planning.plan import Action, Change, Plan, SpecError
+from tasks.planning.changes import Change, ReplaceKey, RevokeKey, RotateKey
+from tasks.planning.plan import Plan, SpecError
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.step import StepResult
 
@@ -189,10 +190,11 @@ def _plan_key(
 
     if expired:
         if spec.revoke_expired:
-            change = Change(
-                action=Action.REVOKE_KEY,
+            change = RevokeKey(
                 target=f"service key {key.name} ({key.redacted_key})",
-                params={"api_key_id": key.id, "name": key.name, "key_type": "SERVICE"},
+                api_key_id=key.id,
+                name=key.name,
+                key_type="SERVICE",
                 destructive=True,
                 stage=REVOKE,
                 reason=f"expired {_when(expires)}",
@@ -222,16 +224,13 @@ def _plan_key(
         _plan_replacement(plan, spec, key, row)
         return
     if now - issued > timedelta(days=spec.max_age_days):
-        change = Change(
-            action=Action.ROTATE_KEY,
+        change = RotateKey(
             target=key.name,
-            params={
-                "api_key_id": key.id,
-                "name": key.name,
-                "grace_period_seconds": spec.grace_period_seconds,
-                "expires_at": expires.isoformat() if expires else None,
-                "stored_rotated_at": stored.rotated_at.isoformat() if mine else None,
-            },
+            api_key_id=key.id,
+            name=key.name,
+            grace_period_seconds=spec.grace_period_seconds,
+            expires_at=expires,
+            stored_rotated_at=stored.rotated_at if mine else None,
             stage=RENEW,
             reason=f"secret older than {spec.max_age_days} days",
         )
@@ -271,19 +270,19 @@ def _plan_replacement(
             f"an expiry; it needs replacement ({why})"
         )
         return
-    change = Change(
-        action=Action.REPLACE_KEY,
+    change = ReplaceKey(
         target=key.name,
-        params={
-            "api_key_id": key.id,
-            "name": key.name,
-            "description": key.description,
-            "created_at": key.created_at.isoformat(),
-            "bot_user_id": key.bot_user.id,
-            "account_role": getattr(key.bot_user.account_role, "name", None) or "MEMBER",
-            "organizations": [o.model_dump(mode="json") for o in key.bot_user.organizations],
-            "lifetime_seconds": int(lifetime.total_seconds()),
-        },
+        api_key_id=key.id,
+        name=key.name,
+        description=key.description,
+        created_at=key.created_at,
+        bot_user_id=key.bot_user.id,
+        account_role=getattr(key.bot_user.account_role, "name", None) or "MEMBER",
+        organizations=[
+            ServiceKeyOrgAssignment.model_validate(o.model_dump(mode="json"))
+            for o in key.bot_user.organizations
+        ],
+        lifetime_seconds=int(lifetime.total_seconds()),
         stage=RENEW,
         reason=f"expires {_when(expires)}; a refresh cannot extend an expiry",
     )

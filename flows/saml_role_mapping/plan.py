@@ -14,7 +14,8 @@ from prefect import task
 from arize_admin import AsyncArizeAdmin, Role, RoleBindingResourceType
 from blocks.arize import ArizeCredentials
 from flows.saml_role_mapping.spec import SamlRoleMappingSpec
-from tasks.planning.plan import Action, Change, Plan, SpecError
+from tasks.planning.changes import DeleteRole
+from tasks.planning.plan import Plan, SpecError
 from tasks.planning.roles import plan_custom_role
 from tasks.retry import STEP_OPTIONS
 
@@ -121,10 +122,9 @@ async def _plan_prune(
         )
     for role in sorted(unnamed.values(), key=lambda r: r.name):
         plan.changes.append(
-            Change(
-                action=Action.DELETE_ROLE,
+            DeleteRole(
                 target=role.name,
-                params={"role_id": role.id},
+                role_id=role.id,
                 destructive=True,
                 stage=PRUNE,
                 reason="not in the spec (prune)",

@@ -1,6 +1,7 @@
 """Plans: the read-only diff between a spec and live state, as an ordered list of typed changes.
 
-A plan is what an approver approves. Its hash covers every change and every parameter, so a
+The changes are the models of tasks.planning.changes; tasks.steps.apply applies each through
+its step. A plan is what an approver approves. Its hash covers every change and every field, so a
 plan recomputed after approval can be compared with the approved one: if live state moved in
 between, the hashes differ and nothing is applied (see `ensure_no_drift`).
 """
@@ -10,55 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, Field
 
-
-class Action(StrEnum):
-    """Every kind of change a runbook can make; each has exactly one step task (tasks.steps)."""
-
-    CREATE_SPACE = "create-space"
-    CREATE_ROLE = "create-role"
-    UPDATE_ROLE = "update-role"
-    DELETE_ROLE = "delete-role"
-    INVITE_USER = "invite-user"
-    SET_ORG_ROLE = "set-org-role"
-    SET_SPACE_ROLE = "set-space-role"
-    BIND_ROLE = "bind-role"
-    REBIND_ROLE = "rebind-role"
-    UNBIND_ROLE = "unbind-role"
-    RESTRICT_PROJECT = "restrict-project"
-    CREATE_SERVICE_KEY = "create-service-key"
-    REVOKE_KEY = "revoke-key"
-    ROTATE_KEY = "rotate-key"
-    REPLACE_KEY = "replace-key"
-    DELETE_USER = "delete-user"
-
-
-class Change(BaseModel):
-    """One typed change. ``params`` holds natural keys (emails, names) and known ids only."""
-
-    action: Action
-    target: str = Field(description="What the change acts on, in words an admin recognises.")
-    params: dict[str, Any] = Field(default_factory=dict)
-    destructive: bool = False
-    stage: int = Field(
-        default=0,
-        description="Changes in one stage are independent and run concurrently; stages in order.",
-    )
-    reason: str = Field(default="", description="Why the plan contains this change.")
-
-    @property
-    def key(self) -> str:
-        """Stable identity of the change within a plan."""
-        return f"{self.action.value}:{self.target}"
-
-    def describe(self) -> str:
-        """One line in plain words."""
-        text = f"{self.action.value.replace('-', ' ')} {self.target}"
-        return f"{text} ({self.reason})" if self.reason else text
+from tasks.planning.changes import Action as Action  # re-exported: Plan users name actions
+from tasks.planning.changes import AnyChange, Change
 
 
 class Plan(BaseModel):
@@ -66,7 +23,7 @@ class Plan(BaseModel):
 
     runbook: str
     subject: str
-    changes: list[Change] = Field(default_factory=list)
+    changes: list[AnyChange] = Field(default_factory=list)
     in_place: list[str] = Field(
         default_factory=list, description="What the spec asks for and live state already has."
     )
@@ -99,7 +56,7 @@ class Plan(BaseModel):
 
     def counts(self) -> dict[str, int]:
         """Number of changes per action."""
-        return dict(Counter(c.action.value for c in self.changes))
+        return dict(Counter(str(c.action) for c in self.changes))
 
     def diff(self, other: Plan) -> list[str]:
         """Changes present in only one of two plans, as ``+``/``-`` lines."""
@@ -133,7 +90,7 @@ class Plan(BaseModel):
         if self.changes:
             lines += ["| stage | action | target | destructive | reason |", "|---|---|---|---|---|"]
             lines += [
-                f"| {c.stage} | {c.action.value} | {c.target} | "
+                f"| {c.stage} | {c.action} | {c.target} | "
                 f"{'**yes**' if c.destructive else 'no'} | {c.reason} |"
                 for c in self.changes
             ]

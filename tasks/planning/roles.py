@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 
 from arize_admin import Role
-from tasks.planning.plan import Action, Change, Plan, SpecError
+from tasks.planning.changes import CreateRole, UpdateRole
+from tasks.planning.plan import Plan, SpecError
 from tasks.planning.specs import CustomRoleSpec
 
 # Arize's own rule for role names (ADMIN_API.md §8.3); checked here to name the field.
@@ -45,11 +46,16 @@ def plan_custom_role(
             "use letters, digits, spaces and -_.,()[]'\"/:\\&@#$%!?+= only",
         )
     wanted = sorted(p.value for p in role_spec.permissions)
-    params = {"name": role_spec.name, "permissions": wanted, "description": role_spec.description}
     if live is None:
         plan.changes.append(
-            Change(action=Action.CREATE_ROLE, target=role_spec.name, params=params,
-                   stage=stage, reason=purpose)
+            CreateRole(
+                target=role_spec.name,
+                name=role_spec.name,
+                permissions=wanted,
+                description=role_spec.description,
+                stage=stage,
+                reason=purpose,
+            )
         )
         return
     if live.is_predefined:
@@ -65,10 +71,12 @@ def plan_custom_role(
     parts = [f"adds {', '.join(added)}"] if added else []
     parts += [f"removes {', '.join(removed)}"] if removed else []
     plan.changes.append(
-        Change(
-            action=Action.UPDATE_ROLE,
+        UpdateRole(
             target=role_spec.name,
-            params={**params, "role_id": live.id},
+            role_id=live.id,
+            name=role_spec.name,
+            permissions=wanted,
+            description=role_spec.description,
             destructive=bool(removed),
             stage=stage,
             reason="; ".join(parts) or "description",

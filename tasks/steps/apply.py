@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, get_type_hints
 
 from prefect import get_run_logger
 from prefect.concurrency.asyncio import rate_limit
 
-from tasks.planning.plan import Action, Change, Plan
+from tasks.planning.changes import (
+    CHANGE_MODELS,
+    BindRole,
+    Change,
+    CreateRole,
+    CreateServiceKey,
+    CreateSpace,
+    DeleteRole,
+    DeleteUser,
+    InviteUser,
+    RebindRole,
+    ReplaceKey,
+    RestrictProject,
+    RevokeKey,
+    RotateKey,
+    SetOrgRole,
+    SetSpaceRole,
+    UnbindRole,
+    UpdateRole,
+)
+from tasks.planning.plan import Plan
 from tasks.steps import progress
 from tasks.steps.bindings import bind_role, rebind_role, unbind_role
 from tasks.steps.keys import ensure_service_key, revoke_key
@@ -21,25 +42,57 @@ from tasks.steps.spaces import ensure_space
 from tasks.steps.step import StepContext, StepResult
 from tasks.steps.users import delete_user, ensure_user
 
-STEPS: dict[Action, Any] = {
-    Action.CREATE_SPACE: ensure_space,
-    Action.CREATE_ROLE: ensure_role,
-    Action.UPDATE_ROLE: update_role,
-    Action.DELETE_ROLE: delete_role,
-    Action.INVITE_USER: ensure_user,
-    Action.SET_ORG_ROLE: set_org_role,
-    Action.SET_SPACE_ROLE: set_space_role,
-    Action.BIND_ROLE: bind_role,
-    Action.REBIND_ROLE: rebind_role,
-    Action.UNBIND_ROLE: unbind_role,
-    Action.RESTRICT_PROJECT: restrict_project,
-    Action.CREATE_SERVICE_KEY: ensure_service_key,
-    Action.REVOKE_KEY: revoke_key,
-    Action.ROTATE_KEY: rotate_key,
-    Action.REPLACE_KEY: replace_key,
-    Action.DELETE_USER: delete_user,
-}
-"""The one step task per action."""
+C = TypeVar("C", bound=Change)
+Step = Callable[[StepContext, C], Awaitable[StepResult]]
+"""A step: a Prefect task that applies one kind of change, idempotently."""
+
+STEPS: dict[str, Step[Any]] = {}
+"""Action → the one step task that applies it."""
+
+
+def add_step(model: type[C], step: Step[C]) -> None:
+    """Make ``step`` the step of ``model``'s action.
+
+    Raises:
+        TypeError: the step's ``change`` parameter is not annotated with ``model``, or the
+            action already has another step.
+    """
+    fn = getattr(step, "fn", step)
+    # localns: a step defined next to its model inside a function still resolves its hint.
+    annotated = get_type_hints(fn, localns={model.__name__: model}).get("change")
+    if annotated is not model:
+        raise TypeError(f"{fn.__name__} must take `change: {model.__name__}`, not {annotated}")
+    action = str(model.model_fields["action"].default)
+    known = STEPS.get(action)
+    if known is not None and getattr(known, "fn", known) is not fn:
+        raise TypeError(f"action {action!r} already has the step {known!r}")
+    STEPS[action] = step
+
+
+for _model, _step in (
+    (CreateSpace, ensure_space),
+    (CreateRole, ensure_role),
+    (UpdateRole, update_role),
+    (DeleteRole, delete_role),
+    (InviteUser, ensure_user),
+    (SetOrgRole, set_org_role),
+    (SetSpaceRole, set_space_role),
+    (BindRole, bind_role),
+    (RebindRole, rebind_role),
+    (UnbindRole, unbind_role),
+    (RestrictProject, restrict_project),
+    (CreateServiceKey, ensure_service_key),
+    (RevokeKey, revoke_key),
+    (RotateKey, rotate_key),
+    (ReplaceKey, replace_key),
+    (DeleteUser, delete_user),
+):
+    add_step(_model, _step)
+
+
+def missing_steps() -> list[str]:
+    """Registered actions that have no step (none, once every runbook module is imported)."""
+    return sorted(set(CHANGE_MODELS) - set(STEPS))
 
 
 class ApplyFailed(RuntimeError):
@@ -87,7 +140,7 @@ async def apply_plan(
             if rate_limit_name:
                 # strict: a missing limit must fail loudly, not silently stop protecting Arize.
                 await rate_limit(rate_limit_name, strict=True)
-            return await progress.track(change, STEPS[change.action](stage_ctx, change))
+            return await progress.track(change, STEPS[str(change.action)](stage_ctx, change))
 
     for number, stage in enumerate(plan.stages, start=1):
         stage_ctx = ctx.model_copy(update={"refs": dict(refs)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 
 from arize_admin import RoleBindingResourceType
-from tasks.planning.plan import Change
+from tasks.planning.changes import BindRole, RebindRole, UnbindRole
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.step import (
     Outcome,
@@ -18,28 +18,28 @@ from tasks.steps.step import (
 
 
 @task(name="Bind role", task_run_name="bind {change.target}", **STEP_OPTIONS)
-async def bind_role(ctx: StepContext, change: Change) -> StepResult:
+async def bind_role(ctx: StepContext, change: BindRole) -> StepResult:
     """Bind the custom role to the user on the resource, unless the binding exists.
 
-    ``params``: ``email``, ``role`` (name) or ``role_id``, ``resource_type`` (SPACE|PROJECT),
-    and ``resource_id`` or ``space`` (a space created by an earlier stage).
+    The role and the resource are ids, or names created by an earlier stage (``role``,
+    ``space``).
 
     Example:
         ```python
-        change = Change(action=Action.BIND_ROLE, target="Project Viewer to dana on fraud-model",
-                        params={"email": "dana@acme.example", "role_id": "Um9sZT...",
-                                "resource_type": "PROJECT", "resource_id": "TW9kZWw..."})
+        change = BindRole(target="Project Viewer to dana on fraud-model",
+                          email="dana@acme.example", role="Project Viewer",
+                          role_id="Um9sZT...", resource_type="PROJECT",
+                          resource_id="TW9kZWw...")
         await bind_role(ctx, change)
         ```
     """
-    params = change.params
-    resource_type = RoleBindingResourceType(params["resource_type"])
-    resource_id = params.get("resource_id") or ctx.ref("space", params.get("space", ""))
-    role_id = params.get("role_id") or ctx.ref("role", params.get("role", ""))
+    resource_type = RoleBindingResourceType(change.resource_type)
+    resource_id = change.resource_id or ctx.ref("space", change.space or "")
+    role_id = change.role_id or ctx.ref("role", change.role or "")
     if resource_id is None or role_id is None:
         raise LookupError(f"binding {change.target}: role or resource was not created earlier")
     async with ctx.credentials.get_client() as client:
-        user_id = await resolve_user_id(ctx, client, params["email"])
+        user_id = await resolve_user_id(ctx, client, change.email)
 
         async def find() -> object | None:
             async for binding in client.role_bindings.list(
@@ -67,21 +67,20 @@ async def bind_role(ctx: StepContext, change: Change) -> StepResult:
 
 
 @task(name="Rebind role", task_run_name="rebind {change.target}", **STEP_OPTIONS)
-async def rebind_role(ctx: StepContext, change: Change) -> StepResult:
+async def rebind_role(ctx: StepContext, change: RebindRole) -> StepResult:
     """Point an existing binding at another role.
 
     Example:
         ```python
-        await rebind_role(ctx, Change(action=Action.REBIND_ROLE, target="dana on ml",
-                                      params={"binding_id": "Um9sZUJ...", "role_id": "Um9s..."}))
+        await rebind_role(ctx, RebindRole(target="dana on ml", binding_id="Um9sZUJ...",
+                                          role_id="Um9s..."))
         ```
     """
-    params = change.params
     async with ctx.credentials.get_client() as client:
-        binding = await client.role_bindings.get(params["binding_id"])
+        binding = await client.role_bindings.get(change.binding_id)
         outcome = Outcome.ALREADY
-        if binding.role_id != params["role_id"]:
-            await client.role_bindings.update(params["binding_id"], role_id=params["role_id"])
+        if binding.role_id != change.role_id:
+            await client.role_bindings.update(change.binding_id, role_id=change.role_id)
             outcome = Outcome.APPLIED
         calls = client.request_count
     get_run_logger().info("rebind %s: %s", change.target, outcome.value)
@@ -89,18 +88,18 @@ async def rebind_role(ctx: StepContext, change: Change) -> StepResult:
 
 
 @task(name="Remove binding", task_run_name="unbind {change.target}", **STEP_OPTIONS)
-async def unbind_role(ctx: StepContext, change: Change) -> StepResult:
+async def unbind_role(ctx: StepContext, change: UnbindRole) -> StepResult:
     """Delete a role binding; one already gone counts as done.
 
     Example:
         ```python
-        await unbind_role(ctx, Change(action=Action.UNBIND_ROLE, target="sam on fraud-model",
-                                      params={"binding_id": "Um9sZUJ..."}, destructive=True))
+        await unbind_role(ctx, UnbindRole(target="sam on fraud-model", binding_id="Um9sZUJ...",
+                                          user_id="VXNlcj...", destructive=True))
         ```
     """
     async with ctx.credentials.get_client() as client:
         outcome = await remove_if_present(
-            lambda: client.role_bindings.delete(change.params["binding_id"])
+            lambda: client.role_bindings.delete(change.binding_id)
         )
         calls = client.request_count
     get_run_logger().info("unbind %s: %s", change.target, outcome.value)

@@ -12,14 +12,14 @@ from arize_admin import (
     ServiceKeyOrgAssignment,
     ServiceKeySpaceAssignment,
 )
-from tasks.planning.plan import Change
+from tasks.planning.changes import CreateServiceKey, RevokeKey
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.key_values import store_issued_key
 from tasks.steps.step import Outcome, StepContext, StepResult, find_or_create
 
 
 @task(name="Ensure service key", task_run_name="ensure service key {change.target}", **STEP_OPTIONS)
-async def ensure_service_key(ctx: StepContext, change: Change) -> StepResult:
+async def ensure_service_key(ctx: StepContext, change: CreateServiceKey) -> StepResult:
     """Create the service key unless an active one of that name exists in the space.
 
     The new value goes straight to the key store. If the key exists but its value never reached
@@ -28,20 +28,18 @@ async def ensure_service_key(ctx: StepContext, change: Change) -> StepResult:
 
     Example:
         ```python
-        change = Change(action=Action.CREATE_SERVICE_KEY, target="ci-ml-platform",
-                        params={"name": "ci-ml-platform", "org_id": "T3Jn...",
-                                "space": "ml-platform", "space_role": "MEMBER"})
+        change = CreateServiceKey(target="ci-ml-platform", name="ci-ml-platform",
+                                  org_id="T3Jn...", space="ml-platform", space_role="MEMBER")
         await ensure_service_key(ctx, change)
         ```
     """
-    params = change.params
-    name = params["name"]
-    space_id = params.get("space_id") or ctx.ref("space", params["space"])
+    name = change.name
+    space_id = change.space_id or ctx.ref("space", change.space)
     if space_id is None:
-        raise LookupError(f"space {params['space']!r} was not created by an earlier stage")
+        raise LookupError(f"space {change.space!r} was not created by an earlier stage")
     expires_at = (
-        datetime.now(UTC) + timedelta(days=params["expires_in_days"])
-        if params.get("expires_in_days")
+        datetime.now(UTC) + timedelta(days=change.expires_in_days)
+        if change.expires_in_days
         else None
     )
     async with ctx.credentials.get_client() as client:
@@ -55,15 +53,15 @@ async def ensure_service_key(ctx: StepContext, change: Change) -> StepResult:
         async def create() -> object:
             created = await client.api_keys.create_service_key(
                 name=name,
-                description=params.get("description") or None,
+                description=change.description or None,
                 expires_at=expires_at,
                 organizations=[
                     ServiceKeyOrgAssignment(
-                        org_id=params["org_id"],
+                        org_id=change.org_id,
                         spaces=[
                             ServiceKeySpaceAssignment(
                                 space_id=space_id,
-                                role=PredefinedRole(name=params.get("space_role", "MEMBER")),
+                                role=PredefinedRole(name=change.space_role),
                             )
                         ],
                     )
@@ -93,17 +91,17 @@ async def ensure_service_key(ctx: StepContext, change: Change) -> StepResult:
 
 
 @task(name="Revoke key", task_run_name="revoke key {change.target}", **STEP_OPTIONS)
-async def revoke_key(ctx: StepContext, change: Change) -> StepResult:
+async def revoke_key(ctx: StepContext, change: RevokeKey) -> StepResult:
     """Revoke an API key; Arize answers 204 for a key already revoked.
 
     Example:
         ```python
-        await revoke_key(ctx, Change(action=Action.REVOKE_KEY, target="lee's laptop key",
-                                     params={"api_key_id": "QXBpS2V5..."}, destructive=True))
+        await revoke_key(ctx, RevokeKey(target="lee's laptop key", api_key_id="QXBpS2V5...",
+                                        name="laptop", key_type="USER", destructive=True))
         ```
     """
     async with ctx.credentials.get_client() as client:
-        await client.api_keys.revoke(change.params["api_key_id"])
+        await client.api_keys.revoke(change.api_key_id)
         calls = client.request_count
     get_run_logger().info("key %s revoked", change.target)
     return StepResult(change_key=change.key, outcome=Outcome.APPLIED, api_calls=calls)

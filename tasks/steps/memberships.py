@@ -9,61 +9,58 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 
 from arize_admin import CustomRole, PredefinedRole
-from tasks.planning.plan import Change
+from tasks.planning.changes import SetOrgRole, SetSpaceRole
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.step import Outcome, StepContext, StepResult, resolve_user_id
 
 
 @task(name="Set org role", task_run_name="set org role {change.target}", **STEP_OPTIONS)
-async def set_org_role(ctx: StepContext, change: Change) -> StepResult:
+async def set_org_role(ctx: StepContext, change: SetOrgRole) -> StepResult:
     """Make the user a member of the organization with the planned predefined role.
 
     Example:
         ```python
-        change = Change(action=Action.SET_ORG_ROLE, target="dana@acme.example in Acme",
-                        params={"org_id": "T3Jn...", "email": "dana@acme.example",
-                                "role": "MEMBER"})
+        change = SetOrgRole(target="dana@acme.example in Acme", org_id="T3Jn...",
+                            email="dana@acme.example", role="MEMBER")
         await set_org_role(ctx, change)
         ```
     """
-    params = change.params
     async with ctx.credentials.get_client() as client:
-        user_id = await resolve_user_id(ctx, client, params["email"])
+        user_id = await resolve_user_id(ctx, client, change.email)
         await client.organizations.add_user(
-            params["org_id"], user_id=user_id, role=PredefinedRole(name=params["role"])
+            change.org_id, user_id=user_id, role=PredefinedRole(name=change.role)
         )
         calls = client.request_count
-    get_run_logger().info("org role of %s set to %s", params["email"], params["role"])
+    get_run_logger().info("org role of %s set to %s", change.email, change.role)
     return StepResult(change_key=change.key, outcome=Outcome.APPLIED, api_calls=calls)
 
 
 @task(name="Set space role", task_run_name="set space role {change.target}", **STEP_OPTIONS)
-async def set_space_role(ctx: StepContext, change: Change) -> StepResult:
+async def set_space_role(ctx: StepContext, change: SetSpaceRole) -> StepResult:
     """Make the user a member of the space with the planned predefined or custom role.
 
     Example:
         ```python
-        change = Change(action=Action.SET_SPACE_ROLE, target="dana@acme.example in ml",
-                        params={"space": "ml", "email": "dana@acme.example", "role": "MEMBER"})
+        change = SetSpaceRole(target="dana@acme.example in ml", space="ml",
+                              email="dana@acme.example", role="MEMBER")
         await set_space_role(ctx, change)
         ```
     """
-    params = change.params
-    space_id = params.get("space_id") or ctx.ref("space", params["space"])
+    space_id = change.space_id or ctx.ref("space", change.space)
     if space_id is None:
-        raise LookupError(f"space {params['space']!r} was not created by an earlier stage")
+        raise LookupError(f"space {change.space!r} was not created by an earlier stage")
     async with ctx.credentials.get_client() as client:
-        user_id = await resolve_user_id(ctx, client, params["email"])
-        role: PredefinedRole | CustomRole = PredefinedRole(name=params["role"])
-        if params.get("custom"):
-            role_id = ctx.ref("role", params["role"])
+        user_id = await resolve_user_id(ctx, client, change.email)
+        role: PredefinedRole | CustomRole = PredefinedRole(name=change.role)
+        if change.custom:
+            role_id = ctx.ref("role", change.role)
             if role_id is None:
-                found = await client.roles.find_by_name(params["role"])
+                found = await client.roles.find_by_name(change.role)
                 if found is None:
-                    raise LookupError(f"custom role {params['role']!r} does not exist")
+                    raise LookupError(f"custom role {change.role!r} does not exist")
                 role_id = found.id
             role = CustomRole(id=role_id)
         await client.spaces.add_user(space_id, user_id=user_id, role=role)
         calls = client.request_count
-    get_run_logger().info("space role of %s set to %s", params["email"], params["role"])
+    get_run_logger().info("space role of %s set to %s", change.email, change.role)
     return StepResult(change_key=change.key, outcome=Outcome.APPLIED, api_calls=calls)

@@ -9,7 +9,6 @@ the same secret the old key's did; the old key keeps working until its own expir
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from prefect import get_run_logger, task
 
@@ -20,16 +19,15 @@ from arize_admin import (
     PredefinedRole,
     RoleBindingResourceType,
     ServiceApiKey,
-    ServiceKeyOrgAssignment,
 )
-from tasks.planning.plan import Change
+from tasks.planning.changes import ReplaceKey
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.key_values import prove_authenticates, store_issued_key
 from tasks.steps.step import Outcome, StepContext, StepResult
 
 
 @task(name="Replace key", task_run_name="replace key {change.target}", **STEP_OPTIONS)
-async def replace_key(ctx: StepContext, change: Change) -> StepResult:
+async def replace_key(ctx: StepContext, change: ReplaceKey) -> StepResult:
     """Create the replacement unless it exists; store its value; copy bindings; prove it works.
 
     Idempotent across retries and crashes: a newer active key of the same name is the
@@ -39,19 +37,17 @@ async def replace_key(ctx: StepContext, change: Change) -> StepResult:
 
     Example:
         ```python
-        change = Change(action=Action.REPLACE_KEY, target="etl-search-ranking",
-                        params={"api_key_id": "QXBpS2V5...", "name": "etl-search-ranking",
-                                "description": None, "created_at": "2026-11-16T00:00:00+00:00",
-                                "bot_user_id": "VXNlcj...", "account_role": "MEMBER",
-                                "organizations": [...], "lifetime_seconds": 1296000})
+        change = ReplaceKey(target="etl-search-ranking", api_key_id="QXBpS2V5...",
+                            name="etl-search-ranking", created_at=old_key.created_at,
+                            bot_user_id="VXNlcj...", organizations=[...],
+                            lifetime_seconds=1296000)
         await replace_key(ctx, change)
         ```
     """
-    params = change.params
-    name = params["name"]
+    name = change.name
     async with ctx.credentials.get_client() as client:
         stored = await ctx.key_store.read_key(name)
-        replacement = await _find_replacement(client, params)
+        replacement = await _find_replacement(client, change)
         if replacement is not None and stored is not None and stored.api_key_id == replacement.id:
             outcome = Outcome.ALREADY
         elif replacement is not None:
@@ -63,16 +59,14 @@ async def replace_key(ctx: StepContext, change: Change) -> StepResult:
         else:
             replacement = await client.api_keys.create_service_key(
                 name=name,
-                description=params.get("description") or None,
-                expires_at=datetime.now(UTC) + timedelta(seconds=params["lifetime_seconds"]),
-                account_role=PredefinedRole(name=params["account_role"]),
-                organizations=[
-                    ServiceKeyOrgAssignment.model_validate(org) for org in params["organizations"]
-                ],
+                description=change.description or None,
+                expires_at=datetime.now(UTC) + timedelta(seconds=change.lifetime_seconds),
+                account_role=PredefinedRole(name=change.account_role),
+                organizations=change.organizations,
             )
             stored = await store_issued_key(ctx, name, replacement)
             outcome = Outcome.APPLIED
-        copied = await _copy_bindings(client, params["bot_user_id"], replacement.bot_user.id)
+        copied = await _copy_bindings(client, change.bot_user_id, replacement.bot_user.id)
         calls = client.request_count
     calls += await prove_authenticates(ctx, stored)
     get_run_logger().info(
@@ -93,18 +87,15 @@ async def replace_key(ctx: StepContext, change: Change) -> StepResult:
     )
 
 
-async def _find_replacement(
-    client: AsyncArizeAdmin, params: dict[str, Any]
-) -> ServiceApiKey | None:
+async def _find_replacement(client: AsyncArizeAdmin, change: ReplaceKey) -> ServiceApiKey | None:
     """The newest active, unexpired key of the name created after the key being replaced."""
-    old_created = datetime.fromisoformat(params["created_at"])
     now = datetime.now(UTC)
     found = [
         k
         async for k in client.api_keys.list(key_type=ApiKeyType.SERVICE)
-        if k.name == params["name"]
-        and k.id != params["api_key_id"]
-        and k.created_at > old_created
+        if k.name == change.name
+        and k.id != change.api_key_id
+        and k.created_at > change.created_at
         and (k.expires_at is None or k.expires_at > now)
     ]
     return max(found, key=lambda k: k.created_at) if found else None

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from prefect import get_run_logger, task
 
-from tasks.planning.plan import Change
+from tasks.planning.changes import RestrictProject
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.step import Outcome, StepContext, StepResult
 
 
 @task(name="Restrict project", task_run_name="restrict {change.target}", **STEP_OPTIONS)
-async def restrict_project(ctx: StepContext, change: Change) -> StepResult:
+async def restrict_project(ctx: StepContext, change: RestrictProject) -> StepResult:
     """Restrict the project; Arize's restrict is idempotent, so a retry is harmless.
 
     Example:
         ```python
-        await restrict_project(ctx, Change(action=Action.RESTRICT_PROJECT, target="fraud-model",
-                                           params={"project_id": "TW9kZWw..."}, destructive=True))
+        change = RestrictProject(target="fraud/fraud-model", project_id="TW9kZWw...",
+                                 space="fraud", destructive=True)
+        await restrict_project(ctx, change)
         ```
     """
     async with ctx.credentials.get_client() as client:
-        await client.resource_restrictions.restrict(resource_id=change.params["project_id"])
+        await client.resource_restrictions.restrict(resource_id=change.project_id)
         calls = client.request_count
     get_run_logger().info("project %s restricted", change.target)
     return StepResult(change_key=change.key, outcome=Outcome.APPLIED, api_calls=calls)

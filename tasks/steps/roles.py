@@ -4,65 +4,59 @@ from __future__ import annotations
 
 from prefect import get_run_logger, task
 
-from tasks.planning.plan import Change
+from tasks.planning.changes import CreateRole, DeleteRole, UpdateRole
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.step import Outcome, StepContext, StepResult, find_or_create, remove_if_present
 
 
 @task(name="Ensure role", task_run_name="ensure role {change.target}", **STEP_OPTIONS)
-async def ensure_role(ctx: StepContext, change: Change) -> StepResult:
+async def ensure_role(ctx: StepContext, change: CreateRole) -> StepResult:
     """Create the custom role unless a role of that name exists.
 
     Example:
         ```python
-        change = Change(action=Action.CREATE_ROLE, target="Fraud Analyst",
-                        params={"name": "Fraud Analyst", "permissions": ["PROJECT_READ"]})
+        change = CreateRole(target="Fraud Analyst", name="Fraud Analyst",
+                            permissions=["PROJECT_READ"])
         await ensure_role(ctx, change)
         ```
     """
-    params = change.params
     async with ctx.credentials.get_client() as client:
         role, outcome = await find_or_create(
-            lambda: client.roles.find_by_name(params["name"]),
+            lambda: client.roles.find_by_name(change.name),
             lambda: client.roles.create(
-                name=params["name"],
-                permissions=params["permissions"],
-                description=params.get("description") or None,
+                name=change.name,
+                permissions=change.permissions,
+                description=change.description or None,
             ),
         )
         calls = client.request_count
-    get_run_logger().info("role %s: %s", params["name"], outcome.value)
+    get_run_logger().info("role %s: %s", change.name, outcome.value)
     return StepResult(
         change_key=change.key,
         outcome=outcome,
-        refs={f"role:{params['name']}": role.id},
+        refs={f"role:{change.name}": role.id},
         api_calls=calls,
     )
 
 
 @task(name="Update role", task_run_name="update role {change.target}", **STEP_OPTIONS)
-async def update_role(ctx: StepContext, change: Change) -> StepResult:
+async def update_role(ctx: StepContext, change: UpdateRole) -> StepResult:
     """Set the role's permissions (and description) to exactly the planned ones.
 
     Example:
         ```python
-        change = Change(action=Action.UPDATE_ROLE, target="Fraud Analyst",
-                        params={"role_id": "Um9sZT...", "permissions": ["PROJECT_READ"]})
+        change = UpdateRole(target="Fraud Analyst", role_id="Um9sZT...", name="Fraud Analyst",
+                            permissions=["PROJECT_READ"])
         await update_role(ctx, change)
         ```
     """
-    params = change.params
-    wanted = sorted(params["permissions"])
+    wanted = sorted(change.permissions)
     async with ctx.credentials.get_client() as client:
-        role = await client.roles.get(params["role_id"])
-        same = sorted(role.permissions) == wanted and (role.description or "") == (
-            params.get("description") or ""
-        )
+        role = await client.roles.get(change.role_id)
+        same = sorted(role.permissions) == wanted and (role.description or "") == change.description
         if not same:
             await client.roles.update(
-                params["role_id"],
-                permissions=wanted,
-                description=params.get("description") or None,
+                change.role_id, permissions=wanted, description=change.description or None
             )
         calls = client.request_count
     outcome = Outcome.ALREADY if same else Outcome.APPLIED
@@ -71,17 +65,17 @@ async def update_role(ctx: StepContext, change: Change) -> StepResult:
 
 
 @task(name="Delete role", task_run_name="delete role {change.target}", **STEP_OPTIONS)
-async def delete_role(ctx: StepContext, change: Change) -> StepResult:
+async def delete_role(ctx: StepContext, change: DeleteRole) -> StepResult:
     """Delete a custom role; a role already gone counts as done.
 
     Example:
         ```python
-        await delete_role(ctx, Change(action=Action.DELETE_ROLE, target="Old Role",
-                                      params={"role_id": "Um9sZT..."}, destructive=True))
+        await delete_role(ctx, DeleteRole(target="Old Role", role_id="Um9sZT...",
+                                          destructive=True))
         ```
     """
     async with ctx.credentials.get_client() as client:
-        outcome = await remove_if_present(lambda: client.roles.delete(change.params["role_id"]))
+        outcome = await remove_if_present(lambda: client.roles.delete(change.role_id))
         calls = client.request_count
     get_run_logger().info("role %s deleted: %s", change.target, outcome.value)
     return StepResult(change_key=change.key, outcome=outcome, api_calls=calls)

@@ -7,14 +7,14 @@ from datetime import datetime
 from prefect import get_run_logger, task
 
 from blocks.key_store import StoredKey
-from tasks.planning.plan import Change
+from tasks.planning.changes import RotateKey
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.key_values import prove_authenticates, store_issued_key
 from tasks.steps.step import Outcome, StepContext, StepResult
 
 
 @task(name="Rotate key", task_run_name="rotate key {change.target}", **STEP_OPTIONS)
-async def rotate_key(ctx: StepContext, change: Change) -> StepResult:
+async def rotate_key(ctx: StepContext, change: RotateKey) -> StepResult:
     """Refresh the key with a grace period, store the new value, then authenticate with it.
 
     Order matters for consumers: the old secret stays valid for the grace period while the new
@@ -23,27 +23,21 @@ async def rotate_key(ctx: StepContext, change: Change) -> StepResult:
 
     Example:
         ```python
-        change = Change(action=Action.ROTATE_KEY, target="ci-fraud-detection",
-                        params={"api_key_id": "QXBpS2V5...", "name": "ci-fraud-detection",
-                                "grace_period_seconds": 3600, "expires_at": None,
-                                "stored_rotated_at": None})
+        change = RotateKey(target="ci-fraud-detection", api_key_id="QXBpS2V5...",
+                           name="ci-fraud-detection", grace_period_seconds=3600)
         await rotate_key(ctx, change)
         ```
     """
-    params = change.params
-    name = params["name"]
+    name = change.name
     stored = await ctx.key_store.read_key(name)
-    planned_at = params.get("stored_rotated_at")
-    if _rotated_since(stored, params["api_key_id"], planned_at):
+    if _rotated_since(stored, change.api_key_id, change.stored_rotated_at):
         outcome, calls = Outcome.ALREADY, 0
     else:
         async with ctx.credentials.get_client() as client:
             refreshed = await client.api_keys.refresh(
-                params["api_key_id"],
-                expires_at=datetime.fromisoformat(params["expires_at"])
-                if params.get("expires_at")
-                else None,
-                grace_period_seconds=params["grace_period_seconds"],
+                change.api_key_id,
+                expires_at=change.expires_at,
+                grace_period_seconds=change.grace_period_seconds,
             )
             calls = client.request_count
         stored = await store_issued_key(ctx, name, refreshed)
@@ -58,7 +52,9 @@ async def rotate_key(ctx: StepContext, change: Change) -> StepResult:
     )
 
 
-def _rotated_since(stored: StoredKey | None, api_key_id: str, planned_at: str | None) -> bool:
+def _rotated_since(
+    stored: StoredKey | None, api_key_id: str, planned_at: datetime | None
+) -> bool:
     if stored is None or stored.api_key_id != api_key_id or stored.rotated_at is None:
         return False
-    return planned_at is None or stored.rotated_at > datetime.fromisoformat(planned_at)
+    return planned_at is None or stored.rotated_at > planned_at

@@ -6,37 +6,36 @@ from datetime import UTC, datetime
 
 from prefect import get_run_logger, task
 
-from arize_admin import InviteMode, PredefinedRole
+from arize_admin import PredefinedRole
 from blocks.key_store import StoredKey
-from tasks.planning.plan import Change
+from tasks.planning.changes import DeleteUser, InviteUser
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.step import StepContext, StepResult, find_or_create, remove_if_present
 
 
 @task(name="Ensure user", task_run_name="ensure user {change.target}", **STEP_OPTIONS)
-async def ensure_user(ctx: StepContext, change: Change) -> StepResult:
+async def ensure_user(ctx: StepContext, change: InviteUser) -> StepResult:
     """Invite the user unless an account user with that email exists; existing users are reused.
 
     A temporary password, when the invite mode issues one, goes to the key store only.
 
     Example:
         ```python
-        change = Change(action=Action.INVITE_USER, target="dana@acme.example",
-                        params={"name": "Dana", "email": "dana@acme.example",
-                                "account_role": "MEMBER", "invite_mode": "EMAIL_LINK"})
+        change = InviteUser(target="dana@acme.example", name="Dana",
+                            email="dana@acme.example", account_role="MEMBER",
+                            invite_mode=InviteMode.EMAIL_LINK)
         await ensure_user(ctx, change)
         ```
     """
-    params = change.params
-    email = params["email"]
+    email = change.email
     async with ctx.credentials.get_client() as client:
         user, outcome = await find_or_create(
             lambda: client.users.find_by_email(email),
             lambda: client.users.create(
-                name=params["name"],
+                name=change.name,
                 email=email,
-                role=PredefinedRole(name=params["account_role"]),
-                invite_mode=InviteMode(params["invite_mode"]),
+                role=PredefinedRole(name=change.account_role),
+                invite_mode=change.invite_mode,
             ),
         )
         calls = client.request_count
@@ -53,17 +52,17 @@ async def ensure_user(ctx: StepContext, change: Change) -> StepResult:
 
 
 @task(name="Delete user", task_run_name="delete user {change.target}", **STEP_OPTIONS)
-async def delete_user(ctx: StepContext, change: Change) -> StepResult:
+async def delete_user(ctx: StepContext, change: DeleteUser) -> StepResult:
     """Delete (block) the user; Arize cascades to memberships, bindings and their own keys.
 
     Example:
         ```python
-        await delete_user(ctx, Change(action=Action.DELETE_USER, target="lee@acme.example",
-                                      params={"user_id": "VXNlcj..."}, destructive=True))
+        await delete_user(ctx, DeleteUser(target="lee@acme.example", user_id="VXNlcj...",
+                                          email="lee@acme.example", destructive=True))
         ```
     """
     async with ctx.credentials.get_client() as client:
-        outcome = await remove_if_present(lambda: client.users.delete(change.params["user_id"]))
+        outcome = await remove_if_present(lambda: client.users.delete(change.user_id))
         calls = client.request_count
     get_run_logger().info("user %s deleted: %s", change.target, outcome.value)
     return StepResult(change_key=change.key, outcome=outcome, api_calls=calls)

@@ -4,21 +4,36 @@ from __future__ import annotations
 
 import typer
 
-from cli import approvals, demo, emulator, inbox, run, serve
+from cli import approvals, demo, doctor, emulator, inbox, run, serve, setup
+from cli.errors import App, set_debug
 
-app = typer.Typer(
+app = App(
     name="arize-runbooks",
     help="Approval-gated Prefect runbooks for administering an Arize AX account.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold keys and tokens
 )
 
-app.command("demo")(demo.demo)
-app.command("emulator")(emulator.emulator)
-app.command("serve")(serve.serve)
+
+@app.callback()
+def main(
+    debug: bool = typer.Option(
+        False, "--debug", help="Show tracebacks and Prefect's own log lines."
+    ),
+) -> None:
+    """Approval-gated Prefect runbooks for administering an Arize AX account."""
+    set_debug(debug)
+
+
+app.command("setup")(setup.setup)
+app.command("doctor")(doctor.doctor)
 app.command("run")(run.run)
 app.command("approve")(approvals.approve)
 app.command("reject")(approvals.reject)
+app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
+app.command("emulator")(emulator.emulator)
 app.add_typer(inbox.app, name="inbox")
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,6 +15,7 @@ from tasks.planning.changes import (
     SetOrgRole,
     SetSpaceRole,
 )
+from tasks.planning.names import listed
 from tasks.planning.plan import Plan, SpecError
 from tasks.planning.roles import plan_custom_role
 from tasks.planning.specs import PREDEFINED_SPACE_ROLES, OrgRoleName
@@ -45,8 +46,10 @@ async def _plan(client: AsyncArizeAdmin, key_store: ArizeKeyStore, spec: Onboard
     plan = Plan(runbook=RUNBOOK, subject=f"{spec.organization}/{spec.space}")
     org = await client.organizations.find_by_name(spec.organization)
     if org is None:
+        names = [o.name async for o in client.organizations.list()]
         raise SpecError(
-            "organization", spec.organization, "no organization of that name (names are exact)"
+            "organization", spec.organization,
+            f"no organization of that name (names are exact); organizations: {listed(names)}",
         )
     space = await client.spaces.find_by_name(spec.space, org_id=org.id)
     roles = {spec_role_name(role): role async for role in client.roles.list()}
@@ -134,7 +137,8 @@ def _space_role(
             f"members[{index}].space_role",
             name,
             "use ADMIN, MEMBER, READ_ONLY, ANNOTATOR, or a custom role defined under roles "
-            "or already in Arize",
+            "or already in Arize; custom roles: "
+            + listed(n for n, r in roles.items() if not r.is_predefined),
         )
     return name
 

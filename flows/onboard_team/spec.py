@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import EmailStr, Field, model_validator
 
 from arize_admin import InviteMode
 from tasks.planning.specs import (
+    PREDEFINED_SPACE_ROLES,
     AccountRoleName,
     CustomRoleSpec,
     OrgRoleName,
@@ -70,4 +73,20 @@ class OnboardTeamSpec(SpecModel):
     def _unique_names(self) -> OnboardTeamSpec:
         require_unique("members", [m.email.lower() for m in self.members])
         require_unique("roles", [r.name for r in self.roles])
+        return self
+
+    @model_validator(mode="after")
+    def _space_roles_exist(self) -> OnboardTeamSpec:
+        # A shouted name that is neither predefined nor defined here is a typo ("GOD",
+        # "READONLY"): say so when the spec is read. Other custom names are checked by the plan.
+        defined = {r.name for r in self.roles}
+        for index, member in enumerate(self.members):
+            role = member.space_role
+            if role in PREDEFINED_SPACE_ROLES or role in defined:
+                continue
+            if re.fullmatch(r"[A-Z][A-Z_]*", role):
+                raise ValueError(
+                    f"members[{index}].space_role: {role!r} is not a space role; use "
+                    f"{', '.join(PREDEFINED_SPACE_ROLES)} or a custom role by its exact name"
+                )
         return self

@@ -24,6 +24,7 @@ from arize_admin import (
 from blocks.arize import ArizeCredentials
 from flows.restrict_project.spec import RestrictProjectSpec
 from tasks.planning.changes import BindRole, RebindRole, RestrictProject, UnbindRole
+from tasks.planning.names import listed
 from tasks.planning.plan import Plan, SpecError
 from tasks.retry import STEP_OPTIONS
 
@@ -84,7 +85,8 @@ async def _plan(client: AsyncArizeAdmin, spec: RestrictProjectSpec) -> Plan:
                 f"allowed[{index}].role",
                 person.role,
                 "name an existing custom role (names are exact; predefined roles are not "
-                "bound on projects by this runbook)",
+                "bound on projects by this runbook); custom roles: "
+                + listed(n for n, r in roles.items() if not r.is_predefined),
             )
         allowed[user.id] = role
 
@@ -142,8 +144,10 @@ async def _resolve_space(client: AsyncArizeAdmin, spec: RestrictProjectSpec) -> 
     if spec.organization:
         org = await client.organizations.find_by_name(spec.organization)
         if org is None:
+            names = [o.name async for o in client.organizations.list()]
             raise SpecError(
-                "organization", spec.organization, "no organization of that name (names are exact)"
+                "organization", spec.organization,
+                f"no organization of that name (names are exact); organizations: {listed(names)}",
             )
         org_id = org.id
     try:
@@ -156,7 +160,11 @@ async def _resolve_space(client: AsyncArizeAdmin, spec: RestrictProjectSpec) -> 
         ) from ex
     if space is None:
         where = f" in organization {spec.organization}" if spec.organization else ""
-        raise SpecError("space", spec.space, f"no space of that name{where} (names are exact)")
+        names = [s.name async for s in client.spaces.list(org_id=org_id)]
+        raise SpecError(
+            "space", spec.space,
+            f"no space of that name{where} (names are exact); spaces: {listed(names)}",
+        )
     return space
 
 
@@ -174,8 +182,10 @@ async def _resolve_project(
             raise
         project = None
     if project is None or project.space_id != space.id:
+        names = [p.name async for p in client.projects.list(space_id=space.id)]
         raise SpecError(
-            "project", spec.project, f"no project of that name or id in space {space.name}"
+            "project", spec.project,
+            f"no project of that name or id in space {space.name}; projects: {listed(names)}",
         )
     return project
 

@@ -33,6 +33,7 @@ from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore, StoredKey
 from flows.rotate_service_keys.spec import RotateServiceKeysSpec
 from tasks.planning.changes import Change, ReplaceKey, RevokeKey, RotateKey
+from tasks.planning.names import listed
 from tasks.planning.plan import Plan, SpecError
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.step import StepResult
@@ -106,7 +107,10 @@ async def _plan(
     if spec.space is not None:
         matches = [sid for sid, name in spaces.items() if name == spec.space]
         if not matches:
-            raise SpecError("space", spec.space, "no space of that name (names are exact)")
+            raise SpecError(
+                "space", spec.space,
+                f"no space of that name (names are exact); spaces: {listed(spaces.values())}",
+            )
         if len(matches) > 1:
             raise SpecError("space", spec.space, "several organizations have a space of that name")
         in_space = {

@@ -19,7 +19,11 @@ def emulator(
         typer.Option(help="SQLite file that keeps the account across restarts (default: memory)."),
     ] = None,
     seed: Annotated[
-        str, typer.Option(help="Seed data for a new account: 'demo' or 'empty'.")
+        str,
+        typer.Option(
+            help="Seed data for a new account: 'demo', 'empty', 'scale' or "
+            "'scale:users=5000,bindings=20000' (a big generated account).",
+        ),
     ] = "demo",
     admin_key: Annotated[
         str | None,
@@ -45,10 +49,13 @@ def emulator(
     from pydantic import ValidationError
 
     from emulator.arize import FaultConfig, create_app
+    from emulator.arize.seed import check_seed
 
-    if seed not in {"demo", "empty"}:
-        err.print(f"[red]--seed must be 'demo' or 'empty', not {seed!r}[/red]")
-        raise typer.Exit(2)
+    try:
+        check_seed(seed)
+    except ValueError as exc:
+        err.print(f"[red]--seed: {exc}[/red]")
+        raise typer.Exit(2) from None
     try:
         fault_config = FaultConfig.parse_cli(faults)
     except (ValidationError, ValueError) as exc:

@@ -1,7 +1,8 @@
 """The control plane under ``/_emulator`` (moto's ``/moto-api``): never faulted, never authed.
 
 - ``GET  /_emulator/health`` → ``{"status": "ok"}``
-- ``POST /_emulator/reset`` ``{"seed": "demo"|"empty", "admin_key"?}`` → ``{"admin_key"}``
+- ``POST /_emulator/reset`` ``{"seed": "demo"|"empty"|"scale[:k=v,…]", "admin_key"?}``
+  → ``{"admin_key"}``
 - ``GET|PUT|DELETE /_emulator/faults`` (PUT replaces the whole :class:`FaultConfig`)
 - ``GET|DELETE /_emulator/requests`` → ``{"total", "by_route", "by_method"}``
 - ``POST /_emulator/keys`` ``{"user_id", "name"?}`` → ``{"key"}``: act as any user in tests
@@ -18,12 +19,13 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from emulator.arize.errors import NotFound
 from emulator.arize.faults import FaultConfig
 from emulator.arize.persistence import state_view
 from emulator.arize.runtime import Emulator
+from emulator.arize.seed import check_seed
 
 __all__ = ["router"]
 
@@ -34,8 +36,13 @@ class ResetRequest(BaseModel):
     """Body of ``POST /_emulator/reset``."""
 
     model_config = ConfigDict(extra="forbid")
-    seed: Literal["demo", "empty"] = "demo"
+    seed: str = "demo"
     admin_key: str | None = None
+
+    @field_validator("seed")
+    @classmethod
+    def _known_seed(cls, seed: str) -> str:
+        return check_seed(seed)
 
 
 class KeyRequest(BaseModel):

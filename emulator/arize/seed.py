@@ -1,4 +1,5 @@
-"""Seed data: ``demo`` (the account the demo and the runbook tests use) and ``empty``.
+"""Seed data: ``demo`` (the account the demo and the runbook tests use), ``empty``, and
+``scale`` / ``scale:users=…,bindings=…`` (a big generated account, see scale.py).
 
 Names are part of the interface (brief/contracts.md): org "Acme"; spaces "ml-platform",
 "fraud-detection", "search-ranking"; five projects; four people; custom roles
@@ -11,12 +12,28 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from emulator.arize.models import Organization, Project, Role, RoleBinding, Space, User, utcnow
+from emulator.arize.scale import parse_scale_seed, seed_scale
 from emulator.arize.state import AccountState, new_raw_key, predefined
 
-__all__ = ["ADMIN_EMAIL", "SEEDS", "seed_account"]
+__all__ = ["ADMIN_EMAIL", "SEEDS", "check_seed", "seed_account"]
 
 ADMIN_EMAIL = "admin@acme.example"
-SEEDS = ("demo", "empty")
+SEEDS = ("demo", "empty", "scale")
+
+
+def check_seed(seed: str) -> str:
+    """Return ``seed`` if it names a seed, else raise ``ValueError`` saying what would.
+
+    Scale seeds take parameters: ``scale:users=500,bindings=2000`` (see ``ScaleSpec``).
+    """
+    if seed in SEEDS:
+        return seed
+    if seed.startswith("scale:"):
+        parse_scale_seed(seed)
+        return seed
+    raise ValueError(
+        f"unknown seed {seed!r}; expected one of {SEEDS} or 'scale:users=N,bindings=M'"
+    )
 
 PROJECT_VIEWER_PERMISSIONS = [
     "PROJECT_READ",
@@ -111,17 +128,17 @@ def seed_account(state: AccountState, seed: str, admin_key: str) -> User:
 
     Args:
         state: A fresh account.
-        seed: ``"demo"`` or ``"empty"`` (the account admin and org "Acme" only).
+        seed: ``"demo"``, ``"empty"`` (the account admin and org "Acme" only) or a scale
+            seed (``"scale"``, ``"scale:users=500,bindings=2000"``).
         admin_key: The raw value of the account admin's user API key.
 
     Returns:
         The account admin user.
 
     Raises:
-        ValueError: Unknown seed name.
+        ValueError: Unknown seed name or scale parameter.
     """
-    if seed not in SEEDS:
-        raise ValueError(f"unknown seed {seed!r}; expected one of {SEEDS}")
+    check_seed(seed)
     now = utcnow()
     base = now - timedelta(days=200)
     state.seed_predefined_roles(base)
@@ -139,6 +156,9 @@ def seed_account(state: AccountState, seed: str, admin_key: str) -> User:
     acme = _org(state, "Acme", base)
     state._upsert_org_member(admin, acme, predefined("ADMIN"))
     if seed == "empty":
+        return admin
+    if seed.startswith("scale"):
+        seed_scale(state, parse_scale_seed(seed), admin=admin, first_org=acme, now=now)
         return admin
 
     day = timedelta(days=1)

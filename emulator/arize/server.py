@@ -24,7 +24,7 @@ class ArizeEmulatorServer(ThreadedServer):
     Args:
         host: Interface to bind (loopback by default; never a wildcard in tests).
         port: Port to bind; 0 picks a free one.
-        seed: ``"demo"`` or ``"empty"``.
+        seed: ``"demo"``, ``"empty"`` or a scale seed (``"scale:users=500,bindings=2000"``).
         admin_key: The account admin's key; generated when None.
         db_path: SQLite file for persistence; in memory when None.
         faults: Faults to inject from the start.

@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from ._retry import is_transient_status, is_transient_transport_error
 from .types import Problem
 
 __all__ = [
@@ -128,7 +129,7 @@ class APIStatusError(ArizeError):
 
     @property
     def is_transient(self) -> bool:
-        return self.status_code in (408, 429) or self.status_code >= 500
+        return is_transient_status(self.status_code)
 
 
 class BadRequestError(APIStatusError):
@@ -229,13 +230,11 @@ def is_transient(exc: BaseException) -> bool:
         exc: any exception.
 
     Returns:
-        True for connection errors and timeouts (ours or raw httpx ones), 408, 429 and 5xx.
+        True for what `arize_admin._retry` calls transient: connection errors and timeouts
+        (ours or raw httpx ones) and the statuses in ``RETRYABLE_STATUSES``.
     """
     if isinstance(exc, ArizeError):
         return exc.is_transient
-    if isinstance(exc, httpx.TransportError):
-        return True
     if isinstance(exc, httpx.HTTPStatusError):
-        status = exc.response.status_code
-        return status in (408, 429) or status >= 500
-    return False
+        return is_transient_status(exc.response.status_code)
+    return is_transient_transport_error(exc)

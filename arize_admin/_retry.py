@@ -1,4 +1,9 @@
-"""When to retry a request and how long to wait: the only place retry policy lives."""
+"""When to retry a request and how long to wait: the only place retry policy lives.
+
+One rule says which failures are transient (`is_transient_status`, `RETRYABLE_TRANSPORT_ERRORS`);
+the client resends only idempotent methods on them, briefly, and the runbooks' task retries
+(`arize_admin.is_transient`) use the same rule for every call, with longer backoff.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,9 @@ __all__ = [
     "MAX_RETRY_DELAY",
     "RETRYABLE_METHODS",
     "RETRYABLE_STATUSES",
+    "RETRYABLE_TRANSPORT_ERRORS",
+    "is_transient_status",
+    "is_transient_transport_error",
 ]
 
 INITIAL_RETRY_DELAY = 0.5
@@ -25,19 +33,31 @@ MAX_RETRY_AFTER = 60.0
 # The API takes no idempotency keys, so a POST or PATCH whose answer was lost may have been
 # applied: those are never retried here, the caller looks the object up instead.
 RETRYABLE_METHODS = frozenset({"GET", "PUT", "DELETE"})
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
-# Failures where no answer came back; retried only for the idempotent methods above.
+# Statuses that say "not now" rather than "not this": a gateway or backend that timed out,
+# throttled us, or failed internally. 501 and 505 are permanent and so are not here.
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# Failures where no answer came back.
 RETRYABLE_TRANSPORT_ERRORS = (httpx.NetworkError, httpx.TimeoutException, httpx.RemoteProtocolError)
 
 
+def is_transient_status(status: int) -> bool:
+    """Whether a call answered with ``status`` may succeed if made again later."""
+    return status in RETRYABLE_STATUSES
+
+
+def is_transient_transport_error(exc: BaseException) -> bool:
+    """Whether a call that got no answer (``exc``) may succeed if made again later."""
+    return isinstance(exc, RETRYABLE_TRANSPORT_ERRORS)
+
+
 def _should_retry(method: str, response: httpx.Response) -> bool:
-    """Whether an error response to `method` is worth sending again (409 never is)."""
-    return method.upper() in RETRYABLE_METHODS and response.status_code in RETRYABLE_STATUSES
+    """Whether the client resends `method` after this error response (409 never is)."""
+    return method.upper() in RETRYABLE_METHODS and is_transient_status(response.status_code)
 
 
 def _should_retry_error(method: str, exc: Exception) -> bool:
-    """Whether a transport failure of `method` is worth sending again."""
-    return method.upper() in RETRYABLE_METHODS and isinstance(exc, RETRYABLE_TRANSPORT_ERRORS)
+    """Whether the client resends `method` after this transport failure."""
+    return method.upper() in RETRYABLE_METHODS and is_transient_transport_error(exc)
 
 
 def _parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:

@@ -61,16 +61,20 @@ class ArizeCredentials(CredentialsBlock):
         description="Seconds to wait for each API request attempt.",
     )
 
-    def get_client(self) -> AsyncArizeAdmin:
+    def get_client(self, api_key: SecretStr | None = None) -> AsyncArizeAdmin:
         """Build a new admin client; open it with `async with` so its pool is closed.
 
         A new client each call, because an `httpx.AsyncClient` belongs to one event loop.
+
+        Args:
+            api_key: Another key for the same endpoint and settings (proving a key just
+                issued works); default: the block's own key.
 
         Returns:
             A new `AsyncArizeAdmin` configured from this block.
         """
         return AsyncArizeAdmin(
-            api_key=self.api_key,
+            api_key=api_key or self.api_key,
             base_url=self.base_url or None,
             region=None if self.base_url else self.region,
             timeout=self.timeout,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from arize_admin import AsyncArizeAdmin, CreatedServiceApiKey, RefreshedApiKey
+from arize_admin import CreatedServiceApiKey, RefreshedApiKey
 from blocks.key_store import StoredKey
 from tasks.steps.step import StepContext
 
@@ -35,10 +35,6 @@ async def prove_authenticates(ctx: StepContext, stored: StoredKey | None) -> int
     """
     if stored is None:
         raise LookupError("no stored key to prove")
-    async with AsyncArizeAdmin(
-        api_key=stored.value,
-        base_url=ctx.credentials.base_url,
-        region=ctx.credentials.region,
-    ) as probe:
+    async with ctx.credentials.get_client(api_key=stored.value) as probe:
         await probe.spaces.list(limit=1)
         return probe.request_count

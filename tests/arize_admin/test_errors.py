@@ -114,8 +114,11 @@ def test_rate_limit_carries_retry_after() -> None:
         (422, False),
         (429, True),
         (500, True),
+        (501, False),
+        (502, True),
         (503, True),
         (504, True),
+        (505, False),
     ],
 )
 def test_is_transient_by_status(status: int, transient: bool) -> None:

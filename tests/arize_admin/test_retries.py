@@ -14,7 +14,9 @@ from arize_admin import (
     ConflictError,
     InternalServerError,
     RateLimitError,
+    is_transient,
 )
+from arize_admin._exceptions import make_status_error
 from arize_admin._retry import (
     _calculate_retry_timeout,
     _parse_retry_after,
@@ -80,7 +82,7 @@ def test_otherwise_backs_off_exponentially_with_jitter(
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "get"])
-@pytest.mark.parametrize("status", [429, 502, 503, 504])
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
 def test_idempotent_methods_retry_transient_statuses(method: str, status: int) -> None:
     assert _should_retry(method, httpx.Response(status))
 
@@ -92,9 +94,28 @@ def test_post_and_patch_are_never_retried(method: str, status: int) -> None:
     assert not _should_retry_error(method, httpx.ConnectError("refused"))
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422, 500, 501])
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422, 501, 505])
 def test_other_statuses_are_not_retried(status: int) -> None:
     assert not _should_retry("GET", httpx.Response(status))
+
+
+def test_the_client_and_the_task_retries_share_one_rule() -> None:
+    """What the client resends for a GET is exactly what `is_transient` calls transient."""
+    request = httpx.Request("GET", "http://127.0.0.1/v2/users")
+    for status in range(400, 600):
+        response = httpx.Response(status, request=request)
+        error = make_status_error(response, method="GET", path="/v2/users")
+        raw = httpx.HTTPStatusError("x", request=request, response=response)
+        assert _should_retry("GET", response) is is_transient(error) is is_transient(raw), status
+    failures = [
+        httpx.ConnectError("refused"),
+        httpx.ReadTimeout("slow"),
+        httpx.RemoteProtocolError("gone"),
+        httpx.UnsupportedProtocol("ftp"),
+        httpx.LocalProtocolError("bad header"),
+    ]
+    for failure in failures:
+        assert _should_retry_error("GET", failure) is is_transient(failure), failure
 
 
 @pytest.mark.parametrize(

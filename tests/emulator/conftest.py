@@ -1,7 +1,7 @@
 """Helpers for the emulator's fidelity tests: raw httpx clients acting as demo users.
 
-Tests here speak HTTP exactly as ADMIN_API.md describes it (no project client), so they can
-also run against the real Arize behind ``ARIZE_VERIFIED=1`` where marked ``arize_verified``.
+Tests here speak HTTP as Arize's public API documents it (no project client); where the
+emulator decides what that contract leaves open is listed in docs/arize-admin-api.md.
 """
 
 from __future__ import annotations

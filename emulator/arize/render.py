@@ -214,14 +214,11 @@ def _bot_user(state: AccountState, k: ApiKey, *, with_orgs: bool) -> dict[str, A
         }
     organizations = []
     if with_orgs:
-        for m in state.org_members.values():
-            if m.user_id != bot.id:
-                continue
+        for m in state.org_memberships_of(bot.id):
             spaces = [
                 {"space_id": sm.space_id, "role": role_assignment(state, sm.role)}
-                for sm in state.space_members.values()
-                if sm.user_id == bot.id
-                and sm.space_id in state.spaces
+                for sm in state.space_memberships_of(bot.id)
+                if sm.space_id in state.spaces
                 and state.spaces[sm.space_id].org_id == m.org_id
             ]
             organizations.append(

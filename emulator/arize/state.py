@@ -265,19 +265,24 @@ class AccountState:
 
     def org_membership(self, user_id: str, org_id: str) -> OrgMember | None:
         """Return the user's membership in the org, if any."""
-        for m in self.org_members.group_by("user_id", _user_id).get(user_id, ()):
+        for m in self.org_memberships_of(user_id):
             if m.org_id == org_id:
                 return m
         return None
 
     def space_membership(self, user_id: str, space_id: str) -> SpaceMember | None:
         """Return the user's membership in the space, if any."""
-        for m in self._space_memberships(user_id):
+        for m in self.space_memberships_of(user_id):
             if m.space_id == space_id:
                 return m
         return None
 
-    def _space_memberships(self, user_id: str) -> list[SpaceMember]:
+    def org_memberships_of(self, user_id: str) -> list[OrgMember]:
+        """Every org membership of a user (an index: do not modify the list)."""
+        return self.org_members.group_by("user_id", _user_id).get(user_id, [])
+
+    def space_memberships_of(self, user_id: str) -> list[SpaceMember]:
+        """Every space membership of a user (an index: do not modify the list)."""
         return self.space_members.group_by("user_id", _user_id).get(user_id, [])
 
     def _bindings_of(self, user_id: str) -> list[RoleBinding]:
@@ -291,7 +296,7 @@ class AccountState:
         """Return the spaces a service key is bound to (its bot user's space memberships)."""
         return [
             self.spaces[m.space_id]
-            for m in self._space_memberships(key.user_id)
+            for m in self.space_memberships_of(key.user_id)
             if m.space_id in self.spaces
         ]
 

@@ -1,0 +1,123 @@
+"""``/healthz``, ``/readyz`` and ``/metrics`` on both inbox backends, and ``inbox stats``
+printing the same figures."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from typer.testing import CliRunner
+
+from cli.main import app as cli_app
+from tests.fixtures.webhooks import WebhookServer, test_settings
+from tests.webhooks.backends import free_port
+from tests.webhooks.conftest import Sender, eventually, uid
+
+pytestmark = pytest.mark.slow
+
+
+def _offboard(event_type: str = "runbook.offboard-user") -> dict[str, Any]:
+    spec = {"email": f"{uid()}@acme.example", "reason": "metrics test"}
+    return {"type": event_type, "data": {"spec": spec}}
+
+
+async def _metrics(http: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = await http.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def _get(figures: dict[Any, float], name: str, **labels: str) -> float:
+    return figures.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+async def test_metrics_and_stats_follow_events_as_they_arrive(
+    inbox_url: str, prefect_harness: str, runbook_deployments: dict[str, Any]
+) -> None:
+    settings = test_settings(inbox_url=inbox_url, prefect_api_url=prefect_harness)
+    with WebhookServer(settings) as server:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+            assert (await http.get("/healthz")).json() == {"status": "ok"}
+            ready = await http.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["checks"] == {
+                "inbox": {"status": "ok", "error": None},
+                "prefect": {"status": "ok", "error": None},
+            }
+
+            before = await _metrics(http)
+            assert (
+                _get(before, "arize_webhook_deliveries_total", source="generic", status="202") == 0
+            )
+            assert _get(before, "arize_webhook_inbox_depth") == 0
+            assert _get(before, "arize_webhook_inbox_up") == 1
+
+            sender = Sender(http)
+            for _ in range(3):
+                assert (await sender.generic(_offboard(), msg_id=uid("msg_"))).status_code == 202
+            unroutable = await sender.generic(_offboard("runbook.nope"), msg_id=uid("msg_"))
+            assert unroutable.status_code == 202
+            forged = await sender.generic(
+                _offboard(), msg_id=uid("msg_"), **{"webhook-signature": "v1,Zm9yZ2Vk"}
+            )
+            assert forged.status_code == 401
+
+            async def forwarded_three() -> dict[Any, float] | None:
+                figures = await _metrics(http)
+                done = _get(figures, "arize_webhook_forward_attempts_total", outcome="forwarded")
+                return figures if done >= 3 else None
+
+            after = await eventually(forwarded_three, within=60, interval=0.3)
+    assert _get(after, "arize_webhook_deliveries_total", source="generic", status="202") == 4
+    assert _get(after, "arize_webhook_deliveries_total", source="generic", status="401") == 1
+    assert _get(after, "arize_webhook_dead_letters") == 1
+    assert _get(after, "arize_webhook_inbox_events", source="generic", status="dead") == 1
+    assert _get(after, "arize_webhook_inbox_events", source="generic", status="forwarded") == 3
+    assert _get(after, "arize_webhook_inbox_depth") == 0
+    assert _get(after, "arize_webhook_forward_lag_seconds_count") == 3
+    assert _get(after, "arize_webhook_ack_seconds_count", source="generic") == 5
+
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli_app, ["inbox", "stats", "-o", "json", "--inbox-url", inbox_url]
+    )
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.output)
+    assert stats["forwarded"] == 3 and stats["dead"] == 1 and stats["depth"] == 0
+    assert stats["by_source_status"] == {"generic": {"forwarded": 3, "dead": 1}}
+    # Every attempt this (only) forwarder made is in the rows; the unroutable one never was.
+    attempted = sum(
+        value
+        for (name, _), value in after.items()
+        if name == "arize_webhook_forward_attempts_total"
+    )
+    assert stats["forward_attempts"] == attempted >= 3
+    table = await asyncio.to_thread(
+        CliRunner().invoke, cli_app, ["inbox", "stats", "--inbox-url", inbox_url]
+    )
+    assert table.exit_code == 0 and "dead letters" in table.output
+
+
+async def test_readyz_names_prefect_when_it_is_down(inbox_url: str) -> None:
+    settings = test_settings(
+        inbox_url=inbox_url,
+        prefect_api_url=f"http://127.0.0.1:{free_port()}/api",
+        forwarder_enabled=False,
+    )
+    with WebhookServer(settings) as server:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+            assert (await http.get("/healthz")).status_code == 200  # alive all the same
+            ready = await http.get("/readyz")
+    assert ready.status_code == 503
+    body = ready.json()
+    assert body["detail"] == "down: prefect"
+    assert body["checks"]["inbox"]["status"] == "ok"
+    assert body["checks"]["prefect"]["status"] == "down"

@@ -74,6 +74,7 @@ class ReviewClick:
     channel_id: str | None
     message_ts: str | None
     blocks: list[dict[str, Any]]
+    text: str = ""
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> ReviewClick | None:
@@ -109,6 +110,7 @@ class ReviewClick:
             channel_id=container.get("channel_id") or (payload.get("channel") or {}).get("id"),
             message_ts=container.get("message_ts") or message.get("ts"),
             blocks=list(message.get("blocks") or []),
+            text=str(message.get("text") or ""),
         )
 
 
@@ -258,7 +260,8 @@ class ReviewClickHandler:
         if not click.channel_id or not click.message_ts or not click.blocks:
             return
         blocks = replace_item_block(click.blocks, click.item_id, decision)
-        text = f"Access review: {decision.verdict.value} recorded by {decision.by}"
+        # The fallback text stays the message's own: it names the reviewer and the review.
+        text = click.text or f"Access review: {decision.verdict.value} by {decision.by}"
         try:
             await slack.chat_update(
                 channel=click.channel_id, ts=click.message_ts, text=text, blocks=blocks

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from prefect import get_client
@@ -22,6 +23,7 @@ from prefect import get_client
 from arize_admin import ApiKeyType, InviteMode, PredefinedRole, RoleBindingResourceType
 from blocks.policy import RunbookPolicy
 from blocks.slack import SlackApprovals
+from cli.approvals import answer_gate
 from emulator.slack import SlackEmulatorServer
 from emulator.slack.interactions import block_actions_payload
 from flows.access_review import decisions as store
@@ -32,8 +34,8 @@ from flows.access_review.review import FindingKind, ItemKind
 from flows.access_review.spec import AccessReviewSpec
 from tasks.planning.plan import SpecError
 from tests.fixtures.runbooks import (
+    APPROVER,
     admin_client,
-    answer_when_paused,
     emulator_state,
     mutation_count,
 )
@@ -210,6 +212,18 @@ async def click(
     return result.outcome
 
 
+async def approve_when_paused(run_id: str) -> None:
+    """Approve the remediation gate of the review's run, as the policy's approver (CLI path)."""
+    async with get_client() as prefect:
+        for _ in range(600):
+            run = await prefect.read_flow_run(UUID(run_id))
+            if run.state is not None and run.state.is_paused():
+                await answer_gate(run_id, approved=True, approver=APPROVER)
+                return
+            await asyncio.sleep(0.1)
+    raise AssertionError("the remediation never reached its gate")
+
+
 async def live_items(arize) -> dict[str, Any]:
     async with admin_client(arize) as client:
         bindings = {
@@ -257,7 +271,7 @@ async def test_two_reviewers_keep_and_revoke_then_revocations_are_approved_and_r
             assert outcome is ReviewClickOutcome.KEPT, (item.subject, item.grant, clicker)
 
         before = await live_items(arize)
-        answer = asyncio.create_task(answer_when_paused("access-review", approved=True))
+        answer = asyncio.create_task(approve_when_paused(run_id))
         outcome = await asyncio.wait_for(run, 120)
         await answer
     finally:

@@ -15,6 +15,9 @@ import yaml
 from prefect import Flow
 from prefect.tasks import Task
 
+from flows.access_review.flow import access_review
+from flows.access_review.plan import plan_access_review
+from flows.access_review.spec import AccessReviewSpec
 from flows.offboard_user.flow import offboard_user
 from flows.offboard_user.plan import plan_offboard_user
 from flows.offboard_user.spec import OffboardUserSpec
@@ -157,6 +160,21 @@ REGISTRY: tuple[Runbook, ...] = (
             description="Offboard a leaver from an HR or identity webhook.",
             tags=("arize", "jml"),
             concurrency_limit=5,
+            collision_strategy="ENQUEUE",
+        ),
+    ),
+    Runbook(
+        name="access-review",
+        summary="Quarterly review of every grant: Keep / Revoke by its reviewers, then revoke.",
+        flow=access_review,
+        spec=AccessReviewSpec,
+        planner=plan_access_review,
+        destructive=frozenset({Action.UNBIND_ROLE, Action.REVOKE_KEY, Action.DELETE_USER}),
+        deployment=Deployment(
+            description="Quarterly access review with Keep / Revoke by the responsible reviewers.",
+            tags=("arize", "review"),
+            cron="0 9 1-7 1,4,7,10 1",
+            concurrency_limit=1,
             collision_strategy="ENQUEUE",
         ),
     ),

@@ -60,7 +60,7 @@ class _Stored(BaseModel):
 
 @flow(name="access-review", persist_result=True)
 async def access_review(
-    spec: AccessReviewSpec | None = None,
+    spec: AccessReviewSpec = AccessReviewSpec(),  # never mutated
     dry_run: bool = False,
     trigger: TriggerParam = None,
     policy: str = "default",
@@ -79,7 +79,6 @@ async def access_review(
         PlanDrift, ApprovalTimeout, ApplyFailed, NotConverged: from the remediation, as in
             every runbook.
     """
-    spec = spec or AccessReviewSpec()
     started = datetime.now(UTC)
     trigger = resolve_trigger(trigger)
     runbook_policy = await load_policy(policy)

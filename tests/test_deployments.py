@@ -31,6 +31,7 @@ BROKEN = {
     # The server checks JSON-schema constraints only (not "format": "email"): a missing field.
     "offboard-user": {"email": "lee.leaver@acme.example"},
     "rotate-service-keys": {"grace_period_seconds": "soon"},
+    "access-review": {"decision_seconds": "soon"},
 }
 
 

@@ -276,3 +276,19 @@ class ReviewClickHandler:
             await slack.chat_postEphemeral(channel=click.channel_id, user=click.user_id, text=text)
         except SlackApiError as ex:
             logger.warning("Could not answer %s: %s", click.user_id, ex.response.get("error"))
+
+
+def build_review_handler(settings: Any, shared: Any | None) -> ReviewClickHandler | None:
+    """The review click handler from the service's settings (None without a bot token).
+
+    Shaped like the route's handler factories: list it in ``HANDLER_FACTORIES``.
+    """
+    token = getattr(settings, "slack_bot_token", None)
+    if token is None:
+        return None
+    return ReviewClickHandler(
+        bot_token=token.get_secret_value(),
+        slack_base_url=getattr(settings, "slack_base_url", None),
+        # The lifespan's client is re-entrant: each click enters it without closing it.
+        prefect_client=(lambda: shared) if shared is not None else None,
+    )

@@ -7,14 +7,30 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+from prefect import get_client
+
 from arize_admin import AsyncArizeAdmin, RoleBinding, RoleBindingResourceType
 from cli.approvals import answer_gate
 from flows.grant_temporary_access.flow import GrantOutcome, grant_temporary_access
 from flows.grant_temporary_access.spec import GrantTemporaryAccessSpec
+from tasks.access_grants import GRANT_PREFIX
 from tasks.triggers import Trigger, TriggerSource
 from tests.fixtures.runbooks import wait_for_paused_run
 
 GRANT_FLOW = "grant-temporary-access"
+
+
+@pytest.fixture(autouse=True)
+async def _no_grants_from_other_tests(request: pytest.FixtureRequest) -> None:
+    """Grant records live in Prefect, which outlives the per-test emulator reset: start empty."""
+    if "runbook_policy" not in request.fixturenames:
+        return
+    async with get_client() as client:
+        for variable in await client.read_variables():
+            if variable.name.startswith(GRANT_PREFIX):
+                await client.delete_variable_by_name(variable.name)
+
 APPROVER = "alex.approver@acme.example"
 REQUESTER = "rita.requester@acme.example"
 

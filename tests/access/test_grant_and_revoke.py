@@ -14,7 +14,7 @@ from tests.access.conftest import binding_of, grant, spec, until
 
 
 async def test_grant_then_revoke_at_expiry(arize, runbook_policy):
-    outcome = await grant(spec(duration=3))
+    outcome = await grant(spec(duration=20))
 
     assert outcome.result is GrantResult.GRANTED, outcome.message
     async with get_client() as client:

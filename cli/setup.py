@@ -10,10 +10,11 @@ what differs and says which. Secrets are compared, never printed.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -121,6 +122,9 @@ def setup(
     no_input: Annotated[
         bool, typer.Option("--no-input", help="Never prompt; take flags and env only.")
     ] = False,
+    output: Annotated[str, typer.Option(help="table or json (what changed, for scripts).")] = (
+        "table"
+    ),
 ) -> None:
     """Save the policy, register block types, create the work pool and rate limit, deploy."""
     from cli.progress import quiet_prefect_console
@@ -134,9 +138,16 @@ def setup(
         quorum=quorum, key_store_prefix=key_store_prefix, rate_limit=rate_limit,
     )
     interactive = not no_input and sys.stdin.isatty()
+    if output not in {"table", "json"}:
+        raise typer.BadParameter("use table or json", param_hint="--output")
     outcomes = asyncio.run(
         _setup(policy, answers, interactive, rate_limit_per_second, deploy=deploy)
     )
+    changed = [o for o in outcomes if o.result != "unchanged"]
+    if output == "json":
+        typer.echo(json.dumps({"changed": len(changed), "parts": [asdict(o) for o in outcomes]},
+                              indent=2))
+        return
     table = Table(title="arize-runbooks setup")
     for column in ("part", "result", "detail"):
         table.add_column(column, overflow="fold")
@@ -144,7 +155,6 @@ def setup(
     for o in outcomes:
         table.add_row(o.part, f"[{style.get(o.result, '')}]{o.result}[/]", o.detail)
     out.print(table)
-    changed = [o for o in outcomes if o.result != "unchanged"]
     out.print(f"{len(changed)} part(s) changed; next: [bold]arize-runbooks doctor[/]")
 
 
@@ -294,7 +304,7 @@ def _build_policy(answers: Answers, existing: RunbookPolicy | None) -> RunbookPo
     try:
         return RunbookPolicy(
             **{k: v for k, v in data.items()
-               if k not in {"credentials", "approvals", "key_store", "approval"}},
+               if k not in {"credentials", "approvals", "key_store", "approval", "rate_limit"}},
             credentials=ArizeCredentials(**credentials),
             approvals=SlackApprovals(**approvals) if approvals else None,
             key_store=ArizeKeyStore(**key_store),

@@ -108,3 +108,20 @@ def flow_run_count() -> int:
             return await client.count_flow_runs()
 
     return asyncio.run(count())
+
+
+def cli_once(*args: str) -> Result:
+    """Run the CLI in this process without capsys (for module-scoped fixtures)."""
+    import contextlib
+    import io
+
+    from cli.main import app
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            app(list(args), prog_name="arize-runbooks")
+            code = 0
+        except SystemExit as ex:
+            code = ex.code if isinstance(ex.code, int) else (0 if ex.code is None else 1)
+    return Result(code, out.getvalue(), err.getvalue())

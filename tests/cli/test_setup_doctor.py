@@ -1,0 +1,231 @@
+"""`setup` makes Prefect ready (and changes only what differs on a rerun); `doctor` finds each
+broken part against the emulators: a revoked key, a non-admin key, a Slack token lacking a
+scope, a channel without the bot, Prefect down."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+
+import pytest
+import yaml
+
+from arize_admin import ApiKeyType, AsyncArizeAdmin
+from blocks.policy import RunbookPolicy
+from cli.doctor import manifest_scopes
+from cli.stack import free_port
+from tests.cli.conftest import ROOT, Result, cli_once, save_policy
+from tests.fixtures.arize import ADMIN_KEY
+from tests.fixtures.slack import SLACK_BOT_TOKEN
+
+pytestmark = pytest.mark.slow
+
+SIGNING_SECRET = "doctor-test-signing-secret-5d1c"
+ROUTING = str(ROOT / "examples" / "routing.yaml")
+
+
+def setup_args(arize_url: str, slack_url: str, *extra: str) -> list[str]:
+    return [
+        "setup", "--no-input", "--output", "json",
+        "--arize-api-key", ADMIN_KEY, "--arize-base-url", arize_url,
+        "--slack", "--slack-bot-token", SLACK_BOT_TOKEN, "--slack-channel", "#arize-approvals",
+        "--slack-base-url", slack_url,
+        "--approver-slack-id", "U0APPROVER", "--quorum", "1",
+        *extra,
+    ]
+
+
+def parts(result: Result) -> dict[str, tuple[str, str]]:
+    """``--output json`` of setup: part → (result, detail)."""
+    assert result.code == 0, result.text
+    return {p["part"]: (p["result"], p["detail"]) for p in json.loads(result.out)["parts"]}
+
+
+def rows(result: Result) -> dict[str, dict[str, str]]:
+    """``--output json`` of doctor, by "part/check"."""
+    report = json.loads(result.out)
+    return {f"{c['part']}/{c['name']}": c for c in report["checks"]}
+
+
+def failing(result: Result) -> set[str]:
+    return {name for name, c in rows(result).items() if c["status"] == "fail"}
+
+
+@pytest.fixture(scope="module")
+def first_setup(arize_emulator, slack_emulator, prefect_harness) -> Iterator[Result]:
+    """`arize-runbooks setup` once for the module, as a person would run it first."""
+    yield cli_once(*setup_args(arize_emulator.base_url, slack_emulator.base_url))
+
+
+@pytest.fixture
+def healthy(first_setup, arize, slack_emulator, monkeypatch) -> None:
+    """A Slack workspace with the approvals channel and the bot in it; the service's secret."""
+    assert first_setup.code == 0, first_setup.text
+    slack_emulator.state.add_channel("arize-approvals")
+    monkeypatch.setenv("ARIZE_RUNBOOKS_SLACK_SIGNING_SECRET", SIGNING_SECRET)
+
+
+def doctor(cli, *args: str) -> Result:
+    return cli("doctor", "--output", "json", "--routing", ROUTING, *args)
+
+
+def test_first_setup_creates_every_part(first_setup):
+    done = parts(first_setup)
+    assert done["policy 'default'"] == ("created", "Slack approvals")
+    assert done["work pool"] == ("created", "arize-runbooks (process)")
+    assert done["rate limit 'arize-api'"] == ("created", "10/s")
+    result, deployed = done["deployments"]
+    assert result == "updated"  # `prefect deploy` ran for each runbook missing
+    wanted = yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
+    assert set(deployed.split(", ")) == {d["name"] for d in wanted}
+
+
+def test_a_second_setup_changes_nothing_and_says_so(first_setup, cli, arize_emulator,
+                                                     slack_emulator):
+    result = cli(*setup_args(arize_emulator.base_url, slack_emulator.base_url))
+
+    assert {outcome for outcome, _ in parts(result).values()} == {"unchanged"}
+    assert json.loads(result.out)["changed"] == 0
+
+
+def test_setup_changes_only_what_differs(first_setup, cli, arize_emulator, slack_emulator):
+    try:
+        result = cli(*setup_args(arize_emulator.base_url, slack_emulator.base_url,
+                                 "--quorum", "2", "--rate-limit-per-second", "5"))
+        done = parts(result)
+        assert done["policy 'default'"] == ("updated", "approval.quorum")
+        assert done["rate limit 'arize-api'"] == ("updated", "10/s → 5/s")
+        assert json.loads(result.out)["changed"] == 2
+        policy = asyncio.run(RunbookPolicy.aload("default"))
+        assert policy.approval.quorum == 2
+        assert policy.credentials.api_key.get_secret_value() == ADMIN_KEY
+        assert ADMIN_KEY not in result.text and SLACK_BOT_TOKEN not in result.text
+    finally:
+        cli(*setup_args(arize_emulator.base_url, slack_emulator.base_url))
+
+
+def test_setup_table_says_what_it_did(first_setup, cli, arize_emulator, slack_emulator):
+    args = [a for a in setup_args(arize_emulator.base_url, slack_emulator.base_url)
+            if a not in {"--output", "json"}]
+    result = cli(*args)
+
+    assert result.code == 0
+    assert "arize-runbooks setup" in result.out and "0 part(s) changed" in result.text
+
+
+def test_setup_without_a_key_names_the_flag_and_saves_nothing(cli, prefect_harness):
+    result = cli("setup", "--no-input", "--policy", "never-set-up", "--no-deploy")
+
+    assert result.code == 2
+    assert "no Arize API key given and none saved" in result.text
+    assert "--arize-api-key or set ARIZE_API_KEY" in result.text
+    assert "no runbook policy 'never-set-up'" in cli("doctor", "--policy", "never-set-up",
+                                                       "--output", "json").text
+
+
+def test_doctor_passes_on_a_healthy_setup(healthy, cli):
+    result = doctor(cli)
+
+    assert result.code == 0, result.out
+    report = rows(result)
+    assert set(failing(result)) == set()
+    assert report["arize/API key"]["status"] == "ok"
+    scopes = report["slack/scopes"]["detail"]
+    assert scopes == f"{len(manifest_scopes())} scopes of the manifest granted"
+    assert report["slack/channel"]["status"] == "ok"
+    assert report["prefect/deployments"]["status"] == "ok"
+    assert report["webhooks/routing"]["status"] == "ok"
+
+
+def test_doctor_table_is_readable(healthy, cli):
+    result = cli("doctor", "--routing", ROUTING)
+
+    assert result.code == 0
+    assert "arize-runbooks doctor" in result.out and "all good" in result.out
+
+
+def test_doctor_finds_a_revoked_key(healthy, cli, arize):
+    key = _revoked_admin_key(arize)
+    save_policy("revoked", _policy_with_key(key))
+
+    result = doctor(cli, "--policy", "revoked")
+
+    assert result.code == 1
+    assert "arize/API key" in failing(result)
+    assert "401" in rows(result)["arize/API key"]["detail"]
+    assert key not in result.out
+
+
+def test_doctor_finds_a_key_without_admin_rights(healthy, cli, arize):
+    save_policy("member", _policy_with_key(arize.key_for_email("dana@acme.example")))
+
+    result = doctor(cli, "--policy", "member")
+
+    assert result.code == 1
+    report = rows(result)
+    assert report["arize/API key"]["status"] == "ok"  # it authenticates…
+    offboard = report["arize/rights: offboard-user"]
+    assert offboard["status"] == "fail"  # …but cannot read what offboarding needs
+    assert "403" in offboard["detail"] and "admin rights" in offboard["fix"]
+
+
+def test_doctor_finds_a_missing_slack_scope(healthy, cli, slack_emulator):
+    granted = [s for s in manifest_scopes() if s != "usergroups:read"]
+    slack_emulator.state.set_scopes(granted)
+
+    result = doctor(cli)
+
+    assert failing(result) == {"slack/scopes"}
+    assert rows(result)["slack/scopes"]["detail"] == "the token lacks usergroups:read"
+    assert result.code == 1
+
+
+def test_doctor_finds_a_channel_without_the_bot(healthy, cli, slack_emulator):
+    slack_emulator.state.add_channel("arize-approvals", channel_id="C00000001", is_member=False)
+
+    result = doctor(cli)
+
+    assert "slack/channel" in failing(result)
+    assert "/invite" in rows(result)["slack/channel"]["fix"]
+
+
+def test_doctor_finds_an_unset_signing_secret(healthy, cli, monkeypatch):
+    monkeypatch.delenv("ARIZE_RUNBOOKS_SLACK_SIGNING_SECRET")
+
+    result = doctor(cli)
+
+    assert failing(result) == {"webhooks/signing secret"}
+
+
+def test_doctor_finds_prefect_down(cli_subprocess):
+    dead = f"http://127.0.0.1:{free_port()}/api"
+
+    result = cli_subprocess("doctor", "--output", "json", env={"PREFECT_API_URL": dead})
+
+    assert result.code == 1
+    report = rows(result)
+    assert report["prefect/API"]["status"] == "fail"
+    assert "prefect server start" in report["prefect/API"]["fix"]
+    assert report["arize/API key"]["status"] == "skip"
+
+
+def _policy_with_key(key: str) -> RunbookPolicy:
+    policy = asyncio.run(RunbookPolicy.aload("default"))
+    policy.credentials = policy.credentials.model_copy(update={"api_key": key})
+    return policy
+
+
+def _revoked_admin_key(arize) -> str:
+    """A real user key of the account admin, issued and then revoked through the API."""
+    admin_id = arize.user_id("admin@acme.example")
+    key = arize.control("POST", "keys", json={"user_id": admin_id, "name": "to-revoke"})["key"]
+
+    async def revoke() -> None:
+        async with AsyncArizeAdmin(api_key=arize.admin_key, base_url=arize.base_url) as client:
+            async for found in client.api_keys.list(key_type=ApiKeyType.USER):
+                if found.name == "to-revoke":
+                    await client.api_keys.revoke(found.id)
+
+    asyncio.run(revoke())
+    return key

@@ -8,24 +8,27 @@ from pydantic import Field
 from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore
 from blocks.slack import SlackApprovals
+from tasks.approvals.policy import ApprovalPolicy
 
 
 class RunbookPolicy(Block):
     """Everything a runbook needs besides its spec, saved once per environment.
 
-    Without ``approvals`` the approval gate is Prefect-native only: the run pauses and is
-    answered from the Prefect UI's resume form or ``arize-runbooks approve|reject RUN_ID``.
+    Without ``approvals`` (Slack) the gate is answered from the Prefect UI's resume form or
+    ``arize-runbooks approve|reject RUN_ID``; either way ``approval`` decides whose answers
+    count, and the flow checks them against it before applying anything.
 
     Examples:
         ```python
         from blocks import RunbookPolicy
 
-        policy = await RunbookPolicy.aload("BLOCK_NAME")
+        policy = RunbookPolicy.load("BLOCK_NAME")
         ```
     """
 
     _block_type_name = "Arize Runbook Policy"
     _block_type_slug = "arize-runbook-policy"
+    _documentation_url = "https://docs.prefect.io/v3/concepts/blocks"
 
     credentials: ArizeCredentials = Field(description="The Arize account to administer.")
     approvals: SlackApprovals | None = Field(
@@ -34,11 +37,9 @@ class RunbookPolicy(Block):
     key_store: ArizeKeyStore = Field(
         default_factory=ArizeKeyStore, description="Where new API key values are stored."
     )
-    approval_timeout_seconds: int = Field(
-        default=3600, ge=10, description=(
-            "How long a gate waits when Slack is not configured (Slack approvals carry their "
-            "own timeout); no answer means rejected."
-        ),
+    approval: ApprovalPolicy = Field(
+        default_factory=ApprovalPolicy,
+        description="Who may approve destructive steps, how many must, through which paths.",
     )
     poll_interval_seconds: int = Field(
         default=5, ge=1, description="How often a paused local run checks for an answer."

@@ -10,7 +10,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 # How often a rate-limited (429) call is retried after its Retry-After.
@@ -41,11 +40,12 @@ def slack_web_client(token: str, base_url: str | None = None) -> AsyncWebClient:
 
 
 class SlackApprovals(CredentialsBlock):
-    """Slack app that posts approval requests for destructive runbook steps and verifies clicks.
+    """The Slack app that posts approval requests for destructive runbook steps.
 
-    The approver policy here (group or allowlist, quorum, timeout, whether the requester may
-    approve) is copied into every approval request when it is posted, so the click handler
-    judges each click by the policy the request was asked under.
+    Who may approve, and how many must, is the runbook policy's ``approval``
+    (:class:`tasks.approvals.policy.ApprovalPolicy`), the same for Slack, the CLI and the UI.
+    The app's signing secret is not here: only the webhook service verifies Slack's requests,
+    so it alone holds the secret (``ARIZE_RUNBOOKS_SLACK_SIGNING_SECRET``).
 
     Examples:
         Load the block and get a Slack client:
@@ -73,31 +73,9 @@ class SlackApprovals(CredentialsBlock):
         description="Bot user OAuth token (xoxb-…) with chat:write, usergroups:read, "
         "users:read and users:read.email scopes.",
     )
-    signing_secret: SecretStr = Field(
-        description="The Slack app's signing secret, used to verify button clicks.",
-    )
     channel: str = Field(
         description="Channel id or name where approval requests are posted.",
         examples=["#arize-approvals", "C0123456789"],
-    )
-    approver_group: str | None = Field(
-        default=None,
-        description="Slack user group (id like S0123 or handle) whose members may approve.",
-    )
-    approver_ids: list[str] = Field(
-        default_factory=list,
-        title="Approver IDs",
-        description="Slack user ids who may approve, in addition to the group.",
-    )
-    quorum: int = Field(default=1, ge=1, description="How many distinct approvals a request needs.")
-    timeout_seconds: int = Field(
-        default=3600,
-        gt=0,
-        description="How long a request waits for a decision; no decision means rejected.",
-    )
-    allow_requester: bool = Field(
-        default=False,
-        description="Whether the person who asked for the run may approve it.",
     )
     base_url: str | None = Field(
         default=None,
@@ -112,27 +90,3 @@ class SlackApprovals(CredentialsBlock):
             The client.
         """
         return slack_web_client(self.bot_token.get_secret_value(), self.base_url)
-
-    def get_verifier(self) -> SignatureVerifier:
-        """A verifier of Slack's request signatures under this app's signing secret.
-
-        Returns:
-            The verifier.
-        """
-        return SignatureVerifier(self.signing_secret.get_secret_value())
-
-    def policy_fields(self) -> dict[str, Any]:
-        """The approver policy as :class:`tasks.approvals.models.ApprovalRequest` fields.
-
-        Returns:
-            ``approver_group``, ``approver_ids``, ``quorum``, ``timeout_seconds``,
-            ``allow_requester`` and ``channel``.
-        """
-        return {
-            "approver_group": self.approver_group,
-            "approver_ids": list(self.approver_ids),
-            "quorum": self.quorum,
-            "timeout_seconds": self.timeout_seconds,
-            "allow_requester": self.allow_requester,
-            "channel": self.channel,
-        }

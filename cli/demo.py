@@ -29,6 +29,9 @@ from flows.registry import EXAMPLES, REGISTRY, get
 
 console = Console()
 
+#: The demo admin who answers gates from the CLI; the demo policy names them.
+DEMO_ADMIN = "demo.admin@acme.example"
+
 
 SLACK_ANSWERED = frozenset({"onboard-team", "saml-role-mapping", "restrict-project"})
 """Runbooks whose gate the demo answers with a signed Slack click; the rest with the CLI."""
@@ -107,17 +110,18 @@ async def _save_blocks(stack: LocalStack) -> None:
     from blocks.key_store import ArizeKeyStore
     from blocks.policy import RunbookPolicy
     from blocks.slack import SlackApprovals
+    from tasks.approvals.policy import ApprovalPolicy
 
     await RunbookPolicy(
         credentials=ArizeCredentials(api_key=stack.arize.admin_key, base_url=stack.arize.base_url),
         approvals=SlackApprovals(
-            bot_token=stack.bot_token,
-            signing_secret=stack.signing_secret,
-            channel="#arize-approvals",
-            approver_ids=[APPROVER_ID],
+            bot_token=stack.bot_token, channel="#arize-approvals", base_url=stack.slack.base_url
+        ),
+        approval=ApprovalPolicy(
+            approver_slack_ids=[APPROVER_ID],
+            approver_emails=[DEMO_ADMIN],
             quorum=1,
             timeout_seconds=600,
-            base_url=stack.slack.base_url,
         ),
         key_store=ArizeKeyStore(prefix="demo"),
         poll_interval_seconds=1,
@@ -191,7 +195,7 @@ def _answerer(kind: str, stack: LocalStack) -> Answer:
         return "Slack click (signed)"
 
     async def by_cli(run: Any) -> str:
-        command = ["arize-runbooks", "approve", str(run.id), "--approver", "demo-admin",
+        command = ["arize-runbooks", "approve", str(run.id), "--as", DEMO_ADMIN,
                    "--comment", "approved by the demo"]
         await asyncio.to_thread(
             subprocess.run,
@@ -213,7 +217,7 @@ async def _interactive_answer(run: Any) -> str:
         f"[bold]arize-runbooks approve {run.id}[/] in another terminal."
     )
     approved = await asyncio.to_thread(typer.confirm, "Approve this plan?", default=False)
-    who = os.environ.get("USER", "you")
+    who = os.environ.get("ARIZE_RUNBOOKS_APPROVER", DEMO_ADMIN)
     await answer_gate(run.id, approved=approved, approver=who, comment="answered interactively")
     return f"you ({who}) answered {'approve' if approved else 'reject'} at the terminal"
 

@@ -27,6 +27,7 @@ from pydantic import SecretStr
 from emulator.arize import ArizeEmulatorServer
 from emulator.slack import SlackEmulatorServer
 from emulator.threaded_server import ThreadedServer
+from tasks.service_key import ENV_VAR as SERVICE_KEY_ENV
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
@@ -144,6 +145,9 @@ class LocalStack:
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> Self:
+        # The webhook service signs triggers and Slack votes; the flows (in this process) check
+        # them. One key for both, made up per demo unless the environment has one.
+        os.environ.setdefault(SERVICE_KEY_ENV, secrets.token_hex(32))
         try:
             self.arize.start()
             self._stack.callback(self.arize.stop)

@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 from prefect.context import FlowRunContext
 
 from blocks.policy import RunbookPolicy
-from tasks.approvals.gate import announce_result, require_approval
+from tasks.approvals.gate import ApprovalTimeout, announce_result, require_approval
+from tasks.approvals.storm import storm_hold
 from tasks.planning.plan import NotConverged, Plan, PlanDrift, ensure_converged, ensure_no_drift
 from tasks.reporting.report import RunbookOutcome, RunStatus, publish_plan, write_report
 from tasks.steps.apply import ApplyFailed, apply_plan
 from tasks.steps.step import StepContext, StepResult
-from tasks.triggers import Trigger, TriggerSource
+from tasks.triggers import Trigger, TriggerSource, claimed_requesters
 
 Replan = Callable[[], Awaitable[Plan]]
 
@@ -30,13 +31,32 @@ async def load_policy(name: str) -> RunbookPolicy:
 
 
 def resolve_trigger(trigger: Trigger | None) -> Trigger:
-    """The trigger the run was given, else schedule or manual, from the flow run itself."""
-    if trigger is not None:
+    """The trigger the run can vouch for.
+
+    A trigger counts only when the webhook service signed it; anything else typed into the run's
+    parameters is kept as an unverified claim in the report (its requester still may not
+    approve), and the run is recorded as scheduled or manual, with who created it if Prefect
+    knows.
+    """
+    if trigger is not None and trigger.is_verified():
         return trigger
     context = FlowRunContext.get()
-    if context is not None and context.flow_run.auto_scheduled:
-        return Trigger(source=TriggerSource.SCHEDULE)
-    return Trigger(source=TriggerSource.MANUAL)
+    run = context.flow_run if context is not None else None
+    claim = trigger.describe() if trigger is not None else None
+    if run is not None and run.auto_scheduled:
+        return Trigger(
+            source=TriggerSource.SCHEDULE,
+            unverified_claim=claim,
+            claimed_requester=trigger.requested_by if trigger is not None else None,
+        )
+    created_by = run.created_by.display_value if run is not None and run.created_by else None
+    claimed = trigger.requested_by if trigger is not None else None
+    return Trigger(
+        source=TriggerSource.MANUAL,
+        requested_by=created_by,
+        unverified_claim=claim,
+        claimed_requester=claimed,
+    )
 
 
 async def execute_plan(
@@ -69,13 +89,24 @@ async def execute_plan(
 
     decision = None
     if plan.destructive:
-        decision = await require_approval(plan, policy, trigger, protected=protected)
+        protected = [*(protected or []), *claimed_requesters(trigger)]
+        held = await storm_hold(plan, policy, trigger)
+        try:
+            decision = await require_approval(
+                plan, policy, trigger, protected=protected, held=held
+            )
+        except ApprovalTimeout as ex:
+            await write_report(
+                plan, RunStatus.EXPIRED, trigger, started, notes=[str(ex), *ex.refused]
+            )
+            await announce_result(plan, policy, f"Expired: {ex}")
+            raise
         if not decision.approved:
             outcome = await write_report(
                 plan, RunStatus.REJECTED, trigger, started, decision=decision
             )
             await announce_result(
-                plan, policy, f"Rejected by {decision.approver}; nothing was applied."
+                plan, policy, f"Rejected: {decision.approver}; nothing was applied."
             )
             return outcome, []
     context = StepContext(credentials=policy.credentials, key_store=policy.key_store)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from tasks.service_key import ServiceKeyMissing, sign, verify
 
 
 class TriggerSource(StrEnum):
@@ -18,6 +22,20 @@ class TriggerSource(StrEnum):
     SERVICENOW = "servicenow"
     GENERIC = "generic"
     CLI = "cli"
+    SLACK = "slack"
+
+
+#: Sources that are webhooks from outside: their destructive runs count towards the storm limit.
+WEBHOOK_SOURCES = frozenset(
+    {
+        TriggerSource.OKTA,
+        TriggerSource.BAMBOOHR,
+        TriggerSource.JIRA,
+        TriggerSource.SERVICENOW,
+        TriggerSource.GENERIC,
+        TriggerSource.SLACK,
+    }
+)
 
 
 class Trigger(BaseModel):
@@ -40,6 +58,37 @@ class Trigger(BaseModel):
         default=None,
         description="Email or Slack user id of the person who asked; they may not approve it.",
     )
+    signature: str | None = Field(
+        default=None, description="The webhook service's HMAC over the fields above."
+    )
+    unverified_claim: str | None = Field(
+        default=None,
+        description="A trigger the run was given that the service did not sign, in words.",
+    )
+
+    def _signed_fields(self) -> dict[str, str | None]:
+        fields = {"source", "event_id", "ticket", "requested_by"}
+        return self.model_dump(mode="json", include=fields)
+
+    def signed(self) -> Trigger:
+        """This trigger signed with the service key; unsigned if no key is configured."""
+        try:
+            return self.model_copy(update={"signature": sign("trigger", self._signed_fields())})
+        except ServiceKeyMissing:
+            return self
+
+    def is_verified(self) -> bool:
+        """Whether the webhook service signed exactly these fields."""
+        return verify("trigger", self._signed_fields(), self.signature)
+
+    claimed_requester: str | None = Field(
+        default=None, description="The requester an unsigned trigger claimed, if any."
+    )
+
+    @property
+    def from_webhook(self) -> bool:
+        """Whether the run was started, or claims to be started, by a webhook."""
+        return self.source in WEBHOOK_SOURCES or bool(self.unverified_claim)
 
     def describe(self) -> str:
         """One line for reports and approval messages."""
@@ -50,4 +99,16 @@ class Trigger(BaseModel):
             parts.append(f"ticket {self.ticket}")
         if self.requested_by:
             parts.append(f"requested by {self.requested_by}")
+        if self.unverified_claim:
+            parts.append(f"ignored an unsigned trigger claiming: {self.unverified_claim}")
         return ", ".join(parts)
+
+
+#: The ``trigger`` parameter of every runbook flow. Left out of the parameter schema, so the
+#: Prefect UI's run form does not offer it; the webhook service passes it, signed.
+TriggerParam = Annotated[SkipJsonSchema[Trigger | None], Field(default=None)]
+
+
+def claimed_requesters(trigger: Trigger) -> list[str]:
+    """Everyone the run's trigger names as requester, verified or not: none of them may approve."""
+    return [r for r in (trigger.requested_by, trigger.claimed_requester) if r]

@@ -44,18 +44,18 @@ async def test_the_leaver_cannot_approve_and_the_cli_rejects(
     run = asyncio.create_task(offboard_user(spec=offboard_spec()))
     paused = await wait_for_paused_run("offboard-user", since)
 
-    with pytest.raises(GateNotAnswered, match="may not approve"):
+    with pytest.raises(GateNotAnswered, match="may not decide a run that concerns them"):
         await answer_gate(paused.id, approved=True, approver="Lee.Leaver@acme.example")
     result = await asyncio.to_thread(
-        cli, "reject", str(paused.id), "--approver", "avery", "--comment", "wrong person",
-        api_url=prefect_harness,
+        cli, "reject", str(paused.id), "--as", "approver@acme.example", "--comment",
+        "wrong person", api_url=prefect_harness,
     )
     outcome = await run
 
     assert result.returncode == 0, result.stderr
-    assert "rejected" in result.stderr
+    assert "rejection recorded" in result.stderr
     assert outcome.status is RunStatus.REJECTED
-    assert outcome.approver == "avery"
+    assert outcome.approver == "approver@acme.example"
     assert mutation_count(arize) == before
 
 
@@ -67,7 +67,9 @@ async def test_answering_a_run_that_is_not_waiting_fails_clearly(arize, runbook_
 
     async with get_client() as client:
         (latest,) = await client.read_flow_runs(limit=1, sort="START_TIME_DESC")
-    result = await asyncio.to_thread(cli, "approve", str(latest.id), api_url=prefect_harness)
+    result = await asyncio.to_thread(
+        cli, "approve", str(latest.id), "--as", "approver@acme.example", api_url=prefect_harness
+    )
 
     assert result.returncode == 1
     assert "not waiting for approval" in result.stderr

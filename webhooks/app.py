@@ -25,7 +25,7 @@ from webhooks.errors import InvalidSignature, WebhookError
 from webhooks.forwarder import Forwarder
 from webhooks.inbox import Inbox
 from webhooks.metrics import DeliveryMetrics, Metrics
-from webhooks.routes.slack import build_handler
+from webhooks.routes.slack import build_handlers
 from webhooks.routing import Router
 from webhooks.settings import Settings
 
@@ -71,7 +71,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         app.state.forwarder = forwarder
         app.state.forwarder_task = None
-        sweeper = build_handler(settings, client)
+        # Clicks use these same handlers (the route reads app.state), not copies of them.
+        app.state.slack_handlers = build_handlers(settings, client)
+        sweeper = next(
+            (h for h in app.state.slack_handlers if isinstance(h, SlackApprovalHandler)), None
+        )
         if sweeper is not None and settings.slack_expiry_sweep_seconds > 0:
             task = asyncio.create_task(
                 _sweep_expired(sweeper, settings.slack_expiry_sweep_seconds),

@@ -33,7 +33,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.slack import slack_web_client
-from tasks.approvals.models import ApprovalDecision, ApprovalRequest, Vote
+from tasks.approvals.directory import resolve_directory
+from tasks.approvals.models import ApprovalAnswer, ApprovalDecision, ApprovalRequest
+from tasks.approvals.policy import Outcome, Subjects, Vote, VoteChannel, Voter, evaluate, refusal
 from tasks.approvals.slack_blocks import (
     APPROVE_ACTION,
     REJECT_ACTION,
@@ -46,12 +48,13 @@ from tasks.approvals.store import (
     read_request,
     read_votes,
     record_vote,
+    sign_vote,
     unanswered_requests,
+    vote_is_authentic,
 )
 
 logger = logging.getLogger(__name__)
 
-_USERGROUP_ID = re.compile(r"^S[A-Z0-9]+$")
 _GATE = re.compile(r"^[a-z0-9-]+$")
 
 
@@ -246,20 +249,24 @@ class SlackApprovalHandler:
             if refusal is not None:
                 return refusal
             assert request is not None
-            email = await self._authorize(slack, click, request)
-            if isinstance(email, ClickResult):
-                return email
-            vote = Vote(
-                user_id=click.user_id,
-                user_name=click.user_name,
-                approved=click.approve,
-                at=self._clock(),
+            voter = await self._authorize(slack, click, request)
+            if isinstance(voter, ClickResult):
+                return voter
+            vote = sign_vote(
+                click.run_id,
+                click.gate,
+                Vote(
+                    voter=voter,
+                    approved=click.approve,
+                    plan_hash=click.plan_hash,
+                    at=self._clock(),
+                ),
             )
             if not await record_vote(prefect, click.run_id, click.gate, vote):
                 return ClickResult(
                     ClickOutcome.ALREADY_VOTED, "You already voted on this request.", None, request
                 )
-            return await self._maybe_decide(prefect, click, request, vote, email)
+            return await self._maybe_decide(prefect, slack, click, request, vote)
 
     async def sweep_expired(
         self, *, since: datetime | None = None, limit: int = 200
@@ -347,7 +354,9 @@ class SlackApprovalHandler:
                 ),
                 None,
             )
-        if state.state_details.pause_key != click.gate:
+        key = state.state_details.pause_key or ""
+        # A gate that was resumed without a decision waits again as "<gate>-r<n>".
+        if key != click.gate and not key.startswith(f"{click.gate}-r"):
             return (
                 ClickResult(
                     ClickOutcome.STALE,
@@ -366,8 +375,12 @@ class SlackApprovalHandler:
 
     async def _authorize(
         self, slack: AsyncWebClient, click: Click, request: ApprovalRequest
-    ) -> str | ClickResult | None:
-        """The clicker's email (or ``None``) if they may vote, else the refusal."""
+    ) -> Voter | ClickResult:
+        """The clicker as a voter if the policy lets them decide, else the refusal.
+
+        The policy is the one the request was asked under; the flow re-checks every vote
+        against its own policy before it applies anything.
+        """
         refused = ClickResult(
             ClickOutcome.NOT_ALLOWED,
             "You are not allowed to approve or reject this request.",
@@ -383,77 +396,68 @@ class SlackApprovalHandler:
         if user.get("deleted") or user.get("is_bot") or user.get("is_restricted"):
             return refused
         email = ((user.get("profile") or {}).get("email") or "").lower() or None
-        allowed = click.user_id in request.approver_ids
-        if not allowed and request.approver_group:
-            members = await self._group_members(slack, request.approver_group)
-            allowed = click.user_id in members
-        if not allowed:
-            return refused
-        blocked = {p.lower() for p in request.protected}
-        if request.requested_by and not request.allow_requester:
-            blocked.add(request.requested_by.lower())
-        identities = {click.user_id.lower()} | ({email} if email else set())
-        if identities & blocked:
+        voter = Voter(
+            channel=VoteChannel.SLACK, id=click.user_id, email=email, name=click.user_name
+        )
+        subjects = Subjects.of(request.protected, request.requested_by)
+        directory = await resolve_directory(request.policy, slack)
+        if refusal(request.policy, voter, subjects, directory) is None:
+            return voter
+        if voter.identities() & (subjects.protected | {subjects.requested_by}):
             return ClickResult(
                 ClickOutcome.NOT_ALLOWED,
                 "You may not decide this request: you asked for it or it concerns you.",
                 None,
                 request,
             )
-        return email
-
-    async def _group_members(self, slack: AsyncWebClient, group: str) -> set[str]:
-        group_id = group
-        if not _USERGROUP_ID.match(group):
-            handle = group.lstrip("@")
-            groups = (await slack.usergroups_list())["usergroups"]
-            found = [g["id"] for g in groups if g.get("handle") == handle]
-            if not found:
-                logger.warning("Approver group %s not found in Slack", group)
-                return set()
-            group_id = found[0]
-        try:
-            return set((await slack.usergroups_users_list(usergroup=group_id))["users"])
-        except SlackApiError as ex:
-            if ex.response.get("error") == "no_such_subteam":
-                logger.warning("Approver group %s not found in Slack", group)
-                return set()
-            raise
+        return refused
 
     async def _maybe_decide(
         self,
         prefect: PrefectClient,
+        slack: AsyncWebClient,
         click: Click,
         request: ApprovalRequest,
         vote: Vote,
-        email: str | None,
     ) -> ClickResult:
-        voter = f"{vote.user_name or click.user_id} ({email or click.user_id})"
+        voter = vote.voter.describe()
         if not vote.approved:
             decision = ApprovalDecision(
-                approved=False,
-                approver=click.user_id,
-                comment=f"Rejected in Slack by {voter}",
-                approvers=[],
+                approved=False, approver=click.user_id, approvers=[click.user_id]
             )
         else:
             votes = await read_votes(prefect, click.run_id, click.gate)
-            approvers = list(dict.fromkeys(v.user_id for v in votes if v.approved))
-            if len(approvers) < request.quorum:
+            verdict = evaluate(
+                request.policy,
+                votes,
+                Subjects.of(request.protected, request.requested_by),
+                await resolve_directory(request.policy, slack),
+                plan_hash=request.plan_hash,
+                held=request.held is not None,
+                authentic={
+                    i
+                    for i, v in enumerate(votes)
+                    if vote_is_authentic(click.run_id, click.gate, v)
+                },
+            )
+            if verdict.outcome is not Outcome.APPROVED:
+                needed = "a break-glass approval" if request.held else f"{request.quorum} needed"
                 return ClickResult(
                     ClickOutcome.RECORDED,
-                    f"Your approval is recorded: {len(approvers)} of {request.quorum} needed.",
+                    f"Your approval is recorded: {len(verdict.approvers)} so far, {needed}.",
                     None,
                     request,
                 )
             decision = ApprovalDecision(
                 approved=True,
                 approver=click.user_id,
-                comment=f"Approved in Slack by {voter}",
-                approvers=approvers,
+                approvers=[v.id for v in verdict.approvers],
             )
+        answer = ApprovalAnswer(
+            approved=vote.approved, approver=click.user_id, comment=f"via Slack by {voter}"
+        )
         result = await prefect.resume_flow_run(
-            UUID(click.run_id), run_input=decision.model_dump(mode="json")
+            UUID(click.run_id), run_input=answer.model_dump(mode="json")
         )
         if result.status == SetStateStatus.ACCEPT:
             outcome = ClickOutcome.APPROVED if decision.approved else ClickOutcome.REJECTED

@@ -44,6 +44,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tasks.triggers import Trigger, TriggerSource
+
 Source = Literal["okta", "bamboohr", "jira", "servicenow", "generic"]
 
 #: Flow parameters a route may set; ``trigger`` is added by the service.
@@ -556,12 +558,17 @@ class Router:
             if not isinstance(dry_run, bool):
                 raise Unroutable(f"route {label}: dry_run rendered to {dry_run!r}, not a boolean")
             rendered["dry_run"] = dry_run
-            rendered["trigger"] = {
-                "source": source,
-                "event_id": event_id,
-                "ticket": _optional_str(extra.get("ticket")),
-                "requested_by": _optional_str(extra.get("requested_by")),
-            }
+            # Signed, so the flow believes it (and the requester it names) came from here.
+            rendered["trigger"] = (
+                Trigger(
+                    source=TriggerSource(source),
+                    event_id=event_id,
+                    ticket=_optional_str(extra.get("ticket")),
+                    requested_by=_optional_str(extra.get("requested_by")),
+                )
+                .signed()
+                .model_dump(mode="json", exclude_none=True)
+            )
             return RoutedEvent(route=label, deployment=route.deployment, parameters=rendered)
         raise Unroutable(f"no route matches {source} event type {event_type!r}")
 

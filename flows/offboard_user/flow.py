@@ -11,14 +11,14 @@ from flows.offboard_user.audit import build_record, write_audit_record
 from flows.offboard_user.plan import OffboardPlan, plan_offboard_user
 from flows.offboard_user.spec import OffboardUserSpec
 from tasks.reporting.report import RunbookOutcome, RunStatus
-from tasks.triggers import Trigger
+from tasks.triggers import TriggerParam
 
 
 @flow(name="offboard-user", persist_result=True)
 async def offboard_user(
     spec: OffboardUserSpec,
     dry_run: bool = False,
-    trigger: Trigger | None = None,
+    trigger: TriggerParam = None,
     policy: str = "default",
 ) -> RunbookOutcome:
     """Offboard a leaver: revoke their API keys, delete (block) the user, write the audit record.

@@ -8,14 +8,14 @@ from flows.engine import execute_plan, load_policy, resolve_trigger
 from flows.onboard_team.plan import plan_onboard_team
 from flows.onboard_team.spec import OnboardTeamSpec
 from tasks.reporting.report import RunbookOutcome
-from tasks.triggers import Trigger
+from tasks.triggers import TriggerParam
 
 
 @flow(name="onboard-team", persist_result=True)
 async def onboard_team(
     spec: OnboardTeamSpec,
     dry_run: bool = False,
-    trigger: Trigger | None = None,
+    trigger: TriggerParam = None,
     policy: str = "default",
 ) -> RunbookOutcome:
     """Onboard a team: space, custom roles, invitations, org and space roles, a CI service key.

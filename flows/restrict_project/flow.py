@@ -8,14 +8,14 @@ from flows.engine import execute_plan, load_policy, resolve_trigger
 from flows.restrict_project.plan import plan_restrict_project
 from flows.restrict_project.spec import RestrictProjectSpec
 from tasks.reporting.report import RunbookOutcome
-from tasks.triggers import Trigger
+from tasks.triggers import TriggerParam
 
 
 @flow(name="restrict-project", persist_result=True)
 async def restrict_project(
     spec: RestrictProjectSpec,
     dry_run: bool = False,
-    trigger: Trigger | None = None,
+    trigger: TriggerParam = None,
     policy: str = "default",
 ) -> RunbookOutcome:
     """Restrict a project to the listed people, each with a custom role bound on the project.

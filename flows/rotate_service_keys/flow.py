@@ -14,14 +14,14 @@ from flows.rotate_service_keys.plan import (
 )
 from flows.rotate_service_keys.spec import RotateServiceKeysSpec
 from tasks.reporting.report import RunbookOutcome
-from tasks.triggers import Trigger
+from tasks.triggers import TriggerParam
 
 
 @flow(name="rotate-service-keys", persist_result=True)
 async def rotate_service_keys(
     spec: RotateServiceKeysSpec,
     dry_run: bool = False,
-    trigger: Trigger | None = None,
+    trigger: TriggerParam = None,
     policy: str = "default",
 ) -> RunbookOutcome:
     """Rotate service keys whose secret is too old, replace those about to expire.

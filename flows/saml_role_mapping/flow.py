@@ -13,14 +13,14 @@ from flows.saml_role_mapping.mapping import (
 from flows.saml_role_mapping.plan import plan_saml_role_mapping
 from flows.saml_role_mapping.spec import SamlRoleMappingSpec
 from tasks.reporting.report import RunbookOutcome, RunStatus
-from tasks.triggers import Trigger
+from tasks.triggers import TriggerParam
 
 
 @flow(name="saml-role-mapping", persist_result=True)
 async def saml_role_mapping(
     spec: SamlRoleMappingSpec,
     dry_run: bool = False,
-    trigger: Trigger | None = None,
+    trigger: TriggerParam = None,
     policy: str = "default",
     mapping_variable: str = DEFAULT_VARIABLE,
 ) -> RunbookOutcome:

@@ -14,19 +14,37 @@ from prefect.input import RunInput
 from pydantic import BaseModel, Field
 
 from blocks._naming import slug
+from tasks.approvals.policy import ApprovalPolicy
 
 REQUEST_KEY_PREFIX = "approval-request-"
 VOTE_KEY_PREFIX = "vote-"
 
 
-class ApprovalDecision(RunInput):
-    """The answer that resumes a paused runbook: the Prefect UI form, the CLI and Slack send it."""
+class ApprovalAnswer(RunInput):
+    """What resumes a waiting gate: the Prefect UI's resume form, the CLI and Slack send it.
 
-    approved: bool = Field(description="True to apply the plan, false to reject it.")
-    approver: str = Field(min_length=1, description="Who decided (email, Slack user id or name).")
+    It is a claim, not a decision: the flow records a form answer as a UI vote from
+    ``approver`` (refused unless the policy allows UI votes), and decides only on the durable
+    votes. Slack and CLI voters record their vote first and then resume with this.
+    """
+
+    approved: bool = Field(description="True to approve the plan, false to reject it.")
+    approver: str = Field(
+        min_length=1, description="Your e-mail: the approver identity the policy checks."
+    )
     comment: str = Field(default="", description="Why, for the audit record.")
-    approvers: list[str] = Field(
-        default_factory=list, description="Everyone whose vote counted towards the quorum."
+
+
+class ApprovalDecision(BaseModel):
+    """How a gate was decided, after the flow checked the votes against the policy."""
+
+    approved: bool
+    approver: str = Field(description="Who decided, in words (every counted approver).")
+    comment: str = ""
+    approvers: list[str] = Field(default_factory=list, description="Voters whose vote counted.")
+    break_glass: bool = False
+    refused: list[str] = Field(
+        default_factory=list, description="Answers and votes that did not count, and why."
     )
 
 
@@ -49,21 +67,21 @@ class ApprovalRequest(BaseModel):
     timeout_seconds: int
     expires_at: datetime
     flow_run_url: str | None = None
-    quorum: int = 1
-    approver_group: str | None = None
-    approver_ids: list[str] = Field(default_factory=list)
-    allow_requester: bool = False
+    policy: ApprovalPolicy = Field(
+        default_factory=ApprovalPolicy,
+        description="The approval policy the request was asked under (the flow re-checks its own).",
+    )
+    held: str | None = Field(
+        default=None,
+        description="Why the gate is held for break-glass approval (leaver storm), if it is.",
+    )
     channel: str | None = None
     message_ts: str | None = None
 
-
-class Vote(BaseModel):
-    """One person's click, stored as run input ``vote-<gate>-<user>``: unique per voter."""
-
-    user_id: str
-    user_name: str | None = None
-    approved: bool
-    at: datetime
+    @property
+    def quorum(self) -> int:
+        """Approvals needed; a held gate needs a break-glass approval instead."""
+        return self.policy.quorum
 
 
 def request_key(gate: str) -> str:

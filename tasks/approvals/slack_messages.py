@@ -173,14 +173,20 @@ async def _stored_or_given(request: ApprovalRequest) -> ApprovalRequest:
     retry_jitter_factor=0.5,
     retry_condition_fn=_retry_if_transient,
 )
-async def post_run_result(slack: SlackApprovals, request: ApprovalRequest, text: str) -> None:
+async def post_run_result(
+    slack: SlackApprovals, request: ApprovalRequest, text: str, *, broadcast: bool = False
+) -> None:
     """Reply in the thread of the approval message with the run's result.
+
+    ``broadcast`` also shows the reply in the channel (Slack's "also send to channel"): for
+    what everybody must see, such as a break-glass approval or a refused bypass.
 
     Args:
         slack: The Slack app.
         request: The posted request (with ``channel`` and ``message_ts``; else the stored one
             is used).
         text: The result, mrkdwn; anything shaped like a Slack token is redacted.
+        broadcast: Also show it in the channel.
 
     Examples:
         ```python
@@ -198,8 +204,29 @@ async def post_run_result(slack: SlackApprovals, request: ApprovalRequest, text:
         thread_ts=request.message_ts,
         text=redact(text),
         unfurl_links=False,
+        reply_broadcast=broadcast,
     )
     logger.info("Posted the result of run %s in thread %s", request.run_id, request.message_ts)
+
+
+@task(
+    name="Post alert",
+    description="Post an alert to the approval channel (not in a thread).",
+    retries=3,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=_retry_if_transient,
+)
+async def post_alert(slack: SlackApprovals, text: str) -> None:
+    """Post ``text`` to the approval channel, for what approvers must notice at once.
+
+    Args:
+        slack: The Slack app.
+        text: The alert, mrkdwn; anything shaped like a Slack token is redacted.
+    """
+    client = slack.get_client()
+    await client.chat_postMessage(channel=slack.channel, text=redact(text), unfurl_links=False)
+    get_run_logger().info("Posted an alert to %s", slack.channel)
 
 
 @task(

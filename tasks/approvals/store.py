@@ -7,19 +7,22 @@ restart of whoever wrote it. Every function takes an open ``PrefectClient``.
 
 from __future__ import annotations
 
+import json
 from uuid import UUID
 
 import httpx
 from prefect.client.orchestration import PrefectClient
+from pydantic import ValidationError
 
 from tasks.approvals.models import (
     REQUEST_KEY_PREFIX,
     VOTE_KEY_PREFIX,
     ApprovalRequest,
-    Vote,
     request_key,
     vote_key,
 )
+from tasks.approvals.policy import Vote
+from tasks.service_key import sign, verify
 
 EXPIRED_KEY_PREFIX = "approval-expired-"
 
@@ -92,9 +95,9 @@ async def record_vote(client: PrefectClient, run_id: UUID | str, gate: str, vote
     try:
         await client.create_flow_run_input(
             flow_run_id=UUID(str(run_id)),
-            key=vote_key(gate, vote.user_id),
+            key=vote_key(gate, vote.voter.id),
             value=vote.model_dump_json(),
-            sender=f"slack:{vote.user_id}",
+            sender=f"{vote.voter.channel.value}:{vote.voter.id}",
         )
     except httpx.HTTPStatusError as ex:
         if _status(ex) == 409:
@@ -122,11 +125,75 @@ async def read_votes(client: PrefectClient, run_id: UUID | str, gate: str) -> li
     )
     votes = []
     for item in inputs:
-        vote = Vote.model_validate_json(item.value)
+        try:
+            vote = Vote.model_validate_json(item.value)
+        except ValidationError:
+            continue  # not a vote of this version's shape: it cannot count
         # The prefix of gate "x" also matches gate "x-y": keep only this gate's own keys.
-        if item.key == vote_key(gate, vote.user_id):
+        if item.key == vote_key(gate, vote.voter.id):
             votes.append(vote)
     return sorted(votes, key=lambda v: v.at)
+
+
+def _signed_part(run_id: UUID | str, gate: str, vote: Vote) -> dict[str, object]:
+    return {"run": str(run_id), "gate": gate, **vote.model_dump(mode="json", exclude={"signature"})}
+
+
+def sign_vote(run_id: UUID | str, gate: str, vote: Vote) -> Vote:
+    """``vote`` with the webhook service's signature over it, this run and this gate."""
+    return vote.model_copy(update={"signature": sign("vote", _signed_part(run_id, gate, vote))})
+
+
+def vote_is_authentic(run_id: UUID | str, gate: str, vote: Vote) -> bool:
+    """Whether the vote's channel can vouch for it.
+
+    A Slack vote is only as good as the service's signature: anyone with Prefect API access can
+    write a run input that claims to be a Slack click. CLI and UI votes are claims by whoever
+    holds Prefect API credentials, who are administrators of this system by definition; the
+    policy decides whether those channels count at all.
+    """
+    if vote.voter.channel.value != "slack":
+        return True
+    return verify("vote", _signed_part(run_id, gate, vote), vote.signature)
+
+
+async def write_note(client: PrefectClient, run_id: UUID | str, name: str, value: str) -> bool:
+    """Write a once-per-run note: the first writer wins, a re-executed flow finds it.
+
+    Args:
+        client: An open Prefect client.
+        run_id: The flow run.
+        name: What the note is, e.g. ``<gate>-refused-2``; lowercase, digits and dashes.
+        value: What it says.
+
+    Returns:
+        ``True`` for the first writer only.
+    """
+    try:
+        await client.create_flow_run_input(
+            flow_run_id=UUID(str(run_id)), key=f"note-{name}", value=json.dumps(value)
+        )
+    except httpx.HTTPStatusError as ex:
+        if _status(ex) == 409:
+            return False
+        raise
+    return True
+
+
+async def claim_note(client: PrefectClient, run_id: UUID | str, name: str) -> bool:
+    """Claim something to do once per run (post a message once); ``True`` for the first caller."""
+    return await write_note(client, run_id, name, "claimed")
+
+
+async def read_note(client: PrefectClient, run_id: UUID | str, name: str) -> str | None:
+    """What a note says, or ``None`` if nobody wrote it yet."""
+    try:
+        raw = await client.read_flow_run_input(flow_run_id=UUID(str(run_id)), key=f"note-{name}")
+    except httpx.HTTPStatusError as ex:
+        if _status(ex) == 404:
+            return None
+        raise
+    return json.loads(raw)
 
 
 def expired_key(gate: str) -> str:

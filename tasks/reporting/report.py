@@ -23,6 +23,7 @@ class RunStatus(StrEnum):
     NO_CHANGES = "no changes"
     DRY_RUN = "dry run"
     REJECTED = "rejected"
+    EXPIRED = "expired"
     FAILED = "failed"
 
 
@@ -37,6 +38,7 @@ class RunbookOutcome(BaseModel):
     applied: int = Field(default=0, description="Changes that changed live state.")
     already: int = Field(default=0, description="Changes a step found already in place.")
     approver: str | None = None
+    break_glass: bool = Field(default=False, description="Approved by break-glass.")
     api_calls: int = 0
     notes: list[str] = Field(default_factory=list)
 
@@ -69,6 +71,8 @@ async def write_report(
     """
     results = results or []
     notes = [*plan.notes, *(notes or [])]
+    if decision is not None:
+        notes += [f"approval gate: {reason}" for reason in decision.refused]
     outcome = RunbookOutcome(
         runbook=plan.runbook,
         subject=plan.subject,
@@ -77,13 +81,15 @@ async def write_report(
         planned=len(plan.changes),
         applied=sum(r.outcome is Outcome.APPLIED for r in results),
         already=sum(r.outcome is Outcome.ALREADY for r in results),
-        approver=decision.approver if decision else None,
+        approver=(", ".join(decision.approvers) or decision.approver) if decision else None,
+        break_glass=bool(decision and decision.break_glass),
         api_calls=plan.api_calls + sum(r.api_calls for r in results),
         notes=notes,
     )
     seconds = (datetime.now(UTC) - started).total_seconds()
     lines = [
-        f"# {plan.runbook}: {plan.subject} — {status.value}",
+        f"# {'BREAK-GLASS — ' if outcome.break_glass else ''}{plan.runbook}: {plan.subject} — "
+        f"{status.value}",
         "",
         f"- trigger: {trigger.describe()}",
         f"- plan: `{plan.hash[:12]}`, {outcome.planned} change(s), "
@@ -117,7 +123,5 @@ def _approval_line(plan: Plan, decision: ApprovalDecision | None) -> str:
         return "not needed (no destructive changes)"
     if decision is None:
         return "not reached"
-    verdict = "approved" if decision.approved else "rejected"
-    who = ", ".join(decision.approvers) if decision.approvers else decision.approver
     comment = f" ({decision.comment})" if decision.comment else ""
-    return f"{verdict} by {who}{comment}"
+    return f"{decision.approver}{comment}"

@@ -31,7 +31,8 @@ from prefect.states import State
 from blocks.slack import SlackApprovals
 from emulator.slack import SlackEmulatorServer
 from emulator.slack.interactions import SignedRequest, build_click
-from tasks.approvals.models import ApprovalDecision, ApprovalRequest
+from tasks.approvals.models import ApprovalAnswer, ApprovalRequest
+from tasks.approvals.policy import ApprovalPolicy
 from tasks.approvals.slack_blocks import parse_button_value
 from tasks.approvals.slack_messages import mark_expired, post_approval_request, post_run_result
 from tests.fixtures.slack import SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET
@@ -72,15 +73,14 @@ def people(slack_emulator: SlackEmulatorServer) -> None:
 def slack_block(slack_emulator: SlackEmulatorServer, people: None) -> SlackApprovals:
     """The Slack app block pointed at the emulator (approver group given by handle)."""
     return SlackApprovals(
-        bot_token=SLACK_BOT_TOKEN,
-        signing_secret=SLACK_SIGNING_SECRET,
-        channel="#arize-approvals",
-        approver_group="arize-approvers",
-        approver_ids=[CAROL],
-        quorum=1,
-        timeout_seconds=60,
-        base_url=slack_emulator.base_url,
+        bot_token=SLACK_BOT_TOKEN, channel="#arize-approvals", base_url=slack_emulator.base_url
     )
+
+
+#: Approvers: the group (given by handle) and Carol by Slack id.
+APPROVERS = ApprovalPolicy(
+    approver_group="arize-approvers", approver_slack_ids=[CAROL], quorum=1, timeout_seconds=60
+)
 
 
 @pytest.fixture
@@ -111,26 +111,33 @@ def service(
 @flow(name="slack-approval-gate-test")
 async def gated_flow(
     slack: SlackApprovals,
+    policy: ApprovalPolicy,
     gate: str,
     fields: dict[str, Any],
     pause_seconds: int = 60,
     mark_on_timeout: bool = True,
 ) -> dict[str, Any]:
-    """A runbook reduced to its gate: ask, pause, apply on approval, report in the thread."""
+    """A click handler's counterpart: ask, pause, apply when the handler resumes with approval.
+
+    The real gate (``tasks.approvals.gate``) re-checks the votes itself; these tests are about
+    what the handler records and when it resumes.
+    """
     run_id = str(flow_run.get_id())
-    policy = slack.policy_fields() | {"timeout_seconds": pause_seconds}
     request = ApprovalRequest(
         run_id=run_id,
         gate=gate,
         expires_at=datetime.now(UTC) + timedelta(seconds=pause_seconds),
-        **(policy | fields),
+        timeout_seconds=pause_seconds,
+        channel=slack.channel,
+        policy=policy,
+        **fields,
     )
     request = await post_approval_request(slack, request)
     # A retried or re-executed flow reaches the gate again: still one message.
     await post_approval_request.with_options(refresh_cache=True)(slack, request)
     try:
         decision = await apause_flow_run(
-            wait_for_input=ApprovalDecision.with_initial_data(description=request.subject),
+            wait_for_input=ApprovalAnswer.with_initial_data(description=request.subject),
             key=gate,
             timeout=pause_seconds,
             poll_interval=1,
@@ -166,6 +173,7 @@ class GatedRun:
     """A gated flow running in its own thread, paused on ``gate`` once :meth:`paused` returns."""
 
     slack: SlackApprovals
+    policy: ApprovalPolicy
     emulator: SlackEmulatorServer
     gate: str
     fields: dict[str, Any]
@@ -183,6 +191,7 @@ class GatedRun:
                 self.state = asyncio.run(
                     gated_flow(
                         self.slack,
+                        self.policy,
                         self.gate,
                         self.fields,
                         self.timeout,
@@ -272,11 +281,12 @@ def gated_run(
         mark_on_timeout: bool = True,
         **overrides: Any,
     ) -> GatedRun:
-        block = slack_block.model_copy(
+        policy = APPROVERS.model_copy(
             update={"quorum": quorum, "allow_requester": allow_requester}
         )
         run = GatedRun(
-            slack=block,
+            slack=slack_block,
+            policy=policy,
             emulator=slack_emulator,
             gate=f"offboard-{uuid.uuid4().hex[:8]}",
             fields=request_fields(**overrides),
@@ -298,7 +308,7 @@ async def _reject(run_id: str) -> None:
     async with get_client() as client:
         await client.resume_flow_run(
             uuid.UUID(run_id),
-            run_input={"approved": False, "approver": "teardown", "comment": "", "approvers": []},
+            run_input={"approved": False, "approver": "teardown", "comment": ""},
         )
 
 

@@ -21,7 +21,7 @@ from emulator.slack.interactions import build_click
 from flows.restrict_project.flow import restrict_project
 from tasks.approvals.gate import ApprovalTimeout
 from tasks.reporting.report import RunStatus
-from tests.approvals.conftest import ALICE, send
+from tests.approvals.conftest import ALICE, APPROVERS, send
 from tests.fixtures.runbooks import mutation_count, wait_for_paused_run
 from tests.fixtures.slack import SLACK_SIGNING_SECRET
 
@@ -35,6 +35,7 @@ async def slack_policy(arize, prefect_harness, slack_block) -> RunbookPolicy:
     policy = RunbookPolicy(
         credentials=ArizeCredentials(api_key=arize.admin_key, base_url=arize.base_url),
         approvals=slack_block,
+        approval=APPROVERS,
         key_store=ArizeKeyStore(prefix="slack-test"),
         poll_interval_seconds=1,
         rate_limit=None,
@@ -77,7 +78,7 @@ async def test_a_slack_click_decides_the_runbook(
     assert outcome.status is (RunStatus.COMPLETED if approved else RunStatus.REJECTED)
     assert await restricted(arize) is approved
     if approved:
-        assert outcome.approver == ALICE
+        assert outcome.approver == "alice@acme.example"
         assert mutation_count(arize) - before == outcome.applied
     else:
         assert mutation_count(arize) == before
@@ -85,14 +86,15 @@ async def test_a_slack_click_decides_the_runbook(
     gate_messages = [m for m in messages if not m.get("thread_ts")]
     assert len(gate_messages) == 1, "one approval message per gate"
     decided = str(gate_messages[0]["blocks"])
-    assert ALICE in decided and "actions" not in [b["type"] for b in gate_messages[0]["blocks"]]
+    assert ALICE in decided
+    assert "actions" not in [b["type"] for b in gate_messages[0]["blocks"]]
     replies = [m for m in messages if m.get("thread_ts") == gate_messages[0]["ts"]]
     assert replies, "the run's result is posted in the thread"
     assert arize.admin_key not in str(messages)
 
 
 async def test_an_unanswered_slack_gate_expires_as_rejected(arize, slack_policy, slack_emulator):
-    slack_policy.approvals.timeout_seconds = 10
+    slack_policy.approval.timeout_seconds = 10
     await slack_policy.asave("default", overwrite=True)
     before = mutation_count(arize)
 
@@ -101,5 +103,8 @@ async def test_an_unanswered_slack_gate_expires_as_rejected(arize, slack_policy,
 
     assert mutation_count(arize) == before
     assert not await restricted(arize)
-    (message,) = slack_emulator.messages()["messages"]
+    messages = slack_emulator.messages()["messages"]
+    (message,) = [m for m in messages if not m.get("thread_ts")]
     assert "expired" in str(message).lower()
+    replies = [m for m in messages if m.get("thread_ts") == message["ts"]]
+    assert any("Expired" in m["text"] for m in replies), "the expiry is told in the thread"

@@ -21,7 +21,7 @@ from tasks.approvals.slack_messages import (
     post_run_result,
 )
 from tasks.approvals.store import read_request
-from tests.approvals.conftest import ALICE, request_fields
+from tests.approvals.conftest import ALICE, APPROVERS, request_fields
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,10 @@ def _request(slack: SlackApprovals, gate: str, **overrides: Any) -> ApprovalRequ
         run_id=str(flow_run.get_id()),
         gate=gate,
         expires_at=datetime.now(UTC) + timedelta(seconds=60),
-        **(slack.policy_fields() | request_fields(**overrides)),
+        timeout_seconds=60,
+        channel=slack.channel,
+        policy=APPROVERS,
+        **request_fields(**overrides),
     )
 
 

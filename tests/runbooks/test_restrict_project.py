@@ -129,7 +129,7 @@ async def test_rejected_approval_changes_nothing(arize, runbook_policy):
 
 
 async def test_unanswered_gate_times_out_as_rejected(arize, runbook_policy):
-    runbook_policy.approval_timeout_seconds = 10
+    runbook_policy.approval.timeout_seconds = 10
     await runbook_policy.asave("default", overwrite=True)
     before, state = mutation_count(arize), emulator_state(arize)
 

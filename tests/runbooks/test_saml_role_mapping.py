@@ -167,7 +167,7 @@ async def test_rejected_approval_changes_nothing(arize, runbook_policy, variable
 
 
 async def test_unanswered_gate_times_out_as_rejected(arize, runbook_policy, variable):
-    runbook_policy.approval_timeout_seconds = 10
+    runbook_policy.approval.timeout_seconds = 10
     await runbook_policy.asave("default", overwrite=True)
     before, snapshot = mutation_count(arize), emulator_state(arize)
 

@@ -9,7 +9,8 @@ clicker an error unless it gets its 200 within 3 seconds.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, Protocol
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
@@ -17,6 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from webhooks.approvals import SlackApprovalHandler, prefect_client_factory
 from webhooks.errors import InvalidSignature, MalformedRequest, SourceNotConfigured
+from webhooks.review_clicks import build_review_handler
 from webhooks.settings import Settings
 from webhooks.verify import read_body
 
@@ -67,19 +69,15 @@ async def verified_slack_payload(request: Request) -> dict[str, Any]:
 VerifiedSlackPayload = Annotated[dict[str, Any], Depends(verified_slack_payload)]
 
 
-def approval_handler(request: Request) -> SlackApprovalHandler:
-    """The click handler: ``app.state.slack_approval_handler`` if set, else one from settings.
+class InteractionHandler(Protocol):
+    """Something that acts on verified Slack interactions: approvals, reviews, access requests."""
 
-    Raises:
-        SourceNotConfigured: No Slack bot token is configured (404).
-    """
-    handler = getattr(request.app.state, "slack_approval_handler", None)
-    if handler is not None:
-        return handler
-    handler = build_handler(_settings(request), getattr(request.app.state, "prefect_client", None))
-    if handler is None:
-        raise SourceNotConfigured("slack is not configured")
-    return handler
+    async def handle(self, payload: dict[str, Any]) -> object | None:
+        """Act on ``payload``; ``None`` when it is not this handler's."""
+        ...
+
+
+HandlerFactory = Callable[[Settings, Any], InteractionHandler | None]
 
 
 def build_handler(settings: Settings, shared: Any | None) -> SlackApprovalHandler | None:
@@ -96,12 +94,45 @@ def build_handler(settings: Settings, shared: Any | None) -> SlackApprovalHandle
     )
 
 
+#: Every kind of Slack interaction the service handles; a feature adds its factory here.
+HANDLER_FACTORIES: list[HandlerFactory] = [build_handler, build_review_handler]
+
+
+def build_handlers(settings: Settings, shared: Any | None) -> list[InteractionHandler]:
+    """One handler per factory that is configured, on the shared Prefect client."""
+    built = (factory(settings, shared) for factory in HANDLER_FACTORIES)
+    return [handler for handler in built if handler is not None]
+
+
+def interaction_handlers(request: Request) -> list[InteractionHandler]:
+    """The app's handlers: built once (at startup, or on the first click) and then reused.
+
+    Raises:
+        SourceNotConfigured: No Slack bot token is configured (404).
+    """
+    handlers = getattr(request.app.state, "slack_handlers", None)
+    if handlers is None:
+        shared = getattr(request.app.state, "prefect_client", None)
+        handlers = build_handlers(_settings(request), shared)
+        request.app.state.slack_handlers = handlers
+    if not handlers:
+        raise SourceNotConfigured("slack is not configured")
+    return handlers
+
+
+async def dispatch(handlers: list[InteractionHandler], payload: dict[str, Any]) -> None:
+    """Offer ``payload`` to each handler in turn until one takes it."""
+    for handler in handlers:
+        if await handler.handle(payload) is not None:
+            return
+
+
 @router.post("/interactions", status_code=200, response_class=Response)
 async def interactions(
     payload: VerifiedSlackPayload,
     background: BackgroundTasks,
-    handler: Annotated[SlackApprovalHandler, Depends(approval_handler)],
+    handlers: Annotated[list[InteractionHandler], Depends(interaction_handlers)],
 ) -> Response:
-    """Acknowledge a verified click now; vote and decide in the background."""
-    background.add_task(handler.handle, payload)
+    """Acknowledge a verified interaction now; act on it in the background."""
+    background.add_task(dispatch, handlers, payload)
     return Response(status_code=200)

@@ -1,0 +1,321 @@
+"""The two-person rule on every path: the flow itself decides on durable, policy-checked votes.
+
+A real offboard-user run waits at its gate against the Arize emulator; each bypass attempt
+wakes it (CLI, raw API resume, forged run input) and must leave the leaver in place, the run
+waiting again, and the attempt in the report. The honest paths still finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from prefect import get_client
+
+from arize_admin import PredefinedRole
+from cli.approvals import GateNotAnswered, answer_gate, wait_for_gate
+from flows.offboard_user.flow import offboard_user
+from tasks.approvals.metrics import BREAK_GLASS_APPROVALS
+from tasks.approvals.models import ApprovalRequest
+from tasks.approvals.policy import ApprovalPolicy, Vote, VoteChannel, Voter
+from tasks.approvals.store import read_request, record_vote
+from tasks.reporting.report import RunStatus
+from tasks.triggers import Trigger, TriggerSource
+from tests.fixtures.runbooks import BREAK_GLASS, admin_client, mutation_count
+
+pytestmark = pytest.mark.slow
+
+LEAVER = "lee.leaver@acme.example"
+FIRST, SECOND = "approver@acme.example", "second.approver@acme.example"
+
+
+@pytest.fixture
+async def quorum_two(runbook_policy):
+    """The test policy with quorum 2 of two named approvers, no UI votes, one break-glass."""
+    runbook_policy.approval = ApprovalPolicy(
+        approver_emails=[FIRST, SECOND],
+        quorum=2,
+        ui_votes=False,
+        break_glass=[BREAK_GLASS],
+        timeout_seconds=120,
+        storm_limit=f"storm-{uuid.uuid4().hex[:8]}",
+    )
+    await runbook_policy.asave("default", overwrite=True)
+    return runbook_policy
+
+
+def spec(email: str = LEAVER) -> dict:
+    return {"email": email, "reason": "left", "ticket": "HR-1"}
+
+
+async def user_exists(arize, email: str) -> bool:
+    async with admin_client(arize) as client:
+        return await client.users.find_by_email(email) is not None
+
+
+async def waiting(since: datetime):
+    """The offboard run paused at its gate, and the stored request."""
+    async with asyncio.timeout(60):
+        run = await wait_for_gate("offboard-user", since, poll_seconds=0.3)
+    async with get_client() as client:
+        request = await read_request(client, run.id, run.state.state_details.pause_key)
+    assert request is not None
+    return run, request
+
+
+async def waits_again(run_id, previous_key: str) -> str:
+    """Wait until the run is paused under a new key (it refused the answer and waits again)."""
+    async with get_client() as client, asyncio.timeout(60):
+        while True:
+            run = await client.read_flow_run(run_id)
+            key = run.state.state_details.pause_key if run.state else None
+            if run.state and run.state.is_paused() and key != previous_key:
+                return key
+            await asyncio.sleep(0.3)
+
+
+async def report_of(run_id) -> str:
+    async with get_client() as client:
+        artifacts = await client.read_artifacts()
+    texts = [
+        a.data for a in artifacts if a.flow_run_id == run_id and (a.key or "").startswith("report")
+    ]
+    assert texts, "the run wrote a report"
+    return str(texts[-1])
+
+
+async def end_with_reject(run_id) -> None:
+    await answer_gate(run_id, approved=False, approver=SECOND, comment="ending the test")
+
+
+async def test_one_cli_vote_under_quorum_two_applies_nothing(arize, quorum_two):
+    since, before = datetime.now(UTC), mutation_count(arize)
+    flow = asyncio.create_task(offboard_user(spec=spec()))
+    run, request = await waiting(since)
+
+    await answer_gate(run.id, approved=True, approver=FIRST)
+    await waits_again(run.id, request.gate)
+    assert await user_exists(arize, LEAVER), "one vote of two deleted nobody"
+    assert mutation_count(arize) == before
+
+    await end_with_reject(run.id)
+    outcome = await flow
+    assert outcome.status is RunStatus.REJECTED
+    assert "1 of 2 approvals" in await report_of(run.id)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"approved": True, "approver": "ceo@acme.example", "comment": "trust me"},
+        {"approved": True, "approver": FIRST, "comment": "from the UI form"},
+    ],
+    ids=["made-up-approvers", "ui-vote-not-allowed"],
+)
+async def test_a_raw_or_ui_resume_is_refused(arize, quorum_two, answer):
+    since, before = datetime.now(UTC), mutation_count(arize)
+    flow = asyncio.create_task(offboard_user(spec=spec()))
+    run, request = await waiting(since)
+
+    async with get_client() as client:
+        result = await client.resume_flow_run(run.id, run_input=answer)
+    assert result.status.value == "ACCEPT"  # Prefect resumes it: only the flow can refuse
+    await waits_again(run.id, request.gate)
+    assert await user_exists(arize, LEAVER)
+    assert mutation_count(arize) == before
+
+    await end_with_reject(run.id)
+    outcome = await flow
+    assert outcome.status is RunStatus.REJECTED
+    report = await report_of(run.id)
+    assert "via ui are not allowed" in report
+    assert answer["approver"] in report
+
+
+async def forge(run_id, request: ApprovalRequest, voter: Voter, **fields) -> None:
+    """Write a vote straight into Prefect, as anyone with API access could, then wake the run."""
+    vote = Vote(
+        voter=voter, approved=True, plan_hash=request.plan_hash, at=datetime.now(UTC)
+    ).model_copy(update=fields)
+    async with get_client() as client:
+        assert await record_vote(client, run_id, request.gate, vote)
+        await client.resume_flow_run(
+            run_id, run_input={"approved": True, "approver": voter.id, "comment": ""}
+        )
+
+
+@pytest.mark.parametrize(
+    ("voter", "fields", "reason"),
+    [
+        (Voter(channel=VoteChannel.CLI, id=FIRST, email=FIRST), {"plan_hash": "0" * 64},
+         "was for plan 000000000000"),
+        (Voter(channel=VoteChannel.CLI, id=LEAVER, email=LEAVER), {},
+         "may not decide a run that concerns them"),
+        (Voter(channel=VoteChannel.CLI, id=FIRST, email=FIRST), {"break_glass": True},
+         "not named for break-glass"),
+        (Voter(channel=VoteChannel.SLACK, id="U0FAKE", email=SECOND), {},
+         "not authentic"),
+    ],
+    ids=["stale-plan-hash", "subject", "break-glass-not-named", "unsigned-slack-vote"],
+)
+async def test_forged_votes_do_not_count(arize, quorum_two, voter, fields, reason):
+    since, before = datetime.now(UTC), mutation_count(arize)
+    flow = asyncio.create_task(offboard_user(spec=spec()))
+    run, request = await waiting(since)
+    # A legitimate first vote, so a single forged one would complete the quorum if it counted.
+    if voter.email != FIRST:
+        await answer_gate(run.id, approved=True, approver=FIRST)
+        request_gate = await waits_again(run.id, request.gate)
+    else:
+        request_gate = request.gate
+
+    await forge(run.id, request, voter, **fields)
+    await waits_again(run.id, request_gate)
+    assert await user_exists(arize, LEAVER)
+    assert mutation_count(arize) == before
+
+    await end_with_reject(run.id)
+    assert (await flow).status is RunStatus.REJECTED
+    assert reason in await report_of(run.id)
+
+
+async def test_the_cli_refuses_the_subject_and_unnamed_break_glass(arize, quorum_two):
+    since = datetime.now(UTC)
+    flow = asyncio.create_task(offboard_user(spec=spec()))
+    run, request = await waiting(since)
+
+    with pytest.raises(GateNotAnswered, match="concerns them"):
+        await answer_gate(run.id, approved=True, approver=LEAVER)
+    with pytest.raises(GateNotAnswered, match="not named for break-glass"):
+        await answer_gate(
+            run.id, approved=True, approver=FIRST, break_glass=True, comment="urgent"
+        )
+    with pytest.raises(GateNotAnswered, match="not an approver"):
+        await answer_gate(run.id, approved=True, approver="stranger@acme.example")
+    async with get_client() as client:
+        still = await client.read_flow_run(run.id)
+    assert still.state.is_paused() and still.state.state_details.pause_key == request.gate
+    await end_with_reject(run.id)
+    assert (await flow).status is RunStatus.REJECTED
+    assert await user_exists(arize, LEAVER)
+
+
+async def test_two_cli_approvers_complete_the_run(arize, quorum_two):
+    since = datetime.now(UTC)
+    flow = asyncio.create_task(offboard_user(spec=spec()))
+    run, request = await waiting(since)
+
+    await answer_gate(run.id, approved=True, approver=FIRST)
+    await waits_again(run.id, request.gate)
+    await answer_gate(run.id, approved=True, approver=SECOND)
+    outcome = await flow
+
+    assert outcome.status is RunStatus.COMPLETED
+    assert outcome.approver == f"{FIRST}, {SECOND}"
+    assert not await user_exists(arize, LEAVER)
+
+
+async def test_break_glass_by_a_named_person_completes_loudly(arize, quorum_two):
+    since = datetime.now(UTC)
+    before = BREAK_GLASS_APPROVALS.labels(runbook="offboard-user")._value.get()
+    flow = asyncio.create_task(offboard_user(spec=spec()))
+    run, _ = await waiting(since)
+
+    await answer_gate(
+        run.id, approved=True, approver=BREAK_GLASS, break_glass=True, comment="incident 42"
+    )
+    outcome = await flow
+
+    assert outcome.status is RunStatus.COMPLETED and outcome.break_glass
+    assert not await user_exists(arize, LEAVER)
+    assert (await report_of(run.id)).startswith("# BREAK-GLASS")
+    assert BREAK_GLASS_APPROVALS.labels(runbook="offboard-user")._value.get() == before + 1
+
+
+async def test_a_leaver_storm_holds_the_sixth_run_until_break_glass(arize, quorum_two):
+    quorum_two.approval = quorum_two.approval.model_copy(update={"quorum": 1})
+    await quorum_two.asave("default", overwrite=True)
+    emails = [f"storm{i}@acme.example" for i in range(6)]
+    async with admin_client(arize) as client:
+        for email in emails:
+            await client.users.create(
+                name=email, email=email, role=PredefinedRole(name="MEMBER"), invite_mode="NONE"
+            )
+    since = datetime.now(UTC)
+    flows = [
+        asyncio.create_task(
+            offboard_user(
+                spec=spec(email),
+                trigger=Trigger(source=TriggerSource.OKTA, event_id=f"evt-{email}").signed(),
+            )
+        )
+        for email in emails
+    ]
+    requests = await _all_waiting(since, len(emails))
+    held = [r for r in requests if r.held]
+    assert len(held) == 1, [r.held for r in requests]
+    assert "leaver storm" in held[0].held
+
+    (held_run,) = [r for r in requests if r.held]
+    # A normal approval does not release a held run; break-glass does.
+    await answer_gate(held_run.run_id, approved=True, approver=FIRST)
+    await waits_again(uuid.UUID(held_run.run_id), held_run.gate)
+    assert await user_exists(arize, held_run.subject)
+    await answer_gate(
+        held_run.run_id, approved=True, approver=BREAK_GLASS, break_glass=True,
+        comment="HR confirmed the bulk termination",
+    )
+    for request in requests:
+        if request is not held_run:
+            await answer_gate(request.run_id, approved=False, approver=SECOND)
+    outcomes = await asyncio.gather(*flows)
+    completed = [o for o in outcomes if o.status is RunStatus.COMPLETED]
+    assert [o.subject for o in completed] == [held_run.subject]
+    assert completed[0].break_glass
+    assert not await user_exists(arize, held_run.subject)
+
+
+async def test_an_unsigned_trigger_is_recorded_as_an_unverified_claim(arize, quorum_two):
+    since = datetime.now(UTC)
+    forged = Trigger(source=TriggerSource.JIRA, ticket="OPS-1", requested_by=FIRST)
+    flow = asyncio.create_task(offboard_user(spec=spec(), trigger=forged))
+    run, request = await waiting(since)
+
+    assert request.trigger.startswith("manual")
+    assert "ignored an unsigned trigger claiming: jira" in request.trigger
+    # The claimed requester still may not approve their own request.
+    with pytest.raises(GateNotAnswered, match="may not decide"):
+        await answer_gate(run.id, approved=True, approver=FIRST)
+    await end_with_reject(run.id)
+    await flow
+
+
+async def _all_waiting(since: datetime, count: int) -> list[ApprovalRequest]:
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterStartTime,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    async with get_client() as client, asyncio.timeout(120):
+        while True:
+            runs = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    start_time=FlowRunFilterStartTime(after_=since),
+                    state=FlowRunFilterState(
+                        type=FlowRunFilterStateType(any_=[StateType.PAUSED])
+                    ),
+                )
+            )
+            if len(runs) >= count:
+                requests = [
+                    await read_request(client, r.id, r.state.state_details.pause_key)
+                    for r in runs
+                ]
+                return [r for r in requests if r is not None]
+            await asyncio.sleep(0.5)
+

@@ -64,6 +64,7 @@ class RunView:
     done: int = 0
     total: int | None = None
     paused_run: str | None = None
+    phases: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.progress = Progress(
@@ -78,9 +79,8 @@ class RunView:
             disable=not self.enabled,
             transient=False,
         )
-        self.task = self.progress.add_task(
-            f"{self.runbook}: planning (read-only)", total=None, failed=""
-        )
+        self.task = self.progress.add_task("", total=None, failed="")
+        self.phase("planning (read-only)")
 
     def __enter__(self) -> RunView:
         self.progress.start()
@@ -91,6 +91,7 @@ class RunView:
 
     def phase(self, text: str) -> None:
         """Show what the run is doing now."""
+        self.phases.append(text)
         self.progress.update(self.task, description=f"{self.runbook}: {escape(text)}")
 
     # ApplyListener ------------------------------------------------------------------
@@ -135,15 +136,21 @@ class RunResult:
     run_id: str | None
     outcome: Any = None
     error: BaseException | None = None
-    failures: list[str] = field(default_factory=list)
+    view: RunView | None = None
+
+    @property
+    def failures(self) -> list[str]:
+        """The changes that failed after their retries, as the apply reported them."""
+        return self.view.failures if self.view else []
 
 
 async def run_with_view(
-    flow: Any, spec: Any, *, dry_run: bool, policy: str, show: bool, ui_url: str | None
+    flow: Any, spec: Any, *, dry_run: bool, policy: str, show: bool, ui_url: str | None,
+    console: Console | None = None,
 ) -> RunResult:
     """Run the flow in this process with the live view; never raises for a failed run."""
     since = datetime.now(UTC)
-    with RunView(flow.name, enabled=show) as view:
+    with RunView(flow.name, console=console or err, enabled=show) as view:
         token = listener.set(view)
         try:
             # The tasks copy this context: the apply inside the flow sees the listener.
@@ -160,8 +167,8 @@ async def run_with_view(
                 gate.cancel()
     run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
     if state.is_completed():
-        return RunResult(state, run_id, outcome=await state.aresult(), failures=view.failures)
+        return RunResult(state, run_id, outcome=await state.aresult(), view=view)
     error = await state.aresult(raise_on_failure=False)
     if not isinstance(error, BaseException):
         error = RuntimeError(state.message or state.name)
-    return RunResult(state, run_id, error=error, failures=view.failures)
+    return RunResult(state, run_id, error=error, view=view)

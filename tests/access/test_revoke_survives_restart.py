@@ -1,0 +1,146 @@
+"""Server and worker killed between grant and expiry: after the restart the grant is revoked.
+
+A real ``prefect server start`` (its SQLite file kept across the restart) and a real process
+worker run the revoke deployments; the grant flow runs here, against that server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from prefect import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+from prefect.client.schemas.schedules import IntervalSchedule
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from blocks.policy import RunbookPolicy
+from cli.stack import PrefectServer
+from flows.grant_temporary_access.flow import GrantResult
+from flows.revoke_expired_access.flow import revoke_expired_access, revoke_temporary_access
+from tasks.access_grants import read_grant
+from tests.access.conftest import binding_of, grant, spec, until
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).parents[2]
+POOL = "access-restart"
+SWEEP_SECONDS = 10
+SERVER_ENV = {
+    # Schedule and pick up runs within seconds, not the default minute.
+    "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+    "PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS": "2",
+}
+
+
+def start_worker(server: PrefectServer, log: Path) -> subprocess.Popen[bytes]:
+    """``prefect worker start`` on the pool, polling every second."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, "--type", "process"],
+        env={**os.environ, **server.client_env(), "PREFECT_WORKER_QUERY_SECONDS": "1",
+             "PREFECT_WORKER_PREFETCH_SECONDS": "2"},
+        cwd=ROOT,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+async def deploy(policy: RunbookPolicy) -> None:
+    """The policy block, the pool and both revoke deployments, on the test's server."""
+    await policy.asave("default", overwrite=True)
+    async with get_client() as client:
+        await client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
+        pull = [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
+        for flow, schedule in (
+            (revoke_temporary_access, None),
+            (revoke_expired_access, IntervalSchedule(interval=timedelta(seconds=SWEEP_SECONDS))),
+        ):
+            flow_id = await client.create_flow_from_name(flow.name)
+            await client.create_deployment(
+                flow_id=flow_id,
+                name=flow.name,
+                entrypoint=f"flows/revoke_expired_access/flow.py:{flow.fn.__name__}",
+                path=str(ROOT),
+                work_pool_name=POOL,
+                pull_steps=pull,
+                schedules=[] if schedule is None else [_schedule(schedule)],
+            )
+
+
+def _schedule(schedule: IntervalSchedule):
+    from prefect.client.schemas.actions import DeploymentScheduleCreate
+
+    return DeploymentScheduleCreate(schedule=schedule, active=True)
+
+
+def kill(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+
+
+async def test_server_and_worker_killed_then_restarted_still_revoke(
+    arize, runbook_policy, tmp_path: Path
+):
+    server = PrefectServer(tmp_path / "prefect")
+    os.environ.update(SERVER_ENV)
+    worker = None
+    try:
+        await asyncio.to_thread(server.start)
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            await deploy(runbook_policy)
+            worker = start_worker(server, tmp_path / "worker.log")
+
+            outcome = await grant(spec(duration=25))
+            assert outcome.result is GrantResult.GRANTED, outcome.message
+            async with get_client() as client:
+                record = await read_grant(client, outcome.grant_id)
+                scheduled = await client.read_flow_runs(
+                    deployment_filter=DeploymentFilter(
+                        name=DeploymentFilterName(any_=["revoke-temporary-access"])
+                    )
+                )
+            assert [r.parameters for r in scheduled] == [{"grant_id": record.id}]
+
+            # Both die hard between the grant and its expiry.
+            kill(worker)
+            server.process.send_signal(signal.SIGKILL)
+            server.process.wait(timeout=30)
+            server.process = None
+            assert datetime.now(UTC) < record.expires_at
+            still = await binding_of(arize, "sam@acme.example", record.resource_id, "PROJECT")
+            assert still is not None
+
+            await until(lambda: _after(record.expires_at), within=60)
+            await asyncio.to_thread(server.start)
+            worker = start_worker(server, tmp_path / "worker.log")
+            restarted = datetime.now(UTC)
+
+            async def revoked() -> bool:
+                return await binding_of(
+                    arize, "sam@acme.example", record.resource_id, "PROJECT"
+                ) is None
+
+            # The sweeper's interval, plus a flow run's start-up on a busy two-core machine.
+            await until(revoked, within=SWEEP_SECONDS + 170)
+            took = (datetime.now(UTC) - restarted).total_seconds()
+            async with get_client() as client:
+                ended = await read_grant(client, record.id)
+            assert ended.end is not None and ended.end.reason == "expired"
+            print(f"revoked {took:.1f}s after the restart, by {ended.end.by}")
+    finally:
+        kill(worker)
+        server.stop()
+        for key in SERVER_ENV:
+            os.environ.pop(key, None)
+
+
+async def _after(moment: datetime) -> bool:
+    return datetime.now(UTC) >= moment

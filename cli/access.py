@@ -1,0 +1,92 @@
+"""``arize-runbooks access``: list temporary grants, end one early, or make one standing."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import typer
+from prefect import get_client
+from rich.console import Console
+from rich.table import Table
+
+from cli.errors import CliError
+from tasks.access_grants import AccessGrant, GrantStatus, list_grants, read_grant, save_grant
+
+app = typer.Typer(help="Temporary access grants: list, revoke early, keep as standing.",
+                  no_args_is_help=True)
+console = Console()
+T = TypeVar("T")
+
+
+@app.command("list")
+def list_(
+    all_: bool = typer.Option(False, "--all", help="Also show grants that have ended."),
+) -> None:
+    """Show active (and pending) grants with their expiry, soonest first."""
+    async def read() -> list[AccessGrant]:
+        async with get_client() as client:
+            return await list_grants(client)
+
+    grants = asyncio.run(read())
+    now = datetime.now(UTC)
+    table = Table("grant", "who", "role", "where", "expires (UTC)", "left", "status")
+    for grant in grants:
+        if grant.status is GrantStatus.ENDED and not all_:
+            continue
+        left = grant.expires_at - now
+        table.add_row(
+            grant.id, grant.email, grant.role, grant.resource,
+            grant.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            f"{max(int(left.total_seconds()) // 60, 0)} min" if left.total_seconds() > 0 else "due",
+            grant.end.reason if grant.end else grant.status.value,
+        )
+    console.print(table if table.row_count else "No active temporary grants.")
+
+
+@app.command("revoke")
+def revoke(
+    grant_id: str = typer.Argument(help="The grant, as `access list` shows it."),
+    by: str | None = typer.Option(None, "--as", help="Who ends it (for the record)."),
+    policy: str = typer.Option("default", help="Name of the saved runbook policy block."),
+) -> None:
+    """End a grant now: removes only what the grant added. Running it twice is harmless."""
+    from flows.revoke_expired_access.flow import revoke_temporary_access
+
+    outcome = asyncio.run(
+        _or_cli_error(revoke_temporary_access(grant_id=grant_id, early=True,
+                                              by=by or getpass.getuser(), policy=policy))
+    )
+    console.print(outcome.message)
+
+
+@app.command("keep")
+def keep(
+    grant_id: str = typer.Argument(help="The grant, as `access list` shows it."),
+) -> None:
+    """Make a grant's access standing: its revoke will leave the binding in place."""
+    async def mark() -> str:
+        async with get_client() as client:
+            grant = await read_grant(client, grant_id)
+            if grant is None:
+                raise CliError(
+                    f"no access grant {grant_id!r}", fix="see `arize-runbooks access list`"
+                )
+            if grant.status is GrantStatus.ENDED:
+                raise CliError(f"grant {grant_id} already ended ({grant.end.reason})",
+                               fix="grant the role as standing access instead")
+            grant.standing = True
+            await save_grant(client, grant)
+            return grant.describe()
+
+    console.print(f"Kept as standing access: {asyncio.run(mark())}")
+
+
+async def _or_cli_error(call: Coroutine[Any, Any, T]) -> T:
+    try:
+        return await call
+    except LookupError as ex:
+        raise CliError(str(ex), fix="see `arize-runbooks access list`") from ex

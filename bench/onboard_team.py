@@ -1,52 +1,70 @@
-"""Benchmark: onboard-team for 200 new members against the emulator at 20 ms per request.
+"""Benchmark: onboard-team of N new members against the emulator at 20 ms per request.
 
-Writes bench/results/onboard_team.json: wall time, API calls by route, Prefect task runs, and
-the lower bound ``calls * latency / concurrency`` the run is compared with. Asserts nothing.
+For each size (default 200, 1,000 and 2,000; ``--sizes 200,500`` to choose) the account is
+reset, the run's API calls are counted by route, and the flow's wall time is compared with
+the bound ``minimal_calls * latency / concurrency``. ``minimal_calls`` is ``3 * members + 20``:
+one invite, one organization add and one space add per member, and a fixed 20 for the reads,
+the space, the role and the CI key. Writes bench/results/onboard_team.json. Asserts nothing.
+
+    python -m bench.onboard_team --sizes 200,1000,2000
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-MEMBERS = 200
+from bench._emulator import EmulatorProcess, emulator_process
+
+DEFAULT_SIZES = (200, 1000, 2000)
 LATENCY_MS = 20.0
 CONCURRENCY = 8
+CALLS_PER_MEMBER = 3
+FIXED_CALLS = 20
 RESULTS = Path(__file__).parent / "results" / "onboard_team.json"
 
 
-def _spec(members: int) -> dict:
+def minimal_calls(members: int) -> int:
+    """The fewest API calls that can onboard ``members`` new people (see the module doc)."""
+    return CALLS_PER_MEMBER * members + FIXED_CALLS
+
+
+def bound_seconds(calls: int) -> float:
+    """Wall time if every call waited out its latency with the concurrency cap always full."""
+    return calls * LATENCY_MS / 1000 / CONCURRENCY
+
+
+def team_spec(members: int, space: str = "bench-team") -> dict[str, Any]:
+    """A team of ``members`` new people, half on a custom role, with a CI key."""
     return {
         "organization": "Acme",
-        "space": "bench-team",
+        "space": space,
         "roles": [{"name": "Bench Analyst", "permissions": ["PROJECT_READ", "DASHBOARD_READ"]}],
         "members": [
             {
                 "name": f"Bench User {i}",
-                "email": f"bench{i:03d}@acme.example",
+                "email": f"bench{i:05d}@acme.example",
                 "space_role": "Bench Analyst" if i % 2 else "MEMBER",
             }
             for i in range(members)
         ],
-        "service_key": {"name": "ci-bench-team"},
+        "service_key": {"name": f"ci-{space}"},
     }
 
 
-async def _run(base_url: str, admin_key: str) -> dict:
-    from prefect import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, TaskRunFilter
-
+async def save_policy(base_url: str, admin_key: str) -> None:
+    """The default policy: the emulator's admin key, 8 requests in flight, no rate limit."""
     from blocks.arize import ArizeCredentials
     from blocks.key_store import ArizeKeyStore
     from blocks.policy import RunbookPolicy
-    from flows.onboard_team.flow import onboard_team
-    from flows.onboard_team.spec import OnboardTeamSpec
 
     await RunbookPolicy(
         credentials=ArizeCredentials(
@@ -56,58 +74,100 @@ async def _run(base_url: str, admin_key: str) -> dict:
         max_parallel=CONCURRENCY,
         rate_limit=None,
     ).asave("default", overwrite=True)
-    control = httpx.AsyncClient(base_url=f"{base_url}/_emulator", timeout=10)
-    await control.delete("/requests")
-    await control.put("/faults", json={"latency_ms": LATENCY_MS})
 
-    spec = OnboardTeamSpec.model_validate(_spec(MEMBERS))
-    load_before = os.getloadavg()[0]
-    started = time.perf_counter()
-    state = await onboard_team(spec=spec, return_state=True)
-    wall = time.perf_counter() - started
-    outcome = await state.result()
 
-    journal = (await control.get("/requests")).json()
-    await control.aclose()
-    calls = sum(journal["by_route"].values())
-    run_filter = FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
-    task_runs = 0
+async def _task_runs(flow_run_id: Any) -> int:
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, TaskRunFilter
+
+    run_filter = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+    count = 0
     async with get_client() as client:
         while True:
             page = await client.read_task_runs(
                 flow_run_filter=run_filter, task_run_filter=TaskRunFilter(), limit=200,
-                offset=task_runs,
+                offset=count,
             )
-            task_runs += len(page)
+            count += len(page)
             if len(page) < 200:
-                break
-    lower_bound = calls * LATENCY_MS / 1000 / CONCURRENCY
+                return count
+
+
+async def run_onboarding(emulator: EmulatorProcess, members: int) -> dict[str, Any]:
+    """Reset the account, onboard ``members`` people once, and return the figures."""
+    from flows.onboard_team.flow import onboard_team
+    from flows.onboard_team.spec import OnboardTeamSpec
+
+    admin_key = emulator.reset("demo")
+    await save_policy(emulator.base_url, admin_key)
+    async with httpx.AsyncClient(
+        base_url=f"{emulator.base_url}/_emulator", timeout=30, trust_env=False
+    ) as control:
+        await control.put("/faults", json={"latency_ms": LATENCY_MS})
+        await control.delete("/requests")
+        spec = OnboardTeamSpec.model_validate(team_spec(members))
+        load_before = os.getloadavg()[0]
+        started = time.perf_counter()
+        state = await onboard_team(spec=spec, return_state=True)
+        wall = time.perf_counter() - started
+        outcome = await state.result()
+        journal = (await control.get("/requests")).json()
+        await control.delete("/faults")
+    calls = sum(journal["by_route"].values())
+    minimal = minimal_calls(members)
+    bound = bound_seconds(minimal)
     return {
-        "members": MEMBERS,
+        "members": members,
         "load_avg_1m_before": round(load_before, 2),
-        "latency_ms_per_request": LATENCY_MS,
-        "concurrency_cap": CONCURRENCY,
         "status": outcome.status.value,
         "changes_applied": outcome.applied,
         "wall_seconds": round(wall, 2),
         "api_calls": calls,
+        "minimal_calls": minimal,
+        "calls_over_minimal": round(calls / minimal - 1, 4),
         "api_calls_by_route": dict(Counter(journal["by_route"]).most_common()),
-        "task_runs": task_runs,
-        "lower_bound_seconds": round(lower_bound, 2),
-        "ratio_to_lower_bound": round(wall / lower_bound, 2) if lower_bound else None,
+        "task_runs": await _task_runs(state.state_details.flow_run_id),
+        "bound_seconds": round(bound, 3),
+        "times_bound": round(wall / bound, 2),
+        "ms_per_member": round(wall / members * 1000, 2),
     }
 
 
-def main() -> dict:
-    """Run the benchmark on a fresh emulator and Prefect test harness; write the figures."""
+def _machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run each size on one emulator process and one Prefect test server; write the figures."""
+    parser = argparse.ArgumentParser(prog="python -m bench.onboard_team")
+    parser.add_argument(
+        "--sizes", default=",".join(map(str, DEFAULT_SIZES)),
+        help="comma-separated team sizes, e.g. 200,1000",
+    )
+    args = parser.parse_args([] if argv is None else argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+
     from prefect.testing.utilities import prefect_test_harness
 
-    from emulator.arize import ArizeEmulatorServer
-
-    with ArizeEmulatorServer(seed="demo") as emulator, prefect_test_harness(
-        server_startup_timeout=120
-    ):
-        figures = asyncio.run(_run(emulator.base_url, emulator.admin_key))
+    machine = _machine()
+    with emulator_process() as emulator, prefect_test_harness(server_startup_timeout=120):
+        runs = [asyncio.run(run_onboarding(emulator, n)) for n in sizes]
+    per_member = [r["ms_per_member"] for r in runs]
+    figures = {
+        "latency_ms_per_request": LATENCY_MS,
+        "concurrency_cap": CONCURRENCY,
+        "minimal_calls_formula": f"{CALLS_PER_MEMBER} * members + {FIXED_CALLS}",
+        "machine_before": machine,
+        "machine_after": _machine(),
+        "runs": runs,
+        "per_member_spread": (
+            round(max(per_member) / min(per_member) - 1, 3) if per_member else None
+        ),
+    }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
@@ -115,4 +175,6 @@ def main() -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from prefect import task
 
-from arize_admin import ApiKeyType, AsyncArizeAdmin, Role, RoleBindingResourceType
+from arize_admin import (
+    ApiKeyType,
+    AsyncArizeAdmin,
+    Role,
+    RoleBinding,
+    RoleBindingResourceType,
+)
 from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore
 from flows.onboard_team.spec import OnboardTeamSpec
@@ -61,6 +67,11 @@ async def _plan(client: AsyncArizeAdmin, key_store: ArizeKeyStore, spec: Onboard
         if b.resource_id in org_space_ids
     ]
     org_members = {b.user_id for b in space_bindings}
+    # Indexed once so each member is a dict lookup, not a scan of every binding.
+    space_binding_of: dict[str, RoleBinding] = {}
+    for b in space_bindings:
+        if space is not None and b.resource_id == space.id:
+            space_binding_of.setdefault(b.user_id, b)
     roles_by_id = {role.id: role for role in roles.values()}
 
     if space is None:
@@ -107,11 +118,7 @@ async def _plan(client: AsyncArizeAdmin, key_store: ArizeKeyStore, spec: Onboard
             plan.changes.append(_org_role_change(org.id, spec.organization, email, member.org_role))
         else:
             plan.in_place.append(f"{email} in organization {spec.organization}")
-        current = next(
-            (b for b in space_bindings if space and b.resource_id == space.id and user
-             and b.user_id == user.id),
-            None,
-        )
+        current = space_binding_of.get(user.id) if user is not None else None
         _plan_space_role(plan, spec, email, space_role, current, roles_by_id, wanted_roles, space)
 
     if spec.service_key is not None:

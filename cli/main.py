@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import access, approvals, demo, doctor, emulator, inbox, run, serve, setup
+from cli import access, approvals, demo, doctor, emulator, ha, inbox, run, serve, setup
 from cli.errors import App, set_debug
 
 app = App(
@@ -36,6 +36,7 @@ app.command("demo")(demo.demo)
 app.command("emulator")(emulator.emulator)
 app.add_typer(inbox.app, name="inbox")
 app.add_typer(access.app, name="access")
+app.add_typer(ha.app, name="ha")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

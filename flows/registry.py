@@ -18,6 +18,9 @@ from prefect.tasks import Task
 from flows.access_review.flow import access_review
 from flows.access_review.plan import plan_access_review
 from flows.access_review.spec import AccessReviewSpec
+from flows.grant_temporary_access.flow import grant_temporary_access
+from flows.grant_temporary_access.plan import plan_grant
+from flows.grant_temporary_access.spec import GrantTemporaryAccessSpec
 from flows.offboard_user.flow import offboard_user
 from flows.offboard_user.plan import plan_offboard_user
 from flows.offboard_user.spec import OffboardUserSpec
@@ -176,6 +179,18 @@ REGISTRY: tuple[Runbook, ...] = (
             cron="0 9 1-7 1,4,7,10 1",
             concurrency_limit=1,
             collision_strategy="ENQUEUE",
+        ),
+    ),
+    Runbook(
+        name="grant-temporary-access",
+        summary="A role on a space or project for a few hours, approved, revoked on time.",
+        flow=grant_temporary_access,
+        spec=GrantTemporaryAccessSpec,
+        planner=plan_grant,
+        destructive=frozenset({Action.BIND_ROLE, Action.REBIND_ROLE}),
+        deployment=Deployment(
+            description="Time-bound access, requested in Slack or the UI, revoked at expiry.",
+            tags=("arize", "access"),
         ),
     ),
 )

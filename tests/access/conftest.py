@@ -16,7 +16,7 @@ from flows.grant_temporary_access.flow import GrantOutcome, grant_temporary_acce
 from flows.grant_temporary_access.spec import GrantTemporaryAccessSpec
 from tasks.access_grants import GRANT_PREFIX
 from tasks.triggers import Trigger, TriggerSource
-from tests.fixtures.runbooks import wait_for_paused_run
+from tests.fixtures.runbooks import APPROVER, wait_for_paused_run
 
 GRANT_FLOW = "grant-temporary-access"
 
@@ -31,7 +31,6 @@ async def _no_grants_from_other_tests(request: pytest.FixtureRequest) -> None:
             if variable.name.startswith(GRANT_PREFIX):
                 await client.delete_variable_by_name(variable.name)
 
-APPROVER = "alex.approver@acme.example"
 REQUESTER = "rita.requester@acme.example"
 
 

@@ -45,6 +45,9 @@ async def test_saved_policy_sets_the_maximum(arize, runbook_policy):
 
 @pytest.mark.parametrize("who", ["sam@acme.example", REQUESTER])
 async def test_grantee_and_requester_may_not_approve(arize, runbook_policy, who):
+    # Both are approvers by policy: only the subject and requester rules can refuse them.
+    runbook_policy.approval.approver_emails += ["sam@acme.example", REQUESTER]
+    await runbook_policy.asave("default", overwrite=True)
     since = datetime.now(UTC)
     run = asyncio.create_task(
         grant_temporary_access(
@@ -52,7 +55,7 @@ async def test_grantee_and_requester_may_not_approve(arize, runbook_policy, who)
         )
     )
     paused = await wait_for_paused_run(GRANT_FLOW, since)
-    with pytest.raises(GateNotAnswered, match="may not approve"):
+    with pytest.raises(GateNotAnswered, match="refused"):
         await answer_gate(paused.id, approved=True, approver=who)
     assert mutation_count(arize) == 0
     await answer_gate(paused.id, approved=False, approver=APPROVER, comment="not needed")

@@ -10,7 +10,7 @@ from prefect import get_client
 from flows.grant_temporary_access.flow import GrantResult
 from flows.revoke_expired_access.flow import revoke_expired_access, revoke_temporary_access
 from tasks.access_grants import GrantStatus, read_grant
-from tests.access.conftest import binding_of, grant, spec, until
+from tests.access.conftest import APPROVER, binding_of, grant, spec, until
 
 
 async def test_grant_then_revoke_at_expiry(arize, runbook_policy):
@@ -20,7 +20,7 @@ async def test_grant_then_revoke_at_expiry(arize, runbook_policy):
     async with get_client() as client:
         record = await read_grant(client, outcome.grant_id)
     assert record is not None and record.status is GrantStatus.ACTIVE
-    assert record.approved_by == "alex.approver@acme.example"
+    assert record.approved_by == APPROVER
     assert record.requested_by == "rita.requester@acme.example"
     live = await binding_of(arize, "sam@acme.example", record.resource_id, "PROJECT")
     assert live is not None and live.id == record.binding_id and live.role_id == record.role_id

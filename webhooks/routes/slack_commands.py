@@ -1,0 +1,104 @@
+"""Slack slash commands: ``/arize-access`` opens the temporary-access request form.
+
+``POST /slack/commands`` verifies Slack's v0 signature over the raw body with slack-sdk's
+``SignatureVerifier`` (as the interactivity route does) before reading a single field, then
+opens the modal at once: Slack's trigger id lives three seconds. The submission comes back
+through ``POST /slack/interactions`` (``webhooks.access_requests``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
+
+from webhooks.access_requests import AccessRequestHandler, build_access_handler, request_modal
+from webhooks.errors import InvalidSignature, MalformedRequest, SourceNotConfigured
+from webhooks.verify import read_body
+
+router = APIRouter(prefix="/slack", tags=["slack"])
+
+ACCESS_COMMAND = "/arize-access"
+_DEFAULT_MAX_BODY = 64 * 1024
+
+
+def _settings(request: Request) -> Any:
+    settings = getattr(request.app.state, "settings", None)
+    if settings is None or settings.slack_signing_secret is None:
+        raise SourceNotConfigured("slack is not configured")
+    return settings
+
+
+async def verified_slack_command(request: Request) -> dict[str, str]:
+    """The fields of a slash command whose Slack signature checks out.
+
+    Raises:
+        SourceNotConfigured: No Slack signing secret is configured (404).
+        InvalidSignature: Missing, wrong or stale signature (401, generic body).
+        MalformedRequest: A verified body that is not a slash command form (400).
+    """
+    settings = _settings(request)
+    body = await read_body(request, getattr(settings, "max_body_bytes", _DEFAULT_MAX_BODY))
+    timestamp = request.headers.get("x-slack-request-timestamp")
+    signature = request.headers.get("x-slack-signature")
+    if not timestamp or not timestamp.strip().isdigit() or not signature:
+        raise InvalidSignature("missing or malformed Slack signature headers")
+    verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value())
+    if not verifier.is_valid(body, timestamp.strip(), signature):
+        raise InvalidSignature("Slack signature mismatch or stale timestamp")
+    try:
+        form = {k: v[0] for k, v in parse_qs(body.decode(), strict_parsing=True).items()}
+    except (UnicodeDecodeError, ValueError) as ex:
+        raise MalformedRequest("expected a form-encoded slash command") from ex
+    if not form.get("command") or not form.get("user_id") or not form.get("trigger_id"):
+        raise MalformedRequest("a slash command needs command, user_id and trigger_id")
+    return form
+
+
+VerifiedSlackCommand = Annotated[dict[str, str], Depends(verified_slack_command)]
+
+
+def access_handler(request: Request) -> AccessRequestHandler:
+    """The app's access-request handler (the one clicks use), else one from settings.
+
+    Raises:
+        SourceNotConfigured: No Slack bot token is configured (404).
+    """
+    for handler in getattr(request.app.state, "slack_handlers", None) or []:
+        if isinstance(handler, AccessRequestHandler):
+            return handler
+    handler = build_access_handler(
+        _settings(request), getattr(request.app.state, "prefect_client", None)
+    )
+    if handler is None:
+        raise SourceNotConfigured("slack is not configured")
+    return handler
+
+
+def _ephemeral(text: str) -> JSONResponse:
+    return JSONResponse({"response_type": "ephemeral", "text": text})
+
+
+@router.post("/commands", status_code=200, response_model=None)
+async def commands(
+    form: VerifiedSlackCommand,
+    handler: Annotated[AccessRequestHandler, Depends(access_handler)],
+) -> Response:
+    """Open the access request form for ``/arize-access``; refuse anything else politely."""
+    if form["command"] != ACCESS_COMMAND:
+        return _ephemeral(f"Unknown command {form['command']}; try {ACCESS_COMMAND}.")
+    email = await handler.requester_email(form["user_id"])
+    if email is None:
+        return _ephemeral(
+            "Refused: Slack does not know you with an e-mail address, so a request could not "
+            "name who asked. Ask an Arize admin instead."
+        )
+    try:
+        await handler.slack().views_open(trigger_id=form["trigger_id"], view=request_modal(email))
+    except SlackApiError as ex:
+        return _ephemeral(f"Could not open the form ({ex.response.get('error')}); try again.")
+    return Response(status_code=200)

@@ -40,7 +40,7 @@ def emulator(
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
-    """Run the local Arize admin API emulator (ADMIN_API.md) until interrupted.
+    """Run the local Arize admin API emulator (docs/arize-admin-api.md) until interrupted.
 
     Point the client at ``http://HOST:PORT`` with the admin key. The control plane is under
     ``/_emulator`` (reset, faults, request counts, keys for any user).

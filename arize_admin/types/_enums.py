@@ -1,4 +1,4 @@
-"""Every enum of the admin API, copied value for value from ADMIN_API.md §2."""
+"""Every enum of the admin API, copied value for value from Arize's API."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A local, stateful emulator of Arize's admin REST API v2 (ADMIN_API.md).
+"""A local, stateful emulator of Arize's admin REST API v2 (docs/arize-admin-api.md).
 
 ``create_app()`` builds the FastAPI app; ``ArizeEmulatorServer`` runs it on loopback in a
 thread. Layers: :mod:`.state` holds every rule (no HTTP), :mod:`.routes` are thin, errors are

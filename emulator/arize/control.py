@@ -10,7 +10,7 @@
 - ``PUT  /_emulator/users/{user_id}/status`` ``{"status": "INVITED"|"EXPIRED"|"ACTIVE"}``:
   force an invitation state (the real one expires after days)
 - ``PUT  /_emulator/settings`` ``{"max_key_lifetime_seconds": int|null}``: the account's key
-  lifetime limit (ADMIN_API.md §11.1)
+  lifetime limit
 """
 
 from __future__ import annotations

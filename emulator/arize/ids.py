@@ -1,4 +1,4 @@
-"""Global ids of the shape Arize uses: ``base64("<Type>:<n>:<salt>")`` (ADMIN_API.md §1.5).
+"""Global ids of the shape Arize uses: ``base64("<Type>:<n>:<salt>")``.
 
 The salt is derived from the type and number, so the same seed always yields the same ids
 (stable across resets and restarts), and it is chosen so the encoded id never contains ``+``

@@ -1,4 +1,4 @@
-"""The 151 ``Permission`` values (ADMIN_API.md §2) and the predefined roles' permission sets."""
+"""The 151 ``Permission`` values and the predefined roles' permission sets."""
 
 from __future__ import annotations
 
@@ -168,7 +168,7 @@ ALL_PERMISSIONS: frozenset[str] = frozenset(
     }
 )
 
-# Reading role bindings is part of administering access (ADMIN_API.md §9.1 expects callers
+# Reading role bindings is part of administering access (the API expects callers
 # who can read no bindings at all), so it is not among the plain read permissions.
 READ_PERMISSIONS: frozenset[str] = frozenset(
     p for p in ALL_PERMISSIONS if p.endswith("_READ") and p != "ROLE_BINDING_READ"
@@ -182,7 +182,7 @@ ANNOTATOR_PERMISSIONS: frozenset[str] = READ_PERMISSIONS | frozenset(
 )
 
 # A member works with the content of a space (and may create and revoke its own service keys,
-# ADMIN_API.md §11.1 "space member or above") but administers nothing: no roles, bindings,
+# "space member or above" in Arize's API reference) but administers nothing: no roles, bindings,
 # restrictions, users, organizations or space settings.
 _ADMIN_ONLY = frozenset(
     {

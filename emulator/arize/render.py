@@ -1,6 +1,6 @@
 """Wire shapes of the stored objects (the serialisation half of moto's ``responses.py``).
 
-Field sets follow ADMIN_API.md §4.0-§12.1 and the SDK's needs in §1.9: every role assignment
+Field sets follow Arize's API reference and what the official SDK requires: every role assignment
 carries ``type`` (and CUSTOM ones a ``name``), every API key carries ``key_type``, enums are
 uppercase. Optional fields are omitted when empty rather than sent as null, except
 ``expires_at`` on keys, where null means "never expires".

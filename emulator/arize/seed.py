@@ -1,8 +1,8 @@
 """Seed data: ``demo`` (the account the demo and the runbook tests use), ``empty``, and
 ``scale`` / ``scale:users=…,bindings=…`` (a big generated account, see scale.py).
 
-Names are part of the interface (brief/contracts.md): org "Acme"; spaces "ml-platform",
-"fraud-detection", "search-ranking"; five projects; four people; custom roles
+Names are part of the interface (tests/emulator/test_seed.py pins them): org "Acme"; spaces
+"ml-platform", "fraud-detection", "search-ranking"; five projects; four people; custom roles
 "Project Viewer" and "Space Editor"; three service keys of different ages and expiries.
 Seeding writes no audit-log entries: nobody called the API.
 """

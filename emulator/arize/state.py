@@ -1,14 +1,15 @@
 """The emulated Arize account: every rule of the admin API, and nothing of HTTP.
 
 This is moto's ``models.py``: routes read parameters, call one method here and render the
-result. Every rule of ADMIN_API.md lives here: uniqueness (409), existence (404), who may
+result. Every rule of the admin API lives here (docs/arize-admin-api.md lists
+the ones Arize leaves open): uniqueness (409), existence (404), who may
 call (401/403/404), request values the resource's state forbids (400/422), cascades, key
 hashing and the audit log. Errors are the typed exceptions of :mod:`emulator.arize.errors`.
 
 Each mutating method is wrapped by :func:`mutation`, which writes the audit-log entry and
 tells the persistence layer that the account changed (one snapshot per mutation).
 
-Authorization model (the "who may call" lines of ADMIN_API.md):
+Authorization model (the "who may call" of each endpoint):
 
 - account role ``ADMIN`` may do everything; ``MEMBER`` (and ``MEMBER_UI_ONLY``) may read the
   account (users, roles) and create users; ``ANNOTATOR`` may read only what it is given;

@@ -3,7 +3,7 @@
 Arize's admin API lists a user's role bindings (space memberships show as SPACE bindings,
 project access as PROJECT bindings), their API keys and the service keys they created, but not
 their organization memberships: those are inferred from the spaces (and named as inferred).
-Deleting the user removes all of it anyway (ADMIN_API.md §4.5 cascades to org and space
+Deleting the user removes all of it anyway (Arize cascades it to org and space
 memberships, user keys and role bindings).
 """
 

@@ -5,7 +5,7 @@ stored secret belongs to that key id), else from the key's creation. Per selecte
 
 - older than ``max_age_days`` → ROTATE_KEY: refresh with a grace period, keeping the expiry;
 - expires within ``expiring_within_days`` → REPLACE_KEY: a refresh cannot extend an expiry
-  (ADMIN_API.md §11.3), so a rotated key would still die on the same day and the next run would
+ , so a rotated key would still die on the same day and the next run would
   rotate it again, forever. A new key of the same name, roles and bindings is created instead,
   stored under the same secret, and the old key lapses at its own expiry (its remaining days
   are the consumers' grace period);
@@ -101,7 +101,7 @@ async def _plan(
     )
     spaces = {s.id: s.name async for s in client.spaces.list()}
     # Unfiltered: only a list without space_id carries each bot user's org and space roles,
-    # which a replacement key needs (ADMIN_API.md §11.0).
+    # which a replacement key needs.
     keys = [k async for k in client.api_keys.list(key_type=ApiKeyType.SERVICE)]
     in_space = None
     if spec.space is not None:

@@ -26,7 +26,7 @@ SUBJECT = "custom roles"
 # than either the old or the new spec asks for.
 ROLES, PRUNE = range(2)
 
-# ADMIN_API.md §8.3: what Arize accepts in a role name.
+# what Arize accepts in a role name.
 
 
 @task(name="Plan saml-role-mapping", task_run_name="plan saml-role-mapping", **STEP_OPTIONS)

@@ -13,7 +13,7 @@ from tasks.planning.changes import CreateRole, UpdateRole
 from tasks.planning.plan import Plan, SpecError
 from tasks.planning.specs import CustomRoleSpec
 
-# Arize's own rule for role names (ADMIN_API.md §8.3); checked here to name the field.
+# Arize's own rule for role names; checked here to name the field.
 ROLE_NAME = re.compile(r"^[a-zA-Z0-9 \-_.,()\[\]'\"/:\\&@#$%!?+=]+$")
 
 

@@ -1,6 +1,6 @@
 """Step: replace a service key that a refresh cannot save, because it expires too soon.
 
-A refresh keeps the key's expiry (ADMIN_API.md §11.3: extending → 422, "use create instead").
+A refresh keeps the key's expiry (extending → 422, "use create instead").
 So the replacement is a new key with the old one's name, description, account, org and space
 roles (from its bot user), plus copies of the old bot user's role bindings. Its value goes to
 the same secret the old key's did; the old key keeps working until its own expiry.

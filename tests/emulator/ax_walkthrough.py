@@ -1,7 +1,7 @@
 """Drive every admin command of the official ``ax`` CLI (0.39) against an emulator.
 
 Run with the fidelity venv's Python, with ``HOME`` pointing at a directory that holds an
-``ax`` profile for the emulator (ADMIN_API.md §15.2). Commands run in this one process
+``ax`` profile for the emulator. Commands run in this one process
 through typer's ``CliRunner`` (the installed ``ax`` script is ``ax.cli:app``; a process per
 command would cost seconds each); test_official_clients.py also runs the real ``ax``
 executable for a few of them. Prints one JSON line per command with its exit code and
@@ -55,7 +55,7 @@ def expect(condition: bool, message: str) -> None:
 
 
 def unwrap(item: dict[str, Any]) -> dict[str, Any]:
-    """``ax api-keys list`` JSON shows the oneOf wrapper (ADMIN_API.md §14)."""
+    """``ax api-keys list`` JSON shows the oneOf wrapper."""
     return item.get("actual_instance", item)
 
 

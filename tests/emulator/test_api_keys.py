@@ -1,4 +1,4 @@
-"""API keys (ADMIN_API.md §11): shown once, hashed, service bots, refresh, revoke, listing."""
+"""API keys: shown once, hashed, service bots, refresh, revoke, listing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Audit logs (ADMIN_API.md §12): one entry per mutation, admin only, newest first."""
+"""Audit logs: one entry per mutation, admin only, newest first."""
 
 from __future__ import annotations
 

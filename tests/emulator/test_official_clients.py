@@ -41,7 +41,7 @@ def fidelity_venv() -> Path:
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
     # A clean environment: no ARIZE_* settings, no proxies (the SDK would route loopback
-    # through HTTPS_PROXY, ADMIN_API.md §15.1), and HOME pointing at the test's profile.
+    # through HTTPS_PROXY), and HOME pointing at the test's profile.
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -134,7 +134,7 @@ def test_sdk_errors_and_retry_after(
         print(json.dumps(out))
         """
     )
-    # urllib3 retries a GET on 429 when Retry-After is present (ADMIN_API.md §1.8).
+    # urllib3 retries a GET on 429 when Retry-After is present.
     arize.set_faults(rate_limit_rate=1.0, retry_after_s=1, max_faults=2, path_prefix="/v2/roles")
     proc = subprocess.run(
         [str(PYTHON), "-c", script], env=_env(tmp_path), capture_output=True, text=True, timeout=120

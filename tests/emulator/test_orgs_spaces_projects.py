@@ -1,4 +1,4 @@
-"""Organizations, spaces and projects (ADMIN_API.md §5-§7): names, upserts, cascades."""
+"""Organizations, spaces and projects: names, upserts, cascades."""
 
 from __future__ import annotations
 

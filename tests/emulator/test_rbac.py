@@ -1,4 +1,4 @@
-"""Roles, role bindings and resource restrictions (ADMIN_API.md §8-§10)."""
+"""Roles, role bindings and resource restrictions."""
 
 from __future__ import annotations
 

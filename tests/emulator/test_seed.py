@@ -1,4 +1,4 @@
-"""The demo and empty seeds are an interface (brief/contracts.md): pin their contents."""
+"""The demo and empty seeds are an interface other tests and the demo rely on: pin them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Transport conventions (ADMIN_API.md §1): auth, Problem bodies, ids, pagination, codes."""
+"""Transport conventions: auth, Problem bodies, ids, pagination, codes."""
 
 from __future__ import annotations
 

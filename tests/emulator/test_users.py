@@ -1,4 +1,4 @@
-"""Users (ADMIN_API.md §4): idempotent invites, invite modes, delete cascade, invitations."""
+"""Users: idempotent invites, invite modes, delete cascade, invitations."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.schemas.actions import ArtifactCreate
 from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterEndTime,
@@ -52,6 +53,7 @@ from tasks.approvals.store import (
     unanswered_requests,
     vote_is_authentic,
 )
+from tasks.reporting.report import expired_report, report_key
 
 logger = logging.getLogger(__name__)
 
@@ -317,7 +319,16 @@ class SlackApprovalHandler:
                             ex.response.get("error"),
                         )
                         continue
-                    await claim_expiry(prefect, request.run_id, request.gate)
+                    if await claim_expiry(prefect, request.run_id, request.gate):
+                        await prefect.create_artifact(
+                            ArtifactCreate(
+                                key=report_key(request.runbook, request.subject),
+                                type="markdown",
+                                data=expired_report(request),
+                                description=f"{request.runbook} expired for {request.subject}",
+                                flow_run_id=run.id,
+                            )
+                        )
                     marked.append(request)
         return marked
 

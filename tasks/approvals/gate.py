@@ -110,6 +110,8 @@ async def require_approval(
             raise
         verdict = await _judge(plan, policy, request, subjects, directory, answer, held)
         if verdict.decided:
+            async with get_client() as client:
+                await claim_note(client, request.run_id, f"{request.gate}-decided")
             decision = await _decided(plan, policy, request, verdict)
             decision.refused = list(dict.fromkeys([*history, *decision.refused]))
             return decision

@@ -110,10 +110,10 @@ async def post_approval_request(slack: SlackApprovals, request: ApprovalRequest)
         @flow
         async def offboard(...):
             request = ApprovalRequest(run_id=str(flow_run.id), gate="offboard-lee", ...,
-                                      **slack.policy_fields())
+                                      policy=runbook_policy.approval)
             request = await post_approval_request(slack, request)
-            decision = await pause_flow_run(
-                wait_for_input=ApprovalDecision.with_initial_data(description=...),
+            answer = await pause_flow_run(
+                wait_for_input=ApprovalAnswer.with_initial_data(description=...),
                 key=request.gate, timeout=request.timeout_seconds)
         ```
     """

@@ -224,9 +224,12 @@ async def claim_expiry(client: PrefectClient, run_id: UUID | str, gate: str) -> 
 
 
 async def unanswered_requests(client: PrefectClient, run_id: UUID | str) -> list[ApprovalRequest]:
-    """Requests stored on a run whose gate never received an answer and was not marked expired.
+    """Requests stored on a run whose gate was never decided and was not marked expired.
 
-    A resume stores the answer as ``paused-<gate>-response`` or ``suspended-<gate>-response``.
+    A gate that the flow decided has a ``decided`` note. One that was woken without a decision
+    waits again as ``<gate>-r<n>``; Prefect stores each wait's form as ``paused-<key>-schema``
+    (or ``suspended-``) and its answer as ``…-response``, so the gate is still open when its
+    latest wait has no answer.
 
     Args:
         client: An open Prefect client.
@@ -244,8 +247,21 @@ async def unanswered_requests(client: PrefectClient, run_id: UUID | str) -> list
         if not item.key.startswith(REQUEST_KEY_PREFIX):
             continue
         request = ApprovalRequest.model_validate_json(item.value)
-        answered = {f"paused-{request.gate}-response", f"suspended-{request.gate}-response"}
-        if keys & answered or expired_key(request.gate) in keys:
+        if decided_key(request.gate) in keys or expired_key(request.gate) in keys:
+            continue
+        waits = [request.gate] + [
+            f"{request.gate}-r{n}"
+            for n in range(1, _MAX_VOTES)
+            if {f"paused-{request.gate}-r{n}-schema", f"suspended-{request.gate}-r{n}-schema"}
+            & keys
+        ]
+        latest = waits[-1]
+        if {f"paused-{latest}-response", f"suspended-{latest}-response"} & keys:
             continue
         unanswered.append(request)
     return unanswered
+
+
+def decided_key(gate: str) -> str:
+    """Run-input key of the note the flow writes once it has decided a gate."""
+    return f"note-{gate}-decided"

@@ -10,7 +10,7 @@ from prefect.artifacts import acreate_markdown_artifact
 from pydantic import BaseModel, Field
 
 from blocks._naming import slug
-from tasks.approvals.models import ApprovalDecision
+from tasks.approvals.models import ApprovalDecision, ApprovalRequest
 from tasks.planning.plan import Plan
 from tasks.steps.step import Outcome, StepResult
 from tasks.triggers import Trigger
@@ -107,7 +107,7 @@ async def write_report(
         lines += ["", "## Notes", ""] + [f"- {note}" for note in notes]
     await acreate_markdown_artifact(
         markdown="\n".join(lines),
-        key=f"report-{plan.runbook}-{slug(plan.subject)}"[:100],
+        key=report_key(plan.runbook, plan.subject),
         description=f"{plan.runbook} {status.value} for {plan.subject}",
     )
     get_run_logger().info(
@@ -116,6 +116,26 @@ async def write_report(
         outcome.api_calls,
     )
     return outcome
+
+
+def report_key(runbook: str, subject: str) -> str:
+    """The artifact key of a runbook's reports on one subject (one history per subject)."""
+    return f"report-{runbook}-{slug(subject)}"[:100]
+
+
+def expired_report(request: ApprovalRequest) -> str:
+    """The report of a run whose gate expired with no flow code left to write it (suspended)."""
+    return "\n".join(
+        [
+            f"# {request.runbook}: {request.subject} — {RunStatus.EXPIRED.value}",
+            "",
+            f"- trigger: {request.trigger}",
+            f"- plan: `{request.plan_hash[:12]}`, {len(request.destructive)} destructive",
+            "- applied: 0; nothing was changed",
+            f"- approval: no decision by {request.expires_at:%Y-%m-%d %H:%M:%S} UTC; treated as "
+            "rejected (recorded by the webhook service's expiry sweep)",
+        ]
+    )
 
 
 def _approval_line(plan: Plan, decision: ApprovalDecision | None) -> str:

@@ -265,3 +265,9 @@ async def test_sweeper_marks_gates_nobody_marked(
     assert "Expired" in str(silent.message()["blocks"])
     assert await handler.sweep_expired(since=since) == []
     assert slack_emulator.state.find_message(ts=marked.ts).updates == 1  # type: ignore[union-attr]
+    # The suspended run had no code left to write its report: the sweep wrote it, once.
+    async with get_client() as client:
+        artifacts = await client.read_artifacts()
+    reports = [a for a in artifacts if str(a.flow_run_id) == silent.run_id]
+    assert len(reports) == 1
+    assert "— expired" in str(reports[0].data) and "nothing was changed" in str(reports[0].data)

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from slack_sdk.signature import SignatureVerifier
 
+from webhooks.access_requests import build_access_handler
 from webhooks.approvals import SlackApprovalHandler, prefect_client_factory
 from webhooks.errors import InvalidSignature, MalformedRequest, SourceNotConfigured
 from webhooks.review_clicks import build_review_handler
@@ -95,7 +96,11 @@ def build_handler(settings: Settings, shared: Any | None) -> SlackApprovalHandle
 
 
 #: Every kind of Slack interaction the service handles; a feature adds its factory here.
-HANDLER_FACTORIES: list[HandlerFactory] = [build_handler, build_review_handler]
+HANDLER_FACTORIES: list[HandlerFactory] = [
+    build_handler,
+    build_review_handler,
+    build_access_handler,
+]
 
 
 def build_handlers(settings: Settings, shared: Any | None) -> list[InteractionHandler]:

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 from prefect import get_run_logger, task
 
-from arize_admin import PredefinedRole
+from arize_admin import ConflictError, PredefinedRole
 from blocks.key_store import StoredKey
 from tasks.planning.changes import DeleteUser, InviteUser
 from tasks.retry import STEP_OPTIONS
-from tasks.steps.step import StepContext, StepResult, find_or_create, remove_if_present
+from tasks.steps.step import Outcome, StepContext, StepResult, remove_if_present
 
 
 @task(name="Ensure user", task_run_name="ensure user {change.target}", **STEP_OPTIONS)
@@ -29,15 +29,23 @@ async def ensure_user(ctx: StepContext, change: InviteUser) -> StepResult:
     """
     email = change.email
     async with ctx.credentials.get_client() as client:
-        user, outcome = await find_or_create(
-            lambda: client.users.find_by_email(email),
-            lambda: client.users.create(
+        # The plan saw no user with this email, and POST /v2/users is idempotent on the email
+        # (a pending invitation comes back as-is, an active user is a 409), so create first:
+        # one call per invite instead of a lookup before each.
+        try:
+            created = await client.users.create(
                 name=change.name,
                 email=email,
                 role=PredefinedRole(name=change.account_role),
                 invite_mode=change.invite_mode,
-            ),
-        )
+            )
+            user = created
+            outcome = Outcome.APPLIED if created.newly_created else Outcome.ALREADY
+        except ConflictError:
+            found = await client.users.find_by_email(email)
+            if found is None:
+                raise
+            user, outcome = found, Outcome.ALREADY
         calls = client.request_count
     password = getattr(user, "temporary_password", None)
     if password is not None:

@@ -93,7 +93,9 @@ def setup(
         str | None, typer.Option(help="Channel for approval requests, e.g. #arize-approvals.")
     ] = None,
     slack_base_url: Annotated[
-        str | None, typer.Option(help="Slack Web API base URL (only for an emulator).")
+        str | None,
+        typer.Option(envvar="ARIZE_RUNBOOKS_SLACK_BASE_URL",
+                     help="Slack Web API base URL (only for an emulator)."),
     ] = None,
     approver_email: Annotated[
         list[str] | None, typer.Option(help="E-mail of an approver (repeat for several).")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from webhooks.routes import bamboohr, generic, jira, okta, servicenow, slack
+from webhooks.routes import bamboohr, generic, jira, okta, servicenow, slack, slack_commands
 
 api_router = APIRouter()
 api_router.include_router(okta.router)
@@ -13,3 +13,4 @@ api_router.include_router(jira.router)
 api_router.include_router(servicenow.router)
 api_router.include_router(generic.router)
 api_router.include_router(slack.router)
+api_router.include_router(slack_commands.router)

@@ -28,7 +28,7 @@ from tasks.access_grants import (
 )
 from tasks.approvals.gate import require_approval
 from tasks.approvals.models import ApprovalDecision
-from tasks.planning.plan import Plan, ensure_converged, ensure_no_drift
+from tasks.planning.plan import Plan, SpecError, ensure_converged, ensure_no_drift
 from tasks.reporting.report import RunbookOutcome, RunStatus, publish_plan, write_report
 from tasks.steps.apply import apply_plan
 from tasks.steps.step import StepContext
@@ -94,12 +94,17 @@ async def grant_temporary_access(
     trigger = resolve_trigger(trigger)
     started = datetime.now(UTC)
     runbook_policy = await load_policy(policy)
-    (await load_access_policy(access_policy)).check(spec)
 
     async def replan() -> GrantPlan:
         return await plan_grant(runbook_policy.credentials, spec)
 
-    planned = await replan()
+    try:
+        (await load_access_policy(access_policy)).check(spec)
+        planned = await replan()
+    except SpecError as ex:
+        await notify_requester(runbook_policy, requester_slack_id,
+                               f"Refused, nothing was changed: {ex}")
+        raise
     plan, target = planned.plan, planned.target
     async with get_client() as client:
         open_grant = await find_open_grant(

@@ -22,7 +22,8 @@ from prefect import get_client, task
 from arize_admin import AsyncArizeAdmin, NotFoundError, RoleBinding
 from blocks.arize import ArizeCredentials
 from tasks.access_grants import AccessGrant, GrantEnd, claim_end, finish_end, read_grant
-from tasks.planning.plan import Action, Change, Plan, ensure_converged
+from tasks.planning.changes import RebindRole, UnbindRole
+from tasks.planning.plan import Plan, ensure_converged
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.apply import apply_plan
 from tasks.steps.step import StepContext
@@ -48,20 +49,20 @@ async def plan_revoke(credentials: ArizeCredentials, grant: AccessGrant) -> Plan
         plan.in_place.append(f"{what}: the role was changed since the grant; left in place")
     elif grant.previous_role_id is None or not previous:
         plan.changes.append(
-            Change(
-                action=Action.UNBIND_ROLE,
+            UnbindRole(
                 target=what,
-                params={"binding_id": live.id},
+                binding_id=live.id,
+                user_id=grant.user_id,
                 destructive=True,
                 reason=f"grant {grant.id} ended",
             )
         )
     else:
         plan.changes.append(
-            Change(
-                action=Action.REBIND_ROLE,
+            RebindRole(
                 target=what,
-                params={"binding_id": live.id, "role_id": grant.previous_role_id},
+                binding_id=live.id,
+                role_id=grant.previous_role_id,
                 destructive=True,
                 reason=f"grant {grant.id} ended; the previous role is restored",
             )

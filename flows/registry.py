@@ -7,6 +7,7 @@ examples/. Adding a runbook means adding one `Runbook` record here (docs/adding-
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -39,7 +40,8 @@ from flows.saml_role_mapping.spec import SamlRoleMappingSpec
 from tasks.planning.changes import Action
 from tasks.planning.specs import SpecModel
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
 """One example spec per runbook, ``examples/<name>.yaml``."""
 
 
@@ -69,19 +71,20 @@ class Runbook:
     spec: type[SpecModel]
     planner: Task[..., Any]
     """The read-only planning task; ``planner.fn`` runs without Prefect."""
-    destructive: frozenset[Action]
+    destructive: frozenset[str]
     """Actions this runbook may plan as destructive (they wait for an approval)."""
     deployment: Deployment
 
     @property
     def module(self) -> str:
-        """The runbook's package under flows/ (``onboard_team``)."""
+        """The runbook's name as a Python identifier (``onboard_team``)."""
         return self.name.replace("-", "_")
 
     @property
     def entrypoint(self) -> str:
-        """The flow's entrypoint as prefect.yaml writes it."""
-        return f"flows/{self.module}/flow.py:{self.flow.fn.__name__}"
+        """The flow's entrypoint as prefect.yaml writes it: file from the repository, function."""
+        path = Path(inspect.getfile(self.flow.fn)).resolve().relative_to(ROOT)
+        return f"{path.as_posix()}:{self.flow.fn.__name__}"
 
     @property
     def example_path(self) -> Path:

@@ -12,7 +12,7 @@ from cli.main import app
 from cli.run import RunbookName
 from flows import RUNBOOKS
 from flows.registry import EXAMPLES, REGISTRY, Runbook, get
-from tasks.planning.changes import Action
+from tasks.planning.changes import CHANGE_MODELS
 
 ROOT = Path(__file__).parents[1]
 PREFECT_YAML = yaml.safe_load((ROOT / "prefect.yaml").read_text())
@@ -64,7 +64,7 @@ def test_each_example_and_default_parameters_validate_against_the_spec(runbook: 
 def test_the_flow_takes_the_registered_spec_and_planner_is_a_task(runbook: Runbook):
     assert runbook.flow.fn.__annotations__["spec"] in (runbook.spec, runbook.spec.__name__)
     assert callable(runbook.planner.fn)
-    assert runbook.destructive <= set(Action)
+    assert runbook.destructive <= set(CHANGE_MODELS)
 
 
 def test_unknown_runbook_names_the_choices():

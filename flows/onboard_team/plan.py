@@ -211,7 +211,9 @@ async def _plan_service_key(
         async for key in client.api_keys.list(space_id=space.id, key_type=ApiKeyType.SERVICE):
             if key.name == key_spec.name:
                 plan.in_place.append(f"service key {key_spec.name}")
-                stored = await key_store.read_key(key_spec.name)
+                stored = await key_store.read_key(
+                    key_spec.name, spec.space, api_key_ids=[key.id]
+                )
                 if stored is None or stored.api_key_id != key.id:
                     plan.notes.append(
                         f"service key {key_spec.name} exists but its value is not in the key "

@@ -122,17 +122,32 @@ async def _plan(
         for k in keys
         if fnmatchcase(k.name, spec.name_pattern) and (in_space is None or k.id in in_space)
     ]
-    by_name: dict[str, list[ServiceApiKey]] = defaultdict(list)
+    # Keys of one name in one space share a secret; the same name in another space does not.
+    by_slot: dict[tuple[str | None, str], list[ServiceApiKey]] = defaultdict(list)
     for key in keys:
-        by_name[key.name].append(key)
-    stored_by_name = {name: await key_store.read_key(name) for name in {k.name for k in selected}}
+        by_slot[(key_space(key, spaces), key.name)].append(key)
+    stored_by_slot = {
+        (space, name): await key_store.read_key(
+            name, space, api_key_ids=[k.id for k in by_slot[(space, name)]]
+        )
+        for space, name in {(key_space(k, spaces), k.name) for k in selected}
+    }
     for key in selected:
-        stored = stored_by_name[key.name]
-        _plan_key(plan, spec, key, stored, by_name[key.name], spaces, key_store, now)
-    _one_change_per_name(plan)
+        slot = (key_space(key, spaces), key.name)
+        _plan_key(plan, spec, key, stored_by_slot[slot], by_slot[slot], spaces, key_store, now)
+    _one_change_per_secret(plan)
     if not selected:
         plan.notes.append(f"no active service key matches {spec.name_pattern!r}")
     return plan
+
+
+def key_space(key: ServiceApiKey, spaces: dict[str, str]) -> str | None:
+    """The space whose key store entry holds ``key``'s value: its space, the first by name
+    when it has several; none when its bot user has no space (the secret is account-wide)."""
+    names = sorted(
+        spaces.get(s.space_id, s.space_id) for org in key.bot_user.organizations for s in org.spaces
+    )
+    return names[0] if names else None
 
 
 def _served_of(same_name: list[ServiceApiKey], stored: StoredKey | None) -> ServiceApiKey | None:
@@ -143,18 +158,19 @@ def _served_of(same_name: list[ServiceApiKey], stored: StoredKey | None) -> Serv
     return None
 
 
-def _one_change_per_name(plan: RotationPlan) -> None:
-    """Keys sharing a name share one secret: two changes to it would overwrite each other.
+def _one_change_per_secret(plan: RotationPlan) -> None:
+    """Keys of one name in one space share a secret: two changes to it would overwrite each
+    other.
 
     Only when the store serves none of them can two be due; the newest key's change is kept.
     """
     renewed = [row for row in plan.key_rows if row.action in ("rotate", "replace")]
     newest: dict[str, KeyRow] = {}
     for row in renewed:
-        if row.name not in newest or row.created_at > newest[row.name].created_at:
-            newest[row.name] = row
+        if row.secret not in newest or row.created_at > newest[row.secret].created_at:
+            newest[row.secret] = row
     for row in renewed:
-        if newest[row.name] is not row:
+        if newest[row.secret] is not row:
             plan.changes = [c for c in plan.changes if c.key != row.change_key]
             row.action = "none: another key of this name is renewed (one secret per name)"
             row.change_key = None
@@ -185,7 +201,7 @@ def _plan_key(
         age_from="last rotation" if mine else "creation",
         expires_at=expires,
         action="none: not due",
-        secret=key_store.secret_name(key.name),
+        secret=key_store.secret_name(key.name, key_space(key, spaces)),
         created_at=key.created_at,
     )
     plan.key_rows.append(row)
@@ -225,13 +241,14 @@ def _plan_key(
             )
         return
     if expires is not None and expires - now <= timedelta(days=spec.expiring_within_days):
-        _plan_replacement(plan, spec, key, row)
+        _plan_replacement(plan, spec, key, row, key_space(key, spaces))
         return
     if now - issued > timedelta(days=spec.max_age_days):
         change = RotateKey(
             target=key.name,
             api_key_id=key.id,
             name=key.name,
+            space=key_space(key, spaces),
             grace_period_seconds=spec.grace_period_seconds,
             expires_at=expires,
             stored_rotated_at=stored.rotated_at if mine else None,
@@ -249,7 +266,11 @@ def _plan_key(
 
 
 def _plan_replacement(
-    plan: RotationPlan, spec: RotateServiceKeysSpec, key: ServiceApiKey, row: KeyRow
+    plan: RotationPlan,
+    spec: RotateServiceKeysSpec,
+    key: ServiceApiKey,
+    row: KeyRow,
+    space: str | None,
 ) -> None:
     expires = key.expires_at
     lifetime = (
@@ -278,6 +299,7 @@ def _plan_replacement(
         target=key.name,
         api_key_id=key.id,
         name=key.name,
+        space=space,
         description=key.description,
         created_at=key.created_at,
         bot_user_id=key.bot_user.id,

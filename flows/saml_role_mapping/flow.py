@@ -6,7 +6,7 @@ from prefect import flow
 
 from flows.engine import execute_plan, load_policy, resolve_trigger
 from flows.saml_role_mapping.mapping import (
-    DEFAULT_VARIABLE,
+    DEFAULT_STORE,
     load_last_mapping,
     publish_group_role_mapping,
 )
@@ -22,7 +22,7 @@ async def saml_role_mapping(
     dry_run: bool = False,
     trigger: TriggerParam = None,
     policy: str = "default",
-    mapping_variable: str = DEFAULT_VARIABLE,
+    mapping_store: str = DEFAULT_STORE,
 ) -> RunbookOutcome:
     """Make each IdP group's custom role match the spec, then publish group → role id.
 
@@ -38,7 +38,7 @@ async def saml_role_mapping(
         dry_run: Plan only; change nothing and publish nothing.
         trigger: What started the run (filled in by webhooks; empty for manual runs).
         policy: Name of the saved runbook policy block (account, approvals, key store).
-        mapping_variable: Prefect Variable that remembers the last published mapping; use one
+        mapping_store: Prefect block that remembers the last published mapping; use one
             per Arize account.
 
     Raises:
@@ -50,7 +50,7 @@ async def saml_role_mapping(
     """
     trigger = resolve_trigger(trigger)
     runbook_policy = await load_policy(policy)
-    last_mapping = await load_last_mapping(mapping_variable)
+    last_mapping = await load_last_mapping(mapping_store)
 
     async def replan():
         return await plan_saml_role_mapping(runbook_policy.credentials, spec, last_mapping)
@@ -59,7 +59,7 @@ async def saml_role_mapping(
     outcome, _ = await execute_plan(plan, replan, runbook_policy, trigger, dry_run=dry_run)
     if outcome.status in (RunStatus.COMPLETED, RunStatus.NO_CHANGES):
         published = await publish_group_role_mapping(
-            runbook_policy.credentials, spec, last_mapping, mapping_variable
+            runbook_policy.credentials, spec, last_mapping, mapping_store
         )
         outcome.notes.extend(published.notes)
     return outcome

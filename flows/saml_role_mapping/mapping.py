@@ -3,8 +3,14 @@
 An IdP (Okta, Entra ID) maps a SAML group to an Arize role by the role's *id*. When a role is
 deleted and recreated it keeps its name but gets a new id, and the IdP's mapping silently stops
 matching. So each run publishes the mapping (a table artifact, and JSON/YAML files the IdP
-admin can import), remembers it in a Prefect Variable, and flags every group whose role id
-differs from what the last run published.
+admin can import), remembers it in a Prefect Secret block (as JSON), and flags every group
+whose role id differs from what the last run published.
+
+A block, not a Prefect Variable: a Variable holds at most 5,000 characters, about 60 groups,
+and an account maps hundreds; a block document has no such limit, and ``Secret`` is the block
+Prefect ships for a JSON value (the mapping is not secret; the artifact and files show it).
+Mappings remembered in a Variable by earlier versions are still read, until the first publish
+writes the block.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pathlib import Path
 import yaml
 from prefect import get_run_logger, task
 from prefect.artifacts import acreate_table_artifact
+from prefect.blocks.system import Secret
 from prefect.variables import Variable
 from pydantic import BaseModel, Field
 
@@ -25,11 +32,9 @@ from blocks.arize import ArizeCredentials
 from flows.saml_role_mapping.spec import SamlRoleMappingSpec
 from tasks.retry import STEP_OPTIONS
 
-DEFAULT_VARIABLE = "saml-role-mapping-last"
+DEFAULT_STORE = "saml-role-mapping-last"
 ARTIFACT_KEY = "saml-group-role-mapping"
 FILE_STEM = "group-role-mapping"
-# Prefect refuses variable values longer than this (prefect.types.MAX_VARIABLE_VALUE_LENGTH).
-_VARIABLE_LIMIT = 5000
 
 
 class GroupRole(BaseModel):
@@ -57,8 +62,8 @@ class PublishedMapping(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-@task(name="Load last group mapping", task_run_name="load {variable}")
-async def load_last_mapping(variable: str = DEFAULT_VARIABLE) -> dict[str, str]:
+@task(name="Load last group mapping", task_run_name="load {store}")
+async def load_last_mapping(store: str = DEFAULT_STORE) -> dict[str, str]:
     """The group → role id mapping the last run published; empty on the first run.
 
     Example:
@@ -68,10 +73,18 @@ async def load_last_mapping(variable: str = DEFAULT_VARIABLE) -> dict[str, str]:
             return await load_last_mapping("saml-role-mapping-last")
         ```
     """
-    value = await Variable.aget(variable, default=None)
+    try:
+        value = (await Secret.aload(store)).get()
+    except ValueError:  # no block yet: a mapping an earlier version kept in a Variable, or none
+        value = await Variable.aget(store, default=None)
     if not isinstance(value, dict):
         return {}
     return {str(group): role_id for group, role_id in value.items() if isinstance(role_id, str)}
+
+
+async def remember_mapping(store: str, mapping: dict[str, str]) -> None:
+    """Keep ``mapping`` (group → role id) for the next run, in the block ``store``."""
+    await Secret(value=mapping).asave(store, overwrite=True)
 
 
 @task(name="Publish group mapping", task_run_name="publish group mapping", **STEP_OPTIONS)
@@ -79,13 +92,13 @@ async def publish_group_role_mapping(
     credentials: ArizeCredentials,
     spec: SamlRoleMappingSpec,
     last_mapping: dict[str, str],
-    variable: str = DEFAULT_VARIABLE,
+    store: str = DEFAULT_STORE,
 ) -> PublishedMapping:
     """Read the roles' ids, publish the group → role-id mapping and remember it for next time.
 
     Publishes a table artifact, writes ``group-role-mapping.json`` and ``.yaml`` into
-    ``spec.output_dir`` when it is set, and stores the mapping in the Prefect Variable
-    ``variable``. Every group whose role id differs from ``last_mapping`` is named in the
+    ``spec.output_dir`` when it is set, and keeps the mapping in the block ``store``.
+    Every group whose role id differs from ``last_mapping`` is named in the
     result's ``changed`` and ``notes``.
 
     Example:
@@ -133,14 +146,7 @@ async def publish_group_role_mapping(
     )
     if spec.output_dir:
         result.files = await asyncio.to_thread(_write_files, Path(spec.output_dir), result)
-    remembered = {line.group: line.role_id for line in result.mappings}
-    if len(json.dumps(remembered)) <= _VARIABLE_LIMIT:
-        await Variable.aset(variable, remembered, overwrite=True)
-    else:
-        result.notes.append(
-            f"the mapping is too large for a Prefect Variable ({_VARIABLE_LIMIT} characters); "
-            "the next run cannot flag changed role ids"
-        )
+    await remember_mapping(store, {line.group: line.role_id for line in result.mappings})
     logger.info(
         "published %d group mapping(s), %d changed since the last run%s",
         len(result.mappings),

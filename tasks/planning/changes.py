@@ -216,6 +216,7 @@ class RotateKey(Change):
     action: Literal[Action.ROTATE_KEY] = Action.ROTATE_KEY
     api_key_id: str
     name: str
+    space: str | None = Field(description="The space whose key store entry holds the value.")
     grace_period_seconds: int
     expires_at: datetime | None = None
     stored_rotated_at: datetime | None = Field(
@@ -229,6 +230,7 @@ class ReplaceKey(Change):
     action: Literal[Action.REPLACE_KEY] = Action.REPLACE_KEY
     api_key_id: str
     name: str
+    space: str | None = Field(description="The space whose key store entry holds the value.")
     description: str | None = None
     created_at: datetime
     bot_user_id: str

@@ -14,16 +14,16 @@ from tasks.steps.step import StepContext
 
 
 async def store_issued_key(
-    ctx: StepContext, name: str, issued: CreatedServiceApiKey | RefreshedApiKey
+    ctx: StepContext, name: str, space: str | None, issued: CreatedServiceApiKey | RefreshedApiKey
 ) -> StoredKey:
-    """Write a key Arize just issued to the key store under ``name``; return what was stored."""
+    """Write a key Arize just issued to the key store as ``name`` of ``space``; return it."""
     stored = StoredKey(
         value=issued.key,
         api_key_id=issued.id,
         rotated_at=datetime.now(UTC),
         expires_at=issued.expires_at,
     )
-    await ctx.key_store.write_key(name, stored)
+    await ctx.key_store.write_key(name, stored, space=space)
     return stored
 
 

@@ -67,17 +67,21 @@ async def ensure_service_key(ctx: StepContext, change: CreateServiceKey) -> Step
                     )
                 ],
             )
-            await store_issued_key(ctx, name, created)
+            await store_issued_key(ctx, name, change.space, created)
             return created
 
         key, outcome = await find_or_create(find, create)
         # A key that was already there may be one whose create answer was lost: no value.
-        stored = await ctx.key_store.read_key(name) if outcome is Outcome.ALREADY else None
+        stored = (
+            await ctx.key_store.read_key(name, change.space, api_key_ids=[key.id])
+            if outcome is Outcome.ALREADY
+            else None
+        )
         if outcome is Outcome.ALREADY and (stored is None or stored.api_key_id != key.id):
             refreshed = await client.api_keys.refresh(
                 key.id, expires_at=key.expires_at, grace_period_seconds=0
             )
-            await store_issued_key(ctx, name, refreshed)
+            await store_issued_key(ctx, name, change.space, refreshed)
             outcome = Outcome.APPLIED
         calls = client.request_count
     get_run_logger().info("service key %s: %s", name, outcome.value)
@@ -85,7 +89,7 @@ async def ensure_service_key(ctx: StepContext, change: CreateServiceKey) -> Step
         change_key=change.key,
         outcome=outcome,
         refs={f"key:{name}": key.id},
-        detail=f"value stored as secret {ctx.key_store.secret_name(name)}",
+        detail=f"value stored as secret {ctx.key_store.secret_name(name, change.space)}",
         api_calls=calls,
     )
 

@@ -46,15 +46,17 @@ async def replace_key(ctx: StepContext, change: ReplaceKey) -> StepResult:
     """
     name = change.name
     async with ctx.credentials.get_client() as client:
-        stored = await ctx.key_store.read_key(name)
         replacement = await _find_replacement(client, change)
+        stored = await ctx.key_store.read_key(
+            name, change.space, api_key_ids=[k.id for k in (replacement,) if k is not None]
+        )
         if replacement is not None and stored is not None and stored.api_key_id == replacement.id:
             outcome = Outcome.ALREADY
         elif replacement is not None:
             refreshed = await client.api_keys.refresh(
                 replacement.id, expires_at=replacement.expires_at, grace_period_seconds=0
             )
-            stored = await store_issued_key(ctx, name, refreshed)
+            stored = await store_issued_key(ctx, name, change.space, refreshed)
             outcome = Outcome.APPLIED
         else:
             replacement = await client.api_keys.create_service_key(
@@ -64,7 +66,7 @@ async def replace_key(ctx: StepContext, change: ReplaceKey) -> StepResult:
                 account_role=PredefinedRole(name=change.account_role),
                 organizations=change.organizations,
             )
-            stored = await store_issued_key(ctx, name, replacement)
+            stored = await store_issued_key(ctx, name, change.space, replacement)
             outcome = Outcome.APPLIED
         copied = await _copy_bindings(client, change.bot_user_id, replacement.bot_user.id)
         calls = client.request_count
@@ -80,7 +82,8 @@ async def replace_key(ctx: StepContext, change: ReplaceKey) -> StepResult:
         outcome=outcome if not copied else Outcome.APPLIED,
         detail=(
             f"new key expires {replacement.expires_at:%Y-%m-%d}; stored as secret "
-            f"{ctx.key_store.secret_name(name)}; authenticates; the old key lapses at its expiry"
+            f"{ctx.key_store.secret_name(name, change.space)}; authenticates; the old key lapses "
+            "at its expiry"
         ),
         refs={f"key:{name}": replacement.id},
         api_calls=calls,

@@ -29,7 +29,7 @@ async def rotate_key(ctx: StepContext, change: RotateKey) -> StepResult:
         ```
     """
     name = change.name
-    stored = await ctx.key_store.read_key(name)
+    stored = await ctx.key_store.read_key(name, change.space, api_key_ids=[change.api_key_id])
     if _rotated_since(stored, change.api_key_id, change.stored_rotated_at):
         outcome, calls = Outcome.ALREADY, 0
     else:
@@ -40,14 +40,14 @@ async def rotate_key(ctx: StepContext, change: RotateKey) -> StepResult:
                 grace_period_seconds=change.grace_period_seconds,
             )
             calls = client.request_count
-        stored = await store_issued_key(ctx, name, refreshed)
+        stored = await store_issued_key(ctx, name, change.space, refreshed)
         outcome = Outcome.APPLIED
     calls += await prove_authenticates(ctx, stored)
     get_run_logger().info("key %s rotated: %s; new key authenticates", name, outcome.value)
     return StepResult(
         change_key=change.key,
         outcome=outcome,
-        detail=f"stored as secret {ctx.key_store.secret_name(name)}; authenticates",
+        detail=f"stored as secret {ctx.key_store.secret_name(name, change.space)}; authenticates",
         api_calls=calls,
     )
 

@@ -37,7 +37,7 @@ def _plan() -> Plan:
         changes=[
             RevokeKey(target="lee's key", api_key_id="k1", name="laptop", key_type="USER",
                       destructive=True),
-            RotateKey(target="ci", api_key_id="k2", name="ci", grace_period_seconds=60,
+            RotateKey(target="ci", api_key_id="k2", name="ci", space="ml", grace_period_seconds=60,
                       expires_at=datetime(2030, 1, 1, tzinfo=UTC)),
             InviteUser(target="dana@acme.example", name="Dana", email="dana@acme.example",
                        account_role="MEMBER", invite_mode=InviteMode.EMAIL_LINK),

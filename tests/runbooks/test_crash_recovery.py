@@ -93,5 +93,5 @@ async def test_killed_mid_apply_then_rerun_converges_without_duplicates(
         ]
     assert sorted(u.email for u in users) == sorted(m["email"] for m in team_spec()["members"])
     assert len(roles) == len(spaces) == len(keys) == 1
-    stored = await runbook_policy.key_store.read_key("ci-crash-team")
+    stored = await runbook_policy.key_store.read_key("ci-crash-team", space="crash-team")
     assert stored.api_key_id == keys[0].id

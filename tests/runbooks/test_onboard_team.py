@@ -72,7 +72,7 @@ async def test_first_run_applies_everything_and_second_run_changes_nothing(
         ]
         assert len(keys) == 1
 
-    stored = await runbook_policy.key_store.read_key("ci-fraud-ops")
+    stored = await runbook_policy.key_store.read_key("ci-fraud-ops", space="fraud-ops")
     assert stored is not None and stored.api_key_id == keys[0].id
     async with AsyncArizeAdmin(api_key=stored.value, base_url=arize.base_url) as as_key:
         page = await as_key.spaces.list(limit=5)
@@ -188,7 +188,7 @@ async def test_drift_after_approval_applies_nothing(arize, runbook_policy):
 
 async def test_unanswered_gate_times_out_as_rejected(arize, runbook_policy):
     await narrowable_role(arize)
-    runbook_policy.approval_timeout_seconds = 10
+    runbook_policy.approval.timeout_seconds = 10
     await runbook_policy.asave("default", overwrite=True)
     before = mutation_count(arize)
 
@@ -225,7 +225,7 @@ async def test_converges_under_faults_without_duplicates(arize, runbook_policy):
             async for k in client.api_keys.list(space_id=spaces[0].id, key_type=ApiKeyType.SERVICE)
         ]
     assert len(spaces) == len(roles) == len(users) == len(keys) == 1
-    stored = await runbook_policy.key_store.read_key("ci-fraud-ops")
+    stored = await runbook_policy.key_store.read_key("ci-fraud-ops", space="fraud-ops")
     assert stored.api_key_id == keys[0].id
 
 
@@ -234,7 +234,8 @@ async def test_no_key_value_in_logs_artifacts_or_results(arize, runbook_policy, 
 
     outcome = await onboard_team(spec=example_spec())
 
-    secret = (await runbook_policy.key_store.read_key("ci-fraud-ops")).value.get_secret_value()
+    stored = await runbook_policy.key_store.read_key("ci-fraud-ops", space="fraud-ops")
+    secret = stored.value.get_secret_value()
     assert secret not in caplog.text
     assert secret not in outcome.model_dump_json()
     assert arize.admin_key not in caplog.text

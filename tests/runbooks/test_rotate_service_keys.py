@@ -52,6 +52,11 @@ from tests.fixtures.runbooks import (
 
 pytestmark = pytest.mark.slow
 
+SPACE = "fraud-detection"
+"""Where the keys this file creates live."""
+SPACE_OF = {"probe-ci": SPACE, "ci-fraud-detection": SPACE, "etl-search-ranking": "search-ranking"}
+"""Each key's space, whose key store entry holds its value."""
+
 
 
 def example_spec(**changes) -> RotateServiceKeysSpec:
@@ -83,7 +88,7 @@ async def new_key(arize, name: str, *, expires_at: datetime | None = None):
     """A service key in fraud-detection created by the test, which therefore knows its value."""
     async with admin(arize) as client:
         org = await client.organizations.find_by_name("Acme")
-        space = await client.spaces.find_by_name("fraud-detection", org_id=org.id)
+        space = await client.spaces.find_by_name(SPACE, org_id=org.id)
         return await client.api_keys.create_service_key(
             name=name,
             expires_at=expires_at,
@@ -105,6 +110,7 @@ async def stored_old_key(arize, key_store: ArizeKeyStore, name: str, *, days_old
             api_key_id=created.id,
             rotated_at=datetime.now(UTC) - timedelta(days=days_old),
         ),
+        space=SPACE,
     )
     return created
 
@@ -131,7 +137,7 @@ class Probe:
 
     async def run(self) -> None:
         while not self._stop.is_set():
-            stored = await self.key_store.read_key(self.name)
+            stored = await self.key_store.read_key(self.name, space=SPACE)
             self.seen.add(stored.api_key_id or "")
             self.seen.add(stored.value.get_secret_value()[-6:])
             try:
@@ -165,7 +171,7 @@ async def test_first_run_rotates_and_replaces_and_second_run_changes_nothing(ari
     after = await service_keys(arize)
     store = runbook_policy.key_store
 
-    ci = await store.read_key("ci-fraud-detection")
+    ci = await store.read_key("ci-fraud-detection", space="fraud-detection")
     assert ci.api_key_id == before["ci-fraud-detection"][0].id  # same identity, new secret
     assert (
         after["ci-fraud-detection"][0].redacted_key != before["ci-fraud-detection"][0].redacted_key
@@ -173,7 +179,7 @@ async def test_first_run_rotates_and_replaces_and_second_run_changes_nothing(ari
     assert await authenticates(arize, ci.value)
 
     old_etl = before["etl-search-ranking"][0]
-    etl = await store.read_key("etl-search-ranking")
+    etl = await store.read_key("etl-search-ranking", space="search-ranking")
     assert etl.api_key_id != old_etl.id
     assert await authenticates(arize, etl.value)
     assert sorted(k.id for k in after["etl-search-ranking"]) == sorted([old_etl.id, etl.api_key_id])
@@ -195,7 +201,7 @@ async def test_first_run_rotates_and_replaces_and_second_run_changes_nothing(ari
                 )
             }
             assert old == new
-    assert await store.read_key("lee-etl") is None
+    assert await store.read_key("lee-etl", space="search-ranking") is None
     assert set(after) == set(before)
 
     before_count = mutation_count(arize)
@@ -224,7 +230,7 @@ async def test_replacement_copies_extra_role_bindings(arize, runbook_policy):
     outcome = await rotate_service_keys(spec=example_spec(name_pattern="etl-*"))
 
     assert outcome.status is RunStatus.COMPLETED
-    stored = await runbook_policy.key_store.read_key("etl-search-ranking")
+    stored = await runbook_policy.key_store.read_key("etl-search-ranking", space="search-ranking")
     new = next(
         k for k in (await service_keys(arize))["etl-search-ranking"] if k.id == stored.api_key_id
     )
@@ -246,7 +252,7 @@ async def test_dry_run_plans_and_changes_nothing(arize, runbook_policy):
     assert outcome.status is RunStatus.DRY_RUN
     assert outcome.planned == 2 and outcome.applied == 0
     assert mutation_count(arize) == before
-    assert await runbook_policy.key_store.read_key("ci-fraud-detection") is None
+    assert await runbook_policy.key_store.read_key("ci-fraud-detection", space=SPACE) is None
 
 
 async def test_space_and_pattern_select_keys(arize, runbook_policy):
@@ -338,7 +344,7 @@ async def test_probe_never_fails_during_rotation(arize, runbook_policy):
     assert outcome.status is RunStatus.COMPLETED and outcome.applied == 1
     assert probe.failures == []
     assert probe.checks > 1
-    rotated = await store.read_key("probe-ci")
+    rotated = await store.read_key("probe-ci", space="fraud-detection")
     assert rotated.value.get_secret_value()[-6:] in probe.seen  # the probe saw the new key
     assert await authenticates(arize, original.key)  # the old one, during its grace period
 
@@ -350,11 +356,11 @@ class CrashingKeyStore(ArizeKeyStore):
     _block_type_slug = "test-crashing-key-store"
     crashes_left: ClassVar[int] = 0
 
-    async def write_key(self, key_name: str, stored: StoredKey) -> str:
+    async def write_key(self, key_name: str, stored: StoredKey, space: str | None = None) -> str:
         if CrashingKeyStore.crashes_left > 0:
             CrashingKeyStore.crashes_left -= 1
             raise RuntimeError("simulated crash after the refresh, before the store write")
-        return await super().write_key(key_name, stored)
+        return await super().write_key(key_name, stored, space)
 
 
 async def crashing_policy(policy: RunbookPolicy) -> str:
@@ -363,7 +369,7 @@ async def crashing_policy(policy: RunbookPolicy) -> str:
     crashing = RunbookPolicy(
         credentials=policy.credentials.model_copy(),
         key_store=CrashingKeyStore(prefix=policy.key_store.prefix),
-        approval_timeout_seconds=policy.approval_timeout_seconds,
+        approval=policy.approval,
         poll_interval_seconds=policy.poll_interval_seconds,
         rate_limit=None,
     )
@@ -385,12 +391,12 @@ async def test_crash_between_refresh_and_store_then_rerun_converges(
             await rotate_service_keys(spec=spec, policy=crashing)
         refreshes = arize.requests()["by_route"].get("POST /v2/api-keys/{api_key_id}/refresh")
         assert refreshes == 1  # the refresh happened; its value was lost
-        assert (await store.read_key("probe-ci")).api_key_id == original.id
+        assert (await store.read_key("probe-ci", space="fraud-detection")).api_key_id == original.id
         rerun = await rotate_service_keys(spec=spec, policy=crashing)
 
     assert rerun.status is RunStatus.COMPLETED
     assert probe.failures == []
-    stored = await store.read_key("probe-ci")
+    stored = await store.read_key("probe-ci", space="fraud-detection")
     assert stored.rotated_at > datetime.now(UTC) - timedelta(minutes=5)
     assert await authenticates(arize, stored.value)
     assert [k.id for k in (await service_keys(arize))["probe-ci"]] == [original.id]
@@ -409,14 +415,14 @@ async def test_crash_between_create_and_store_of_a_replacement_adopts_it(
     with pytest.raises(ApplyFailed, match="simulated crash"):
         await rotate_service_keys(spec=spec, policy=crashing)
     assert len((await service_keys(arize))["etl-search-ranking"]) == 2  # created, not stored
-    assert await store.read_key("etl-search-ranking") is None
+    assert await store.read_key("etl-search-ranking", space="search-ranking") is None
 
     rerun = await rotate_service_keys(spec=spec, policy=crashing)
 
     assert rerun.status is RunStatus.COMPLETED
     keys = (await service_keys(arize))["etl-search-ranking"]
     assert len(keys) == 2  # the orphan was adopted, not duplicated
-    stored = await store.read_key("etl-search-ranking")
+    stored = await store.read_key("etl-search-ranking", space="search-ranking")
     assert stored.api_key_id in {k.id for k in keys} - {old.id}
     assert await authenticates(arize, stored.value)
     assert (await rotate_service_keys(spec=spec)).status is RunStatus.NO_CHANGES
@@ -463,7 +469,7 @@ async def test_process_killed_after_refresh_then_rerun_converges(arize, runbook_
         clear_faults(arize)
         [live] = (await service_keys(arize))["probe-ci"]
         assert live.redacted_key != original.redacted_key  # Arize has a secret nobody stored
-        stored = await store.read_key("probe-ci")
+        stored = await store.read_key("probe-ci", space="fraud-detection")
         assert stored.api_key_id == original.id
         assert stored.value.get_secret_value() == original.key.get_secret_value()
 
@@ -471,7 +477,7 @@ async def test_process_killed_after_refresh_then_rerun_converges(arize, runbook_
 
     assert rerun.status is RunStatus.COMPLETED
     assert probe.failures == []
-    stored = await store.read_key("probe-ci")
+    stored = await store.read_key("probe-ci", space="fraud-detection")
     assert stored.rotated_at > datetime.now(UTC) - timedelta(minutes=5)
     assert await authenticates(arize, stored.value)
     assert [k.id for k in (await service_keys(arize))["probe-ci"]] == [original.id]
@@ -506,7 +512,7 @@ async def test_converges_under_faults_without_duplicates(arize, runbook_policy):
         "etl-search-ranking": 2,  # the old key (lapsing at its expiry) and one replacement
     }
     for name in ("probe-ci", "ci-fraud-detection", "etl-search-ranking"):
-        stored = await store.read_key(name)
+        stored = await store.read_key(name, space=SPACE_OF[name])
         assert stored.api_key_id in {k.id for k in after[name]}
         assert await authenticates(arize, stored.value)
 
@@ -522,7 +528,7 @@ async def test_no_key_value_in_logs_artifacts_results_or_exceptions(arize, runbo
 
     secrets = [original.key.get_secret_value()]
     for name in ("probe-ci", "ci-fraud-detection", "etl-search-ranking"):
-        secrets.append((await store.read_key(name)).value.get_secret_value())
+        secrets.append((await store.read_key(name, space=SPACE_OF[name])).value.get_secret_value())
     texts = [caplog.text, outcome.model_dump_json(), repr(outcome)]
     flow_run_id = state.state_details.flow_run_id
     # Logs reach the API in the background; deliver them before reading them back.

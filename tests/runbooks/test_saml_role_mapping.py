@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -12,13 +13,13 @@ from pathlib import Path
 import pytest
 import yaml
 from prefect import get_client
+from prefect.blocks.system import Secret
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-from prefect.variables import Variable
 
 from arize_admin import CustomRole
 from cli.approvals import answer_gate
 from flows.saml_role_mapping.flow import saml_role_mapping
-from flows.saml_role_mapping.mapping import ARTIFACT_KEY
+from flows.saml_role_mapping.mapping import ARTIFACT_KEY, load_last_mapping
 from flows.saml_role_mapping.plan import plan_saml_role_mapping
 from flows.saml_role_mapping.spec import SamlRoleMappingSpec
 from tasks.approvals.gate import ApprovalTimeout
@@ -60,10 +61,16 @@ admin = admin_client
 
 @pytest.fixture
 async def variable(prefect_harness) -> AsyncIterator[str]:
-    """A Prefect Variable of this test's own, so runs of other tests are not "the last run"."""
+    """A mapping store of this test's own, so runs of other tests are not "the last run"."""
     name = f"saml-test-{uuid.uuid4().hex[:8]}"
     yield name
-    await Variable.aunset(name)
+    with contextlib.suppress(ValueError):
+        await Secret.adelete(name)
+
+
+async def remembered(store: str) -> dict[str, str]:
+    """The mapping the last run remembered in ``store`` (empty: none)."""
+    return await load_last_mapping.fn(store)
 
 
 async def custom_roles(arize) -> dict[str, tuple[str, list[str], str | None]]:
@@ -91,7 +98,7 @@ async def mapping_artifact(flow_run_id) -> list[dict]:
 
 async def run_flow(spec, variable, *, approved: bool | None = None, **kwargs):
     """Run the flow (answering its gate if ``approved`` is given); return (state, outcome)."""
-    call = saml_role_mapping(spec=spec, mapping_variable=variable, return_state=True, **kwargs)
+    call = saml_role_mapping(spec=spec, mapping_store=variable, return_state=True, **kwargs)
     if approved is None:
         state = await call
     else:
@@ -115,7 +122,7 @@ async def test_first_run_applies_publishes_and_second_run_changes_nothing(
     assert roles["Fraud Auditor"][2] == "Reads projects and their spans, annotates them."
     ids = {m.group: roles[m.role.name][0] for m in spec.mappings}
 
-    # Published three ways: a table artifact, JSON and YAML files, and the Prefect Variable.
+    # Published three ways: a table artifact, JSON and YAML files, and the mapping store.
     rows = await mapping_artifact(state.state_details.flow_run_id)
     assert [(r["group"], r["role_id"], r["since last run"]) for r in rows] == [
         (group, role_id, "new") for group, role_id in ids.items()
@@ -126,7 +133,7 @@ async def test_first_run_applies_publishes_and_second_run_changes_nothing(
     ):
         document = load((tmp_path / "idp" / name).read_text())
         assert {m["group"]: m["role_id"] for m in document["mappings"]} == ids
-    assert await Variable.aget(variable) == ids
+    assert await remembered(variable) == ids
 
     before, snapshot = mutation_count(arize), emulator_state(arize)
     state, second = await run_flow(spec, variable)
@@ -149,7 +156,7 @@ async def test_dry_run_changes_and_publishes_nothing(arize, runbook_policy, vari
     assert outcome.planned == 2 and outcome.applied == 0
     assert mutation_count(arize) == before
     assert emulator_state(arize) == snapshot
-    assert await Variable.aget(variable) is None
+    assert await remembered(variable) == {}
     assert list(tmp_path.iterdir()) == []
 
 
@@ -162,7 +169,7 @@ async def test_rejected_approval_changes_nothing(arize, runbook_policy, variable
     assert outcome.applied == 0
     assert mutation_count(arize) == before
     assert emulator_state(arize) == snapshot
-    assert await Variable.aget(variable) is None
+    assert await remembered(variable) == {}
     assert list(tmp_path.iterdir()) == []
 
 
@@ -172,11 +179,11 @@ async def test_unanswered_gate_times_out_as_rejected(arize, runbook_policy, vari
     before, snapshot = mutation_count(arize), emulator_state(arize)
 
     with pytest.raises(ApprovalTimeout, match="treated as rejected"):
-        await saml_role_mapping(spec=narrowing_spec(), mapping_variable=variable)
+        await saml_role_mapping(spec=narrowing_spec(), mapping_store=variable)
 
     assert mutation_count(arize) == before
     assert emulator_state(arize) == snapshot
-    assert await Variable.aget(variable) is None
+    assert await remembered(variable) == {}
 
 
 async def test_permission_additions_alone_need_no_approval(arize, runbook_policy, variable):
@@ -204,13 +211,13 @@ async def test_drift_after_approval_applies_nothing(arize, runbook_policy, varia
 
     answerer = asyncio.create_task(drift_then_approve())
     with pytest.raises(PlanDrift, match=r"live state changed(.|\n)*- create role Fraud Auditor"):
-        await saml_role_mapping(spec=narrowing_spec(), mapping_variable=variable)
+        await saml_role_mapping(spec=narrowing_spec(), mapping_store=variable)
     await answerer
 
     assert mutation_count(arize) == drifted["mutations"]
     assert emulator_state(arize) == drifted["state"]
     assert (await custom_roles(arize))["Fraud Auditor"][1] == ["DATASET_READ"]
-    assert await Variable.aget(variable) is None
+    assert await remembered(variable) == {}
 
 
 async def _spec_naming_predefined_role(arize) -> dict:
@@ -255,7 +262,7 @@ async def test_bad_specs_fail_in_plan_naming_the_field(
     before, snapshot = mutation_count(arize), emulator_state(arize)
 
     with pytest.raises(SpecError) as caught:
-        await saml_role_mapping(spec=example_spec(**changes), mapping_variable=variable)
+        await saml_role_mapping(spec=example_spec(**changes), mapping_store=variable)
 
     assert str(caught.value).startswith(field)
     if field == "spec.prune":
@@ -294,7 +301,7 @@ async def test_prune_refuses_a_role_held_as_a_space_membership(arize, runbook_po
     before = mutation_count(arize)
 
     with pytest.raises(SpecError, match=r"Space Editor \(1 binding\(s\)\)") as caught:
-        await saml_role_mapping(spec=spec, mapping_variable=variable)
+        await saml_role_mapping(spec=spec, mapping_store=variable)
 
     assert caught.value.field == "prune"
     assert mutation_count(arize) == before
@@ -326,7 +333,7 @@ async def test_recreated_role_is_flagged_as_changed_since_the_last_run(
     assert rows[VIEWERS]["since last run"] == "unchanged"
     document = json.loads((tmp_path / "group-role-mapping.json").read_text())
     assert {m["group"]: m["role_id"] for m in document["mappings"]}[AUDITORS] == new_id
-    assert (await Variable.aget(variable))[AUDITORS] == new_id
+    assert (await remembered(variable))[AUDITORS] == new_id
 
     _, third = await run_flow(spec, variable)
     assert third.status is RunStatus.NO_CHANGES
@@ -356,6 +363,6 @@ async def test_converges_under_faults_without_duplicates(arize, runbook_policy, 
     assert set(roles) == {"Project Viewer", "Space Editor", "Fraud Auditor"}
     for name, permissions in wanted(spec).items():
         assert roles[name][1] == permissions
-    assert set(await Variable.aget(variable)) == {VIEWERS, EDITORS, AUDITORS}
+    assert set(await remembered(variable)) == {VIEWERS, EDITORS, AUDITORS}
     _, again = await run_flow(spec, variable)
     assert again.status is RunStatus.NO_CHANGES

@@ -1,12 +1,16 @@
-"""Acknowledgement latency of the webhook service: 500 signed deliveries, 50 at a time, over
-loopback, plus the service's resident memory. Writes bench/results/webhook_ack.json; asserts
-nothing.
+"""Acknowledgement latency and forwarding of the webhook service, on SQLite and PostgreSQL.
+Writes bench/results/webhook_ack.json; asserts nothing.
 
-The service runs as ``arize-runbooks serve`` in a subprocess (so its RSS is its own) with the
-shipped routing config and a fresh SQLite inbox. The forwarder is off: this measures the path
-a sender waits for (cap, verify, parse, route, durable insert, 2xx), not Prefect.
+1. Ack path (forwarder off): signed deliveries, ``--concurrency`` in flight, to a bare
+   endpoint (same uvicorn + FastAPI stack, no verify, no inbox: the floor this machine and
+   client allow), to the service on a SQLite inbox and to the service on a PostgreSQL inbox,
+   one after the other in the same run. Each server is its own subprocess.
+2. Replicas (forwarder on, PostgreSQL inbox, Prefect's test harness): deliveries per second
+   and forward lag (arrival to flow-run creation, from the inbox rows) with one and with two
+   service replicas sharing the inbox.
 
     .venv/bin/python -m bench.webhook_ack [--deliveries 500] [--concurrency 50]
+        [--forward-events 400] [--skip-replicas]
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import platform
@@ -24,11 +29,13 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
+from fastapi import FastAPI, Request, Response
 
 from webhooks.verify import sign_standard
 
@@ -36,6 +43,25 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "webhook_ack.json"
 OKTA_SECRET = "bench-okta-shared-secret-71c2"
 GENERIC_SECRET = "whsec_" + base64.b64encode(b"bench-standard-webhooks-key-32b!").decode()
+PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
+
+Delivery = tuple[str, bytes, dict[str, str]]
+
+
+def bare_app() -> FastAPI:
+    """The floor: the same server stack answering 202 after reading the body, nothing else."""
+    app = FastAPI()
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/webhooks/{source}")
+    async def receive(source: str, request: Request) -> Response:
+        await request.body()
+        return Response(b'{"status":"accepted"}', status_code=202, media_type="application/json")
+
+    return app
 
 
 def _free_port() -> int:
@@ -50,7 +76,7 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def _okta(i: int) -> tuple[str, bytes, dict[str, str]]:
+def _okta(i: int) -> Delivery:
     event = {
         "uuid": str(uuid.uuid4()),
         "eventType": "user.lifecycle.deactivate",
@@ -63,7 +89,7 @@ def _okta(i: int) -> tuple[str, bytes, dict[str, str]]:
     return "/webhooks/okta", body, {"Authorization": OKTA_SECRET}
 
 
-def _generic(i: int) -> tuple[str, bytes, dict[str, str]]:
+def _generic(i: int) -> Delivery:
     body = json.dumps(
         {
             "type": "runbook.offboard-user",
@@ -84,21 +110,22 @@ def _generic(i: int) -> tuple[str, bytes, dict[str, str]]:
 
 
 async def _load(
-    base_url: str, deliveries: int, concurrency: int, pid: int
-) -> tuple[list[float], dict[int, int], float, int]:
-    requests = [(_okta if i % 2 else _generic)(i) for i in range(deliveries)]
+    base_urls: list[str], deliveries: list[Delivery], concurrency: int, pids: list[int]
+) -> dict[str, Any]:
+    """Send ``deliveries`` round-robin over ``base_urls``, ``concurrency`` at a time."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     semaphore = asyncio.Semaphore(concurrency)
-    process = psutil.Process(pid)
-    peak_rss = process.memory_info().rss
+    processes = [psutil.Process(pid) for pid in pids]
+    peak_rss = sum(p.memory_info().rss for p in processes)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http:
+    clients = [httpx.AsyncClient(base_url=u, limits=limits, timeout=60) for u in base_urls]
+    try:
 
-        async def one(path: str, body: bytes, headers: dict[str, str]) -> None:
+        async def one(n: int, path: str, body: bytes, headers: dict[str, str]) -> None:
             async with semaphore:
                 started = time.perf_counter()
-                response = await http.post(
+                response = await clients[n % len(clients)].post(
                     path, content=body, headers=headers | {"Content-Type": "application/json"}
                 )
                 latencies.append(time.perf_counter() - started)
@@ -107,75 +134,20 @@ async def _load(
         async def sample() -> None:
             nonlocal peak_rss
             while True:
-                peak_rss = max(peak_rss, process.memory_info().rss)
+                peak_rss = max(peak_rss, sum(p.memory_info().rss for p in processes))
                 await asyncio.sleep(0.05)
 
         sampler = asyncio.create_task(sample())
         started = time.perf_counter()
-        await asyncio.gather(*(one(*r) for r in requests))
+        await asyncio.gather(*(one(n, *d) for n, d in enumerate(deliveries)))
         elapsed = time.perf_counter() - started
         sampler.cancel()
-    return latencies, statuses, elapsed, peak_rss
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--deliveries", type=int, default=500)
-    parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument(
-        "--inbox-dir", default=None, help="Directory for the SQLite inbox (default: a temp dir)."
-    )
-    args = parser.parse_args()
-
-    port = _free_port()
-    with tempfile.TemporaryDirectory(dir=args.inbox_dir) as tmp:
-        env = os.environ | {
-            "ARIZE_RUNBOOKS_ENVIRONMENT": "test",
-            "ARIZE_RUNBOOKS_OKTA_SECRET": OKTA_SECRET,
-            "ARIZE_RUNBOOKS_GENERIC_SECRET": GENERIC_SECRET,
-            "ARIZE_RUNBOOKS_FORWARDER_ENABLED": "false",
-        }
-        command = [
-            sys.executable, "-m", "cli.main", "serve",
-            "--port", str(port),
-            "--config", str(ROOT / "examples" / "routing.yaml"),
-            "--inbox-url", f"sqlite+aiosqlite:///{Path(tmp) / 'inbox.db'}",
-            "--prefect-api-url", "http://127.0.0.1:9/api",  # never called: forwarder off
-            "--log-level", "warning",
-        ]  # fmt: skip
-        service = subprocess.Popen(command, cwd=ROOT, env=env)
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if service.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the webhook service did not start")
-                time.sleep(0.1)
-            rss_idle = psutil.Process(service.pid).memory_info().rss
-            latencies, statuses, elapsed, rss_peak = asyncio.run(
-                _load(base_url, args.deliveries, args.concurrency, service.pid)
-            )
-            rss_after = psutil.Process(service.pid).memory_info().rss
-        finally:
-            service.terminate()
-            try:
-                service.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                service.kill()
-
+    finally:
+        for client in clients:
+            await client.aclose()
     ms = [x * 1000 for x in latencies]
-    result: dict[str, Any] = {
-        "deliveries": args.deliveries,
-        "concurrency": args.concurrency,
-        "sources": {
-            "okta": args.deliveries // 2,
-            "generic": args.deliveries - args.deliveries // 2,
-        },
+    return {
+        "deliveries": len(deliveries),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "ack_latency_ms": {
             "p50": round(_percentile(ms, 50), 2),
@@ -184,24 +156,197 @@ def main() -> None:
             "max": round(max(ms), 2),
             "mean": round(statistics.fmean(ms), 2),
         },
-        "throughput_per_s": round(args.deliveries / elapsed, 1),
-        "service_rss_mb": {
-            "idle": round(rss_idle / 2**20, 1),
-            "peak": round(rss_peak / 2**20, 1),
-            "after": round(rss_after / 2**20, 1),
+        "deliveries_per_s": round(len(deliveries) / elapsed, 1),
+        "rss_peak_mb": round(peak_rss / 2**20, 1),
+    }
+
+
+def _service_env(inbox_url: str, prefect_api_url: str, forwarder: bool) -> dict[str, str]:
+    return os.environ | {
+        "ARIZE_RUNBOOKS_ENVIRONMENT": "test",
+        "ARIZE_RUNBOOKS_OKTA_SECRET": OKTA_SECRET,
+        "ARIZE_RUNBOOKS_GENERIC_SECRET": GENERIC_SECRET,
+        "ARIZE_RUNBOOKS_ROUTING_CONFIG": str(ROOT / "examples" / "routing.yaml"),
+        "ARIZE_RUNBOOKS_INBOX_URL": inbox_url,
+        "ARIZE_RUNBOOKS_PREFECT_API_URL": prefect_api_url,
+        "ARIZE_RUNBOOKS_FORWARDER_ENABLED": str(forwarder).lower(),
+        "ARIZE_RUNBOOKS_FORWARDER_POLL_SECONDS": "0.5",
+        "ARIZE_RUNBOOKS_SLACK_EXPIRY_SWEEP_SECONDS": "0",
+    }
+
+
+@contextlib.contextmanager
+def _server(factory: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+    """``uvicorn --factory`` in a subprocess (uvloop and httptools when installed)."""
+    port = _free_port()
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
+        "--port", str(port), "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, env=env or dict(os.environ))
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"{factory} did not start")
+            time.sleep(0.1)
+        yield base_url, process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(f"{PG}/postgres")
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextlib.contextmanager
+def _pg_database() -> Iterator[str]:
+    name = f"bench_inbox_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{PG.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _deliveries(n: int, make: Callable[[int], Delivery] | None = None) -> list[Delivery]:
+    return [(make or (_okta if i % 2 else _generic))(i) for i in range(n)]
+
+
+def _ack(base_url: str, pid: int, args: argparse.Namespace) -> dict[str, Any]:
+    asyncio.run(_load([base_url], _deliveries(50), 10, [pid]))  # warm-up: imports, pools
+    return asyncio.run(_load([base_url], _deliveries(args.deliveries), args.concurrency, [pid]))
+
+
+def ack_latency(args: argparse.Namespace) -> dict[str, Any]:
+    """Phase 1: bare endpoint, SQLite inbox, PostgreSQL inbox."""
+    down = "http://127.0.0.1:9/api"  # never called: the forwarder is off
+    results: dict[str, Any] = {}
+    with _server("bench.webhook_ack:bare_app") as (url, pid):
+        results["bare_endpoint"] = _ack(url, pid, args)
+    with tempfile.TemporaryDirectory() as tmp:
+        env = _service_env(f"sqlite+aiosqlite:///{Path(tmp) / 'inbox.db'}", down, False)
+        with _server("webhooks.app:app_from_env", env) as (url, pid):
+            results["sqlite_inbox"] = _ack(url, pid, args)
+    with (
+        _pg_database() as inbox_url,
+        _server("webhooks.app:app_from_env", _service_env(inbox_url, down, False)) as (url, pid),
+    ):
+        results["postgresql_inbox"] = _ack(url, pid, args)
+    bare = results["bare_endpoint"]["ack_latency_ms"]["p95"]
+    for name in ("sqlite_inbox", "postgresql_inbox"):
+        p95 = results[name]["ack_latency_ms"]["p95"]
+        results[name]["p95_vs_bare"] = round(p95 / bare, 2) if bare else None
+    return results
+
+
+async def _lag(inbox_url: str, expected: int, within: float) -> dict[str, Any]:
+    from webhooks.inbox import EventStatus, Inbox
+
+    async with Inbox(inbox_url, migrate=False) as inbox:
+        deadline = time.monotonic() + within
+        while (stats := await inbox.stats()).forwarded + stats.dead < expected:
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        events = await inbox.list(status=EventStatus.FORWARDED, limit=expected + 10)
+    lags = [(e.updated_at - e.received_at).total_seconds() for e in events]
+    first = min(e.received_at for e in events)
+    last = max(e.updated_at for e in events)
+    return {
+        "forwarded": len(events),
+        "dead": stats.dead,
+        "forward_lag_s": {
+            "p50": round(_percentile(lags, 50), 3),
+            "p95": round(_percentile(lags, 95), 3),
+            "max": round(max(lags), 3),
         },
-        "inbox": f"sqlite (aiosqlite), WAL, synchronous=NORMAL, in {args.inbox_dir or 'tmp'}",
-        "forwarder": "off (ack path only)",
+        "forwarded_per_s": round(len(events) / max((last - first).total_seconds(), 1e-6), 1),
+    }
+
+
+def replicas(args: argparse.Namespace) -> dict[str, Any]:
+    """Phase 2: one and two replicas on a PostgreSQL inbox, forwarding to Prefect."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.registry import REGISTRY
+
+    results: dict[str, Any] = {}
+    with prefect_test_harness(server_startup_timeout=180):
+        api = PREFECT_API_URL.value()
+        offboard = next(r for r in REGISTRY if r.name == "offboard-user")
+
+        async def deploy() -> None:
+            deployment = await offboard.flow.ato_deployment(name=offboard.name)
+            await deployment.aapply()
+
+        asyncio.run(deploy())
+        for count in (1, 2):
+            with _pg_database() as inbox_url, contextlib.ExitStack() as stack:
+                env = _service_env(inbox_url, api, True)
+                servers = [
+                    stack.enter_context(_server("webhooks.app:app_from_env", env))
+                    for _ in range(count)
+                ]
+                deliveries = _deliveries(args.forward_events, _generic)
+                load = asyncio.run(
+                    _load(
+                        [u for u, _ in servers],
+                        deliveries,
+                        args.concurrency,
+                        [p for _, p in servers],
+                    )
+                )
+                forwarded = asyncio.run(_lag(inbox_url, args.forward_events, within=600))
+                results[f"{count}_replica" + ("s" if count > 1 else "")] = load | forwarded
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--forward-events", type=int, default=400)
+    parser.add_argument("--skip-replicas", action="store_true")
+    # Under ``python -m bench`` the module names are in argv too: ignore what is not ours.
+    args, _ = parser.parse_known_args()
+
+    load = os.getloadavg()
+    result: dict[str, Any] = {
+        "concurrency": args.concurrency,
+        "ack": ack_latency(args),
+        "server": "uvicorn (uvloop, httptools) + FastAPI, one process per server",
+        "inbox": "group commit; SQLite WAL synchronous=NORMAL in tmp; PostgreSQL 15 local",
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
+            "load_average_at_start": [round(x, 2) for x in load],
+            "note": "client and servers share the machine's CPUs",
         },
     }
+    if not args.skip_replicas:
+        result["replicas_postgresql"] = replicas(args)
+    result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    runs = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    runs["tmpfs" if args.inbox_dir == "/dev/shm" else "disk"] = result
-    RESULTS.write_text(json.dumps(runs, indent=2) + "\n")
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
 

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -23,6 +24,11 @@ from cli.stack import PrefectServer, new_auth_string
 
 ROOT = Path(__file__).parents[2]
 POOL = "arize-runbooks"
+SERVER_SETTINGS = {
+    "PREFECT_SERVER_DATABASE_TIMEOUT": "60",
+    "PREFECT_SERVER_DATABASE_CONNECTION_TIMEOUT": "30",
+    "PREFECT_API_LOG_RETRYABLE_ERRORS": "true",
+}
 
 
 @dataclass
@@ -88,7 +94,10 @@ def prefect_cli(server: PrefectServer, *args: str) -> subprocess.CompletedProces
 def authed_prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
     """A ``prefect server start`` subprocess whose API and UI need the basic-auth string."""
     server = PrefectServer(tmp_path_factory.mktemp("prefect-ui"), auth_string=new_auth_string())
-    server.start()
+    # SQLite on a busy shared machine: wait for the database lock instead of answering 503,
+    # and log the cause when a retryable error still happens.
+    with mock.patch.dict(os.environ, SERVER_SETTINGS):
+        server.start()
     try:
         yield server
     finally:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import typer
 from prefect import get_client
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from cli.errors import CliError
 from tasks.access_grants import AccessGrant, GrantStatus, list_grants, read_grant, save_grant
@@ -33,7 +33,9 @@ def list_(
 
     grants = asyncio.run(read())
     now = datetime.now(UTC)
-    table = Table("grant", "who", "role", "where", "expires (UTC)", "left", "status")
+    # The id is what `revoke` and `keep` take: never truncated or wrapped.
+    grant_column = Column("grant", no_wrap=True, min_width=12)
+    table = Table(grant_column, "who", "role", "where", "expires (UTC)", "left", "status")
     for grant in grants:
         if grant.status is GrantStatus.ENDED and not all_:
             continue
@@ -44,7 +46,8 @@ def list_(
             f"{max(int(left.total_seconds()) // 60, 0)} min" if left.total_seconds() > 0 else "due",
             grant.end.reason if grant.end else grant.status.value,
         )
-    console.print(table if table.row_count else "No active temporary grants.")
+    # A console per call: it sizes itself to the terminal it prints to now.
+    Console().print(table if table.row_count else "No active temporary grants.")
 
 
 @app.command("revoke")

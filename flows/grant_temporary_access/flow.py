@@ -31,8 +31,8 @@ from tasks.approvals.models import ApprovalDecision
 from tasks.planning.plan import Plan, SpecError, ensure_converged, ensure_no_drift
 from tasks.reporting.report import RunbookOutcome, RunStatus, publish_plan, write_report
 from tasks.steps.apply import apply_plan
-from tasks.steps.step import StepContext
-from tasks.triggers import Trigger, TriggerParam
+from tasks.steps.step import StepContext, StepResult
+from tasks.triggers import Trigger, TriggerParam, claimed_requesters
 
 REVOKE_DEPLOYMENT = "revoke-temporary-access/revoke-temporary-access"
 """The deployment that revokes one grant at its expiry (prefect.yaml)."""
@@ -110,6 +110,10 @@ async def grant_temporary_access(
         open_grant = await find_open_grant(
             client, user_id=target.user_id, role_id=target.role_id, resource_id=target.resource_id
         )
+    own = None
+    if open_grant is not None and open_grant.run_id == str(flow_run.id):
+        # This very run recorded it, then crashed: finish that grant, do not extend it.
+        own, open_grant = open_grant, None
     if open_grant is not None:
         plan.notes.append(
             f"extends grant {open_grant.id} (now until {open_grant.expires_at:%H:%M:%S} UTC) by "
@@ -119,13 +123,20 @@ async def grant_temporary_access(
     if dry_run:
         report = await write_report(plan, RunStatus.DRY_RUN, trigger, started)
         return GrantOutcome(result=GrantResult.DRY_RUN, message=plan.render_text(), report=report)
+    if own is not None and not plan.changes:
+        # Approved and applied before the crash; only the record and the revoke are left.
+        return await _finish(own, planned, plan, trigger, started, [], None, runbook_policy,
+                             requester_slack_id)
     if open_grant is None and not plan.changes:
         report = await write_report(plan, RunStatus.NO_CHANGES, trigger, started)
         message = f"{spec.email} already has {spec.role} on {target.resource} (standing access)."
         await notify_requester(runbook_policy, requester_slack_id, message)
         return GrantOutcome(result=GrantResult.STANDING, message=message, report=report)
 
-    decision = await require_approval(plan, runbook_policy, trigger, protected=[spec.email])
+    # Neither the person getting the access nor anyone the trigger names as asking may approve,
+    # whether or not the service signed the trigger.
+    protected = [spec.email, *claimed_requesters(trigger)]
+    decision = await require_approval(plan, runbook_policy, trigger, protected=protected)
     if not decision.approved:
         report = await write_report(plan, RunStatus.REJECTED, trigger, started, decision=decision)
         message = f"Your request for {spec.role} on {target.resource} was refused by " \
@@ -146,17 +157,32 @@ async def grant_temporary_access(
     ensure_no_drift(plan, (await replan()).plan)
     results = await apply_plan(plan, context, max_parallel=1,
                                rate_limit_name=runbook_policy.rate_limit)
-    after = await replan()
+    return await _finish(grant, await replan(), plan, trigger, started, results, decision,
+                         runbook_policy, requester_slack_id)
+
+
+async def _finish(
+    grant: AccessGrant,
+    after: GrantPlan,
+    plan: Plan,
+    trigger: Trigger,
+    started: datetime,
+    results: list[StepResult],
+    decision: ApprovalDecision | None,
+    policy: RunbookPolicy,
+    requester_slack_id: str | None,
+) -> GrantOutcome:
+    """Verify, record the binding the grant made, schedule its revoke, report, tell."""
     ensure_converged(after.plan)
     grant.binding_id = after.target.live_binding_id
-    grant.granted_at = datetime.now(UTC)
+    grant.granted_at = grant.granted_at or datetime.now(UTC)
     async with get_client() as client:
         await save_grant(client, grant)
     await _schedule_revoke(grant)
     report = await write_report(plan, RunStatus.COMPLETED, trigger, started, results, decision,
                                 notes=[f"grant {grant.id}: {grant.describe()}"])
     message = f"Granted: {grant.describe()} (grant {grant.id})."
-    await notify_requester(runbook_policy, requester_slack_id, message, grant_id=grant.id)
+    await notify_requester(policy, requester_slack_id, message, grant_id=grant.id)
     return GrantOutcome(result=GrantResult.GRANTED, grant_id=grant.id,
                         expires_at=grant.expires_at, message=message, report=report)
 

@@ -20,7 +20,7 @@ async def test_grant_then_revoke_at_expiry(arize, runbook_policy):
     async with get_client() as client:
         record = await read_grant(client, outcome.grant_id)
     assert record is not None and record.status is GrantStatus.ACTIVE
-    assert record.approved_by == APPROVER
+    assert APPROVER in record.approved_by
     assert record.requested_by == "rita.requester@acme.example"
     live = await binding_of(arize, "sam@acme.example", record.resource_id, "PROJECT")
     assert live is not None and live.id == record.binding_id and live.role_id == record.role_id

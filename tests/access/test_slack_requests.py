@@ -156,7 +156,7 @@ async def test_slash_command_to_grant_and_revoke_now(
     trigger = Trigger.model_validate(run.parameters["trigger"])
     assert trigger.requested_by == "sam@acme.example" and trigger.is_verified()
     assert run.parameters["requester_slack_id"] == SAM
-    assert run.parameters["spec"]["duration"] == 3600
+    assert run.parameters["spec"]["duration"] == "PT1H"
 
     await approve_next()  # by the policy's approver: Sam may not approve his own access
 

@@ -49,6 +49,7 @@ class Step:
 STEPS = [
     Step(r.name, r.example_path.name, "slack" if r.name in SLACK_ANSWERED else "cli")
     for r in REGISTRY
+    if r.in_demo
 ]
 """Every runbook, in the registry's order."""
 

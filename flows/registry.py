@@ -74,6 +74,9 @@ class Runbook:
     destructive: frozenset[str]
     """Actions this runbook may plan as destructive (they wait for an approval)."""
     deployment: Deployment
+    in_demo: bool = True
+    """Whether ``arize-runbooks demo`` runs it start to finish; not one that waits on people for
+    days, or on deployments the demo does not create."""
 
     @property
     def module(self) -> str:
@@ -183,6 +186,7 @@ REGISTRY: tuple[Runbook, ...] = (
             concurrency_limit=1,
             collision_strategy="ENQUEUE",
         ),
+        in_demo=False,  # reviewers answer in Slack over days
     ),
     Runbook(
         name="grant-temporary-access",
@@ -195,6 +199,7 @@ REGISTRY: tuple[Runbook, ...] = (
             description="Time-bound access, requested in Slack or the UI, revoked at expiry.",
             tags=("arize", "access"),
         ),
+        in_demo=False,  # schedules its revoke through a deployment the demo does not create
     ),
 )
 """Every runbook, in the order the demo runs them (each builds on the one before)."""

@@ -84,3 +84,10 @@ def test_cli_offers_and_describes_every_runbook():
     refused = CliRunner().invoke(app, ["run", "offboard-everyone", "examples/routing.yaml"])
     assert refused.exit_code == 2
     assert "offboard-everyone" in refused.output
+
+
+def test_the_demo_runs_the_registry_in_order_and_says_what_it_leaves_out():
+    from cli.demo import STEPS
+
+    assert [s.runbook for s in STEPS] == [r.name for r in REGISTRY if r.in_demo]
+    assert all((EXAMPLES / s.example).is_file() for s in STEPS)

@@ -252,9 +252,8 @@ async def _replay(
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     async with Inbox(settings.inbox_url) as inbox:
-        replayed = await inbox.replay(ids, dead=dead)
-        if not forward or not replayed:
-            return None, replayed
+        if not forward:
+            return None, await inbox.replay(ids, dead=dead)
         client = (
             PrefectClient(api=settings.prefect_api_url)
             if settings.prefect_api_url
@@ -267,5 +266,13 @@ async def _replay(
                 client,
                 concurrency=settings.forwarder_concurrency,
                 client_retries=settings.prefect_client_retries,
+                lease_seconds=settings.forwarder_lease_seconds,
             )
+            # Claimed for this command's forwarder as they turn pending: a running service
+            # must not route them with its own (perhaps not yet fixed) routing first.
+            replayed = await inbox.replay(
+                ids, dead=dead, claim_for=forwarder.name, lease_seconds=forwarder.lease_seconds
+            )
+            if not replayed:
+                return None, replayed
             return await forwarder.forward_once(replayed), replayed

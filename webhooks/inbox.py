@@ -472,7 +472,13 @@ class Inbox:
             select(_EventRow.id)
             .where(_EventRow.status == EventStatus.PENDING.value)
             .where(or_(_EventRow.next_attempt_at.is_(None), _EventRow.next_attempt_at <= now))
-            .where(or_(_EventRow.lease_until.is_(None), _EventRow.lease_until <= now))
+            .where(
+                or_(
+                    _EventRow.lease_until.is_(None),
+                    _EventRow.lease_until <= now,
+                    _EventRow.claimed_by == owner,  # what we hold already (a replay's claim)
+                )
+            )
             .order_by(_EventRow.id)
             .limit(limit)
             .with_for_update(skip_locked=True)  # PostgreSQL only; SQLite ignores it
@@ -589,13 +595,24 @@ class Inbox:
             lease_until=None,
         )
 
-    async def replay(self, ids: Sequence[int] | None = None, *, dead: bool = False) -> list[int]:
+    async def replay(
+        self,
+        ids: Sequence[int] | None = None,
+        *,
+        dead: bool = False,
+        claim_for: str | None = None,
+        lease_seconds: float = 60.0,
+    ) -> list[int]:
         """Make events pending again, to be routed afresh and forwarded.
 
         Args:
             ids: These events (any status). A forwarded event keeps its idempotency key, so
                 replaying it finds its existing flow run rather than starting a second one.
             dead: All dead letters.
+            claim_for: Claim the replayed events for this forwarder in the same statement,
+                so a running service's forwarder (with its own, maybe older, routing) does
+                not take them first. ``None``: leave them to whichever forwarder comes.
+            lease_seconds: How long that claim holds.
 
         Returns:
             The ids made pending.
@@ -617,8 +634,10 @@ class Inbox:
                     parameters=None,
                     last_error=None,
                     next_attempt_at=None,
-                    claimed_by=None,
-                    lease_until=None,
+                    claimed_by=claim_for,
+                    lease_until=(
+                        None if claim_for is None else _now() + timedelta(seconds=lease_seconds)
+                    ),
                     updated_at=_now(),
                 )
                 .returning(_EventRow.id)

@@ -218,19 +218,22 @@ def prefect_client_environment(env: dict[str, str]) -> Iterator[None]:
     """Point this process's Prefect clients (every thread) and its subprocesses at ``env``.
 
     Prefect reads the environment once into a process-global settings context; threads such
-    as the webhook service's see only that one, so it is rebuilt here and again on exit.
+    as the webhook service's see only that one, so it is rebuilt from ``env`` here. On exit the
+    previous context object comes back as it was (a test harness may have installed its own).
     """
+    import prefect.context
     from prefect.context import refresh_global_settings_context
 
-    previous = {key: os.environ.get(key) for key in env}
+    previous_env = {key: os.environ.get(key) for key in env}
+    previous_context = prefect.context.GLOBAL_SETTINGS_CONTEXT
     os.environ.update(env)
     refresh_global_settings_context()
     try:
         yield
     finally:
-        for key, value in previous.items():
+        for key, value in previous_env.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        refresh_global_settings_context()
+        prefect.context.GLOBAL_SETTINGS_CONTEXT = previous_context

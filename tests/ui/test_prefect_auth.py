@@ -6,16 +6,23 @@ server refuses every other caller, and that the string never reaches the server'
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import os
+import stat
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
+import prefect.context
 import pytest
+from prefect import get_client
 from prefect.client.orchestration import PrefectClient
 from prefect.exceptions import PrefectHTTPStatusError
 
-from cli.stack import PrefectServer
+from cli.stack import LocalStack, PrefectServer
 from tests.ui.conftest import ROOT, client_env
 
 pytestmark = pytest.mark.slow
@@ -96,3 +103,38 @@ async def test_ui_login_form_refuses_a_wrong_string_and_accepts_the_right_one(
     await page.wait_for_url("**/dashboard**")
     await page.get_by_role("link", name="Deployments").first.wait_for()
     await screenshot(page, "dashboard")
+
+
+def test_local_stack_hands_the_auth_string_to_its_clients_only(tmp_path: Path) -> None:
+    before = {key: os.environ.get(key) for key in ("PREFECT_API_URL", "PREFECT_API_AUTH_STRING")}
+    settings_before = prefect.context.GLOBAL_SETTINGS_CONTEXT
+    with LocalStack(tmp_path) as stack:
+        assert stack.prefect.auth_string is not None
+        secret = stack.prefect.auth_string.get_secret_value()
+        assert secret.startswith("admin:") and len(secret) > 30
+        response = httpx.post(f"{stack.prefect.api_url}/flows/filter", json={}, timeout=10)
+        assert response.status_code == 401
+
+        # Threads (the webhook service's) and subprocesses (CLI, worker) get it from Prefect's
+        # process-wide settings and the environment.
+        def in_thread() -> int:
+            async def pools() -> int:
+                async with get_client() as client:
+                    return len(await client.read_work_pools())
+
+            return asyncio.run(pools())
+
+        with ThreadPoolExecutor(1) as pool:
+            assert pool.submit(in_thread).result(timeout=60) >= 0
+        cli = subprocess.run(
+            [sys.executable, "-m", "prefect", "work-pool", "ls"],
+            cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=120,
+        )
+        assert cli.returncode == 0, cli.stdout + cli.stderr
+
+        # A person gets it from a file only they can read, never from the console.
+        assert stack.auth_file.read_text() == secret
+        assert stat.S_IMODE(stack.auth_file.stat().st_mode) == 0o600
+        assert secret.split(":", 1)[1] not in stack.prefect_auth_note
+    assert {key: os.environ.get(key) for key in before} == before
+    assert prefect.context.GLOBAL_SETTINGS_CONTEXT is settings_before

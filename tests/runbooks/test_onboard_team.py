@@ -158,8 +158,9 @@ async def test_report_names_what_triggered_the_run(arize, runbook_policy):
 
     from tasks.triggers import Trigger, TriggerSource
 
+    # Signed as the webhook service signs what it forwards; unsigned, it would be a claim.
     trigger = Trigger(source=TriggerSource.JIRA, event_id="10001", ticket="OPS-7",
-                      requested_by="pm@acme.example")
+                      requested_by="pm@acme.example").signed()
 
     state = await onboard_team(
         spec=example_spec(), dry_run=True, trigger=trigger, return_state=True

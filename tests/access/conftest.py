@@ -15,10 +15,17 @@ from cli.approvals import answer_gate
 from flows.grant_temporary_access.flow import GrantOutcome, grant_temporary_access
 from flows.grant_temporary_access.spec import GrantTemporaryAccessSpec
 from tasks.access_grants import GRANT_PREFIX
+from tasks.service_key import ENV_VAR
 from tasks.triggers import Trigger, TriggerSource
 from tests.fixtures.runbooks import APPROVER, wait_for_paused_run
 
 GRANT_FLOW = "grant-temporary-access"
+
+
+@pytest.fixture(autouse=True)
+def _service_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key the webhook service signs triggers with; the flow only believes signed ones."""
+    monkeypatch.setenv(ENV_VAR, "access-test-service-key-0123456789abcdef")
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +67,8 @@ async def grant(request: GrantTemporaryAccessSpec, *, approved: bool = True) -> 
     answer = asyncio.create_task(approve_next(approved))
     try:
         return await grant_temporary_access(
-            spec=request, trigger=Trigger(source=TriggerSource.MANUAL, requested_by=REQUESTER)
+            spec=request,
+            trigger=Trigger(source=TriggerSource.MANUAL, requested_by=REQUESTER).signed(),
         )
     finally:
         if not answer.done():

@@ -45,9 +45,8 @@ FORM = {
 
 
 @pytest.fixture
-def service(slack_emulator, prefect_harness, tmp_path: Path, monkeypatch) -> Iterator[str]:
-    """The webhook service with Slack on (the emulator) and a key to sign triggers."""
-    monkeypatch.setenv("ARIZE_RUNBOOKS_SERVICE_KEY", "access-test-service-key-0123456789abcdef")
+def service(slack_emulator, prefect_harness, tmp_path: Path) -> Iterator[str]:
+    """The webhook service with Slack on (the emulator); the conftest sets its signing key."""
     slack_emulator.add_user(SAM, "sam", email="sam@acme.example")
     slack_emulator.add_user(GHOST, "ghost")  # in Slack, but without an e-mail
     settings = test_settings(

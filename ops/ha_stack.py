@@ -25,6 +25,7 @@ from ops.processes import ManagedProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK_POOL = "arize-runbooks"
+RATE_LIMIT = "arize-api"
 
 
 def free_port() -> int:
@@ -175,7 +176,7 @@ class PrefectHAStack:
         return worker
 
     def setup(self) -> None:
-        """Work pool, deployments and crash recovery: each step is safe to repeat."""
+        """Work pool, Arize rate limit, deployments and crash recovery: each safe to repeat."""
         api_url = self.api_urls[0]
         asyncio.run(self._setup_api(api_url))
         if self.options.deploy:
@@ -183,12 +184,21 @@ class PrefectHAStack:
 
     async def _setup_api(self, api_url: str) -> None:
         from prefect.client.orchestration import PrefectClient
-        from prefect.client.schemas.actions import WorkPoolCreate
-        from prefect.exceptions import ObjectAlreadyExists
+        from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, WorkPoolCreate
+        from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
         async with PrefectClient(api_url) as client:
             with contextlib.suppress(ObjectAlreadyExists):
                 await client.create_work_pool(WorkPoolCreate(name=WORK_POOL, type="process"))
+            try:
+                await client.read_global_concurrency_limit_by_name(RATE_LIMIT)
+            except ObjectNotFound:
+                # The policy's default Arize rate limit: 10 requests per second across runs.
+                await client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(
+                        name=RATE_LIMIT, limit=10, slot_decay_per_second=10
+                    )
+                )
             await ensure_crash_recovery(
                 client,
                 heartbeat_frequency=self.options.heartbeat_frequency,

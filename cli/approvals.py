@@ -98,13 +98,15 @@ async def answer_gate(
         request = await read_request(client, run.id, gate) if gate else None
         if request is None:
             raise GateNotAnswered(f"run {run_id} is paused, but not at a runbook approval gate")
-        policy = await RunbookPolicy.aload(str(run.parameters.get("policy", "default")))
+        # The request carries the rules it was asked under (per-space approvers included);
+        # the flow checks again against its own policy before it applies anything.
+        slack = (await RunbookPolicy.aload(str(run.parameters.get("policy", "default")))).approvals
         voter = Voter(channel=VoteChannel.CLI, id=identity, email=identity)
         why = refusal(
-            policy.approval,
+            request.policy,
             voter,
             Subjects.of(request.protected, request.requested_by),
-            await resolve_directory(policy.approval, policy.approvals),
+            await resolve_directory(request.policy, slack),
             break_glass=break_glass,
         )
         if why is not None:

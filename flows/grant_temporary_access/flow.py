@@ -136,7 +136,11 @@ async def grant_temporary_access(
     # Neither the person getting the access nor anyone the trigger names as asking may approve,
     # whether or not the service signed the trigger.
     protected = [spec.email, *claimed_requesters(trigger)]
-    decision = await require_approval(plan, runbook_policy, trigger, protected=protected)
+    # Approvers may be named per space; the gate, the Slack handler and the CLI all see them.
+    space_policy = runbook_policy.model_copy(
+        update={"approval": runbook_policy.approval.for_space(spec.space)}
+    )
+    decision = await require_approval(plan, space_policy, trigger, protected=protected)
     if not decision.approved:
         report = await write_report(plan, RunStatus.REJECTED, trigger, started, decision=decision)
         message = f"Your request for {spec.role} on {target.resource} was refused by " \

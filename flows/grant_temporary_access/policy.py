@@ -36,10 +36,6 @@ class TemporaryAccessPolicy(Block):
         default_factory=lambda: ["MEMBER", "READ_ONLY", "ANNOTATOR"],
         description="Predefined roles that may be granted temporarily; custom roles always may.",
     )
-    approvers_by_space: dict[str, list[str]] = Field(
-        default_factory=dict,
-        description="Per space name, the emails or Slack ids who may approve grants there.",
-    )
 
     def check(self, spec: GrantTemporaryAccessSpec) -> None:
         """Refuse what the policy forbids, before anything is read or changed.

@@ -67,6 +67,11 @@ class ApprovalPolicy(BaseModel):
         description="E-mails of people who may approve alone with --break-glass (overrides the "
         "quorum and a leaver-storm hold, never the subject rule).",
     )
+    approvers_by_space: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Per space name, the e-mails or Slack ids who approve requests about that "
+        "space (e.g. temporary access); they replace the general approvers there.",
+    )
     storm_runs_per_hour: int = Field(
         default=5,
         ge=1,
@@ -84,6 +89,23 @@ class ApprovalPolicy(BaseModel):
     storm_max_key_revocations: int = Field(
         default=20, ge=1, description="A plan revoking more keys than this is held."
     )
+
+    def for_space(self, space: str | None) -> ApprovalPolicy:
+        """This policy for a request about ``space``: its own approvers if the policy names any.
+
+        Slack ids (``U…``) and e-mails are told apart by the ``@``; the approver group no longer
+        applies there, since the space's approvers replace the general ones.
+        """
+        named = self.approvers_by_space.get(space or "")
+        if not named:
+            return self
+        return self.model_copy(
+            update={
+                "approver_emails": [n for n in named if "@" in n],
+                "approver_slack_ids": [n for n in named if "@" not in n],
+                "approver_group": None,
+            }
+        )
 
     def allows(self, channel: VoteChannel, *, slack_configured: bool) -> bool:
         """Whether votes cast through ``channel`` count at all."""

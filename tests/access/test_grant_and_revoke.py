@@ -5,12 +5,24 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from prefect import get_client
 
-from flows.grant_temporary_access.flow import GrantResult
+from cli.approvals import GateNotAnswered, answer_gate
+from flows.grant_temporary_access.flow import GrantResult, grant_temporary_access
 from flows.revoke_expired_access.flow import revoke_expired_access, revoke_temporary_access
 from tasks.access_grants import GrantStatus, read_grant
-from tests.access.conftest import APPROVER, binding_of, grant, spec, until
+from tasks.triggers import Trigger, TriggerSource
+from tests.access.conftest import (
+    APPROVER,
+    GRANT_FLOW,
+    REQUESTER,
+    binding_of,
+    grant,
+    spec,
+    until,
+)
+from tests.fixtures.runbooks import wait_for_paused_run
 
 
 async def test_grant_then_revoke_at_expiry(arize, runbook_policy):
@@ -45,3 +57,33 @@ async def test_grant_then_revoke_at_expiry(arize, runbook_policy):
 async def _past(moment: datetime) -> bool:
     await asyncio.sleep(0)
     return datetime.now(UTC) >= moment
+
+
+async def test_approvers_named_for_the_space_decide_there(arize, runbook_policy):
+    """The policy names fraud-detection's own approver: the general approver is refused there."""
+    space_lead = "fiona.fraudlead@acme.example"
+    runbook_policy.approval = runbook_policy.approval.model_copy(
+        update={"approvers_by_space": {"fraud-detection": [space_lead]}}
+    )
+    await runbook_policy.asave("default", overwrite=True)
+
+    async def answer() -> None:
+        run = await wait_for_paused_run(GRANT_FLOW, since)
+        with pytest.raises(GateNotAnswered, match="not an approver"):
+            await answer_gate(run.id, approved=True, approver=APPROVER)
+        await answer_gate(run.id, approved=True, approver=space_lead)
+
+    since = datetime.now(UTC)
+    answerer = asyncio.create_task(answer())
+    outcome = await grant_temporary_access(
+        spec=spec(duration=30),
+        trigger=Trigger(source=TriggerSource.MANUAL, requested_by=REQUESTER).signed(),
+    )
+    await answerer
+
+    assert outcome.result is GrantResult.GRANTED, outcome.message
+    async with get_client() as client:
+        record = await read_grant(client, outcome.grant_id)
+    assert record is not None and record.approved_by is not None
+    assert space_lead in record.approved_by and APPROVER not in record.approved_by
+    await revoke_temporary_access(grant_id=record.id, early=True, by=space_lead)

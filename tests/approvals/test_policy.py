@@ -137,3 +137,17 @@ def test_group_members_are_permitted_by_id_or_email() -> None:
 def test_quorum_must_be_positive() -> None:
     with pytest.raises(ValueError, match="quorum"):
         ApprovalPolicy(quorum=0)
+
+
+def test_a_space_can_name_its_own_approvers() -> None:
+    policy = POLICY.model_copy(
+        update={"approvers_by_space": {"fraud": ["lead@acme.example", "U0LEAD"]}}
+    )
+    fraud = policy.for_space("fraud")
+    assert fraud.approver_emails == ["lead@acme.example"]
+    assert fraud.approver_slack_ids == ["U0LEAD"] and fraud.approver_group is None
+    assert policy.for_space("other") is policy and policy.for_space(None) is policy
+    directory = Directory.of(fraud, slack_configured=False)
+    assert refusal(fraud, BOB, SUBJECTS, directory) is not None
+    lead = Voter(channel=VoteChannel.CLI, id="lead@acme.example", email="lead@acme.example")
+    assert refusal(fraud, lead, SUBJECTS, directory) is None

@@ -331,6 +331,9 @@ class Inbox:
     async def _commit_queued(self) -> None:
         while self._queue:
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+            # Every replica inserts in the same key order: two batches holding the same
+            # redelivered events then wait on each other in line instead of deadlocking.
+            batch.sort(key=lambda item: (item[0].source, item[0].event_id))
             try:
                 async with self._write() as session:
                     results = [await self._insert(session, new) for new, _ in batch]

@@ -1,4 +1,11 @@
-"""Apply a plan: stage by stage, the changes of a stage concurrently, each through its step."""
+"""Apply a plan: stage by stage, the changes of a stage concurrently, each through its step.
+
+A small stage runs one Prefect task per change, each with its own retries and UI row. A large
+stage would spend more on orchestration (task runs, states, events) than on Arize, so its
+changes are split into ``max_parallel`` batch tasks that call each step's function directly and
+record every outcome as a row of the batch's table artifact. A change that fails transiently
+there is handed to its own step task, so it still gets Prefect's retries and a row of its own.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, get_type_hints
 
-from prefect import get_run_logger
+from prefect import get_run_logger, task
+from prefect.artifacts import acreate_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.asyncio import rate_limit
 
+from arize_admin import is_transient
 from tasks.planning.changes import (
     CHANGE_MODELS,
     BindRole,
@@ -95,6 +105,10 @@ def missing_steps() -> list[str]:
     return sorted(set(CHANGE_MODELS) - set(STEPS))
 
 
+BATCH_ABOVE = 24
+"""Stages with more changes than this run in batches rather than one task per change."""
+
+
 class ApplyFailed(RuntimeError):
     """Some changes failed after their retries; what was applied is in ``results``."""
 
@@ -103,6 +117,95 @@ class ApplyFailed(RuntimeError):
         self.results = results
         lines = [f"{change.describe()}: {error}" for change, error in failures]
         super().__init__(f"{len(failures)} change(s) failed:\n" + "\n".join(lines))
+
+
+async def _apply_one(
+    ctx: StepContext, change: Change, rate_limit_name: str | None, *, direct: bool
+) -> StepResult:
+    """One change through its step: as its own task, or called directly inside a batch."""
+    if rate_limit_name:
+        # strict: a missing limit must fail loudly, not silently stop protecting Arize.
+        await rate_limit(rate_limit_name, strict=True)
+    step = STEPS[str(change.action)]
+    if not direct:
+        return await progress.track(change, step(ctx, change))
+    try:
+        return await progress.track(change, step.fn(ctx, change))
+    except Exception as error:
+        if not is_transient(error):
+            raise
+    # Transient: the step task retries it with backoff; the step is idempotent, so a first
+    # attempt whose response was lost is found, not repeated.
+    return await progress.track(change, step(ctx, change))
+
+
+@task(name="Apply batch", task_run_name="apply {label}", cache_policy=NO_CACHE)
+async def apply_batch(
+    ctx: StepContext, changes: list[Change], label: str, rate_limit_name: str | None = None
+) -> list[StepResult | str]:
+    """Apply ``changes`` one after another; each outcome a row of the batch's table artifact.
+
+    Returns:
+        Per change, in order: its result, or the error that stopped it, in words.
+    """
+    outcomes: list[StepResult | str] = []
+    for change in changes:
+        try:
+            outcomes.append(await _apply_one(ctx, change, rate_limit_name, direct=True))
+        except Exception as error:
+            outcomes.append(f"{type(error).__name__}: {error}")
+    await acreate_table_artifact(
+        table=[
+            {"change": change.describe(), "outcome": o.outcome.value, "detail": o.detail}
+            if isinstance(o, StepResult)
+            else {"change": change.describe(), "outcome": "failed", "detail": o}
+            for change, o in zip(changes, outcomes, strict=True)
+        ],
+        description=f"Changes applied by {label}",
+    )
+    return outcomes
+
+
+class _BatchError(RuntimeError):
+    """A change in a batch failed; the message is the batch's account of it."""
+
+
+async def _run_stage(
+    stage_ctx: StepContext,
+    stage: list[Change],
+    number: int,
+    *,
+    max_parallel: int,
+    rate_limit_name: str | None,
+) -> list[StepResult | BaseException]:
+    """Every change of one stage, in order: a result or the exception that stopped it."""
+    if len(stage) <= BATCH_ABOVE:
+        gate = asyncio.Semaphore(max_parallel)
+
+        async def one(change: Change) -> StepResult:
+            async with gate:
+                return await _apply_one(stage_ctx, change, rate_limit_name, direct=False)
+
+        return await asyncio.gather(*(one(c) for c in stage), return_exceptions=True)
+    # Round-robin, so each batch gets a share of every kind of change in the stage.
+    indexes = [list(range(i, len(stage), max_parallel)) for i in range(max_parallel)]
+    batches = await asyncio.gather(
+        *(
+            apply_batch(
+                stage_ctx,
+                [stage[i] for i in group],
+                f"stage {number} batch {n + 1}/{max_parallel} ({len(group)} changes)",
+                rate_limit_name,
+            )
+            for n, group in enumerate(indexes)
+            if group
+        )
+    )
+    ordered: list[StepResult | BaseException] = [_BatchError("not run")] * len(stage)
+    for group, outcomes in zip((g for g in indexes if g), batches, strict=True):
+        for i, outcome in zip(group, outcomes, strict=True):
+            ordered[i] = outcome if isinstance(outcome, StepResult) else _BatchError(outcome)
+    return ordered
 
 
 async def apply_plan(
@@ -120,8 +223,8 @@ async def apply_plan(
     Args:
         plan: The approved plan.
         ctx: Blocks and ids known before the first stage.
-        max_parallel: Steps of one stage in flight at once.
-        rate_limit_name: Prefect global concurrency limit each step occupies a slot of.
+        max_parallel: Steps of one stage in flight at once (batches, for a large stage).
+        rate_limit_name: Prefect global concurrency limit each change occupies a slot of.
 
     Returns:
         One result per change, in plan order.
@@ -132,21 +235,12 @@ async def apply_plan(
     logger = get_run_logger()
     results: list[StepResult] = []
     refs = dict(ctx.refs)
-    gate = asyncio.Semaphore(max_parallel)
     progress.started(len(plan.changes))
-
-    async def run(stage_ctx: StepContext, change: Change) -> StepResult:
-        async with gate:
-            if rate_limit_name:
-                # strict: a missing limit must fail loudly, not silently stop protecting Arize.
-                await rate_limit(rate_limit_name, strict=True)
-            return await progress.track(change, STEPS[str(change.action)](stage_ctx, change))
-
     for number, stage in enumerate(plan.stages, start=1):
         stage_ctx = ctx.model_copy(update={"refs": dict(refs)})
         logger.info("stage %d/%d: %d change(s)", number, len(plan.stages), len(stage))
-        outcomes = await asyncio.gather(
-            *(run(stage_ctx, change) for change in stage), return_exceptions=True
+        outcomes = await _run_stage(
+            stage_ctx, stage, number, max_parallel=max_parallel, rate_limit_name=rate_limit_name
         )
         failures: list[tuple[Change, BaseException]] = []
         for change, outcome in zip(stage, outcomes, strict=True):

@@ -83,7 +83,9 @@ def up(
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
 
-    # Ctrl-C and SIGTERM both unwind the stack below, which stops every process.
+    # Ctrl-C and SIGTERM both unwind the stack below, which stops every process. SIGINT is set
+    # too: a shell starts background jobs with it ignored, and Python then never raises on it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with contextlib.ExitStack() as stack:
         try:

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import psutil
 from fastapi import FastAPI, Request, Response
@@ -110,26 +111,51 @@ def _generic(i: int) -> Delivery:
 
 
 async def _load(
-    base_urls: list[str], deliveries: list[Delivery], concurrency: int, pids: list[int]
+    base_urls: list[str],
+    deliveries: list[Delivery],
+    concurrency: int,
+    pids: list[int],
+    warmup: list[Delivery] | None = None,
 ) -> dict[str, Any]:
-    """Send ``deliveries`` round-robin over ``base_urls``, ``concurrency`` at a time."""
+    """Send ``deliveries`` round-robin over ``base_urls``, ``concurrency`` at a time, after
+    ``warmup`` (unmeasured, same clients: the connections are open when measuring starts,
+    as with a sender that keeps them alive)."""
     latencies: list[float] = []
-    statuses: dict[int, int] = {}
+    statuses: dict[int | str, int] = {}
     semaphore = asyncio.Semaphore(concurrency)
     processes = [psutil.Process(pid) for pid in pids]
     peak_rss = sum(p.memory_info().rss for p in processes)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    clients = [httpx.AsyncClient(base_url=u, limits=limits, timeout=60) for u in base_urls]
+    # aiohttp, not httpx, as the load generator: httpx's pool costs grow with the number of
+    # connections and at 50 in flight the client, not the server, set the latency.
+    connector_limit = max(1, concurrency // len(base_urls) + 1)
+    clients = [
+        aiohttp.ClientSession(
+            base_url=u,
+            connector=aiohttp.TCPConnector(limit=connector_limit),
+            timeout=aiohttp.ClientTimeout(total=60),
+        )
+        for u in base_urls
+    ]
     try:
 
         async def one(n: int, path: str, body: bytes, headers: dict[str, str]) -> None:
             async with semaphore:
                 started = time.perf_counter()
-                response = await clients[n % len(clients)].post(
-                    path, content=body, headers=headers | {"Content-Type": "application/json"}
-                )
+                try:
+                    async with clients[n % len(clients)].post(
+                        path, data=body, headers=headers | {"Content-Type": "application/json"}
+                    ) as response:
+                        await response.read()
+                        key: int | str = response.status
+                except aiohttp.ClientError as exc:
+                    key = type(exc).__name__  # counted, not fatal: a sender retries
                 latencies.append(time.perf_counter() - started)
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                statuses[key] = statuses.get(key, 0) + 1
+
+        if warmup:
+            await asyncio.gather(*(one(n, *d) for n, d in enumerate(warmup)))
+            latencies.clear()
+            statuses.clear()
 
         async def sample() -> None:
             nonlocal peak_rss
@@ -144,11 +170,11 @@ async def _load(
         sampler.cancel()
     finally:
         for client in clients:
-            await client.aclose()
+            await client.close()
     ms = [x * 1000 for x in latencies]
     return {
         "deliveries": len(deliveries),
-        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "statuses": {str(k): v for k, v in sorted(statuses.items(), key=lambda kv: str(kv[0]))},
         "ack_latency_ms": {
             "p50": round(_percentile(ms, 50), 2),
             "p95": round(_percentile(ms, 95), 2),
@@ -230,8 +256,15 @@ def _deliveries(n: int, make: Callable[[int], Delivery] | None = None) -> list[D
 
 
 def _ack(base_url: str, pid: int, args: argparse.Namespace) -> dict[str, Any]:
-    asyncio.run(_load([base_url], _deliveries(50), 10, [pid]))  # warm-up: imports, pools
-    return asyncio.run(_load([base_url], _deliveries(args.deliveries), args.concurrency, [pid]))
+    return asyncio.run(
+        _load(
+            [base_url],
+            _deliveries(args.deliveries),
+            args.concurrency,
+            [pid],
+            warmup=_deliveries(args.concurrency * 2),
+        )
+    )
 
 
 def ack_latency(args: argparse.Namespace) -> dict[str, Any]:
@@ -342,9 +375,16 @@ def main() -> None:
             "note": "client and servers share the machine's CPUs",
         },
     }
+    result["machine"]["load_average_after_ack"] = [round(x, 2) for x in os.getloadavg()]
     if not args.skip_replicas:
-        result["replicas_postgresql"] = replicas(args)
-    result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        result["replicas_postgresql"] = replicas(args) | {
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()]
+        }
+    elif RESULTS.exists():
+        # Keep the last replica figures (they carry their own load average).
+        previous = json.loads(RESULTS.read_text()).get("replicas_postgresql")
+        if previous is not None:
+            result["replicas_postgresql"] = previous
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -433,13 +433,25 @@ async def _stale_deployments() -> list[str]:
 
 def _fingerprint_yaml(entry: dict[str, Any]) -> tuple[Any, ...]:
     limit = (entry.get("concurrency_limit") or {}).get("limit")
-    crons = sorted(s["cron"] for s in entry.get("schedules") or [])
+    schedules = sorted(
+        s["cron"] if "cron" in s else f"every {float(s['interval'])}s"
+        for s in entry.get("schedules") or []
+    )
     return (entry["entrypoint"], entry["work_pool"]["name"], sorted(entry.get("tags") or []),
-            entry.get("description"), crons, limit, entry.get("parameters") or {})
+            entry.get("description"), schedules, limit, entry.get("parameters") or {})
 
 
 def _fingerprint_live(live: Any) -> tuple[Any, ...]:
     limit = live.global_concurrency_limit.limit if live.global_concurrency_limit else None
-    crons = sorted(getattr(s.schedule, "cron", "") for s in live.schedules or [])
+    schedules = sorted(_schedule_text(s.schedule) for s in live.schedules or [])
     return (live.entrypoint, live.work_pool_name, sorted(live.tags or []), live.description,
-            crons, limit, live.parameters or {})
+            schedules, limit, live.parameters or {})
+
+
+def _schedule_text(schedule: Any) -> str:
+    """A cron, or an interval as ``every <seconds>s``: how prefect.yaml says either."""
+    cron = getattr(schedule, "cron", None)
+    if cron:
+        return cron
+    interval = getattr(schedule, "interval", None)
+    return f"every {interval.total_seconds()}s" if interval is not None else ""

@@ -177,6 +177,7 @@ async def _setup(
     outcomes.append(await _save_policy(name, _build_policy(answers, existing), existing))
     outcomes.append(await _work_pool())
     outcomes.append(await _rate_limit(answers.rate_limit, per_second))
+    outcomes.append(await _crash_recovery())
     if deploy:
         outcomes.append(await asyncio.to_thread(_deploy))
     return outcomes
@@ -390,6 +391,28 @@ async def _rate_limit(name: str, per_second: int) -> Outcome:
             name, GlobalConcurrencyLimitUpdate(limit=per_second, slot_decay_per_second=per_second)
         )
         return Outcome(part, "updated", f"{limit.limit}/s → {per_second}/s")
+
+
+async def _crash_recovery() -> Outcome:
+    """The automations that resume a runbook run whose worker died, under the same run id."""
+    from prefect import get_client
+
+    from ops.crash_recovery import crash_recovery_automations, ensure_crash_recovery
+
+    part = "crash-recovery automations"
+    async with get_client() as client:
+        before = {}
+        for wanted in crash_recovery_automations():
+            found = await client.read_automations_by_name(wanted.name)
+            before[wanted.name] = (wanted, found[0] if found else None)
+        await ensure_crash_recovery(client)
+    if any(existing is None for _, existing in before.values()):
+        return Outcome(part, "created", ", ".join(before))
+    same = all(
+        existing.trigger == wanted.trigger and existing.actions == wanted.actions
+        for wanted, existing in before.values()
+    )
+    return Outcome(part, "unchanged" if same else "updated", ", ".join(before))
 
 
 def _deploy() -> Outcome:

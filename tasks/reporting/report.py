@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from uuid import UUID
 
-from prefect import get_run_logger, task
+from prefect import get_client, get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact
+from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
 from blocks._naming import slug
+from ops.crash_recovery import crash_resumptions
 from tasks.approvals.models import ApprovalDecision, ApprovalRequest
 from tasks.planning.plan import Plan
 from tasks.steps.step import Outcome, StepResult
@@ -70,7 +73,7 @@ async def write_report(
     Reusing the key per subject makes the Prefect UI show the subject's history across runs.
     """
     results = results or []
-    notes = [*plan.notes, *(notes or [])]
+    notes = [*plan.notes, *(notes or []), *await _crash_notes()]
     if decision is not None:
         notes += [f"approval gate: {reason}" for reason in decision.refused]
     outcome = RunbookOutcome(
@@ -116,6 +119,20 @@ async def write_report(
         outcome.api_calls,
     )
     return outcome
+
+
+async def _crash_notes() -> list[str]:
+    """One line per crash this run was resumed from (same run id, rescheduled by automation)."""
+    if not flow_run.id:
+        return []
+    async with get_client() as client:
+        states = await client.read_flow_run_states(UUID(str(flow_run.id)))
+    return [
+        f"resumed after a crash: crashed {c.crashed_at:%H:%M:%S} UTC ({c.crash_message}), "
+        f"rescheduled {c.rescheduled_at:%H:%M:%S} UTC; every step is idempotent, so the "
+        "rerun converged"
+        for c in crash_resumptions(states)
+    ]
 
 
 def report_key(runbook: str, subject: str) -> str:

@@ -75,6 +75,7 @@ def test_first_setup_creates_every_part(first_setup):
     assert done["policy 'default'"] == ("created", "Slack approvals")
     assert done["work pool"] == ("created", "arize-runbooks (process)")
     assert done["rate limit 'arize-api'"] == ("created", "10/s")
+    assert done["crash-recovery automations"][0] == "created"
     result, deployed = done["deployments"]
     assert result == "updated"  # `prefect deploy` ran for each runbook missing
     wanted = yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
 import yaml
+from prefect.utilities.callables import parameter_schema
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -91,3 +93,13 @@ def test_the_demo_runs_the_registry_in_order_and_says_what_it_leaves_out():
 
     assert [s.runbook for s in STEPS] == [r.name for r in REGISTRY if r.in_demo]
     assert all((EXAMPLES / s.example).is_file() for s in STEPS)
+
+
+@pytest.mark.parametrize("runbook", REGISTRY, ids=lambda r: r.name)
+def test_the_run_form_does_not_offer_the_trigger(runbook: Runbook):
+    # Only the webhook service may say what started a run (it signs it); a UI form field would
+    # let anyone claim a Jira ticket on someone else's behalf.
+    schema = parameter_schema(runbook.flow.fn).model_dump()
+    assert "trigger" in inspect.signature(runbook.flow.fn).parameters
+    assert "trigger" not in schema["properties"]
+    assert "spec" in schema["properties"]

@@ -567,7 +567,10 @@ class Router:
                     requested_by=_optional_str(extra.get("requested_by")),
                 )
                 .signed()
-                .model_dump(mode="json", exclude_none=True)
+                .model_dump(
+                    mode="json",
+                    include={"source", "event_id", "ticket", "requested_by", "signature"},
+                )
             )
             return RoutedEvent(route=label, deployment=route.deployment, parameters=rendered)
         raise Unroutable(f"no route matches {source} event type {event_type!r}")

@@ -36,6 +36,17 @@ from tests.webhooks.backends import inbox_url  # noqa: F401  (fixture: SQLite an
 from webhooks.verify import sign_bamboohr, sign_hub, sign_standard
 
 
+def signed_by_the_service(parameters: dict[str, Any]) -> dict[str, Any]:
+    """``parameters`` with the trigger's signature checked and then left out, for comparing.
+
+    The service signs every trigger it forwards; the flow believes only a valid signature.
+    """
+    trigger = dict(parameters["trigger"])
+    assert Trigger.model_validate(trigger).is_verified(), "the service signed the trigger"
+    trigger.pop("signature")
+    return {**parameters, "trigger": trigger}
+
+
 def _stand_in(runbook: Runbook) -> Flow:
     """A flow named like the runbook, taking its real spec model; it does nothing."""
 

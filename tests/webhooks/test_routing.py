@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from cli.main import app as cli_app
 from tests.fixtures.webhooks import ROUTING_EXAMPLE, test_settings
+from tests.webhooks.conftest import signed_by_the_service
 from webhooks.app import create_app
 from webhooks.routing import Router, RoutingConfigError, Unroutable
 
@@ -152,7 +153,7 @@ def test_templates_keep_types_and_interpolate() -> None:
         }
     }
     routed = router.route(source="generic", event_id="e1", event_type="b", payload=payload)
-    assert routed.parameters == {
+    assert signed_by_the_service(routed.parameters) == {
         "spec": {
             "list": ["go", "py"],
             "first": "GO",

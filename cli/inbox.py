@@ -238,8 +238,8 @@ def replay(
 async def _replay(
     settings: Any, ids: list[int] | None, *, dead: bool, forward: bool
 ) -> tuple[Any, list[int]]:
-    from prefect.client.orchestration import PrefectClient, get_client
 
+    from webhooks.approvals import prefect_client_factory
     from webhooks.forwarder import Forwarder
     from webhooks.inbox import Inbox
     from webhooks.routing import Router, RoutingConfigError
@@ -254,12 +254,8 @@ async def _replay(
     async with Inbox(settings.inbox_url) as inbox:
         if not forward:
             return None, await inbox.replay(ids, dead=dead)
-        client = (
-            PrefectClient(api=settings.prefect_api_url)
-            if settings.prefect_api_url
-            else get_client()
-        )
-        async with client:
+        # The same client the service uses: its API URL, with Prefect's auth string.
+        async with prefect_client_factory(settings.prefect_api_url)() as client:
             forwarder = Forwarder(
                 inbox,
                 router,

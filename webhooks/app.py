@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -20,7 +19,7 @@ from pydantic import BaseModel
 from webhooks import health as health_routes
 from webhooks import metrics as metrics_routes
 from webhooks.api import api_router
-from webhooks.approvals import SlackApprovalHandler
+from webhooks.approvals import SlackApprovalHandler, prefect_client_factory
 from webhooks.errors import InvalidSignature, WebhookError
 from webhooks.forwarder import Forwarder
 from webhooks.inbox import Inbox
@@ -53,7 +52,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             )
         )
         app.state.inbox = inbox
-        client = await stack.enter_async_context(_prefect_client(settings))
+        client = await stack.enter_async_context(prefect_client_factory(settings.prefect_api_url)())
         app.state.prefect_client = client
         forwarder = Forwarder(
             inbox,
@@ -87,14 +86,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.forwarder_task = task
             stack.push_async_callback(_cancel, task)
         yield
-
-
-def _prefect_client(settings: Settings) -> Any:
-    from prefect.client.orchestration import PrefectClient, get_client
-
-    if settings.prefect_api_url:
-        return PrefectClient(api=settings.prefect_api_url)
-    return get_client()
 
 
 async def _sweep_expired(handler: SlackApprovalHandler, every: float) -> None:

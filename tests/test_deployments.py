@@ -32,6 +32,7 @@ BROKEN = {
     "offboard-user": {"email": "lee.leaver@acme.example"},
     "rotate-service-keys": {"grace_period_seconds": "soon"},
     "access-review": {"decision_seconds": "soon"},
+    "grant-temporary-access": {"email": "sam@acme.example", "role": "Project Viewer"},
 }
 
 

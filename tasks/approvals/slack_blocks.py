@@ -97,7 +97,9 @@ def _summary(request: ApprovalRequest) -> Blocks:
     ]
     if request.requested_by:
         fields.append(f"*Requested by*\n{mention(request.requested_by)}")
-    if request.quorum > 1:
+    if request.held:
+        fields.append("*Approvals needed*\nbreak-glass only (`approve --break-glass`)")
+    elif request.quorum > 1:
         fields.append(f"*Approvals needed*\n{request.quorum}")
     listed = [f"• {escape(change)}" for change in request.destructive[:_MAX_LISTED_CHANGES]]
     hidden = len(request.destructive) - len(listed)
@@ -109,6 +111,19 @@ def _summary(request: ApprovalRequest) -> Blocks:
     context = [f"Times out {slack_date(request.expires_at)} — no decision means rejected"]
     if request.flow_run_url:
         context.append(f"<{request.flow_run_url}|Open the flow run>")
+    held = (
+        [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f":rotating_light: *HELD*: {escape(request.held)}"[:_MAX_SECTION],
+                },
+            }
+        ]
+        if request.held
+        else []
+    )
     return [
         {
             "type": "header",
@@ -119,6 +134,7 @@ def _summary(request: ApprovalRequest) -> Blocks:
         },
         # Slack caps each field at 2000 characters.
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f[:2000]} for f in fields]},
+        *held,
         {"type": "section", "text": {"type": "mrkdwn", "text": changes}},
         {
             "type": "context",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tasks.approvals.models import ApprovalRequest
+from tasks.approvals.policy import ApprovalPolicy
 from tasks.approvals.slack_blocks import (
     actions_block_id,
     button_value,
@@ -42,7 +43,7 @@ def request_() -> ApprovalRequest:
         timeout_seconds=3600,
         expires_at=datetime(2026, 11, 26, 15, 0, tzinfo=UTC),
         flow_run_url="http://127.0.0.1:4200/runs/flow-run/" + RUN_ID,
-        quorum=2,
+        policy=ApprovalPolicy(quorum=2),
         channel="C00000001",
         message_ts="1764165600.000001",
     )
@@ -159,3 +160,11 @@ def test_expired_message(request_: ApprovalRequest) -> None:
     assert _buttons(message.blocks) == []
     assert "Expired" in _text(message.blocks)
     assert "treated as rejected" in _text(message.blocks)
+
+
+def test_a_held_request_says_so_and_asks_for_break_glass(request_: ApprovalRequest) -> None:
+    held = request_.model_copy(update={"held": "more than 5 destructive runs within the hour"})
+    shown = _shown(request_message(held).blocks)
+    assert "*HELD*: more than 5 destructive runs within the hour" in shown
+    assert "break-glass only" in shown
+    assert "HELD" not in _shown(request_message(request_).blocks)

@@ -28,26 +28,25 @@ router = APIRouter(prefix="/slack", tags=["slack"])
 _DEFAULT_MAX_BODY = 256 * 1024
 
 
-def _settings(request: Request) -> Any:
+def slack_settings(request: Request) -> Any:
+    """The service's settings, if Slack is configured (its signing secret is set)."""
     settings = getattr(request.app.state, "settings", None)
     if settings is None or settings.slack_signing_secret is None:
         raise SourceNotConfigured("slack is not configured")
     return settings
 
 
-async def verified_slack_payload(request: Request) -> dict[str, Any]:
-    """The interaction payload of a request whose Slack signature checks out.
+async def verified_slack_body(request: Request) -> bytes:
+    """The raw body of a request whose Slack signature checks out: every Slack route's gate.
 
-    Reads the raw body first, verifies ``v0:{timestamp}:{body}`` with slack-sdk's
-    ``SignatureVerifier`` (5-minute replay window), then parses the form field ``payload``.
-    Nothing of a refused request is logged.
+    Reads the raw body first and verifies ``v0:{timestamp}:{body}`` with slack-sdk's
+    ``SignatureVerifier`` (5-minute replay window). Nothing of a refused request is logged.
 
     Raises:
         SourceNotConfigured: No Slack signing secret is configured (404).
         InvalidSignature: Missing, wrong or stale signature (401, generic body).
-        MalformedRequest: A verified body without a JSON ``payload`` (400).
     """
-    settings = _settings(request)
+    settings = slack_settings(request)
     body = await read_body(request, getattr(settings, "max_body_bytes", _DEFAULT_MAX_BODY))
     timestamp = request.headers.get("x-slack-request-timestamp")
     signature = request.headers.get("x-slack-signature")
@@ -57,6 +56,17 @@ async def verified_slack_payload(request: Request) -> dict[str, Any]:
     verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value())
     if not verifier.is_valid(body, timestamp.strip(), signature):
         raise InvalidSignature("Slack signature mismatch or stale timestamp")
+    return body
+
+
+async def verified_slack_payload(
+    body: Annotated[bytes, Depends(verified_slack_body)],
+) -> dict[str, Any]:
+    """The interaction payload (form field ``payload``, JSON) of a verified Slack request.
+
+    Raises:
+        MalformedRequest: A verified body without a JSON ``payload`` (400).
+    """
     try:
         form = parse_qs(body.decode(), strict_parsing=True)
         payload = json.loads(form["payload"][0])
@@ -118,7 +128,7 @@ def interaction_handlers(request: Request) -> list[InteractionHandler]:
     handlers = getattr(request.app.state, "slack_handlers", None)
     if handlers is None:
         shared = getattr(request.app.state, "prefect_client", None)
-        handlers = build_handlers(_settings(request), shared)
+        handlers = build_handlers(slack_settings(request), shared)
         request.app.state.slack_handlers = handlers
     if not handlers:
         raise SourceNotConfigured("slack is not configured")

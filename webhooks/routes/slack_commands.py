@@ -8,48 +8,32 @@ through ``POST /slack/interactions`` (``webhooks.access_requests``).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from slack_sdk.errors import SlackApiError
-from slack_sdk.signature import SignatureVerifier
 
 from webhooks.access_requests import AccessRequestHandler, build_access_handler, request_modal
-from webhooks.errors import InvalidSignature, MalformedRequest, SourceNotConfigured
-from webhooks.verify import read_body
+from webhooks.errors import MalformedRequest, SourceNotConfigured
+from webhooks.routes.slack import slack_settings, verified_slack_body
 
 router = APIRouter(prefix="/slack", tags=["slack"])
 
 ACCESS_COMMAND = "/arize-access"
-_DEFAULT_MAX_BODY = 64 * 1024
 
 
-def _settings(request: Request) -> Any:
-    settings = getattr(request.app.state, "settings", None)
-    if settings is None or settings.slack_signing_secret is None:
-        raise SourceNotConfigured("slack is not configured")
-    return settings
-
-
-async def verified_slack_command(request: Request) -> dict[str, str]:
-    """The fields of a slash command whose Slack signature checks out.
+async def verified_slack_command(
+    body: Annotated[bytes, Depends(verified_slack_body)],
+) -> dict[str, str]:
+    """The fields of a slash command whose Slack signature checks out (as clicks are checked).
 
     Raises:
         SourceNotConfigured: No Slack signing secret is configured (404).
         InvalidSignature: Missing, wrong or stale signature (401, generic body).
         MalformedRequest: A verified body that is not a slash command form (400).
     """
-    settings = _settings(request)
-    body = await read_body(request, getattr(settings, "max_body_bytes", _DEFAULT_MAX_BODY))
-    timestamp = request.headers.get("x-slack-request-timestamp")
-    signature = request.headers.get("x-slack-signature")
-    if not timestamp or not timestamp.strip().isdigit() or not signature:
-        raise InvalidSignature("missing or malformed Slack signature headers")
-    verifier = SignatureVerifier(settings.slack_signing_secret.get_secret_value())
-    if not verifier.is_valid(body, timestamp.strip(), signature):
-        raise InvalidSignature("Slack signature mismatch or stale timestamp")
     try:
         form = {k: v[0] for k, v in parse_qs(body.decode(), strict_parsing=True).items()}
     except (UnicodeDecodeError, ValueError) as ex:
@@ -72,7 +56,7 @@ def access_handler(request: Request) -> AccessRequestHandler:
         if isinstance(handler, AccessRequestHandler):
             return handler
     handler = build_access_handler(
-        _settings(request), getattr(request.app.state, "prefect_client", None)
+        slack_settings(request), getattr(request.app.state, "prefect_client", None)
     )
     if handler is None:
         raise SourceNotConfigured("slack is not configured")

@@ -42,7 +42,6 @@ from tasks.approvals.slack_blocks import (
     REJECT_ACTION,
     decided_message,
     expired_message,
-    parse_button_value,
 )
 from tasks.approvals.store import (
     claim_expiry,
@@ -54,6 +53,7 @@ from tasks.approvals.store import (
     vote_is_authentic,
 )
 from tasks.reporting.report import expired_report, report_key
+from webhooks.buttons import parse_button_click
 
 logger = logging.getLogger(__name__)
 
@@ -102,36 +102,18 @@ class Click:
         Returns:
             The click, or ``None``.
         """
-        if payload.get("type") != "block_actions":
+        click = parse_button_click(payload, {APPROVE_ACTION, REJECT_ACTION}, _GATE)
+        if click is None:
             return None
-        actions = payload.get("actions") or []
-        user = payload.get("user") or {}
-        if len(actions) != 1 or not user.get("id"):
-            return None
-        action = actions[0]
-        if action.get("action_id") not in {APPROVE_ACTION, REJECT_ACTION}:
-            return None
-        parsed = parse_button_value(str(action.get("value", "")))
-        if parsed is None:
-            return None
-        run_id, gate, plan_hash = parsed
-        try:
-            UUID(run_id)
-        except ValueError:
-            return None
-        if not _GATE.match(gate):
-            return None
-        container = payload.get("container") or {}
-        channel = payload.get("channel") or {}
         return cls(
-            user_id=str(user["id"]),
-            user_name=user.get("username") or user.get("name"),
-            action_id=action["action_id"],
-            run_id=run_id,
-            gate=gate,
-            plan_hash=plan_hash,
-            channel_id=container.get("channel_id") or channel.get("id"),
-            message_ts=container.get("message_ts") or (payload.get("message") or {}).get("ts"),
+            user_id=click.user_id,
+            user_name=click.user_name,
+            action_id=click.action_id,
+            run_id=click.run_id,
+            gate=click.key,
+            plan_hash=click.hash,
+            channel_id=click.channel_id,
+            message_ts=click.message_ts,
         )
 
 

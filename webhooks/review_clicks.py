@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
-from uuid import UUID
 
 from prefect.client.orchestration import PrefectClient, get_client
 from slack_sdk.errors import SlackApiError
@@ -37,11 +36,11 @@ from flows.access_review.decisions import Decision, Verdict, refusal_of
 from flows.access_review.messages import (
     KEEP_ACTION,
     REVOKE_ACTION,
-    parse_button_value,
     replace_item_block,
 )
 from flows.access_review.review import ReviewItem
 from tasks.approvals.policy import VoteChannel, Voter
+from webhooks.buttons import parse_button_click
 
 logger = logging.getLogger(__name__)
 
@@ -79,38 +78,20 @@ class ReviewClick:
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> ReviewClick | None:
         """The click in a ``block_actions`` payload, or None if it is not a review click."""
-        if payload.get("type") != "block_actions":
+        click = parse_button_click(payload, {KEEP_ACTION, REVOKE_ACTION}, _ITEM_ID)
+        if click is None:
             return None
-        actions = payload.get("actions") or []
-        user = payload.get("user") or {}
-        if len(actions) != 1 or not user.get("id"):
-            return None
-        action = actions[0]
-        if action.get("action_id") not in {KEEP_ACTION, REVOKE_ACTION}:
-            return None
-        parsed = parse_button_value(str(action.get("value", "")))
-        if parsed is None:
-            return None
-        run_id, item_id, item_hash = parsed
-        try:
-            UUID(run_id)
-        except ValueError:
-            return None
-        if not _ITEM_ID.match(item_id):
-            return None
-        container = payload.get("container") or {}
-        message = payload.get("message") or {}
         return cls(
-            user_id=str(user["id"]),
-            user_name=user.get("username") or user.get("name"),
-            verdict=Verdict.KEEP if action["action_id"] == KEEP_ACTION else Verdict.REVOKE,
-            run_id=run_id,
-            item_id=item_id,
-            item_hash=item_hash,
-            channel_id=container.get("channel_id") or (payload.get("channel") or {}).get("id"),
-            message_ts=container.get("message_ts") or message.get("ts"),
-            blocks=list(message.get("blocks") or []),
-            text=str(message.get("text") or ""),
+            user_id=click.user_id,
+            user_name=click.user_name,
+            verdict=Verdict.KEEP if click.action_id == KEEP_ACTION else Verdict.REVOKE,
+            run_id=click.run_id,
+            item_id=click.key,
+            item_hash=click.hash,
+            channel_id=click.channel_id,
+            message_ts=click.message_ts,
+            blocks=list(click.message.get("blocks") or []),
+            text=str(click.message.get("text") or ""),
         )
 
 

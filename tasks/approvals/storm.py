@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import contextlib
 
+import httpx
 from prefect import get_client, get_run_logger
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-from prefect.concurrency.asyncio import rate_limit
 from prefect.exceptions import ObjectAlreadyExists
 from prefect.runtime import flow_run
 
@@ -27,10 +27,6 @@ from tasks.approvals.slack_messages import post_alert
 from tasks.approvals.store import read_note, write_note
 from tasks.planning.plan import Action, Plan
 from tasks.triggers import Trigger
-
-# How long to wait for a slot before calling it a storm: slots free up over minutes, not
-# seconds, so anything beyond a round trip only delays the answer.
-_ACQUIRE_SECONDS = 3.0
 
 
 def size_hold(plan: Plan, policy: RunbookPolicy) -> str | None:
@@ -52,7 +48,12 @@ def size_hold(plan: Plan, policy: RunbookPolicy) -> str | None:
 
 
 async def _take_slot(policy: RunbookPolicy) -> bool:
-    """Take one slot of the hourly limit (creating it on first use); False if none is free."""
+    """Take one slot of the hourly limit (creating it on first use); False if none is free.
+
+    One request, answered at once: the server says 423 when no slot is free. Waiting would not
+    help (a slot frees up every ``3600 / storm_runs_per_hour`` seconds), and a timed wait would
+    misread a slow API as a storm.
+    """
     rules = policy.approval
     async with get_client() as client:
         with contextlib.suppress(ObjectAlreadyExists):
@@ -63,10 +64,12 @@ async def _take_slot(policy: RunbookPolicy) -> bool:
                     slot_decay_per_second=rules.storm_runs_per_hour / 3600,
                 )
             )
-    try:
-        await rate_limit(rules.storm_limit, timeout_seconds=_ACQUIRE_SECONDS, strict=True)
-    except TimeoutError:
-        return False
+        try:
+            await client.increment_concurrency_slots([rules.storm_limit], 1, "rate_limit")
+        except httpx.HTTPStatusError as ex:
+            if ex.response.status_code == 423:  # Locked: no slot free
+                return False
+            raise
     return True
 
 

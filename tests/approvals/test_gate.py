@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -266,8 +267,13 @@ async def test_sweeper_marks_gates_nobody_marked(
     assert await handler.sweep_expired(since=since) == []
     assert slack_emulator.state.find_message(ts=marked.ts).updates == 1  # type: ignore[union-attr]
     # The suspended run had no code left to write its report: the sweep wrote it, once.
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
     async with get_client() as client:
-        artifacts = await client.read_artifacts()
-    reports = [a for a in artifacts if str(a.flow_run_id) == silent.run_id]
+        reports = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[uuid.UUID(silent.run_id)])
+            )
+        )
     assert len(reports) == 1
     assert "— expired" in str(reports[0].data) and "nothing was changed" in str(reports[0].data)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 from prefect import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
 from arize_admin import PredefinedRole
 from cli.approvals import GateNotAnswered, answer_gate, wait_for_gate
@@ -78,10 +79,10 @@ async def waits_again(run_id, previous_key: str) -> str:
 
 async def report_of(run_id) -> str:
     async with get_client() as client:
-        artifacts = await client.read_artifacts()
-    texts = [
-        a.data for a in artifacts if a.flow_run_id == run_id and (a.key or "").startswith("report")
-    ]
+        artifacts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+        )
+    texts = [a.data for a in artifacts if (a.key or "").startswith("report")]
     assert texts, "the run wrote a report"
     return str(texts[-1])
 

@@ -11,6 +11,7 @@ import time
 import psutil
 import pytest
 from prefect.client.orchestration import PrefectClient
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.client.schemas.objects import StateType
 
 from arize_admin import ApiKeyType, AsyncArizeAdmin
@@ -80,11 +81,10 @@ async def test_killed_worker_runs_resume_under_their_ids_and_converge(ha: HA, ar
             assert resumption.crash_message == MISSED_HEARTBEAT_MESSAGE
             assert RESCHEDULED_STATE_NAME in [s.name for s in history]
             assert final[run_id].run_count == 2
-            artifacts = await client.read_artifacts()
-            (report,) = [
-                a for a in artifacts
-                if a.flow_run_id == run_id and (a.key or "").startswith("report-")
-            ]
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+            )
+            (report,) = [a for a in artifacts if (a.key or "").startswith("report-")]
             assert "resumed after a crash" in str(report.data), "the report says so"
         for run_id in set(ids) - set(resumed):
             assert final[run_id].run_count == 1

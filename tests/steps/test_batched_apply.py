@@ -8,7 +8,12 @@ import json
 
 import pytest
 from prefect import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    FlowRunFilter,
+    FlowRunFilterId,
+)
 
 from flows.onboard_team.flow import onboard_team
 from flows.onboard_team.spec import OnboardTeamSpec
@@ -53,12 +58,15 @@ async def test_a_large_stage_runs_in_batches_with_a_row_per_change(arize, runboo
     batches = [n for n in names if n.startswith("apply stage")]
     assert batches, "the invitations ran in batch tasks"
     assert not [n for n in names if n.startswith("ensure user")], "no task run per invitation"
+    run_only = ArtifactFilter(
+        flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
+    )
     async with get_client() as client:
-        artifacts = await client.read_artifacts()
+        artifacts = await client.read_artifacts(artifact_filter=run_only)
     rows = [
         row
         for a in artifacts
-        if a.flow_run_id == state.state_details.flow_run_id and a.type == "table"
+        if a.type == "table"
         for row in (json.loads(a.data) if isinstance(a.data, str) else a.data)
     ]
     invited = [r for r in rows if "member" in r["change"] and r["outcome"] == "applied"]

@@ -51,7 +51,7 @@ STEPS = [
     for r in REGISTRY
     if r.in_demo
 ]
-"""Every runbook, in the registry's order."""
+"""Every runbook the demo can finish on its own, in the registry's order."""
 
 
 def demo(
@@ -139,8 +139,12 @@ Answer = Callable[[Any], Awaitable[str]]
 
 
 async def _run_step(step: Step, stack: LocalStack, answer: Answer) -> dict[str, Any]:
-    flow = get(step.runbook).flow
-    spec = yaml.safe_load((EXAMPLES / step.example).read_text())
+    runbook = get(step.runbook)
+    flow = runbook.flow
+    spec = yaml.safe_load((EXAMPLES / step.example).read_text()) | runbook.demo_spec
+    if "output_dir" in runbook.spec.model_fields:
+        # Files for auditors go with the demo's other leftovers, not into the working tree.
+        spec["output_dir"] = str(stack.workdir / step.runbook)
     since = datetime.now(UTC)
     run = asyncio.create_task(flow(spec=spec, return_state=True))
     gate = asyncio.create_task(_answer_gate(step.runbook, since, answer))
@@ -152,7 +156,16 @@ async def _run_step(step: Step, stack: LocalStack, answer: Answer) -> dict[str, 
         gate.cancel()
     run_id = state.state_details.flow_run_id
     url = f"{stack.prefect.ui_url}/runs/flow-run/{run_id}"
-    if state.is_completed():
+    if state.is_completed() and hasattr(await state.result(), "review_id"):
+        review = await state.result()
+        console.print(
+            f"[green]completed[/]: review {review.review_id}, {review.items} grants, "
+            f"{review.findings} findings; {review.kept} kept ({review.defaulted} by the "
+            f"policy default), {review.revoked} revoked; files: {', '.join(review.files)}"
+        )
+        result = {"runbook": step.runbook, "status": "completed", "planned": review.items,
+                  "applied": review.revoked}
+    elif state.is_completed():
         outcome = await state.result()
         console.print(
             f"[green]{outcome.status.value}[/]: {outcome.applied} applied, "

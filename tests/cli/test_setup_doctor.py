@@ -5,6 +5,7 @@ scope, a channel without the bot, Prefect down."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Iterator
 
@@ -52,9 +53,36 @@ def failing(result: Result) -> set[str]:
     return {name for name, c in rows(result).items() if c["status"] == "fail"}
 
 
+async def forget_setup() -> None:
+    """Remove what setup creates: other tests share the Prefect server and leave some behind."""
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    from ops.crash_recovery import crash_recovery_automations
+
+    deployments = {d["name"] for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())[
+        "deployments"
+    ]}
+    async with get_client() as client:
+        with contextlib.suppress(ObjectNotFound):
+            policy = await client.read_block_document_by_name("default", "arize-runbook-policy")
+            await client.delete_block_document(policy.id)
+        for deployment in await client.read_deployments():
+            if deployment.name in deployments:
+                await client.delete_deployment(deployment.id)
+        with contextlib.suppress(ObjectNotFound):
+            await client.delete_work_pool("arize-runbooks")
+        with contextlib.suppress(ObjectNotFound):
+            await client.delete_global_concurrency_limit_by_name("arize-api")
+        for wanted in crash_recovery_automations():
+            for found in await client.read_automations_by_name(wanted.name):
+                await client.delete_automation(found.id)
+
+
 @pytest.fixture(scope="module")
 def first_setup(arize_emulator, slack_emulator, prefect_harness) -> Iterator[Result]:
     """`arize-runbooks setup` once for the module, as a person would run it first."""
+    asyncio.run(forget_setup())
     yield cli_once(*setup_args(arize_emulator.base_url, slack_emulator.base_url))
 
 

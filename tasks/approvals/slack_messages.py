@@ -47,6 +47,15 @@ def is_transient_slack_error(exc: BaseException | None) -> bool:
 
 _retry_if_transient = retry_when(is_transient_slack_error)
 
+# The retries of the follow-up tasks (thread replies, alerts, message updates): a reply posted
+# twice is a nuisance, one lost is worse. The request message itself is never retried.
+_RETRY_TRANSIENT: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=2),
+    "retry_jitter_factor": 0.5,
+    "retry_condition_fn": _retry_if_transient,
+}
+
 
 def _request_cache_key(context: Any, parameters: dict[str, Any]) -> str:
     request: ApprovalRequest = parameters["request"]
@@ -168,10 +177,7 @@ async def _stored_or_given(request: ApprovalRequest) -> ApprovalRequest:
 @task(
     name="Post run result",
     description="Reply in the approval message's thread with how the run ended.",
-    retries=3,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=_retry_if_transient,
+    **_RETRY_TRANSIENT,
 )
 async def post_run_result(
     slack: SlackApprovals, request: ApprovalRequest, text: str, *, broadcast: bool = False
@@ -212,10 +218,7 @@ async def post_run_result(
 @task(
     name="Post alert",
     description="Post an alert to the approval channel (not in a thread).",
-    retries=3,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=_retry_if_transient,
+    **_RETRY_TRANSIENT,
 )
 async def post_alert(slack: SlackApprovals, text: str) -> None:
     """Post ``text`` to the approval channel, for what approvers must notice at once.
@@ -232,10 +235,7 @@ async def post_alert(slack: SlackApprovals, text: str) -> None:
 @task(
     name="Mark approval expired",
     description="Update the approval message: it timed out, which means rejected.",
-    retries=3,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=_retry_if_transient,
+    **_RETRY_TRANSIENT,
 )
 async def mark_expired(slack: SlackApprovals, request: ApprovalRequest) -> None:
     """Replace the buttons with "expired — treated as rejected; nothing was changed".
@@ -272,10 +272,7 @@ async def mark_expired(slack: SlackApprovals, request: ApprovalRequest) -> None:
 @task(
     name="Mark approval decided",
     description="Update the approval message with a decision made outside Slack.",
-    retries=3,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
-    retry_jitter_factor=0.5,
-    retry_condition_fn=_retry_if_transient,
+    **_RETRY_TRANSIENT,
 )
 async def mark_decided(
     slack: SlackApprovals, request: ApprovalRequest, decision: ApprovalDecision

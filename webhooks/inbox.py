@@ -32,6 +32,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    Row,
     String,
     Text,
     TypeDecorator,
@@ -42,11 +43,13 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -166,6 +169,13 @@ class InboxEvent(BaseModel):
         return f"{self.source}:{self.event_id}"
 
 
+_EVENTS = _EventRow.__table__
+
+
+def _event(row: Row[Any]) -> InboxEvent:
+    return InboxEvent.model_validate(row._mapping)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -226,6 +236,13 @@ class Inbox:
         self._write_lock = asyncio.Lock() if self._dialect == "sqlite" else None
         self._queue: list[tuple[NewEvent, asyncio.Future[tuple[InboxEvent, bool]]]] = []
         self._committer: asyncio.Task[None] | None = None
+        # Built once: SQLAlchemy compiles it once and caches it for every batch after.
+        dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        self._insert_statement = (
+            dialect_insert(_EVENTS)
+            .on_conflict_do_nothing(index_elements=["source", "event_id"])
+            .returning(*_EVENTS.c)
+        )
 
     def __repr__(self) -> str:
         return f"Inbox({make_url(self.url).render_as_string(hide_password=True)!r})"
@@ -311,6 +328,14 @@ class Inbox:
         async with self._sessions() as session:
             yield session
 
+    @contextlib.asynccontextmanager
+    async def _write_connection(self) -> AsyncIterator[AsyncConnection]:
+        # Core, not a session: the ack path has no use for the ORM's unit of work.
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_lock is not None:
+                await stack.enter_async_context(self._write_lock)
+            yield await stack.enter_async_context(self.engine.begin())
+
     async def add(self, new: NewEvent) -> tuple[InboxEvent, bool]:
         """Store an event unless ``(source, event_id)`` is already there; return once the row
         is committed.
@@ -319,8 +344,8 @@ class Inbox:
             The stored row, and whether this call created it (False for a duplicate).
         """
         if not self.group_commit:
-            async with self._write() as session:
-                return await self._insert(session, new)
+            async with self._write_connection() as connection:
+                return (await self._insert_batch(connection, [new]))[0]
         future: asyncio.Future[tuple[InboxEvent, bool]] = asyncio.get_running_loop().create_future()
         self._queue.append((new, future))
         if self._committer is None or self._committer.done():
@@ -335,8 +360,8 @@ class Inbox:
             # redelivered events then wait on each other in line instead of deadlocking.
             batch.sort(key=lambda item: (item[0].source, item[0].event_id))
             try:
-                async with self._write() as session:
-                    results = [await self._insert(session, new) for new, _ in batch]
+                async with self._write_connection() as connection:
+                    results = await self._insert_batch(connection, [new for new, _ in batch])
             except BaseException as exc:
                 # Nothing of this batch is committed: every caller in it fails (503, the
                 # sender retries). The next batch gets a fresh connection.
@@ -351,42 +376,55 @@ class Inbox:
                 if not future.done():
                     future.set_result(result)
 
-    async def _insert(self, session: AsyncSession, new: NewEvent) -> tuple[InboxEvent, bool]:
+    async def _insert_batch(
+        self, connection: AsyncConnection, batch: Sequence[NewEvent]
+    ) -> list[tuple[InboxEvent, bool]]:
+        """Insert a batch in one statement (``INSERT ... ON CONFLICT DO NOTHING RETURNING``,
+        executemany: SQLAlchemy sends it as multi-row VALUES), then read the rows of the
+        duplicates in a second one. Results are in ``batch`` order; of two entries with the
+        same key in one batch, the first creates the row and the second is its duplicate."""
         now = _now()
-        values = {
-            "source": new.source,
-            "event_id": new.event_id,
-            "delivery_id": new.delivery_id,
-            "event_type": new.event_type,
-            "received_at": now,
-            "headers": new.headers,
-            "payload": new.payload,
-            "deployment": new.deployment,
-            "parameters": new.parameters,
-            "status": new.status.value,
-            "attempts": 0,
-            "last_error": new.reason,
-            "updated_at": now,
-        }
-        dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        statement = (
-            dialect_insert(_EventRow)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["source", "event_id"])
-            .returning(_EventRow)
-        )
-        # One round trip for a new event (RETURNING); a second only for a duplicate.
-        inserted = (await session.execute(statement)).scalar_one_or_none()
-        if inserted is not None:
-            return InboxEvent.model_validate(inserted), True
-        row = await session.scalar(
-            select(_EventRow).where(
-                _EventRow.source == new.source, _EventRow.event_id == new.event_id
+        values: dict[tuple[str, str], dict[str, Any]] = {}
+        for new in batch:
+            key = (new.source, new.event_id)
+            if key not in values:
+                values[key] = {
+                    "source": new.source,
+                    "event_id": new.event_id,
+                    "delivery_id": new.delivery_id,
+                    "event_type": new.event_type,
+                    "received_at": now,
+                    "headers": new.headers,
+                    "payload": new.payload,
+                    "deployment": new.deployment,
+                    "parameters": new.parameters,
+                    "status": new.status.value,
+                    "attempts": 0,
+                    "last_error": new.reason,
+                    "updated_at": now,
+                }
+        result = await connection.execute(self._insert_statement, list(values.values()))
+        inserted = {(row.source, row.event_id): _event(row) for row in result}
+        missing = [key for key in values if key not in inserted]
+        existing: dict[tuple[str, str], InboxEvent] = {}
+        if missing:
+            found = await connection.execute(
+                select(_EVENTS).where(tuple_(_EVENTS.c.source, _EVENTS.c.event_id).in_(missing))
             )
-        )
-        if row is None:  # pragma: no cover - the insert or the conflict guarantees a row
-            raise RuntimeError("event vanished after insert")
-        return InboxEvent.model_validate(row), False
+            existing = {(row.source, row.event_id): _event(row) for row in found}
+        results: list[tuple[InboxEvent, bool]] = []
+        created: set[tuple[str, str]] = set()
+        for new in batch:
+            key = (new.source, new.event_id)
+            if key in inserted and key not in created:
+                created.add(key)
+                results.append((inserted[key], True))
+                continue
+            stored = inserted.get(key) or existing.get(key)
+            if stored is None:  # pragma: no cover - the insert or the conflict guarantees a row
+                raise RuntimeError("event vanished after insert")
+            results.append((stored, False))
+        return results
 
     async def get(self, id: int) -> InboxEvent | None:
         """One event by its inbox id."""

@@ -45,6 +45,12 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=self.registry,
         )
+        self.events = Counter(
+            "arize_webhook_events",
+            "Events of accepted deliveries, by source and outcome (pending, dead, duplicate).",
+            ["source", "outcome"],
+            registry=self.registry,
+        )
         self.forward_attempts = Counter(
             "arize_webhook_forward_attempts",
             "Flow-run creations attempted by this replica's forwarder, by outcome.",
@@ -93,6 +99,10 @@ class Metrics:
         """Count one answered delivery."""
         self.deliveries.labels(source=source, status=str(status)).inc()
         self.ack_seconds.labels(source=source).observe(seconds)
+
+    def stored(self, source: str, outcome: str) -> None:
+        """Count one event of an accepted delivery."""
+        self.events.labels(source=source, outcome=outcome).inc()
 
     def forwarded(self, outcome: str, received_at: datetime | None = None) -> None:
         """Count one forward attempt; a created run also records its lag."""

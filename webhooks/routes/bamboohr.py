@@ -12,11 +12,11 @@ import hashlib
 import json
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from webhooks.deps import ForwarderDep, InboxDep, RouterDep, VerifiedBambooHR
-from webhooks.receiver import EventDraft, Receipt, accept, check_id, set_status, validate_shape
+from webhooks.deps import header_docs, services, verify_bamboohr
+from webhooks.receiver import EventDraft, Receipt, accept, check_id, respond, validate_shape
 
 router = APIRouter(prefix="/webhooks/bamboohr", tags=["bamboohr"])
 
@@ -97,27 +97,28 @@ def drafts_from(body: BambooHRWebhook, raw: dict[str, Any]) -> list[EventDraft]:
     status_code=202,
     summary="BambooHR webhook delivery",
     openapi_extra={
+        "parameters": header_docs(
+            x_bamboohr_signature="Hex HMAC-SHA256 of body + timestamp.",
+            x_bamboohr_timestamp="Unix seconds.",
+        ),
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": BambooHRWebhook.model_json_schema()}},
-        }
+        },
     },
 )
-async def receive(
-    delivery: VerifiedBambooHR,
-    inbox: InboxDep,
-    routing: RouterDep,
-    forwarder: ForwarderDep,
-    response: Response,
-) -> Receipt:
+async def receive(request: Request) -> Response:
     """Store the change(s); terminations are routed to offboard-user by the routing config."""
+    app = services(request)
+    delivery = await verify_bamboohr(request, app.settings)
     body = validate_shape(BambooHRWebhook, delivery.payload, "a BambooHR webhook")
     receipt = await accept(
         source="bamboohr",
         drafts=drafts_from(body, delivery.payload),
         headers=delivery.headers,
-        inbox=inbox,
-        router=routing,
-        forwarder=forwarder,
+        inbox=app.inbox,
+        router=app.router,
+        forwarder=app.forwarder,
+        metrics=app.metrics,
     )
-    return set_status(response, receipt)
+    return respond(receipt)

@@ -6,14 +6,14 @@ unchanged across Jira's retries. The event type is the body's ``webhookEvent``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from webhooks.deps import ForwarderDep, InboxDep, RouterDep, VerifiedJira
+from webhooks.deps import header_docs, services, verify_jira
 from webhooks.errors import MalformedRequest
-from webhooks.receiver import EventDraft, Receipt, accept, set_status, validate_shape
+from webhooks.receiver import EventDraft, Receipt, accept, respond, validate_shape
 
 router = APIRouter(prefix="/webhooks/jira", tags=["jira"])
 
@@ -45,23 +45,21 @@ class JiraWebhook(BaseModel):
     status_code=202,
     summary="Jira Cloud webhook delivery",
     openapi_extra={
+        "parameters": header_docs(
+            x_hub_signature="sha256=<hex HMAC-SHA256 of the body>.",
+            x_atlassian_webhook_identifier="Delivery id, unchanged across retries (dedupe key).",
+        ),
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": JiraWebhook.model_json_schema()}},
-        }
+        },
     },
 )
-async def receive(
-    delivery: VerifiedJira,
-    inbox: InboxDep,
-    routing: RouterDep,
-    forwarder: ForwarderDep,
-    response: Response,
-    x_atlassian_webhook_identifier: Annotated[
-        str | None, Header(description="Delivery id, unchanged across retries (dedupe key).")
-    ] = None,
-) -> Receipt:
+async def receive(request: Request) -> Response:
     """Store the issue event; routes pick onboarding / restriction issues by type or label."""
+    app = services(request)
+    delivery = await verify_jira(request, app.settings)
+    x_atlassian_webhook_identifier = request.headers.get("x-atlassian-webhook-identifier")
     if not x_atlassian_webhook_identifier or not x_atlassian_webhook_identifier.strip():
         raise MalformedRequest("missing X-Atlassian-Webhook-Identifier")
     body = validate_shape(JiraWebhook, delivery.payload, "a Jira webhook")
@@ -74,8 +72,9 @@ async def receive(
         source="jira",
         drafts=[draft],
         headers=delivery.headers,
-        inbox=inbox,
-        router=routing,
-        forwarder=forwarder,
+        inbox=app.inbox,
+        router=app.router,
+        forwarder=app.forwarder,
+        metrics=app.metrics,
     )
-    return set_status(response, receipt)
+    return respond(receipt)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from webhooks.deps import ForwarderDep, InboxDep, RouterDep, SettingsDep, VerifiedOkta
+from webhooks.deps import SettingsDep, header_docs, services, verify_okta
 from webhooks.errors import MalformedRequest, SourceNotConfigured
-from webhooks.receiver import EventDraft, Receipt, accept, set_status, validate_shape
+from webhooks.receiver import EventDraft, Receipt, accept, respond, validate_shape
 
 router = APIRouter(prefix="/webhooks/okta", tags=["okta"])
 
@@ -77,20 +77,19 @@ async def verify_hook(
     response_model=Receipt,
     summary="Okta event hook delivery",
     openapi_extra={
+        "parameters": header_docs(
+            authorization="The event hook's secret, sent verbatim by Okta (header configurable)."
+        ),
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": OktaEventHook.model_json_schema()}},
-        }
+        },
     },
 )
-async def receive(
-    delivery: VerifiedOkta,
-    inbox: InboxDep,
-    routing: RouterDep,
-    forwarder: ForwarderDep,
-    response: Response,
-) -> Receipt:
+async def receive(request: Request) -> Response:
     """Store each log event of the delivery; Okta expects 200 (it retries 5xx once only)."""
+    app = services(request)
+    delivery = await verify_okta(request, app.settings)
     envelope = validate_shape(OktaEventHook, delivery.payload, "an Okta event hook")
     drafts = [
         EventDraft(
@@ -105,8 +104,9 @@ async def receive(
         source="okta",
         drafts=drafts,
         headers=delivery.headers,
-        inbox=inbox,
-        router=routing,
-        forwarder=forwarder,
+        inbox=app.inbox,
+        router=app.router,
+        forwarder=app.forwarder,
+        metrics=app.metrics,
     )
-    return set_status(response, receipt, accepted=200)
+    return respond(receipt, accepted=200)

@@ -9,13 +9,12 @@ credentials. The body is the JSON the admin configured; this service reads ``eve
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from webhooks.deps import ForwarderDep, InboxDep, RouterDep, VerifiedServiceNow
-from webhooks.receiver import EventDraft, Receipt, accept, check_id, set_status, validate_shape
+from webhooks.deps import header_docs, services, verify_servicenow
+from webhooks.receiver import EventDraft, Receipt, accept, check_id, respond, validate_shape
 
 router = APIRouter(prefix="/webhooks/servicenow", tags=["servicenow"])
 
@@ -36,23 +35,21 @@ class ServiceNowRequest(BaseModel):
     status_code=202,
     summary="ServiceNow / JSM automation request",
     openapi_extra={
+        "parameters": header_docs(
+            authorization="'Bearer <token>' or 'Basic <user:password>'.",
+            idempotency_key="Event id; wins over the body's event_id.",
+        ),
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": ServiceNowRequest.model_json_schema()}},
-        }
+        },
     },
 )
-async def receive(
-    delivery: VerifiedServiceNow,
-    inbox: InboxDep,
-    routing: RouterDep,
-    forwarder: ForwarderDep,
-    response: Response,
-    idempotency_key: Annotated[
-        str | None, Header(description="Event id; wins over the body's event_id.")
-    ] = None,
-) -> Receipt:
+async def receive(request: Request) -> Response:
     """Store the request; routes send offboarding / onboarding requests to their runbooks."""
+    app = services(request)
+    delivery = await verify_servicenow(request, app.settings)
+    idempotency_key = request.headers.get("idempotency-key")
     body = validate_shape(ServiceNowRequest, delivery.payload, "a JSON object")
     if idempotency_key is not None:
         event_id = check_id(idempotency_key, "Idempotency-Key")
@@ -65,8 +62,9 @@ async def receive(
         source="servicenow",
         drafts=[draft],
         headers=delivery.headers,
-        inbox=inbox,
-        router=routing,
-        forwarder=forwarder,
+        inbox=app.inbox,
+        router=app.router,
+        forwarder=app.forwarder,
+        metrics=app.metrics,
     )
-    return set_status(response, receipt)
+    return respond(receipt)

@@ -9,7 +9,10 @@ memberships, user keys and role bindings).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterable
 from datetime import datetime
+from typing import TypeVar
 
 from prefect import task
 from pydantic import BaseModel, Field
@@ -32,6 +35,11 @@ from tasks.planning.plan import Plan, SpecError
 from tasks.retry import STEP_OPTIONS
 
 RUNBOOK = "offboard-user"
+
+PAGE = 100
+# Up to this many bound projects are looked up one by one; more, and the projects are listed.
+PROJECT_LOOKUPS = 10
+T = TypeVar("T")
 
 # Stages: keys stop working before the account goes, so a failed delete leaves no live key.
 REVOKE_KEYS, DELETE = range(2)
@@ -143,24 +151,64 @@ async def _find_user(client: AsyncArizeAdmin, spec: OffboardUserSpec) -> User | 
 
 
 async def take_inventory(client: AsyncArizeAdmin, spec: OffboardUserSpec) -> Inventory:
-    """Read everything the user has: account role, bindings, user keys, service keys created."""
+    """Read everything the user has: account role, bindings, user keys, service keys created.
+
+    Lists are read in pages of 100, the independent ones concurrently (the client caps what is
+    in flight), so a leaver with hundreds of grants costs a few pages, not a request per grant.
+    """
     user = await _find_user(client, spec)
     if user is None:
         return Inventory(
             found=False, email=spec.email.lower() if spec.email else None, user_id=spec.user_id
         )
-    spaces = {s.id: s async for s in client.spaces.list()}
-    orgs = {o.id: o.name async for o in client.organizations.list()}
-    roles = {r.id: r.name async for r in client.roles.list()}
+    space_list, org_list, role_list, space_bindings, project_bindings, keys = (
+        await asyncio.gather(
+            _all(client.spaces.list(limit=PAGE)),
+            _all(client.organizations.list(limit=PAGE)),
+            _all(client.roles.list(limit=PAGE)),
+            _all(
+                client.role_bindings.list(
+                    resource_type=RoleBindingResourceType.SPACE, user_id=user.id, limit=PAGE
+                )
+            ),
+            _all(
+                client.role_bindings.list(
+                    resource_type=RoleBindingResourceType.PROJECT, user_id=user.id, limit=PAGE
+                )
+            ),
+            _all(client.api_keys.list(key_type=ApiKeyType.USER, user_id=user.id, limit=PAGE)),
+        )
+    )
+    spaces = {s.id: s for s in space_list}
+    orgs = {o.id: o.name for o in org_list}
+    roles = {r.id: r.name for r in role_list}
+    # Listed per space: a space-scoped list with a creator filter is what the API documents.
+    per_space, projects = await asyncio.gather(
+        asyncio.gather(
+            *(
+                _all(
+                    client.api_keys.list(
+                        key_type=ApiKeyType.SERVICE, space_id=space.id, user_id=user.id,
+                        limit=PAGE,
+                    )
+                )
+                for space in spaces.values()
+            )
+        ),
+        _projects(client, [b.resource_id for b in project_bindings]),
+    )
 
     bindings: list[BindingRecord] = []
     binding_space_ids: set[str] = set()
-    for resource_type in (RoleBindingResourceType.SPACE, RoleBindingResourceType.PROJECT):
-        async for b in client.role_bindings.list(resource_type=resource_type, user_id=user.id):
+    for resource_type, listed in (
+        (RoleBindingResourceType.SPACE, space_bindings),
+        (RoleBindingResourceType.PROJECT, project_bindings),
+    ):
+        for b in listed:
             space_id = b.resource_id
             label = spaces[space_id].name if space_id in spaces else b.resource_id
             if resource_type is RoleBindingResourceType.PROJECT:
-                project = await _project(client, b.resource_id)
+                project = projects.get(b.resource_id)
                 space_id = project.space_id if project else ""
                 space_name = spaces[space_id].name if space_id in spaces else "?"
                 label = f"{space_name}/{project.name}" if project else b.resource_id
@@ -176,16 +224,10 @@ async def take_inventory(client: AsyncArizeAdmin, spec: OffboardUserSpec) -> Inv
                 )
             )
 
-    user_keys = [
-        _key_record(k)
-        async for k in client.api_keys.list(key_type=ApiKeyType.USER, user_id=user.id)
-    ]
-    # Listed per space: a space-scoped list with a creator filter is what the API documents.
+    user_keys = [_key_record(k) for k in keys]
     service_keys: dict[str, KeyRecord] = {}
-    for space in spaces.values():
-        async for k in client.api_keys.list(
-            key_type=ApiKeyType.SERVICE, space_id=space.id, user_id=user.id
-        ):
+    for space, space_keys in zip(spaces.values(), per_space, strict=True):
+        for k in space_keys:
             record = service_keys.setdefault(k.id, _key_record(k))
             record.spaces.append(space.name)
 
@@ -209,6 +251,29 @@ async def take_inventory(client: AsyncArizeAdmin, spec: OffboardUserSpec) -> Inv
             "deleting the user removes every membership (cascade)",
         ],
     )
+
+
+async def _all(pages: AsyncIterable[T]) -> list[T]:
+    return [item async for item in pages]
+
+
+async def _projects(client: AsyncArizeAdmin, project_ids: list[str]) -> dict[str, Project]:
+    """The projects of the leaver's PROJECT bindings, by id.
+
+    A few are looked up one by one (concurrently); past ``PROJECT_LOOKUPS`` one bulk list of
+    the account's projects is fewer requests than a lookup per binding. A bound project the
+    list missed (created meanwhile) is still looked up; a deleted one is left out.
+    """
+    wanted = list(dict.fromkeys(project_ids))
+    found: dict[str, Project] = {}
+    if len(wanted) > PROJECT_LOOKUPS:
+        bound = set(wanted)
+        found = {p.id: p async for p in client.projects.list(limit=PAGE) if p.id in bound}
+    missing = [p for p in wanted if p not in found]
+    for project in await asyncio.gather(*(_project(client, p) for p in missing)):
+        if project is not None:
+            found[project.id] = project
+    return found
 
 
 async def _project(client: AsyncArizeAdmin, project_id: str) -> Project | None:

@@ -4,7 +4,17 @@ For each size (default 200, 1,000 and 2,000; ``--sizes 200,500`` to choose) the 
 reset, the run's API calls are counted by route, and the flow's wall time is compared with
 the bound ``minimal_calls * latency / concurrency``. ``minimal_calls`` is ``3 * members + 20``:
 one invite, one organization add and one space add per member, and a fixed 20 for the reads,
-the space, the role and the CI key. Writes bench/results/onboard_team.json. Asserts nothing.
+the space, the role and the CI key.
+
+Two more figures per size, in the same run, show where the floor of this machine is:
+
+- ``plain_client``: the same 3 calls per member made by a bare asyncio script with the same
+  client (one ``AsyncArizeAdmin``, 8 in flight, no Prefect, no plan or verify) against the same
+  emulator. What is left between it and the bound is HTTP on both ends on these 2 CPUs.
+- ``cpu_ms_per_call``: CPU time per API call of the flow's process, the emulator and the
+  Prefect server during the run (psutil).
+
+Writes bench/results/onboard_team.json. Asserts nothing.
 
     python -m bench.onboard_team --sizes 200,1000,2000
 """
@@ -21,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from bench._emulator import EmulatorProcess, emulator_process
 
@@ -93,11 +104,87 @@ async def _task_runs(flow_run_id: Any) -> int:
                 return count
 
 
+def _cpu_seconds() -> dict[str, float]:
+    """CPU seconds so far of this process, the emulator and the Prefect server (children)."""
+    me = psutil.Process()
+    totals = {"flow_process": sum(me.cpu_times()[:2]), "emulator": 0.0, "prefect_server": 0.0}
+    for child in me.children(recursive=True):
+        try:
+            cmdline = " ".join(child.cmdline())
+            used = sum(child.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            continue
+        if "ArizeEmulatorServer" in cmdline:
+            totals["emulator"] += used
+        elif "prefect" in cmdline:
+            totals["prefect_server"] += used
+    return totals
+
+
+def _cpu_per_call(before: dict[str, float], calls: int) -> dict[str, float]:
+    after = _cpu_seconds()
+    return {name: round((after[name] - before[name]) * 1000 / calls, 3) for name in after}
+
+
+async def _journal(control: httpx.AsyncClient) -> dict[str, int]:
+    return (await control.get("/requests")).json()["by_route"]
+
+
+async def run_plain_client(emulator: EmulatorProcess, members: int) -> dict[str, Any]:
+    """The same invites and memberships from a bare script: the floor of client + emulator."""
+    from arize_admin import AsyncArizeAdmin, InviteMode, PredefinedRole
+
+    admin_key = emulator.reset("demo")
+    async with httpx.AsyncClient(
+        base_url=f"{emulator.base_url}/_emulator", timeout=30, trust_env=False
+    ) as control, AsyncArizeAdmin(
+        api_key=admin_key, base_url=emulator.base_url, max_concurrency=CONCURRENCY
+    ) as client:
+        org = await client.organizations.find_by_name("Acme")
+        assert org is not None, "the demo seed has the Acme organization"
+        space = await client.spaces.create(name="bench-plain", organization_id=org.id)
+        await control.put("/faults", json={"latency_ms": LATENCY_MS})
+        await control.delete("/requests")
+        spec = team_spec(members)["members"]
+        cpu = _cpu_seconds()
+        started = time.perf_counter()
+        users = await asyncio.gather(
+            *(
+                client.users.create(
+                    name=m["name"], email=m["email"], role="MEMBER",
+                    invite_mode=InviteMode.EMAIL_LINK,
+                )
+                for m in spec
+            )
+        )
+        await asyncio.gather(
+            *(client.organizations.add_user(org.id, user_id=u.id, role="MEMBER") for u in users)
+        )
+        await asyncio.gather(
+            *(
+                client.spaces.add_user(space.id, user_id=u.id, role=PredefinedRole(name="MEMBER"))
+                for u in users
+            )
+        )
+        wall = time.perf_counter() - started
+        calls = sum((await _journal(control)).values())
+        await control.delete("/faults")
+    bound = bound_seconds(calls)
+    return {
+        "api_calls": calls,
+        "wall_seconds": round(wall, 2),
+        "bound_seconds": round(bound, 3),
+        "times_bound": round(wall / bound, 2),
+        "cpu_ms_per_call": _cpu_per_call(cpu, calls),
+    }
+
+
 async def run_onboarding(emulator: EmulatorProcess, members: int) -> dict[str, Any]:
     """Reset the account, onboard ``members`` people once, and return the figures."""
     from flows.onboard_team.flow import onboard_team
     from flows.onboard_team.spec import OnboardTeamSpec
 
+    plain = await run_plain_client(emulator, members)
     admin_key = emulator.reset("demo")
     await save_policy(emulator.base_url, admin_key)
     async with httpx.AsyncClient(
@@ -107,13 +194,14 @@ async def run_onboarding(emulator: EmulatorProcess, members: int) -> dict[str, A
         await control.delete("/requests")
         spec = OnboardTeamSpec.model_validate(team_spec(members))
         load_before = os.getloadavg()[0]
+        cpu = _cpu_seconds()
         started = time.perf_counter()
         state = await onboard_team(spec=spec, return_state=True)
         wall = time.perf_counter() - started
         outcome = await state.result()
-        journal = (await control.get("/requests")).json()
+        by_route = await _journal(control)
         await control.delete("/faults")
-    calls = sum(journal["by_route"].values())
+    calls = sum(by_route.values())
     minimal = minimal_calls(members)
     bound = bound_seconds(minimal)
     return {
@@ -125,11 +213,14 @@ async def run_onboarding(emulator: EmulatorProcess, members: int) -> dict[str, A
         "api_calls": calls,
         "minimal_calls": minimal,
         "calls_over_minimal": round(calls / minimal - 1, 4),
-        "api_calls_by_route": dict(Counter(journal["by_route"]).most_common()),
+        "api_calls_by_route": dict(Counter(by_route).most_common()),
         "task_runs": await _task_runs(state.state_details.flow_run_id),
         "bound_seconds": round(bound, 3),
         "times_bound": round(wall / bound, 2),
         "ms_per_member": round(wall / members * 1000, 2),
+        "cpu_ms_per_call": _cpu_per_call(cpu, calls),
+        "plain_client": plain,
+        "times_plain_client": round(wall / plain["wall_seconds"], 2),
     }
 
 

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Hashable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import NamedTuple
+
 from prefect.blocks.abstract import CredentialsBlock
 from pydantic import Field, SecretStr
 
 from arize_admin import AsyncArizeAdmin
 
 __all__ = ["ArizeCredentials"]
+
+
+class _SharedClient(NamedTuple):
+    loop: asyncio.AbstractEventLoop
+    settings: Hashable
+    client: AsyncArizeAdmin
+
+
+_shared: ContextVar[_SharedClient | None] = ContextVar("arize_shared_client", default=None)
+"""The client whose connections `get_client` reuses, inside `shared_connections`."""
 
 
 class ArizeCredentials(CredentialsBlock):
@@ -65,6 +81,9 @@ class ArizeCredentials(CredentialsBlock):
         """Build a new admin client; open it with `async with` so its pool is closed.
 
         A new client each call, because an `httpx.AsyncClient` belongs to one event loop.
+        Inside `shared_connections` (same block settings, same loop) the new client is a view
+        on that one's connection pool: its own request count, the same cap on requests in
+        flight, nothing to close.
 
         Args:
             api_key: Another key for the same endpoint and settings (proving a key just
@@ -73,6 +92,9 @@ class ArizeCredentials(CredentialsBlock):
         Returns:
             A new `AsyncArizeAdmin` configured from this block.
         """
+        shared = _shared.get()
+        if shared is not None and shared.settings == self._settings() and _on_loop(shared.loop):
+            return shared.client.with_options(api_key=api_key or self.api_key)
         return AsyncArizeAdmin(
             api_key=api_key or self.api_key,
             base_url=self.base_url or None,
@@ -80,3 +102,28 @@ class ArizeCredentials(CredentialsBlock):
             timeout=self.timeout,
             max_concurrency=self.max_concurrency,
         )
+
+    @asynccontextmanager
+    async def shared_connections(self) -> AsyncIterator[None]:
+        """Let every `get_client` inside this context reuse one pool of keep-alive connections.
+
+        For code that applies hundreds of changes one after another, each with a client of its
+        own: a TCP (and TLS) handshake and teardown per change was a fifth of the flow's CPU.
+        """
+        async with self.get_client() as client:
+            token = _shared.set(_SharedClient(asyncio.get_running_loop(), self._settings(), client))
+            try:
+                yield
+            finally:
+                _shared.reset(token)
+
+    def _settings(self) -> Hashable:
+        """What a shared client must agree on; the key may differ (`with_options` swaps it)."""
+        return (self.base_url, self.region, self.timeout, self.max_concurrency)
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False

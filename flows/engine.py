@@ -12,9 +12,11 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from prefect.context import FlowRunContext
+from prefect.utilities.annotations import quote
 
 from blocks.policy import RunbookPolicy
 from tasks.approvals.gate import ApprovalTimeout, announce_result, require_approval
+from tasks.approvals.models import ApprovalDecision
 from tasks.approvals.storm import storm_hold
 from tasks.planning.plan import NotConverged, Plan, PlanDrift, ensure_converged, ensure_no_drift
 from tasks.reporting.report import RunbookOutcome, RunStatus, publish_plan, write_report
@@ -81,11 +83,24 @@ async def execute_plan(
         NotConverged: verification found changes that did not take effect.
     """
     started = started or datetime.now(UTC)
-    await publish_plan(plan)
+
+    async def report(
+        status: RunStatus,
+        results: list[StepResult] | None = None,
+        decision: ApprovalDecision | None = None,
+        notes: list[str] | None = None,
+    ) -> RunbookOutcome:
+        # quote: Prefect would otherwise walk every change and result, thousands on a large
+        # plan, looking for futures to wait on.
+        return await write_report(
+            quote(plan), status, trigger, started, quote(results), decision, notes
+        )
+
+    await publish_plan(quote(plan))
     if dry_run:
-        return await write_report(plan, RunStatus.DRY_RUN, trigger, started), []
+        return await report(RunStatus.DRY_RUN), []
     if not plan.changes:
-        return await write_report(plan, RunStatus.NO_CHANGES, trigger, started), []
+        return await report(RunStatus.NO_CHANGES), []
 
     decision = None
     if plan.destructive:
@@ -96,15 +111,11 @@ async def execute_plan(
                 plan, policy, trigger, protected=protected, held=held
             )
         except ApprovalTimeout as ex:
-            await write_report(
-                plan, RunStatus.EXPIRED, trigger, started, notes=[str(ex), *ex.refused]
-            )
+            await report(RunStatus.EXPIRED, notes=[str(ex), *ex.refused])
             await announce_result(plan, policy, f"Expired: {ex}")
             raise
         if not decision.approved:
-            outcome = await write_report(
-                plan, RunStatus.REJECTED, trigger, started, decision=decision
-            )
+            outcome = await report(RunStatus.REJECTED, decision=decision)
             await announce_result(
                 plan, policy, f"Rejected: {decision.approver}; nothing was applied."
             )
@@ -119,12 +130,10 @@ async def execute_plan(
         ensure_converged(await replan())
     except (PlanDrift, ApplyFailed, NotConverged) as ex:
         applied = ex.results if isinstance(ex, ApplyFailed) else []
-        await write_report(
-            plan, RunStatus.FAILED, trigger, started, applied, decision, notes=[str(ex)]
-        )
+        await report(RunStatus.FAILED, applied, decision, notes=[str(ex)])
         await announce_result(plan, policy, f"Run failed; see the report. {ex}")
         raise
-    outcome = await write_report(plan, RunStatus.COMPLETED, trigger, started, results, decision)
+    outcome = await report(RunStatus.COMPLETED, results, decision)
     await announce_result(
         plan, policy, f"Done: {outcome.applied} change(s) applied, {outcome.already} already "
         "in place; verified against live state."

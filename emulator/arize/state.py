@@ -101,6 +101,10 @@ def redact(raw: str) -> str:
     return f"{raw[:6]}...{raw[-3:]}"
 
 
+def _email_key(user: User) -> str:
+    return user.email.lower()
+
+
 def _user_id(row: OrgMember | SpaceMember | RoleBinding) -> str:
     return row.user_id
 
@@ -279,15 +283,15 @@ class AccountState:
         return None
 
     def org_memberships_of(self, user_id: str) -> list[OrgMember]:
-        """Every org membership of a user (an index: do not modify the list)."""
-        return self.org_members.group_by("user_id", _user_id).get(user_id, [])
+        """Every org membership of a user (a copy: callers delete while they walk it)."""
+        return list(self.org_members.group_by("user_id", _user_id).get(user_id, ()))
 
     def space_memberships_of(self, user_id: str) -> list[SpaceMember]:
-        """Every space membership of a user (an index: do not modify the list)."""
-        return self.space_members.group_by("user_id", _user_id).get(user_id, [])
+        """Every space membership of a user (a copy: callers delete while they walk it)."""
+        return list(self.space_members.group_by("user_id", _user_id).get(user_id, ()))
 
     def _bindings_of(self, user_id: str) -> list[RoleBinding]:
-        return self.bindings.group_by("user_id", _user_id).get(user_id, [])
+        return list(self.bindings.group_by("user_id", _user_id).get(user_id, ()))
 
     def user_bindings(self, user_id: str) -> list[RoleBinding]:
         """Return every role binding of a user."""
@@ -555,7 +559,8 @@ class AccountState:
         if not self.is_account_admin(caller.user) and role["name"] == "ADMIN":
             raise Forbidden("Members may only assign the MEMBER or ANNOTATOR role.")
         existing = next(
-            (u for u in self.users.values() if not u.is_bot and u.email.lower() == email.lower()),
+            (u for u in self.users.group_by("email", _email_key).get(email.lower(), ())
+             if not u.is_bot),
             None,
         )
         now = utcnow()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from prefect import flow
+from prefect.utilities.annotations import quote
 
 from flows.engine import execute_plan, load_policy, resolve_trigger
 from flows.onboard_team.plan import plan_onboard_team
@@ -41,7 +42,10 @@ async def onboard_team(
     runbook_policy = await load_policy(policy)
 
     async def replan():
-        return await plan_onboard_team(runbook_policy.credentials, runbook_policy.key_store, spec)
+        # quote: a spec of thousands of members is not walked looking for futures.
+        return await plan_onboard_team(
+            runbook_policy.credentials, runbook_policy.key_store, quote(spec)
+        )
 
     plan = await replan()
     outcome, _ = await execute_plan(plan, replan, runbook_policy, trigger, dry_run=dry_run)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from prefect import task
 
 from arize_admin import (
@@ -57,15 +59,19 @@ async def _plan(client: AsyncArizeAdmin, key_store: ArizeKeyStore, spec: Onboard
             "organization", spec.organization,
             f"no organization of that name (names are exact); organizations: {listed(names)}",
         )
-    space = await client.spaces.find_by_name(spec.space, org_id=org.id)
-    roles = {spec_role_name(role): role async for role in client.roles.list()}
-    users = {user.email.lower(): user async for user in client.users.list()}
-    org_space_ids = {s.id async for s in client.spaces.list(org_id=org.id)}
-    space_bindings = [
-        b
-        async for b in client.role_bindings.list(resource_type=RoleBindingResourceType.SPACE)
-        if b.resource_id in org_space_ids
-    ]
+    # Independent reads, concurrently: each listing pages one cursor at a time, so on a large
+    # account the plan takes as long as the longest listing rather than their sum.
+    space, all_roles, all_users, org_spaces, bindings = await asyncio.gather(
+        client.spaces.find_by_name(spec.space, org_id=org.id),
+        client.roles.list().to_list(),
+        client.users.list().to_list(),
+        client.spaces.list(org_id=org.id).to_list(),
+        client.role_bindings.list(resource_type=RoleBindingResourceType.SPACE).to_list(),
+    )
+    roles = {spec_role_name(role): role for role in all_roles}
+    users = {user.email.lower(): user for user in all_users}
+    org_space_ids = {s.id for s in org_spaces}
+    space_bindings = [b for b in bindings if b.resource_id in org_space_ids]
     org_members = {b.user_id for b in space_bindings}
     # Indexed once so each member is a dict lookup, not a scan of every binding.
     space_binding_of: dict[str, RoleBinding] = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prefect import get_run_logger, task
+from prefect import task
 
 from arize_admin import RoleBindingResourceType
 from tasks.planning.changes import BindRole, RebindRole, UnbindRole
@@ -62,7 +62,6 @@ async def bind_role(ctx: StepContext, change: BindRole) -> StepResult:
             await client.role_bindings.update(binding.id, role_id=role_id)
             outcome = Outcome.APPLIED
         calls = client.request_count
-    get_run_logger().info("binding %s: %s", change.target, outcome.value)
     return StepResult(change_key=change.key, outcome=outcome, api_calls=calls)
 
 
@@ -83,7 +82,6 @@ async def rebind_role(ctx: StepContext, change: RebindRole) -> StepResult:
             await client.role_bindings.update(change.binding_id, role_id=change.role_id)
             outcome = Outcome.APPLIED
         calls = client.request_count
-    get_run_logger().info("rebind %s: %s", change.target, outcome.value)
     return StepResult(change_key=change.key, outcome=outcome, api_calls=calls)
 
 
@@ -102,5 +100,4 @@ async def unbind_role(ctx: StepContext, change: UnbindRole) -> StepResult:
             lambda: client.role_bindings.delete(change.binding_id)
         )
         calls = client.request_count
-    get_run_logger().info("unbind %s: %s", change.target, outcome.value)
     return StepResult(change_key=change.key, outcome=outcome, api_calls=calls)

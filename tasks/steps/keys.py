@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from prefect import get_run_logger, task
+from prefect import task
 
 from arize_admin import (
     ApiKeyType,
@@ -84,7 +84,6 @@ async def ensure_service_key(ctx: StepContext, change: CreateServiceKey) -> Step
             await store_issued_key(ctx, name, change.space, refreshed)
             outcome = Outcome.APPLIED
         calls = client.request_count
-    get_run_logger().info("service key %s: %s", name, outcome.value)
     return StepResult(
         change_key=change.key,
         outcome=outcome,
@@ -107,5 +106,4 @@ async def revoke_key(ctx: StepContext, change: RevokeKey) -> StepResult:
     async with ctx.credentials.get_client() as client:
         await client.api_keys.revoke(change.api_key_id)
         calls = client.request_count
-    get_run_logger().info("key %s revoked", change.target)
     return StepResult(change_key=change.key, outcome=Outcome.APPLIED, api_calls=calls)

@@ -6,7 +6,7 @@ re-asserted on every run; setting the role a member already has changes nothing.
 
 from __future__ import annotations
 
-from prefect import get_run_logger, task
+from prefect import task
 
 from arize_admin import CustomRole, PredefinedRole
 from tasks.planning.changes import SetOrgRole, SetSpaceRole
@@ -31,7 +31,6 @@ async def set_org_role(ctx: StepContext, change: SetOrgRole) -> StepResult:
             change.org_id, user_id=user_id, role=PredefinedRole(name=change.role)
         )
         calls = client.request_count
-    get_run_logger().info("org role of %s set to %s", change.email, change.role)
     return StepResult(change_key=change.key, outcome=Outcome.APPLIED, api_calls=calls)
 
 
@@ -62,5 +61,4 @@ async def set_space_role(ctx: StepContext, change: SetSpaceRole) -> StepResult:
             role = CustomRole(id=role_id)
         await client.spaces.add_user(space_id, user_id=user_id, role=role)
         calls = client.request_count
-    get_run_logger().info("space role of %s set to %s", change.email, change.role)
     return StepResult(change_key=change.key, outcome=Outcome.APPLIED, api_calls=calls)

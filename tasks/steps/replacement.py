@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from prefect import get_run_logger, task
+from prefect import task
 
 from arize_admin import (
     ApiKeyType,
@@ -71,19 +71,13 @@ async def replace_key(ctx: StepContext, change: ReplaceKey) -> StepResult:
         copied = await _copy_bindings(client, change.bot_user_id, replacement.bot_user.id)
         calls = client.request_count
     calls += await prove_authenticates(ctx, stored)
-    get_run_logger().info(
-        "key %s replaced: %s; %d binding(s) copied; new key authenticates",
-        name,
-        outcome.value,
-        copied,
-    )
     return StepResult(
         change_key=change.key,
         outcome=outcome if not copied else Outcome.APPLIED,
         detail=(
             f"new key expires {replacement.expires_at:%Y-%m-%d}; stored as secret "
-            f"{ctx.key_store.secret_name(name, change.space)}; authenticates; the old key lapses "
-            "at its expiry"
+            f"{ctx.key_store.secret_name(name, change.space)}; authenticates; {copied} "
+            "binding(s) copied; the old key lapses at its expiry"
         ),
         refs={f"key:{name}": replacement.id},
         api_calls=calls,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prefect import get_run_logger, task
+from prefect import task
 
 from tasks.planning.changes import RestrictProject
 from tasks.retry import STEP_OPTIONS
@@ -23,5 +23,4 @@ async def restrict_project(ctx: StepContext, change: RestrictProject) -> StepRes
     async with ctx.credentials.get_client() as client:
         await client.resource_restrictions.restrict(resource_id=change.project_id)
         calls = client.request_count
-    get_run_logger().info("project %s restricted", change.target)
     return StepResult(change_key=change.key, outcome=Outcome.APPLIED, api_calls=calls)

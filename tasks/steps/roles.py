@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prefect import get_run_logger, task
+from prefect import task
 
 from tasks.planning.changes import CreateRole, DeleteRole, UpdateRole
 from tasks.retry import STEP_OPTIONS
@@ -30,7 +30,6 @@ async def ensure_role(ctx: StepContext, change: CreateRole) -> StepResult:
             ),
         )
         calls = client.request_count
-    get_run_logger().info("role %s: %s", change.name, outcome.value)
     return StepResult(
         change_key=change.key,
         outcome=outcome,
@@ -60,7 +59,6 @@ async def update_role(ctx: StepContext, change: UpdateRole) -> StepResult:
             )
         calls = client.request_count
     outcome = Outcome.ALREADY if same else Outcome.APPLIED
-    get_run_logger().info("role %s permissions: %s", change.target, outcome.value)
     return StepResult(change_key=change.key, outcome=outcome, api_calls=calls)
 
 
@@ -77,5 +75,4 @@ async def delete_role(ctx: StepContext, change: DeleteRole) -> StepResult:
     async with ctx.credentials.get_client() as client:
         outcome = await remove_if_present(lambda: client.roles.delete(change.role_id))
         calls = client.request_count
-    get_run_logger().info("role %s deleted: %s", change.target, outcome.value)
     return StepResult(change_key=change.key, outcome=outcome, api_calls=calls)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from prefect import get_run_logger, task
+from prefect import task
 
 from blocks.key_store import StoredKey
 from tasks.planning.changes import RotateKey
@@ -43,7 +43,6 @@ async def rotate_key(ctx: StepContext, change: RotateKey) -> StepResult:
         stored = await store_issued_key(ctx, name, change.space, refreshed)
         outcome = Outcome.APPLIED
     calls += await prove_authenticates(ctx, stored)
-    get_run_logger().info("key %s rotated: %s; new key authenticates", name, outcome.value)
     return StepResult(
         change_key=change.key,
         outcome=outcome,

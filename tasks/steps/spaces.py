@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prefect import get_run_logger, task
+from prefect import task
 
 from tasks.planning.changes import CreateSpace
 from tasks.retry import STEP_OPTIONS
@@ -31,7 +31,6 @@ async def ensure_space(ctx: StepContext, change: CreateSpace) -> StepResult:
             ),
         )
         calls = client.request_count
-    get_run_logger().info("space %s: %s", name, outcome.value)
     return StepResult(
         change_key=change.key, outcome=outcome, refs={f"space:{name}": space.id}, api_calls=calls
     )

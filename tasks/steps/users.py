@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from prefect import get_run_logger, task
+from prefect import task
 
 from arize_admin import ConflictError, PredefinedRole
 from blocks.key_store import StoredKey
@@ -53,7 +53,6 @@ async def ensure_user(ctx: StepContext, change: InviteUser) -> StepResult:
             f"initial-password-{email}",
             StoredKey(value=password, api_key_id=None, rotated_at=datetime.now(UTC)),
         )
-    get_run_logger().info("user %s: %s", email, outcome.value)
     return StepResult(
         change_key=change.key, outcome=outcome, refs={f"user:{email}": user.id}, api_calls=calls
     )
@@ -72,5 +71,4 @@ async def delete_user(ctx: StepContext, change: DeleteUser) -> StepResult:
     async with ctx.credentials.get_client() as client:
         outcome = await remove_if_present(lambda: client.users.delete(change.user_id))
         calls = client.request_count
-    get_run_logger().info("user %s deleted: %s", change.target, outcome.value)
     return StepResult(change_key=change.key, outcome=outcome, api_calls=calls)

@@ -12,12 +12,14 @@ from emulator.arize.state import AccountState, Caller
 __all__ = ["CallerDep", "PageDep", "PageParams", "StateDep", "authenticate", "get_state"]
 
 
-def get_state(request: Request) -> AccountState:
+# Async, so FastAPI calls them on the loop: a sync dependency costs a thread-pool round trip
+# per request, and every request has these two.
+async def get_state(request: Request) -> AccountState:
     """The app's current account (replaced wholesale by ``/_emulator/reset``)."""
     return request.app.state.emulator.state
 
 
-def authenticate(request: Request) -> Caller:
+async def authenticate(request: Request) -> Caller:
     """Resolve ``Authorization: Bearer <key>`` to the caller.
 
     Raises:
@@ -31,7 +33,7 @@ def authenticate(request: Request) -> Caller:
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("The Authorization header must be 'Bearer <api key>'.")
     ip = request.client.host if request.client else "127.0.0.1"
-    return get_state(request).authenticate(token, ip)
+    return (await get_state(request)).authenticate(token, ip)
 
 
 class PageParams:

@@ -48,6 +48,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -176,6 +177,20 @@ def _event(row: Row[Any]) -> InboxEvent:
     return InboxEvent.model_validate(row._mapping)
 
 
+def _new_event(id: int, values: dict[str, Any]) -> InboxEvent:
+    # Unvalidated: every value came from a NewEvent or was made on the way in.
+    fields = {
+        **values,
+        "id": id,
+        "status": EventStatus(values["status"]),
+        "flow_run_id": None,
+        "next_attempt_at": None,
+        "claimed_by": None,
+        "lease_until": None,
+    }
+    return InboxEvent.model_construct(**fields)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -229,6 +244,7 @@ class Inbox:
         self.max_batch = max_batch
         self.pool_size = pool_size
         self._engine: AsyncEngine | None = None
+        self._add_engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._dialect = make_url(url).get_backend_name()
         # SQLite has one writer at a time; queueing writers here is faster than letting
@@ -241,7 +257,9 @@ class Inbox:
         self._insert_statement = (
             dialect_insert(_EVENTS)
             .on_conflict_do_nothing(index_elements=["source", "event_id"])
-            .returning(*_EVENTS.c)
+            # The rest of a new row is what was sent: reading back its JSON and dates
+            # would only decode what this process just encoded.
+            .returning(_EVENTS.c.id, _EVENTS.c.source, _EVENTS.c.event_id)
         )
 
     def __repr__(self) -> str:
@@ -294,6 +312,15 @@ class Inbox:
             raise
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._add_engine = engine
+        if self._dialect == "postgresql":
+            # :meth:`add`'s own pool, without the pre-ping: on asyncpg that is three round
+            # trips per checkout, as many as the batch's BEGIN, INSERT and COMMIT. A batch
+            # that finds its connection dead before COMMIT is retried once instead
+            # (:meth:`_commit_batch`).
+            self._add_engine = create_async_engine(
+                url, pool_size=2, max_overflow=self.pool_size + 18
+            )
 
     async def close(self) -> None:
         """Commit what is queued, then dispose of the engine."""
@@ -301,6 +328,9 @@ class Inbox:
             with contextlib.suppress(Exception):
                 await self._committer
             self._committer = None
+        if self._add_engine is not None and self._add_engine is not self._engine:
+            await self._add_engine.dispose()
+        self._add_engine = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
@@ -331,10 +361,28 @@ class Inbox:
     @contextlib.asynccontextmanager
     async def _write_connection(self) -> AsyncIterator[AsyncConnection]:
         # Core, not a session: the ack path has no use for the ORM's unit of work.
+        if self._add_engine is None:
+            raise RuntimeError("the inbox is not open")
         async with contextlib.AsyncExitStack() as stack:
             if self._write_lock is not None:
                 await stack.enter_async_context(self._write_lock)
-            yield await stack.enter_async_context(self.engine.begin())
+            yield await stack.enter_async_context(self._add_engine.begin())
+
+    async def _commit_batch(self, batch: Sequence[NewEvent]) -> list[tuple[InboxEvent, bool]]:
+        """Insert and commit ``batch``; once more on a fresh connection if the first one was
+        found dead before COMMIT was sent (so nothing of the batch can have been committed).
+        A connection lost during COMMIT fails the batch: its outcome is unknown."""
+        committing = False
+        try:
+            async with self._write_connection() as connection:
+                results = await self._insert_batch(connection, batch)
+                committing = True
+            return results
+        except DBAPIError as exc:
+            if committing or not exc.connection_invalidated:
+                raise
+        async with self._write_connection() as connection:
+            return await self._insert_batch(connection, batch)
 
     async def add(self, new: NewEvent) -> tuple[InboxEvent, bool]:
         """Store an event unless ``(source, event_id)`` is already there; return once the row
@@ -344,8 +392,7 @@ class Inbox:
             The stored row, and whether this call created it (False for a duplicate).
         """
         if not self.group_commit:
-            async with self._write_connection() as connection:
-                return (await self._insert_batch(connection, [new]))[0]
+            return (await self._commit_batch([new]))[0]
         future: asyncio.Future[tuple[InboxEvent, bool]] = asyncio.get_running_loop().create_future()
         self._queue.append((new, future))
         if self._committer is None or self._committer.done():
@@ -360,8 +407,7 @@ class Inbox:
             # redelivered events then wait on each other in line instead of deadlocking.
             batch.sort(key=lambda item: (item[0].source, item[0].event_id))
             try:
-                async with self._write_connection() as connection:
-                    results = await self._insert_batch(connection, [new for new, _ in batch])
+                results = await self._commit_batch([new for new, _ in batch])
             except BaseException as exc:
                 # Nothing of this batch is committed: every caller in it fails (503, the
                 # sender retries). The next batch gets a fresh connection.
@@ -404,7 +450,10 @@ class Inbox:
                     "updated_at": now,
                 }
         result = await connection.execute(self._insert_statement, list(values.values()))
-        inserted = {(row.source, row.event_id): _event(row) for row in result}
+        inserted = {
+            (source, event_id): _new_event(id, values[source, event_id])
+            for id, source, event_id in result
+        }
         missing = [key for key in values if key not in inserted]
         existing: dict[tuple[str, str], InboxEvent] = {}
         if missing:

@@ -1,14 +1,14 @@
 """Apply a plan: stage by stage, the changes of a stage concurrently, each through its step.
 
 A small stage runs one Prefect task per change, each with its own retries and UI row. A large
-stage would spend more on orchestration (task runs, states, events) than on Arize, so its
-changes are split into ``max_parallel`` batch tasks that call each step's function directly and
-record every outcome as a row of the batch's table artifact. A change that fails transiently
+stage would spend more on orchestration (task runs, states, events) than on Arize, so it runs
+as one batch task that calls each step's function directly, ``max_parallel`` at a time, and
+records every outcome as a row of the batch's table artifact. A change that fails transiently
 there is handed to its own step task, so it still gets Prefect's retries and a row of its own.
 
 Per change, a batch costs only the step's own work: its clients share the batch's keep-alive
 connections, its outcome is a table row rather than a log line (the batch logs a summary), and
-the batch's inputs are passed ``quote``d, so Prefect does not walk hundreds of changes looking
+the batch's inputs are passed ``quote``d, so Prefect does not walk thousands of changes looking
 for futures. Each outcome is logged here, in one place, not by the steps.
 """
 
@@ -161,20 +161,31 @@ def _log_outcome(change: Change, result: StepResult, level: int) -> None:
 
 @task(name="Apply batch", task_run_name="apply {label}", cache_policy=NO_CACHE)
 async def apply_batch(
-    ctx: StepContext, changes: list[Change], label: str, rate_limit_name: str | None = None
+    ctx: StepContext,
+    changes: list[Change],
+    label: str,
+    rate_limit_name: str | None = None,
+    max_parallel: int = 8,
 ) -> list[StepResult | str]:
-    """Apply ``changes`` one after another; each outcome a row of the batch's table artifact.
+    """Apply ``changes``, ``max_parallel`` at a time; each outcome a row of the batch's table.
+
+    One pool of changes rather than fixed lanes: whichever change finishes first frees its slot
+    for the next, so a slow call does not leave a lane of work behind it.
 
     Returns:
         Per change, in order: its result, or the error that stopped it, in words.
     """
-    outcomes: list[StepResult | str] = []
-    async with ctx.credentials.shared_connections():
-        for change in changes:
+    gate = asyncio.Semaphore(max_parallel)
+
+    async def one(change: Change) -> StepResult | str:
+        async with gate:
             try:
-                outcomes.append(await _apply_one(ctx, change, rate_limit_name, direct=True))
+                return await _apply_one(ctx, change, rate_limit_name, direct=True)
             except Exception as error:
-                outcomes.append(f"{type(error).__name__}: {error}")
+                return f"{type(error).__name__}: {error}"
+
+    async with ctx.credentials.shared_connections():
+        outcomes = list(await asyncio.gather(*(one(change) for change in changes)))
     tally = Counter(o.outcome.value if isinstance(o, StepResult) else "failed" for o in outcomes)
     get_run_logger().info(
         "%s: %s", label, ", ".join(f"{n} {outcome}" for outcome, n in sorted(tally.items()))
@@ -212,25 +223,14 @@ async def _run_stage(
                 return await _apply_one(stage_ctx, change, rate_limit_name, direct=False)
 
         return await asyncio.gather(*(one(c) for c in stage), return_exceptions=True)
-    # Round-robin, so each batch gets a share of every kind of change in the stage.
-    indexes = [list(range(i, len(stage), max_parallel)) for i in range(max_parallel)]
-    batches = await asyncio.gather(
-        *(
-            apply_batch(
-                quote(stage_ctx),
-                quote([stage[i] for i in group]),
-                f"stage {number} batch {n + 1}/{max_parallel} ({len(group)} changes)",
-                rate_limit_name,
-            )
-            for n, group in enumerate(indexes)
-            if group
-        )
+    outcomes = await apply_batch(
+        quote(stage_ctx),
+        quote(stage),
+        f"stage {number} ({len(stage)} changes)",
+        rate_limit_name,
+        max_parallel,
     )
-    ordered: list[StepResult | BaseException] = [_BatchError("not run")] * len(stage)
-    for group, outcomes in zip((g for g in indexes if g), batches, strict=True):
-        for i, outcome in zip(group, outcomes, strict=True):
-            ordered[i] = outcome if isinstance(outcome, StepResult) else _BatchError(outcome)
-    return ordered
+    return [o if isinstance(o, StepResult) else _BatchError(o) for o in outcomes]
 
 
 async def apply_plan(
@@ -248,7 +248,7 @@ async def apply_plan(
     Args:
         plan: The approved plan.
         ctx: Blocks and ids known before the first stage.
-        max_parallel: Steps of one stage in flight at once (batches, for a large stage).
+        max_parallel: Changes of one stage in flight at once.
         rate_limit_name: Prefect global concurrency limit each change occupies a slot of.
 
     Returns:

@@ -46,16 +46,29 @@ class RunbookOutcome(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
+LOGGED_PLAN_LINES = 100
+"""Lines of a plan the run's log shows; the plan artifact has them all."""
+
+
 @task(name="Publish plan", task_run_name="publish plan {plan.runbook}")
 async def publish_plan(plan: Plan) -> str:
-    """Log the plan as text and save it as a markdown artifact; return the text."""
-    get_run_logger().info("plan:\n%s", plan.render_text())
+    """Log the plan as text and save it as a markdown artifact; return the text.
+
+    The log shows the first ``LOGGED_PLAN_LINES`` lines: the artifact has every change, and a
+    plan of thousands would otherwise flood the run's log (and cost a console line each).
+    """
+    text = plan.render_text()
+    lines = text.splitlines()
+    shown = "\n".join(lines[:LOGGED_PLAN_LINES])
+    if len(lines) > LOGGED_PLAN_LINES:
+        shown += f"\n  … {len(lines) - LOGGED_PLAN_LINES} more line(s) in the plan artifact"
+    get_run_logger().info("plan:\n%s", shown)
     await acreate_markdown_artifact(
         markdown=plan.render_markdown(),
         key=f"plan-{plan.runbook}-{slug(plan.subject)}"[:100],
         description=f"Plan {plan.hash[:12]} for {plan.subject}",
     )
-    return plan.render_text()
+    return text
 
 
 @task(name="Write report", task_run_name="report {plan.runbook}")

@@ -147,7 +147,8 @@ async def _apply_one(
         # Transient: the step task retries it with backoff; the step is idempotent, so a
         # first attempt whose response was lost is found, not repeated.
         result = await progress.track(change, step(quote(ctx), change))
-    # The batch's table row records it; at INFO, logging was an eighth of a batch's CPU.
+    # The batch's table row records it; a log line per change at INFO was a sixth of the
+    # flow's CPU on a 1,000-member onboarding.
     _log_outcome(change, result, logging.DEBUG)
     return result
 

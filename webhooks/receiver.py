@@ -3,6 +3,7 @@ route each event, store it in the inbox (deduplicated), wake the forwarder, answ
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -87,6 +88,38 @@ def check_id(value: Any, what: str) -> str:
     return value.strip()
 
 
+def _new_event(source: str, draft: EventDraft, headers: dict[str, str], router: Router) -> NewEvent:
+    event_id = check_id(draft.event_id, "event id")
+    event_type = check_id(draft.event_type, "event type")
+    deployment: str | None = None
+    parameters: dict[str, Any] | None = None
+    status, reason = EventStatus.PENDING, None
+    try:
+        routed = router.route(
+            source=source,
+            event_id=event_id,
+            event_type=event_type,
+            payload=draft.payload,
+            delivery_id=draft.delivery_id,
+        )
+        deployment, parameters = routed.deployment, routed.parameters
+    except Unroutable as exc:
+        status, reason = EventStatus.DEAD, exc.reason
+    # Every field is checked already (ids above, routing's output): skip validation.
+    return NewEvent.model_construct(
+        source=source,
+        event_id=event_id,
+        delivery_id=draft.delivery_id,
+        event_type=event_type,
+        headers=headers,
+        payload=draft.payload,
+        deployment=deployment,
+        parameters=parameters,
+        status=status,
+        reason=reason,
+    )
+
+
 async def accept(
     *,
     source: str,
@@ -99,46 +132,32 @@ async def accept(
 ) -> Receipt:
     """Route and store each event; duplicates (same source + event id) are not stored again.
 
+    The events of one delivery are added together, so they share one group commit rather
+    than waiting for one each. An event that fails its checks ends the delivery with its
+    error, once the events before it are stored.
+
     Raises:
         InboxUnavailable: the inbox could not be written (503: the sender should retry).
     """
+    news: list[NewEvent] = []
+    failed: Exception | None = None
+    for draft in drafts:
+        try:
+            news.append(_new_event(source, draft, headers, router))
+        except Exception as exc:  # raised below, once the events before it are stored
+            failed = exc
+            break
+    try:
+        if len(news) == 1:
+            added = [await inbox.add(news[0])]
+        else:
+            added = list(await asyncio.gather(*(inbox.add(new) for new in news)))
+    except (SQLAlchemyError, OSError) as exc:
+        logger.error("inbox write failed for %s delivery: %s", source, exc)
+        raise InboxUnavailable("the inbox is unavailable; retry later") from None
     receipts: list[EventReceipt] = []
     created_any = False
-    for draft in drafts:
-        event_id = check_id(draft.event_id, "event id")
-        event_type = check_id(draft.event_type, "event type")
-        deployment: str | None = None
-        parameters: dict[str, Any] | None = None
-        status, reason = EventStatus.PENDING, None
-        try:
-            routed = router.route(
-                source=source,
-                event_id=event_id,
-                event_type=event_type,
-                payload=draft.payload,
-                delivery_id=draft.delivery_id,
-            )
-            deployment, parameters = routed.deployment, routed.parameters
-        except Unroutable as exc:
-            status, reason = EventStatus.DEAD, exc.reason
-        # Every field is checked already (ids above, routing's output): skip validation.
-        new = NewEvent.model_construct(
-            source=source,
-            event_id=event_id,
-            delivery_id=draft.delivery_id,
-            event_type=event_type,
-            headers=headers,
-            payload=draft.payload,
-            deployment=deployment,
-            parameters=parameters,
-            status=status,
-            reason=reason,
-        )
-        try:
-            stored, created = await inbox.add(new)
-        except (SQLAlchemyError, OSError) as exc:
-            logger.error("inbox write failed for %s:%s: %s", source, event_id, exc)
-            raise InboxUnavailable("the inbox is unavailable; retry later") from None
+    for new, (stored, created) in zip(news, added, strict=True):
         created_any = created_any or created
         outcome = stored.status.value if created else "duplicate"
         if metrics is not None:
@@ -149,21 +168,23 @@ async def accept(
             logger.debug(
                 "stored %s:%s (%s) as %s%s",
                 source,
-                event_id,
-                event_type,
+                new.event_id,
+                new.event_type,
                 stored.status.value,
-                f": {reason}" if reason else f" -> {deployment}",
+                f": {new.reason}" if new.reason else f" -> {new.deployment}",
             )
         receipts.append(
             EventReceipt(
-                event_id=event_id,
-                event_type=event_type,
+                event_id=new.event_id,
+                event_type=new.event_type,
                 status=outcome,
                 inbox_id=stored.id,
                 deployment=stored.deployment,
                 reason=stored.last_error if stored.status is EventStatus.DEAD else None,
             )
         )
+    if failed is not None:
+        raise failed
     if created_any and forwarder is not None:
         forwarder.wake()
     if drafts and not created_any:

@@ -1,30 +1,42 @@
-"""Benchmark: a signed Slack click on an approval message until the paused run runs again.
+"""Benchmark: a signed Slack click on an approval message until the waiting run runs again.
 
 Each round resets the Arize emulator, starts restrict-project (its plan is destructive, so it
-posts to the Slack emulator and pauses at the gate), and once the run is Paused sends Alice's
-signed "approve" click to the webhook service's interactivity endpoint. Two latencies per click:
+posts to the Slack emulator and waits at the gate), and once the run waits sends Alice's signed
+"approve" click to the webhook service's interactivity endpoint. Two modes, in one bench run:
 
-- ``to_not_paused``: until the Prefect API shows the run out of Paused (the handler resumed it);
-- ``to_first_change``: until the run's first mutating Arize request (the flow noticed the
-  resume, re-checked the votes and the plan, and applied).
+- ``local``: the flow runs in this process and pauses (``apause_flow_run``), polling its state
+  every ``poll_interval_seconds`` of the policy (1 s here): that poll is the floor.
+- ``deployment``: restrict-project is deployed to a process work pool on the same Prefect
+  server and run by ``prefect worker start`` (a subprocess); the run suspends at the gate (its
+  process exits, state Paused named Suspended). The click resumes it to Scheduled; the worker
+  finds it at its next poll of scheduled runs (``PREFECT_WORKER_QUERY_SECONDS``, Prefect's
+  default 10 s), starts a new flow-run process, and the flow re-enters from the top (re-plans,
+  reads the votes, checks for drift) before its first change. Measured once per worker poll
+  interval given by ``--worker-poll`` (default: Prefect's default, 1 s and 2 s).
 
-The run pauses in-process (``apause_flow_run``), which polls its state every
-``poll_interval_seconds`` of the policy: that is the floor of ``to_first_change``; measured
-here at 1 s. Writes bench/results/approval_latency.json. Asserts nothing.
+Latencies per click: ``to_not_paused`` (the Prefect API shows the run out of Paused: the
+handler resumed it), ``to_running`` (deployment mode: the run is Running again in its new
+process) and ``to_first_change`` (the run's first mutating Arize request).
+Writes bench/results/approval_latency.json. Asserts nothing.
 
-    python -m bench.approval_latency --clicks 20
+    python -m bench.approval_latency --clicks 10 --worker-poll default,1,2
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +51,8 @@ EXAMPLE = ROOT / "examples" / "restrict-project.yaml"
 RESULTS = Path(__file__).parent / "results" / "approval_latency.json"
 POLL_INTERVAL_SECONDS = 1
 SAMPLE_SECONDS = 0.02
+# Deployment rounds last seconds; sampling the API as often as the local mode would load it.
+DEPLOYMENT_SAMPLE_SECONDS = 0.05
 # Bench-only Slack credentials: the Slack emulator accepts any token it is configured with.
 BOT_TOKEN = "xoxb-bench-0000000000-benchbottoken"
 SIGNING_SECRET = "bench-signing-secret-0123456789abcdef"
@@ -47,6 +61,11 @@ ALICE = "U0ALICE"
 SERVICE_KEY_ENV = "ARIZE_RUNBOOKS_SERVICE_KEY"
 CLICK_DEADLINE_SECONDS = 300
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+POOL = "bench-approval"
+FLOW_NAME = "restrict-project"
+ENTRYPOINT = "flows/restrict_project/flow.py:restrict_project"
+QUERY_SECONDS_ENV = "PREFECT_WORKER_QUERY_SECONDS"
+DEFAULT_POLL = "default"
 
 
 async def _mutations(control: httpx.AsyncClient) -> int:
@@ -54,19 +73,12 @@ async def _mutations(control: httpx.AsyncClient) -> int:
     return sum(n for route, n in by_route.items() if route.split(" ", 1)[0] in MUTATING)
 
 
-async def _one_click(
-    emulator: EmulatorProcess, slack: Any, webhook: httpx.AsyncClient, spec: dict[str, Any]
-) -> dict[str, float]:
-    """One gated run answered by one click; the two latencies in seconds."""
-    from prefect import get_client
-
+async def _save_policy(emulator: EmulatorProcess, slack: Any) -> None:
+    """Reset the account; a policy with Slack approvals by the arize-approvers group."""
     from blocks.arize import ArizeCredentials
     from blocks.key_store import ArizeKeyStore
     from blocks.policy import RunbookPolicy
     from blocks.slack import SlackApprovals
-    from cli.approvals import wait_for_gate
-    from emulator.slack.interactions import build_click
-    from flows.restrict_project.flow import restrict_project
     from tasks.approvals.policy import ApprovalPolicy
 
     admin_key = emulator.reset("demo")
@@ -82,19 +94,46 @@ async def _one_click(
         poll_interval_seconds=POLL_INTERVAL_SECONDS,
         rate_limit=None,
     ).asave("default", overwrite=True)
+
+
+async def _click(
+    slack: Any, webhook: httpx.AsyncClient
+) -> tuple[float, datetime, httpx.Response]:
+    """Alice's signed approve click on the newest approval message; when it was sent.
+
+    Returns:
+        The click's ``perf_counter`` and wall-clock time (to compare with the server's state
+        timestamps), and the service's response.
+    """
+    from emulator.slack.interactions import build_click
+
+    click = build_click(slack.state, signing_secret=SIGNING_SECRET, user_id=ALICE)
+    clicked, clicked_at = time.perf_counter(), datetime.now(UTC)
+    response = await webhook.post(
+        "/slack/interactions", content=click.body, headers=click.headers
+    )
+    response.raise_for_status()
+    return clicked, clicked_at, response
+
+
+async def _one_click(
+    emulator: EmulatorProcess, slack: Any, webhook: httpx.AsyncClient, spec: dict[str, Any]
+) -> dict[str, float]:
+    """One gated local run answered by one click; the two latencies in seconds."""
+    from prefect import get_client
+
+    from cli.approvals import wait_for_gate
+    from flows.restrict_project.flow import restrict_project
+
+    await _save_policy(emulator, slack)
     control = httpx.AsyncClient(
         base_url=f"{emulator.base_url}/_emulator", timeout=30, trust_env=False
     )
     since = datetime.now(UTC)
     run_task = asyncio.create_task(restrict_project(spec=spec))
-    paused = await asyncio.wait_for(wait_for_gate("restrict-project", since, 0.05), 600)
+    paused = await asyncio.wait_for(wait_for_gate(FLOW_NAME, since, 0.05), 600)
     before = await _mutations(control)
-    click = build_click(slack.state, signing_secret=SIGNING_SECRET, user_id=ALICE)
-    clicked = time.perf_counter()
-    response = await webhook.post(
-        "/slack/interactions", content=click.body, headers=click.headers
-    )
-    response.raise_for_status()
+    clicked, _, response = await _click(slack, webhook)
     not_paused = first_change = None
     async with get_client() as client:
         while first_change is None:
@@ -119,6 +158,160 @@ async def _one_click(
     return {"to_not_paused": not_paused, "to_first_change": first_change}
 
 
+async def _deployment() -> Any:
+    """restrict-project deployed to the process pool, as prefect.yaml deploys it."""
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    async with get_client() as client:
+        with contextlib.suppress(ObjectAlreadyExists):
+            await client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
+        return await client.create_deployment(
+            flow_id=await client.create_flow_from_name(FLOW_NAME),
+            name=FLOW_NAME,
+            entrypoint=ENTRYPOINT,
+            path=str(ROOT),
+            work_pool_name=POOL,
+            pull_steps=[
+                {"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}
+            ],
+        )
+
+
+@contextlib.contextmanager
+def _worker(poll: str, log: Path) -> Iterator[None]:
+    """``prefect worker start --pool`` against this bench's server, polling every ``poll`` s."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    env.pop(QUERY_SECONDS_ENV, None)
+    if poll != DEFAULT_POLL:
+        env[QUERY_SECONDS_ENV] = poll
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL,
+             "--type", "process"],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        )
+        try:
+            yield
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def _state_until(
+    client: Any, run_id: Any, done: Any, deadline: float, what: str
+) -> Any:
+    """Read the run until ``done(run)``; a final state that is not wanted is an error."""
+    while True:
+        run = await client.read_flow_run(run_id)
+        if run.state is not None and done(run):
+            return run
+        if run.state is not None and run.state.is_final():
+            raise RuntimeError(f"run {run_id} ended {run.state.name} waiting for {what}")
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"run {run_id} not {what}: {run.state.name if run.state else '-'}")
+        await asyncio.sleep(DEPLOYMENT_SAMPLE_SECONDS)
+
+
+async def _input_form_saved(client: Any, run_id: Any, deadline: float) -> Any:
+    """The run once Suspended at the gate with its answer form saved.
+
+    Prefect sets Suspended first and saves the run's input schema after; a resume in between
+    is refused ("Run input schema not found."), so the click waits for the schema, as a
+    person's click (seconds later) always does.
+    """
+    from prefect.exceptions import PrefectHTTPStatusError
+
+    run = await _state_until(
+        client, run_id, lambda r: r.state.is_paused() and r.state.name == "Suspended",
+        deadline, "Suspended",
+    )
+    key = run.state.state_details.run_input_keyset["schema"]
+    while True:
+        try:
+            await client.read_flow_run_input(run_id, key)
+            return run
+        except PrefectHTTPStatusError as ex:
+            if ex.response.status_code != 404:
+                raise
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"run {run_id}: no input schema {key}") from None
+            await asyncio.sleep(DEPLOYMENT_SAMPLE_SECONDS)
+
+
+async def _deployment_click(
+    emulator: EmulatorProcess,
+    slack: Any,
+    webhook: httpx.AsyncClient,
+    spec: dict[str, Any],
+    deployment_id: Any,
+) -> dict[str, float]:
+    """One deployment run, suspended at the gate, answered by one click; latencies in s."""
+    from prefect import get_client
+    from prefect.client.schemas.objects import StateType
+
+    await _save_policy(emulator, slack)
+    async with (
+        httpx.AsyncClient(
+            base_url=f"{emulator.base_url}/_emulator", timeout=30, trust_env=False
+        ) as control,
+        get_client() as client,
+    ):
+        created = await client.create_flow_run_from_deployment(
+            deployment_id, parameters={"spec": spec}
+        )
+        start = time.perf_counter()
+        await _input_form_saved(client, created.id, start + CLICK_DEADLINE_SECONDS)
+        to_suspended = time.perf_counter() - start
+        before = await _mutations(control)
+        clicked, clicked_at, response = await _click(slack, webhook)
+        marks: dict[str, float] = {}
+        while "to_first_change" not in marks:
+            now = time.perf_counter() - clicked
+            if now > CLICK_DEADLINE_SECONDS:
+                raise TimeoutError(f"no change {now:.0f} s after the click: {response.text}")
+            run = await client.read_flow_run(created.id)
+            state = run.state
+            if state is not None and "to_not_paused" not in marks and not state.is_paused():
+                marks["to_not_paused"] = now
+            if state is not None and "to_running" not in marks and state.type in (
+                StateType.RUNNING, StateType.COMPLETED
+            ):
+                marks["to_running"] = now
+            if await _mutations(control) > before:
+                marks["to_first_change"] = now
+            if state is not None and state.is_final() and "to_first_change" not in marks:
+                raise RuntimeError(f"run {created.id} ended {state.name} with no change")
+            await asyncio.sleep(DEPLOYMENT_SAMPLE_SECONDS)
+        for name in ("to_not_paused", "to_running"):
+            marks.setdefault(name, marks["to_first_change"])
+        final = await _state_until(
+            client, created.id, lambda r: r.state.is_final(),
+            time.perf_counter() + CLICK_DEADLINE_SECONDS, "final",
+        )
+        if final.state.type is not StateType.COMPLETED:
+            raise RuntimeError(f"restrict-project ended {final.state.name}, not Completed")
+        # The server's own timestamps split the wait: the worker's poll (click to Pending),
+        # the new flow-run process starting (Pending to Running), the flow re-entering.
+        history = await client.read_flow_run_states(created.id)
+        after = [st for st in history if st.timestamp and st.timestamp >= clicked_at]
+        pending = next(st.timestamp for st in after if st.type is StateType.PENDING)
+        running = next(st.timestamp for st in after if st.type is StateType.RUNNING)
+    return {
+        "to_suspended": to_suspended,
+        **marks,
+        "server_click_to_pending": (pending - clicked_at).total_seconds(),
+        "server_pending_to_running": (running - pending).total_seconds(),
+    }
+
+
 def _p(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 3)
@@ -128,24 +321,36 @@ def _summary(values: list[float]) -> dict[str, float]:
     return {
         "p50": _p(values, 0.5),
         "p95": _p(values, 0.95),
+        "min": round(min(values), 3),
         "max": round(max(values), 3),
         "mean": round(statistics.fmean(values), 3),
     }
 
 
-async def _run(emulator: EmulatorProcess, clicks: int, inbox: Path) -> dict[str, Any]:
+def _figures(rounds: list[dict[str, float]], load_before: float) -> dict[str, Any]:
+    return {
+        "clicks": len(rounds),
+        "load_avg_1m_before": round(load_before, 2),
+        "load_avg_1m_after": round(os.getloadavg()[0], 2),
+        **{f"{k}_seconds": _summary([r[k] for r in rounds]) for k in rounds[0]},
+        "rounds": [{k: round(v, 3) for k, v in r.items()} for r in rounds],
+    }
+
+
+@contextlib.asynccontextmanager
+async def _services(inbox: Path) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+    """The Slack emulator (Alice in arize-approvers) and the webhook service, in-process."""
+    from prefect.settings import PREFECT_API_URL
+
     from emulator.slack import SlackEmulatorServer
     from webhooks.app import create_app
     from webhooks.settings import Settings
 
-    spec = yaml.safe_load(EXAMPLE.read_text())
     slack = SlackEmulatorServer()
     slack.start()
     try:
         slack.add_user(ALICE, "alice", "alice@acme.example")
         slack.add_usergroup("S0APPROVERS", "arize-approvers", [ALICE])
-        from prefect.settings import PREFECT_API_URL
-
         settings = Settings(
             environment="test",
             slack_signing_secret=SIGNING_SECRET,
@@ -156,27 +361,59 @@ async def _run(emulator: EmulatorProcess, clicks: int, inbox: Path) -> dict[str,
             inbox_url=f"sqlite+aiosqlite:///{inbox}",
         )
         transport = httpx.ASGITransport(app=create_app(settings))
-        rounds = []
         async with httpx.AsyncClient(transport=transport, base_url="http://webhooks.bench") as c:
-            for _ in range(clicks):
-                rounds.append(await _one_click(emulator, slack, c, spec))
+            yield slack, c
     finally:
         slack.stop()
-    return {
-        "clicks": clicks,
-        "poll_interval_seconds": POLL_INTERVAL_SECONDS,
-        "mode": "local pause (apause_flow_run in the flow's process)",
-        "to_not_paused_seconds": _summary([r["to_not_paused"] for r in rounds]),
-        "to_first_change_seconds": _summary([r["to_first_change"] for r in rounds]),
-        "rounds": [{k: round(v, 3) for k, v in r.items()} for r in rounds],
-    }
+
+
+async def _run(
+    emulator: EmulatorProcess, clicks: int, polls: list[str], modes: list[str], tmp: Path
+) -> dict[str, Any]:
+    spec = yaml.safe_load(EXAMPLE.read_text())
+    figures: dict[str, Any] = {}
+    async with _services(tmp / f"{uuid.uuid4().hex}.db") as (slack, webhook):
+        if "local" in modes:
+            load = os.getloadavg()[0]
+            rounds = [await _one_click(emulator, slack, webhook, spec) for _ in range(clicks)]
+            figures["local"] = {
+                "mode": "local pause (apause_flow_run in the flow's process)",
+                "poll_interval_seconds": POLL_INTERVAL_SECONDS,
+                **_figures(rounds, load),
+            }
+        if "deployment" in modes:
+            deployment_id = await _deployment()
+            figures["deployment"] = {}
+            for poll in polls:
+                with _worker(poll, tmp / f"worker-{poll}.log"):
+                    load = os.getloadavg()[0]
+                    rounds = [
+                        await _deployment_click(emulator, slack, webhook, spec, deployment_id)
+                        for _ in range(clicks)
+                    ]
+                figures["deployment"][f"worker_poll_{poll}"] = {
+                    "mode": "deployment run on a process worker; suspends at the gate",
+                    "worker_query_seconds": poll if poll != DEFAULT_POLL else "10 (default)",
+                    **_figures(rounds, load),
+                }
+    return figures
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the clicks on one emulator process and one Prefect test server; write the figures."""
     parser = argparse.ArgumentParser(prog="python -m bench.approval_latency")
-    parser.add_argument("--clicks", type=int, default=20)
+    parser.add_argument("--clicks", type=int, default=10)
+    parser.add_argument(
+        "--modes", default="local,deployment", help="comma-separated: local, deployment"
+    )
+    parser.add_argument(
+        "--worker-poll", default=f"{DEFAULT_POLL},1,2",
+        help=f"worker poll intervals in seconds for deployment mode; {DEFAULT_POLL!r}: "
+        "Prefect's own",
+    )
     args = parser.parse_args([] if argv is None else argv)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    polls = [p.strip() for p in args.worker_poll.split(",") if p.strip()]
 
     from prefect.testing.utilities import prefect_test_harness
 
@@ -187,7 +424,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         emulator_process() as emulator,
         prefect_test_harness(server_startup_timeout=120),
     ):
-        figures = asyncio.run(_run(emulator, args.clicks, Path(tmp) / f"{uuid.uuid4().hex}.db"))
+        figures = asyncio.run(_run(emulator, args.clicks, polls, modes, Path(tmp)))
     figures = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "cpus": os.cpu_count(),
@@ -202,6 +439,4 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    import sys
-
     main(sys.argv[1:])

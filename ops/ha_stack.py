@@ -20,7 +20,7 @@ from typing import Self
 
 from ops.crash_recovery import ensure_crash_recovery
 from ops.postgres import database_url, ensure_database
-from ops.prefect_env import PrefectHA
+from ops.prefect_env import WORKER_QUERY_SECONDS, PrefectHA
 from ops.processes import ManagedProcess
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +50,8 @@ class HAOptions:
         workers: How many process workers on the ``arize-runbooks`` pool.
         heartbeat_frequency: Flow-run heartbeat interval (s), >= 30.
         missed_heartbeats: Silent intervals before a run is marked crashed.
-        worker_poll_seconds: How often workers ask for scheduled runs.
+        worker_poll_seconds: How often workers ask for scheduled runs (also how long an
+            approved, suspended run waits at most for a worker to pick it up again).
         deploy: Whether to run ``prefect deploy --all`` from the repository.
         extra_env: Added to every Prefect process (e.g. logging levels).
     """
@@ -62,7 +63,7 @@ class HAOptions:
     workers: int = 2
     heartbeat_frequency: int = 30
     missed_heartbeats: int = 3
-    worker_poll_seconds: float = 5
+    worker_poll_seconds: float = WORKER_QUERY_SECONDS
     deploy: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
 

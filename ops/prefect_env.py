@@ -21,6 +21,14 @@ REDIS_MODULES = {
 }
 """Setting → prefect-redis module that replaces Prefect's in-memory default."""
 
+WORKER_QUERY_SECONDS = 1.0
+"""How often a worker asks for scheduled runs (``PREFECT_WORKER_QUERY_SECONDS``).
+
+An approved deployment run suspended at its gate is rescheduled by the click and waits for a
+worker's next poll; at Prefect's default of 10 s that poll was half of the click-to-running
+time (bench/approval_latency.py). One query a second per worker is light for a server.
+"""
+
 
 class PrefectHA(BaseModel):
     """Where the shared state of a multi-server Prefect lives.
@@ -67,8 +75,9 @@ class PrefectHA(BaseModel):
         }
 
     def worker_env(self, api_url: str) -> dict[str, str]:
-        """For ``prefect worker start``: its API server and the heartbeat of its flow runs."""
+        """For ``prefect worker start``: its API server, its poll, its flow runs' heartbeat."""
         return {
             "PREFECT_API_URL": api_url,
+            "PREFECT_WORKER_QUERY_SECONDS": str(WORKER_QUERY_SECONDS),
             "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(self.heartbeat_frequency),
         }

@@ -16,7 +16,12 @@ posts to the Slack emulator and waits at the gate), and once the run waits sends
 
 Latencies per click: ``to_not_paused`` (the Prefect API shows the run out of Paused: the
 handler resumed it), ``to_running`` (deployment mode: the run is Running again in its new
-process) and ``to_first_change`` (the run's first mutating Arize request).
+process) and ``to_first_change`` (the run's first mutating Arize request); from the server's
+state timestamps, ``server_click_to_pending`` (the worker's poll) and
+``server_pending_to_running`` (the new process starting). The click follows the run's own
+pickup by a poll and its suspension by a steady few seconds, so the wait for the next poll is
+not uniform over the interval as for a person's click: at 10 s it is about 10 s minus the time
+to suspend (a person's click waits 5 s on average).
 Writes bench/results/approval_latency.json. Asserts nothing.
 
     python -m bench.approval_latency --clicks 10 --worker-poll default,1,2

@@ -450,6 +450,10 @@ def main() -> None:
     }
     if frozen:
         result["ack_gc_frozen"] = _median_rounds(frozen)
+        result["ack_gc_frozen_note"] = (
+            "the same servers with gc.collect(); gc.freeze() once their lifespan has started; "
+            "the service does not do this itself (yet)"
+        )
     result |= {
         "server": "uvicorn (uvloop, httptools) + FastAPI, one process per server",
         "inbox": "group commit; SQLite WAL synchronous=NORMAL in tmp; PostgreSQL 15 local",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -85,7 +87,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             task = asyncio.create_task(forwarder.run(), name="webhooks-forwarder")
             app.state.forwarder_task = task
             stack.push_async_callback(_cancel, task)
+        _freeze_startup_heap()
         yield
+
+
+@functools.cache
+def _freeze_startup_heap() -> None:
+    """Keep the objects made at start-up out of every later garbage collection; once a process.
+
+    Prefect, SQLAlchemy and pydantic leave about 200,000 objects that live as long as the
+    process. Each full collection walked them all (about 150 ms) and stalled every delivery
+    in flight: that was the acknowledgement's p99, and its p95 on a busy machine.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _sweep_expired(handler: SlackApprovalHandler, every: float) -> None:

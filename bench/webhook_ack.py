@@ -4,19 +4,16 @@ Writes bench/results/webhook_ack.json; asserts nothing.
 1. Ack path (forwarder off): signed deliveries, ``--concurrency`` in flight, to a bare
    endpoint (same uvicorn + FastAPI stack, no verify, no inbox: the floor this machine and
    client allow), to the service on a SQLite inbox and to the service on a PostgreSQL inbox,
-   one after the other in the same run. Each server is its own subprocess. The three are
-   measured twice: as shipped, and with each server's start-up heap frozen out of the
-   garbage collector (``gc.freeze()`` once the lifespan has started; ``--skip-gc-frozen``
-   leaves that out). The service process holds ~200,000 objects after start-up (Prefect,
-   SQLAlchemy, pydantic); every full collection walks all of them (~125-150 ms on this
-   machine) and, under load, one comes every few hundred deliveries, stalling every
-   request in flight: that, not CPU per delivery, set the p95.
+   one after the other in the same run. Each server is its own subprocess. The service
+   freezes its start-up heap out of the garbage collector (~200,000 objects: Prefect,
+   SQLAlchemy, pydantic); before it did, every full collection walked them all (~125-150 ms
+   here) every few hundred deliveries, stalling every request in flight.
 2. Replicas (forwarder on, PostgreSQL inbox, Prefect's test harness): deliveries per second
    and forward lag (arrival to flow-run creation, from the inbox rows) with one and with two
    service replicas sharing the inbox.
 
     .venv/bin/python -m bench.webhook_ack [--deliveries 2000] [--concurrency 50] [--rounds 3]
-        [--forward-events 400] [--skip-replicas] [--skip-gc-frozen]
+        [--forward-events 400] [--skip-replicas]
 
 Each server of phase 1 is measured ``--rounds`` times, interleaved; the figures kept are
 those of the round with the median p95, with every round's p95 beside them.
@@ -39,7 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,34 +54,6 @@ GENERIC_SECRET = "whsec_" + base64.b64encode(b"bench-standard-webhooks-key-32b!"
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 
 Delivery = tuple[str, bytes, dict[str, str]]
-
-
-def _freeze_after_startup(app: FastAPI) -> FastAPI:
-    """``app`` with its start-up heap frozen (``gc.collect(); gc.freeze()``) once its
-    lifespan has started: what the service does not do itself (yet)."""
-    lifespan = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def frozen(app_: Any) -> AsyncIterator[Any]:
-        async with lifespan(app_) as state:
-            gc.collect()
-            gc.freeze()
-            yield state
-
-    app.router.lifespan_context = frozen
-    return app
-
-
-def bare_app_gc_frozen() -> FastAPI:
-    """:func:`bare_app` with its start-up heap frozen."""
-    return _freeze_after_startup(bare_app())
-
-
-def service_app_gc_frozen() -> FastAPI:
-    """The service (``webhooks.app:app_from_env``) with its start-up heap frozen."""
-    from webhooks.app import app_from_env
-
-    return _freeze_after_startup(app_from_env())
 
 
 def bare_app() -> FastAPI:
@@ -320,14 +289,11 @@ def _ack(base_url: str, pid: int, args: argparse.Namespace) -> dict[str, Any]:
     return result | {"load_average_before": before, "load_average_after": _loadavg()}
 
 
-def ack_latency(args: argparse.Namespace, *, gc_frozen: bool = False) -> dict[str, Any]:
-    """Phase 1: bare endpoint, SQLite inbox, PostgreSQL inbox (the servers as shipped, or
-    with their start-up heap frozen)."""
+def ack_latency(args: argparse.Namespace) -> dict[str, Any]:
+    """Phase 1: bare endpoint, SQLite inbox, PostgreSQL inbox."""
     down = "http://127.0.0.1:9/api"  # never called: the forwarder is off
-    bare = "bench.webhook_ack:bare_app" + ("_gc_frozen" if gc_frozen else "")
-    service = (
-        "bench.webhook_ack:service_app_gc_frozen" if gc_frozen else "webhooks.app:app_from_env"
-    )
+    bare = "bench.webhook_ack:bare_app"
+    service = "webhooks.app:app_from_env"
     results: dict[str, Any] = {}
     with _server(bare) as (url, pid):
         results["bare_endpoint"] = _ack(url, pid, args)
@@ -430,30 +396,18 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--forward-events", type=int, default=400)
     parser.add_argument("--skip-replicas", action="store_true")
-    parser.add_argument("--skip-gc-frozen", action="store_true")
     parser.add_argument("--rounds", type=int, default=3, help="of each server, interleaved")
     # Under ``python -m bench`` the module names are in argv too: ignore what is not ours.
     args, _ = parser.parse_known_args()
 
     load = _loadavg()
-    shipped: list[dict[str, Any]] = []
-    frozen: list[dict[str, Any]] = []
-    for _ in range(args.rounds):
-        shipped.append(ack_latency(args))
-        if not args.skip_gc_frozen:
-            frozen.append(ack_latency(args, gc_frozen=True))
+    shipped = [ack_latency(args) for _ in range(args.rounds)]
     result: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "concurrency": args.concurrency,
         "rounds": args.rounds,
         "ack": _median_rounds(shipped),
     }
-    if frozen:
-        result["ack_gc_frozen"] = _median_rounds(frozen)
-        result["ack_gc_frozen_note"] = (
-            "the same servers with gc.collect(); gc.freeze() once their lifespan has started; "
-            "the service does not do this itself (yet)"
-        )
     result |= {
         "server": "uvicorn (uvloop, httptools) + FastAPI, one process per server",
         "inbox": "group commit; SQLite WAL synchronous=NORMAL in tmp; PostgreSQL 15 local",

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from bench._emulator import EmulatorProcess, emulator_process
+from bench._figures import save
 from bench.onboard_team import LATENCY_MS, run_onboarding
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,10 +142,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "runbook": runbook,
         "ratio_ax_to_runbook_per_member": round(cli["ms_per_member"] / runbook["ms_per_member"], 1),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
-    return figures
+    return save(RESULTS, figures)
 
 
 if __name__ == "__main__":

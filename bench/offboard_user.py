@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import math
 import os
 import time
@@ -36,6 +35,7 @@ from typing import Any
 import httpx
 
 from bench._emulator import EmulatorProcess, emulator_process
+from bench._figures import machine, save
 
 DEFAULT_SIZES = (50, 500)
 LATENCY_MS = 20.0
@@ -249,14 +249,6 @@ async def run_offboarding(emulator: EmulatorProcess, total: int) -> dict[str, An
     }
 
 
-def _machine() -> dict[str, Any]:
-    return {
-        "cpus": os.cpu_count(),
-        "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-    }
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run each size on one emulator process and one Prefect test server; write the figures."""
     parser = argparse.ArgumentParser(prog="python -m bench.offboard_user")
@@ -269,7 +261,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     from prefect.testing.utilities import prefect_test_harness
 
-    machine = _machine()
+    before = machine()
     with emulator_process() as emulator, prefect_test_harness(server_startup_timeout=120):
         runs = [asyncio.run(run_offboarding(emulator, n)) for n in sizes]
     figures = {
@@ -278,14 +270,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "minimal_calls_formula": (
             "2 * (bulk reads of one inventory, pages of 100) + 1 verify + user keys + 1 delete"
         ),
-        "machine_before": machine,
-        "machine_after": _machine(),
+        "machine_before": before,
+        "machine_after": machine(),
         "runs": runs,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
-    return figures
+    return save(RESULTS, figures)
 
 
 if __name__ == "__main__":

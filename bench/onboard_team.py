@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import time
 from collections import Counter
@@ -35,6 +34,7 @@ import httpx
 import psutil
 
 from bench._emulator import EmulatorProcess, emulator_process
+from bench._figures import machine, save
 
 DEFAULT_SIZES = (200, 1000, 2000)
 LATENCY_MS = 20.0
@@ -237,14 +237,6 @@ async def run_onboarding(emulator: EmulatorProcess, members: int) -> dict[str, A
     }
 
 
-def _machine() -> dict[str, Any]:
-    return {
-        "cpus": os.cpu_count(),
-        "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-    }
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run each size on one emulator process and one Prefect test server; write the figures."""
     parser = argparse.ArgumentParser(prog="python -m bench.onboard_team")
@@ -257,7 +249,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     from prefect.testing.utilities import prefect_test_harness
 
-    machine = _machine()
+    before = machine()
     with emulator_process() as emulator, prefect_test_harness(server_startup_timeout=120):
         runs = [asyncio.run(run_onboarding(emulator, n)) for n in sizes]
     per_member = [r["ms_per_member"] for r in runs]
@@ -265,17 +257,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "latency_ms_per_request": LATENCY_MS,
         "concurrency_cap": CONCURRENCY,
         "minimal_calls_formula": f"{CALLS_PER_MEMBER} * members + {FIXED_CALLS}",
-        "machine_before": machine,
-        "machine_after": _machine(),
+        "machine_before": before,
+        "machine_after": machine(),
         "runs": runs,
         "per_member_spread": (
             round(max(per_member) / min(per_member) - 1, 3) if per_member else None
         ),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
-    return figures
+    return save(RESULTS, figures)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ clicks wins (only one resume is ``ACCEPT``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +28,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilterState,
     FlowRunFilterStateType,
 )
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.exceptions import ObjectNotFound
@@ -35,6 +37,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.slack import slack_web_client
 from tasks.approvals.directory import resolve_directory
+from tasks.approvals.gate import HOLD_EXPIRED_MESSAGE
 from tasks.approvals.models import ApprovalAnswer, ApprovalDecision, ApprovalRequest
 from tasks.approvals.policy import Outcome, Subjects, Vote, VoteChannel, Voter, evaluate, refusal
 from tasks.approvals.slack_blocks import (
@@ -58,6 +61,24 @@ from webhooks.buttons import parse_button_click
 logger = logging.getLogger(__name__)
 
 _GATE = re.compile(r"^[a-z0-9-]+$")
+
+#: How long a click waits for a run that is about to wait (Prefect refuses to resume it
+#: until it is Paused with its answer form saved), and the first and longest pause between
+#: tries. The click is handled after Slack's ack, so this delays only the clicker's answer.
+RESUME_RETRY_SECONDS = 5.0
+RESUME_RETRY_FIRST_DELAY = 0.1
+RESUME_RETRY_MAX_DELAY = 1.0
+_SCHEMA_NOT_SAVED = "Run input schema not found."
+_NOT_PAUSED = "Cannot resume a flow run that is not paused."
+
+
+def about_to_wait(run: FlowRun) -> bool:
+    """Whether ``run`` is between waits of its gate: its hold just ended and it is suspending.
+
+    Only the gate sets this Running state, and it moves on to Suspended within a moment.
+    """
+    state = run.state
+    return state is not None and state.is_running() and state.message == HOLD_EXPIRED_MESSAGE
 
 
 class ClickOutcome(StrEnum):
@@ -320,7 +341,7 @@ class SlackApprovalHandler:
         self, prefect: PrefectClient, click: Click
     ) -> tuple[ClickResult | None, ApprovalRequest | None]:
         try:
-            run = await prefect.read_flow_run(UUID(click.run_id))
+            run = await self._settled(prefect, UUID(click.run_id))
         except ObjectNotFound:
             return ClickResult(ClickOutcome.STALE, "This request no longer exists."), None
         state = run.state
@@ -449,9 +470,7 @@ class SlackApprovalHandler:
         answer = ApprovalAnswer(
             approved=vote.approved, approver=click.user_id, comment=f"via Slack by {voter}"
         )
-        result = await prefect.resume_flow_run(
-            UUID(click.run_id), run_input=answer.model_dump(mode="json")
-        )
+        result = await self._resume(prefect, UUID(click.run_id), answer)
         if result.status == SetStateStatus.ACCEPT:
             outcome = ClickOutcome.APPROVED if decision.approved else ClickOutcome.REJECTED
             return ClickResult(outcome, f"Request {outcome.value}.", decision, request)
@@ -477,6 +496,45 @@ class SlackApprovalHandler:
             None,
             request,
         )
+
+    async def _settled(self, prefect: PrefectClient, run_id: UUID) -> FlowRun:
+        """The run, once it is not between two waits of its gate (bounded wait)."""
+        deadline = time.monotonic() + RESUME_RETRY_SECONDS
+        delay = RESUME_RETRY_FIRST_DELAY
+        while True:
+            run = await prefect.read_flow_run(run_id)
+            if not about_to_wait(run) or time.monotonic() + delay > deadline:
+                return run
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RESUME_RETRY_MAX_DELAY)
+
+    async def _resume(
+        self, prefect: PrefectClient, run_id: UUID, answer: ApprovalAnswer
+    ) -> Any:
+        """Resume the run, trying again for a few seconds while it is only about to wait.
+
+        Prefect refuses a resume in two short windows: the run is Paused but its answer form
+        is not saved yet, or (deployment runs) the hold just ended and the run is Running on
+        its way to Suspended. Any other refusal (resumed by another click, finished, expired)
+        is final at once.
+        """
+        deadline = time.monotonic() + RESUME_RETRY_SECONDS
+        delay = RESUME_RETRY_FIRST_DELAY
+        while True:
+            result = await prefect.resume_flow_run(
+                run_id, run_input=answer.model_dump(mode="json")
+            )
+            if result.status == SetStateStatus.ACCEPT or time.monotonic() + delay > deadline:
+                return result
+            reason = getattr(result.details, "reason", None)
+            if reason == _NOT_PAUSED:
+                if not about_to_wait(await prefect.read_flow_run(run_id)):
+                    return result
+            elif reason != _SCHEMA_NOT_SAVED:
+                return result
+            logger.info("Run %s is not waiting yet (%s); resuming again", run_id, reason)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RESUME_RETRY_MAX_DELAY)
 
     # -- answers in Slack ------------------------------------------------------------------
 

@@ -1,6 +1,9 @@
 """The approval gate: ask, wait, and decide only on durable votes that satisfy the policy.
 
-Deployment runs suspend (nothing is held while people take hours); local runs and tests pause.
+Deployment runs first hold: they pause in their own process for the policy's ``hold_seconds``,
+so an answer within it resumes the live process in about a second; then they suspend (the
+process exits, nothing is held while people take hours, and an answer costs a new flow-run
+process). Local runs and tests pause for the whole timeout.
 Whatever resumes the run (a Slack click, ``arize-runbooks approve``, the Prefect UI's form, a
 raw API call) only wakes it: the flow then reads the votes stored on the run and judges them
 with :mod:`tasks.approvals.policy`. A form answer from someone without a vote is recorded as a
@@ -11,13 +14,19 @@ Prefect answers a used key from its stored input) until the request's original e
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from prefect import get_client, get_run_logger
+from prefect.client.orchestration import PrefectClient
 from prefect.events import emit_event
-from prefect.exceptions import FlowPauseTimeout
+from prefect.exceptions import FlowPauseTimeout, ObjectNotFound, PrefectHTTPStatusError
 from prefect.flow_runs import apause_flow_run, asuspend_flow_run
+from prefect.input.run_input import keyset_from_base_key
 from prefect.runtime import deployment, flow_run
+from prefect.states import Running
 
 from blocks.policy import RunbookPolicy
 from tasks.approvals.directory import resolve_directory
@@ -61,6 +70,30 @@ class ApprovalTimeout(RuntimeError):
 def gate_key(plan: Plan) -> str:
     """The pause key of the gate that approves ``plan``: lowercase, digits and dashes only."""
     return f"approve-{plan.hash[:16]}"
+
+
+#: The message of the Running state a deployment run's gate sets when its hold ends, just
+#: before it suspends: a click that finds it waits for the suspension instead of giving up.
+HOLD_EXPIRED_MESSAGE = "approval hold expired; suspending until answered"
+
+
+def wait_key(gate: str, wait: int) -> str:
+    """The pause key of the ``wait``-th wait of ``gate``: ``gate``, then ``gate-r<n>``.
+
+    Every pause or suspension needs a key never used on the run (Prefect refuses a used one,
+    answering it from its stored input); the ``-r<n>`` form is what the CLI, the click
+    handler and the expiry sweep read back to the gate.
+    """
+    return gate if wait == 0 else f"{gate}-r{wait}"
+
+
+def deployment_wait_keys(gate: str, attempt: int) -> tuple[str, str]:
+    """The hold (pause) and suspension keys of a deployment run's ``attempt``-th wait.
+
+    Two consecutive waits per attempt, fixed whatever ``hold_seconds`` is, so a run that
+    re-enters from the top after a suspension finds the same keys even if the policy changed.
+    """
+    return wait_key(gate, 2 * attempt), wait_key(gate, 2 * attempt + 1)
 
 
 async def require_approval(
@@ -167,21 +200,19 @@ async def _ask(
 async def _wait(
     plan: Plan, policy: RunbookPolicy, request: ApprovalRequest, attempt: int
 ) -> ApprovalAnswer:
-    """Pause or suspend until someone answers; the timeout is what is left of the request's."""
-    remaining = int((request.expires_at - datetime.now(UTC)).total_seconds())
-    key = request.gate if attempt == 0 else f"{request.gate}-r{attempt}"
+    """Pause, or hold then suspend, until someone answers, within the request's expiry."""
     form = ApprovalAnswer.with_initial_data(
         description=_form_description(plan, request), approved=False, approver=""
     )
     try:
-        if remaining <= 0:
+        if _remaining(request) <= 0:
             raise FlowPauseTimeout("the request has expired")
         if deployment.id:
-            return await asuspend_flow_run(wait_for_input=form, key=key, timeout=remaining)
+            return await _hold_then_suspend(policy, request, attempt, form)
         return await apause_flow_run(
             wait_for_input=form,
-            key=key,
-            timeout=remaining,
+            key=wait_key(request.gate, attempt),
+            timeout=_remaining(request),
             poll_interval=policy.poll_interval_seconds,
         )
     except FlowPauseTimeout as ex:
@@ -191,6 +222,82 @@ async def _wait(
             f"no decision on plan {plan.hash[:12]} by {request.expires_at:%Y-%m-%d %H:%M:%S} "
             "UTC; treated as rejected, nothing was applied"
         ) from ex
+
+
+def _remaining(request: ApprovalRequest) -> int:
+    return int((request.expires_at - datetime.now(UTC)).total_seconds())
+
+
+async def _hold_then_suspend(
+    policy: RunbookPolicy, request: ApprovalRequest, attempt: int, form: type[ApprovalAnswer]
+) -> ApprovalAnswer:
+    """A deployment run's wait: in-process for ``hold_seconds``, then suspended.
+
+    The hold's pause carries the request's whole timeout, so Prefect's server still accepts a
+    click that lands after the hold ended here (a pause past its own timeout is failed, not
+    resumed); only this process stops waiting. A click accepted in that window saved its
+    answer under the hold's key, so it is read back before suspending.
+    """
+    run_id = UUID(str(flow_run.id))
+    hold_key, suspend_key = deployment_wait_keys(request.gate, attempt)
+    async with get_client() as client:
+        run = await client.read_flow_run(run_id)
+    fired = set(run.empirical_policy.pause_keys or ())
+    if suspend_key in fired:
+        # Re-entered after the suspension was answered: Prefect returns the stored answer.
+        return await asuspend_flow_run(
+            wait_for_input=form, key=suspend_key, timeout=max(_remaining(request), 1)
+        )
+    hold = min(policy.approval.hold_seconds, _remaining(request))
+    if hold_key not in fired and hold > 0:
+        try:
+            async with asyncio.timeout(hold):
+                return await apause_flow_run(
+                    wait_for_input=form,
+                    key=hold_key,
+                    timeout=_remaining(request),
+                    poll_interval=policy.poll_interval_seconds,
+                )
+        except TimeoutError:
+            pass
+    async with get_client() as client:
+        if hold_key in fired or hold > 0:
+            await _back_to_running(client, run_id)
+            answer = await _held_answer(client, run_id, hold_key)
+            if answer is not None:
+                return form(**answer)
+    remaining = _remaining(request)
+    if remaining <= 0:
+        raise FlowPauseTimeout("the request expired during the hold")
+    get_run_logger().info(
+        "no answer within the %d s hold: suspending (gate %s); an answer starts a new process",
+        hold,
+        suspend_key,
+    )
+    return await asuspend_flow_run(wait_for_input=form, key=suspend_key, timeout=remaining)
+
+
+async def _back_to_running(client: PrefectClient, run_id: UUID) -> None:
+    """Move a run whose hold ended (still Paused) back to Running, as Prefect only suspends
+    a Running run; a click may have resumed it already, which is as good."""
+    run = await client.read_flow_run(run_id)
+    if run.state is not None and run.state.is_paused():
+        await client.set_flow_run_state(run_id, Running(message=HOLD_EXPIRED_MESSAGE))
+
+
+async def _held_answer(client: PrefectClient, run_id: UUID, hold_key: str) -> dict | None:
+    """The answer a resume stored under the hold's pause key, if any."""
+    response = keyset_from_base_key(f"paused-{hold_key}")["response"]
+    try:
+        value = await client.read_flow_run_input(run_id, response)
+    except ObjectNotFound:
+        return None
+    except PrefectHTTPStatusError as ex:
+        if ex.response.status_code == 404:
+            return None
+        raise
+    loaded = json.loads(value)
+    return loaded if isinstance(loaded, dict) else None
 
 
 async def _judge(

@@ -51,6 +51,15 @@ class ApprovalPolicy(BaseModel):
     timeout_seconds: int = Field(
         default=3600, ge=10, description="How long a gate waits; no decision means rejected."
     )
+    hold_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="Deployment runs only: how long the gate first waits in its own process "
+        "(a blocking pause, answered in about a second) before it suspends, which frees the "
+        "worker but costs a new flow-run process (several seconds) once answered. 0 suspends "
+        "at once. Each wait of the gate (also after an answer that did not decide) holds up "
+        "to this long; local runs always wait in-process for the whole timeout.",
+    )
     cli_votes: bool = Field(
         default=True,
         title="CLI votes",

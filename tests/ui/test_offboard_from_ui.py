@@ -182,7 +182,7 @@ async def test_a_run_started_from_the_ui_form_waits_at_its_approval_gate(
     deployed_runbooks: PrefectUI, arize, browser_page: Page, screenshot
 ) -> None:
     ui, page = deployed_runbooks, browser_page
-    await save_policy(ui, arize, ApprovalPolicy(timeout_seconds=600))
+    await save_policy(ui, arize, ApprovalPolicy(timeout_seconds=600, hold_seconds=0))
     assert user_exists(arize, LEAVER)
 
     await login(page, ui)
@@ -210,7 +210,11 @@ async def test_a_ui_answer_is_refused_when_the_policy_does_not_allow_ui_votes(
 ) -> None:
     ui, page = deployed_runbooks, browser_page
     await save_policy(
-        ui, arize, ApprovalPolicy(approver_emails=[APPROVER], ui_votes=False, timeout_seconds=600)
+        ui,
+        arize,
+        ApprovalPolicy(
+            approver_emails=[APPROVER], ui_votes=False, timeout_seconds=600, hold_seconds=0
+        ),
     )
     await login(page, ui)
     run_id = await start_offboard_run(page, email=LEAVER, reason="UI votes not allowed")
@@ -251,7 +255,10 @@ async def test_a_ui_answer_from_a_permitted_approver_applies_the_plan(
     await save_policy(
         ui,
         arize,
-        ApprovalPolicy(approver_emails=[APPROVER], ui_votes=True, quorum=1, timeout_seconds=600),
+        ApprovalPolicy(
+            approver_emails=[APPROVER], ui_votes=True, quorum=1, timeout_seconds=600,
+            hold_seconds=0,
+        ),
     )
     await login(page, ui)
     run_id = await start_offboard_run(page, email=LEAVER, reason="UI votes allowed")

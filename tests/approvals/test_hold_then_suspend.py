@@ -1,0 +1,176 @@
+"""A deployment run holds at its gate in its own process, then suspends.
+
+restrict-project is deployed to a process pool and run by a real ``prefect worker start``
+(polling every second) against the test harness; the gate is answered through the CLI's code
+path. Answered within the hold, the run resumes in the process it paused in (one Pending, never
+Suspended); with a hold of a few seconds and no answer it suspends, and the answer starts a new
+flow-run process that finishes the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+import yaml
+from prefect import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.client.schemas.objects import FlowRun, State, StateType
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound, PrefectHTTPStatusError
+from prefect.input.run_input import keyset_from_paused_state
+
+from cli.approvals import answer_gate
+from tasks.approvals.gate import deployment_wait_keys
+from tests.fixtures.runbooks import APPROVER
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).parents[2]
+POOL = "approvals-hold"
+FLOW = "restrict-project"
+ENTRYPOINT = "flows/restrict_project/flow.py:restrict_project"
+DEADLINE = 120.0
+
+
+@pytest.fixture
+async def deployment_id(prefect_harness: str, tmp_path: Path) -> AsyncIterator[UUID]:
+    """restrict-project deployed to a process pool, and a worker polling it every second."""
+    async with get_client() as client:
+        with contextlib.suppress(ObjectAlreadyExists):
+            await client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
+        deployment = await client.create_deployment(
+            flow_id=await client.create_flow_from_name(FLOW),
+            name=f"{FLOW}-hold",
+            entrypoint=ENTRYPOINT,
+            path=str(ROOT),
+            work_pool_name=POOL,
+            pull_steps=[
+                {"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}
+            ],
+        )
+    log = tmp_path / "worker.log"
+    process = subprocess.Popen(  # noqa: ASYNC220 - the worker runs for the whole test
+        [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, "--type", "process"],
+        env={**os.environ, "PREFECT_WORKER_QUERY_SECONDS": "1"},
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield deployment
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def start(runbook_policy: Any, deployment_id: UUID, hold_seconds: int) -> UUID:
+    runbook_policy.approval = runbook_policy.approval.model_copy(
+        update={"hold_seconds": hold_seconds, "timeout_seconds": 300}
+    )
+    await runbook_policy.asave("default", overwrite=True)
+    spec = yaml.safe_load((ROOT / "examples" / "restrict-project.yaml").read_text())
+    async with get_client() as client:
+        run = await client.create_flow_run_from_deployment(
+            deployment_id, parameters={"spec": spec}
+        )
+    return run.id
+
+
+async def until(run_id: UUID, done: Callable[[FlowRun], bool], what: str) -> FlowRun:
+    """The run once ``done``; fails on a final state that is not wanted, or at the deadline."""
+    async with asyncio.timeout(DEADLINE), get_client() as client:
+        while True:
+            run = await client.read_flow_run(run_id)
+            if run.state is not None and done(run):
+                return run
+            assert run.state is None or not run.state.is_final(), f"ended {run.state} ({what})"
+            await asyncio.sleep(0.2)
+
+
+async def form_saved(run_id: UUID, state: State) -> bool:
+    """Whether the answer form of the pause ``state`` is saved (a resume needs it)."""
+    async with get_client() as client:
+        try:
+            await client.read_flow_run_input(run_id, keyset_from_paused_state(state)["schema"])
+        except ObjectNotFound:
+            return False
+        except PrefectHTTPStatusError as ex:
+            if ex.response.status_code != 404:
+                raise
+            return False
+    return True
+
+
+async def waiting(run_id: UUID, name: str) -> FlowRun:
+    while True:
+        run = await until(run_id, lambda r: r.state.is_paused(), "waiting")
+        if run.state.name == name and await form_saved(run_id, run.state):
+            return run
+        assert run.state.name == "Paused", f"{run.state.name}, expected {name}"
+        await asyncio.sleep(0.2)
+
+
+async def history(run_id: UUID) -> list[State]:
+    async with get_client() as client:
+        return await client.read_flow_run_states(run_id)
+
+
+def after(states: list[State], name: str) -> list[StateType]:
+    """The types of the states after the first one named ``name``."""
+    names = [s.name for s in states]
+    return [s.type for s in states[names.index(name) + 1 :]]
+
+
+async def test_an_answer_within_the_hold_resumes_the_same_process(
+    arize, runbook_policy, deployment_id
+):
+    run_id = await start(runbook_policy, deployment_id, hold_seconds=120)
+    run = await waiting(run_id, "Paused")
+    hold_key, _ = deployment_wait_keys(run.state.state_details.pause_key or "", 0)
+    assert run.state.state_details.pause_key == hold_key
+
+    await answer_gate(run_id, approved=True, approver=APPROVER)
+
+    done = await until(run_id, lambda r: r.state.is_final(), "final")
+    assert done.state.type is StateType.COMPLETED
+    states = await history(run_id)
+    assert not [s for s in states if s.name == "Suspended"]
+    assert [s.name for s in states if s.type is StateType.PAUSED] == ["Paused"]
+    # No new flow-run process after the pause: straight back to Running, then Completed.
+    assert after(states, "Paused") == [StateType.RUNNING, StateType.COMPLETED]
+
+
+async def test_an_unanswered_hold_suspends_and_the_answer_still_completes_the_run(
+    arize, runbook_policy, deployment_id
+):
+    run_id = await start(runbook_policy, deployment_id, hold_seconds=2)
+    held = await waiting(run_id, "Paused")
+    gate = held.state.state_details.pause_key or ""
+    suspended = await waiting(run_id, "Suspended")
+    assert suspended.state.state_details.pause_key == deployment_wait_keys(gate, 0)[1]
+
+    await answer_gate(run_id, approved=True, approver=APPROVER)
+
+    done = await until(run_id, lambda r: r.state.is_final(), "final")
+    assert done.state.type is StateType.COMPLETED
+    states = await history(run_id)
+    assert [s.name for s in states if s.type is StateType.PAUSED] == ["Paused", "Suspended"]
+    # The hold's end put the run back to Running to suspend it; the answer to the suspension
+    # needed a new flow-run process (Scheduled, Pending) before it ran again.
+    assert after(states, "Paused")[0] is StateType.RUNNING
+    resumed = after(states, "Suspended")
+    assert resumed[0] is StateType.SCHEDULED and StateType.PENDING in resumed
+    assert resumed[-1] is StateType.COMPLETED

@@ -7,24 +7,27 @@ posts to the Slack emulator and waits at the gate), and once the run waits sends
 - ``local``: the flow runs in this process and pauses (``apause_flow_run``), polling its state
   every ``poll_interval_seconds`` of the policy (1 s here): that poll is the floor.
 - ``deployment``: restrict-project is deployed to a process work pool on the same Prefect
-  server and run by ``prefect worker start`` (a subprocess); the run suspends at the gate (its
-  process exits, state Paused named Suspended). The click resumes it to Scheduled; the worker
-  finds it at its next poll of scheduled runs (``PREFECT_WORKER_QUERY_SECONDS``, Prefect's
-  default 10 s), starts a new flow-run process, and the flow re-enters from the top (re-plans,
-  reads the votes, checks for drift) before its first change. Measured once per worker poll
-  interval given by ``--worker-poll`` (default: Prefect's default, 1 s and 2 s).
+  server and run by ``prefect worker start`` (a subprocess). With the approval policy's
+  ``hold_seconds`` (``--hold``; ``default`` is the policy's 300 s) the run first holds at the
+  gate in its own process (state Paused) and the click lands within the hold: the run resumes
+  in that process, as a local run does. With ``--hold 0`` it suspends at once (its process
+  exits, state Paused named Suspended). The click resumes it to Scheduled; the worker finds it
+  at its next poll of scheduled runs (``PREFECT_WORKER_QUERY_SECONDS``, Prefect's default
+  10 s), starts a new flow-run process, and the flow re-enters from the top (re-plans, reads
+  the votes, checks for drift) before its first change. Measured once per worker poll
+  interval given by ``--worker-poll`` (default: Prefect's default, 1 s and 2 s) and hold.
 
 Latencies per click: ``to_not_paused`` (the Prefect API shows the run out of Paused: the
-handler resumed it), ``to_running`` (deployment mode: the run is Running again in its new
-process) and ``to_first_change`` (the run's first mutating Arize request); from the server's
-state timestamps, ``server_click_to_pending`` (the worker's poll) and
-``server_pending_to_running`` (the new process starting). The click follows the run's own
-pickup by a poll and its suspension by a steady few seconds, so the wait for the next poll is
-not uniform over the interval as for a person's click: at 10 s it is about 10 s minus the time
-to suspend (a person's click waits 5 s on average).
+handler resumed it), ``to_running`` (deployment mode: the run is Running again, in its new
+process when it suspended) and ``to_first_change`` (the run's first mutating Arize
+request); from the server's state timestamps, ``server_click_to_pending`` (the worker's poll)
+and ``server_pending_to_running`` (the new process starting), for suspended runs only. The
+click follows the run's own pickup by a poll and its suspension by a steady few seconds, so the
+wait for the next poll is not uniform over the interval as for a person's click: at 10 s it is
+about 10 s minus the time to suspend (a person's click waits 5 s on average).
 Writes bench/results/approval_latency.json. Asserts nothing.
 
-    python -m bench.approval_latency --clicks 10 --worker-poll default,1,2
+    python -m bench.approval_latency --clicks 10 --worker-poll default,1,2 --hold default,0
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ FLOW_NAME = "restrict-project"
 ENTRYPOINT = "flows/restrict_project/flow.py:restrict_project"
 QUERY_SECONDS_ENV = "PREFECT_WORKER_QUERY_SECONDS"
 DEFAULT_POLL = "default"
+DEFAULT_HOLD = "default"
 
 
 async def _mutations(control: httpx.AsyncClient) -> int:
@@ -78,7 +82,7 @@ async def _mutations(control: httpx.AsyncClient) -> int:
     return sum(n for route, n in by_route.items() if route.split(" ", 1)[0] in MUTATING)
 
 
-async def _save_policy(emulator: EmulatorProcess, slack: Any) -> None:
+async def _save_policy(emulator: EmulatorProcess, slack: Any, hold: str = DEFAULT_HOLD) -> None:
     """Reset the account; a policy with Slack approvals by the arize-approvers group."""
     from blocks.arize import ArizeCredentials
     from blocks.key_store import ArizeKeyStore
@@ -93,7 +97,10 @@ async def _save_policy(emulator: EmulatorProcess, slack: Any) -> None:
             bot_token=BOT_TOKEN, channel="#arize-approvals", base_url=slack.base_url
         ),
         approval=ApprovalPolicy(
-            approver_group="arize-approvers", quorum=1, timeout_seconds=600
+            approver_group="arize-approvers",
+            quorum=1,
+            timeout_seconds=600,
+            **({} if hold == DEFAULT_HOLD else {"hold_seconds": int(hold)}),
         ),
         key_store=ArizeKeyStore(prefix="bench-approval"),
         poll_interval_seconds=POLL_INTERVAL_SECONDS,
@@ -225,18 +232,18 @@ async def _state_until(
         await asyncio.sleep(DEPLOYMENT_SAMPLE_SECONDS)
 
 
-async def _input_form_saved(client: Any, run_id: Any, deadline: float) -> Any:
-    """The run once Suspended at the gate with its answer form saved.
+async def _input_form_saved(client: Any, run_id: Any, deadline: float, name: str) -> Any:
+    """The run once waiting at the gate (state ``name``) with its answer form saved.
 
-    Prefect sets Suspended first and saves the run's input schema after; a resume in between
-    is refused ("Run input schema not found."), so the click waits for the schema, as a
-    person's click (seconds later) always does.
+    Prefect sets Paused or Suspended first and saves the run's input schema after; a resume in
+    between is refused ("Run input schema not found."; the click handler tries again for a few
+    seconds), so the click waits for the schema, as a person's click (seconds later) does.
     """
     from prefect.exceptions import PrefectHTTPStatusError
 
     run = await _state_until(
-        client, run_id, lambda r: r.state.is_paused() and r.state.name == "Suspended",
-        deadline, "Suspended",
+        client, run_id, lambda r: r.state.is_paused() and r.state.name == name,
+        deadline, name,
     )
     key = run.state.state_details.run_input_keyset["schema"]
     while True:
@@ -257,12 +264,14 @@ async def _deployment_click(
     webhook: httpx.AsyncClient,
     spec: dict[str, Any],
     deployment_id: Any,
+    hold: str,
 ) -> dict[str, float]:
-    """One deployment run, suspended at the gate, answered by one click; latencies in s."""
+    """One deployment run, held or suspended at the gate, answered by one click; in s."""
     from prefect import get_client
     from prefect.client.schemas.objects import StateType
 
-    await _save_policy(emulator, slack)
+    await _save_policy(emulator, slack, hold)
+    suspends = hold == "0"
     async with (
         httpx.AsyncClient(
             base_url=f"{emulator.base_url}/_emulator", timeout=30, trust_env=False
@@ -273,8 +282,11 @@ async def _deployment_click(
             deployment_id, parameters={"spec": spec}
         )
         start = time.perf_counter()
-        await _input_form_saved(client, created.id, start + CLICK_DEADLINE_SECONDS)
-        to_suspended = time.perf_counter() - start
+        await _input_form_saved(
+            client, created.id, start + CLICK_DEADLINE_SECONDS,
+            "Suspended" if suspends else "Paused",
+        )
+        to_waiting = time.perf_counter() - start
         before = await _mutations(control)
         clicked, clicked_at, response = await _click(slack, webhook)
         marks: dict[str, float] = {}
@@ -303,14 +315,20 @@ async def _deployment_click(
         )
         if final.state.type is not StateType.COMPLETED:
             raise RuntimeError(f"restrict-project ended {final.state.name}, not Completed")
-        # The server's own timestamps split the wait: the worker's poll (click to Pending),
-        # the new flow-run process starting (Pending to Running), the flow re-entering.
         history = await client.read_flow_run_states(created.id)
-        after = [st for st in history if st.timestamp and st.timestamp >= clicked_at]
-        pending = next(st.timestamp for st in after if st.type is StateType.PENDING)
-        running = next(st.timestamp for st in after if st.type is StateType.RUNNING)
+    after = [st for st in history if st.timestamp and st.timestamp >= clicked_at]
+    if not suspends:
+        if any(st.type is StateType.PENDING for st in after) or any(
+            st.name == "Suspended" for st in history
+        ):
+            raise RuntimeError(f"run {created.id} left its process: the click missed the hold")
+        return {"to_waiting": to_waiting, **marks}
+    # The server's own timestamps split the wait: the worker's poll (click to Pending),
+    # the new flow-run process starting (Pending to Running), the flow re-entering.
+    pending = next(st.timestamp for st in after if st.type is StateType.PENDING)
+    running = next(st.timestamp for st in after if st.type is StateType.RUNNING)
     return {
-        "to_suspended": to_suspended,
+        "to_waiting": to_waiting,
         **marks,
         "server_click_to_pending": (pending - clicked_at).total_seconds(),
         "server_pending_to_running": (running - pending).total_seconds(),
@@ -373,7 +391,12 @@ async def _services(inbox: Path) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]
 
 
 async def _run(
-    emulator: EmulatorProcess, clicks: int, polls: list[str], modes: list[str], tmp: Path
+    emulator: EmulatorProcess,
+    clicks: int,
+    polls: list[str],
+    holds: list[str],
+    modes: list[str],
+    tmp: Path,
 ) -> dict[str, Any]:
     spec = yaml.safe_load(EXAMPLE.read_text())
     figures: dict[str, Any] = {}
@@ -391,16 +414,27 @@ async def _run(
             figures["deployment"] = {}
             for poll in polls:
                 with _worker(poll, tmp / f"worker-{poll}.log"):
-                    load = os.getloadavg()[0]
-                    rounds = [
-                        await _deployment_click(emulator, slack, webhook, spec, deployment_id)
-                        for _ in range(clicks)
-                    ]
-                figures["deployment"][f"worker_poll_{poll}"] = {
-                    "mode": "deployment run on a process worker; suspends at the gate",
-                    "worker_query_seconds": poll if poll != DEFAULT_POLL else "10 (default)",
-                    **_figures(rounds, load),
-                }
+                    for hold in holds:
+                        load = os.getloadavg()[0]
+                        rounds = [
+                            await _deployment_click(
+                                emulator, slack, webhook, spec, deployment_id, hold
+                            )
+                            for _ in range(clicks)
+                        ]
+                        mode = (
+                            "suspends at the gate (hold 0)"
+                            if hold == "0"
+                            else "holds at the gate in its process; the click is in the hold"
+                        )
+                        figures["deployment"][f"worker_poll_{poll}_hold_{hold}"] = {
+                            "mode": f"deployment run on a process worker; {mode}",
+                            "worker_query_seconds": poll
+                            if poll != DEFAULT_POLL
+                            else "10 (default)",
+                            "hold_seconds": hold if hold != DEFAULT_HOLD else "300 (default)",
+                            **_figures(rounds, load),
+                        }
     return figures
 
 
@@ -416,9 +450,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help=f"worker poll intervals in seconds for deployment mode; {DEFAULT_POLL!r}: "
         "Prefect's own",
     )
+    parser.add_argument(
+        "--hold", default=f"{DEFAULT_HOLD},0",
+        help=f"approval hold_seconds for deployment mode; {DEFAULT_HOLD!r}: the policy's own",
+    )
     args = parser.parse_args([] if argv is None else argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     polls = [p.strip() for p in args.worker_poll.split(",") if p.strip()]
+    holds = [h.strip() for h in args.hold.split(",") if h.strip()]
 
     from prefect.testing.utilities import prefect_test_harness
 
@@ -429,7 +468,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         emulator_process() as emulator,
         prefect_test_harness(server_startup_timeout=120),
     ):
-        figures = asyncio.run(_run(emulator, args.clicks, polls, modes, Path(tmp)))
+        figures = asyncio.run(_run(emulator, args.clicks, polls, holds, modes, Path(tmp)))
     figures = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "cpus": os.cpu_count(),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from prefect import get_client, get_run_logger
@@ -285,7 +286,9 @@ async def _back_to_running(client: PrefectClient, run_id: UUID) -> None:
         await client.set_flow_run_state(run_id, Running(message=HOLD_EXPIRED_MESSAGE))
 
 
-async def _held_answer(client: PrefectClient, run_id: UUID, hold_key: str) -> dict | None:
+async def _held_answer(
+    client: PrefectClient, run_id: UUID, hold_key: str
+) -> dict[str, Any] | None:
     """The answer a resume stored under the hold's pause key, if any."""
     response = keyset_from_base_key(f"paused-{hold_key}")["response"]
     try:

@@ -1,10 +1,14 @@
-"""A click that lands while the run is between two waits of its gate still resumes it.
+"""A click that lands while the run is not quite waiting yet still resumes it.
 
-The flow here does what a deployment run's gate does when its hold ends (``_hold_then_suspend``)
-with the moment between the waits stretched: its first pause stops waiting, it goes back to
-Running with the gate's hold-expired message, and only later waits again under a new key (a
-pause: a suspension needs a deployment, and the click handler treats both alike). The click
-lands in between, through the real signed path of the webhook service.
+Two windows, each stretched here so the click surely lands in it, through the real signed
+path of the webhook service:
+
+- between two waits: what a deployment run's gate does when its hold ends
+  (``_hold_then_suspend``): its first pause stops waiting, it goes back to Running with the
+  gate's hold-expired message, and only later waits again under a new key (a pause here: a
+  suspension needs a deployment, and the click handler treats both alike);
+- paused, answer form not saved yet: Prefect sets Paused (or Suspended) first and saves the
+  form after; it refuses a resume in between ("Run input schema not found.").
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ import pytest
 from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.flow_runs import apause_flow_run
+from prefect.input.run_input import keyset_from_paused_state
 from prefect.runtime import flow_run
-from prefect.states import Running, State
+from prefect.states import Paused, Running, State
 
 from blocks.slack import SlackApprovals
 from emulator.slack import SlackEmulatorServer
@@ -38,16 +43,16 @@ pytestmark = pytest.mark.slow
 #: How long the flow stays Running between its two waits: longer than a click takes to land.
 BETWEEN_WAITS_SECONDS = 1.5
 
-#: Run id by gate (flow parameters are copies, so the flow cannot hand it back through one).
-STARTED: dict[str, str] = {}
+#: Run id by gate, once the click may land (flow parameters are copies, so the flow cannot
+#: hand it back through one).
+READY: dict[str, str] = {}
 
 
 @flow(name="hold-expiry-race-test")
 async def hold_then_wait_again(
-    slack: SlackApprovals, gate: str, fields: dict[str, Any]
+    slack: SlackApprovals, gate: str, fields: dict[str, Any], window: str
 ) -> dict[str, Any]:
     run_id = str(flow_run.get_id())
-    STARTED[gate] = run_id
     request = await post_approval_request(
         slack,
         ApprovalRequest(
@@ -61,11 +66,14 @@ async def hold_then_wait_again(
         ),
     )
     form = ApprovalAnswer.with_initial_data(description=request.subject)
+    if window == "form not saved":
+        return await _paused_form_saved_late(run_id, gate, form)
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(1):
             await apause_flow_run(wait_for_input=form, key=gate, timeout=60, poll_interval=1)
     async with get_client() as client:
         await client.set_flow_run_state(uuid.UUID(run_id), Running(message=HOLD_EXPIRED_MESSAGE))
+    READY[gate] = run_id
     await asyncio.sleep(BETWEEN_WAITS_SECONDS)
     answer = await apause_flow_run(
         wait_for_input=form, key=f"{gate}-r1", timeout=30, poll_interval=1
@@ -73,10 +81,33 @@ async def hold_then_wait_again(
     return answer.model_dump()
 
 
-async def test_a_click_between_the_hold_and_the_suspension_resumes_the_run(
+async def _paused_form_saved_late(
+    run_id: str, gate: str, form: type[ApprovalAnswer]
+) -> dict[str, Any]:
+    """``apause_flow_run`` with the moment between Paused and the saved form stretched."""
+    state = Paused(timeout_seconds=30, pause_key=gate)
+    keyset = keyset_from_paused_state(state)
+    state.state_details.run_input_keyset = keyset
+    async with get_client() as client:
+        await client.set_flow_run_state(uuid.UUID(run_id), state)
+        READY[gate] = run_id
+        await asyncio.sleep(BETWEEN_WAITS_SECONDS)
+        await form.asave(keyset)
+        async with asyncio.timeout(30):
+            while True:
+                run = await client.read_flow_run(uuid.UUID(run_id))
+                if run.state is not None and run.state.is_running():
+                    break
+                await asyncio.sleep(0.2)
+    return (await form.aload(keyset)).model_dump()
+
+
+@pytest.mark.parametrize("window", ["between waits", "form not saved"])
+async def test_a_click_on_a_run_not_quite_waiting_resumes_it(
     slack_block: SlackApprovals,
     slack_emulator: SlackEmulatorServer,
     service: Callable[[], Any],
+    window: str,
 ) -> None:
     gate = f"offboard-{uuid.uuid4().hex[:8]}"
     outcome: list[State[Any] | BaseException] = []
@@ -86,7 +117,7 @@ async def test_a_click_between_the_hold_and_the_suspension_resumes_the_run(
             outcome.append(
                 asyncio.run(
                     hold_then_wait_again(
-                        slack_block, gate, request_fields(), return_state=True
+                        slack_block, gate, request_fields(), window, return_state=True
                     )
                 )
             )
@@ -95,12 +126,8 @@ async def test_a_click_between_the_hold_and_the_suspension_resumes_the_run(
 
     thread = threading.Thread(target=target, daemon=True, name=f"flow-{gate}")
     thread.start()
-    async with asyncio.timeout(60), get_client() as prefect:
-        while True:
-            if gate in STARTED:
-                run = await prefect.read_flow_run(uuid.UUID(STARTED[gate]))
-                if run.state is not None and run.state.message == HOLD_EXPIRED_MESSAGE:
-                    break
+    async with asyncio.timeout(60):
+        while gate not in READY:
             assert not outcome, outcome
             await asyncio.sleep(0.05)
     message = next(

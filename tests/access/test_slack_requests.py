@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +21,7 @@ from flows.grant_temporary_access.flow import grant_temporary_access
 from flows.revoke_expired_access.flow import revoke_temporary_access
 from tasks.triggers import Trigger
 from tests.access.conftest import approve_next, binding_of, until
+from tests.fixtures.prefect import process_worker
 from tests.fixtures.webhooks import SLACK_SIGNING_SECRET, WebhookServer, test_settings
 
 pytestmark = pytest.mark.slow
@@ -87,33 +84,14 @@ async def worker(prefect_harness, tmp_path: Path) -> AsyncIterator[None]:
                 work_pool_name=POOL,
                 pull_steps=pull,
             )
-    process = start_worker(tmp_path / "worker.log")
-    try:
+    with process_worker(POOL, tmp_path / "worker.log"):
         yield
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def entrypoint_of(flow: Any) -> str:
     """``path/from/repo.py:function`` of a flow, as prefect.yaml writes it."""
     source = Path(inspect.getfile(flow.fn)).resolve().relative_to(ROOT.resolve())
     return f"{source.as_posix()}:{flow.fn.__name__}"
-
-
-def start_worker(log: Path) -> subprocess.Popen[bytes]:
-    """``prefect worker start`` on the pool, against the harness, polling every second."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, "--type", "process"],
-        env={**os.environ, "PREFECT_WORKER_QUERY_SECONDS": "1",
-             "PREFECT_WORKER_PREFETCH_SECONDS": "2"},
-        cwd=ROOT,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
 
 
 def dms(slack_emulator, user_id: str) -> list[dict[str, Any]]:

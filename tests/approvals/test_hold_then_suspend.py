@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +26,7 @@ from prefect.input.run_input import keyset_from_paused_state
 
 from cli.approvals import answer_gate
 from tasks.approvals.gate import deployment_wait_keys
+from tests.fixtures.prefect import process_worker
 from tests.fixtures.runbooks import APPROVER
 
 pytestmark = pytest.mark.slow
@@ -57,23 +54,8 @@ async def deployment_id(prefect_harness: str, tmp_path: Path) -> AsyncIterator[U
                 {"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}
             ],
         )
-    log = tmp_path / "worker.log"
-    process = subprocess.Popen(  # noqa: ASYNC220 - the worker runs for the whole test
-        [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, "--type", "process"],
-        env={**os.environ, "PREFECT_WORKER_QUERY_SECONDS": "1"},
-        cwd=ROOT,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    with process_worker(POOL, tmp_path / "worker.log"):
         yield deployment
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 async def start(runbook_policy: Any, deployment_id: UUID, hold_seconds: int) -> UUID:

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -70,6 +70,17 @@ RESUME_RETRY_FIRST_DELAY = 0.1
 RESUME_RETRY_MAX_DELAY = 1.0
 _SCHEMA_NOT_SAVED = "Run input schema not found."
 _NOT_PAUSED = "Cannot resume a flow run that is not paused."
+
+
+def _retry_delays(started: float) -> Iterator[float]:
+    """The pauses between tries of a click waiting for its run: doubling from the first to
+    the longest, and none that would end past ``RESUME_RETRY_SECONDS`` after ``started``
+    (a ``time.monotonic()`` reading taken before the first try)."""
+    deadline = started + RESUME_RETRY_SECONDS
+    delay = RESUME_RETRY_FIRST_DELAY
+    while time.monotonic() + delay <= deadline:
+        yield delay
+        delay = min(delay * 2, RESUME_RETRY_MAX_DELAY)
 
 
 def about_to_wait(run: FlowRun) -> bool:
@@ -499,14 +510,14 @@ class SlackApprovalHandler:
 
     async def _settled(self, prefect: PrefectClient, run_id: UUID) -> FlowRun:
         """The run, once it is not between two waits of its gate (bounded wait)."""
-        deadline = time.monotonic() + RESUME_RETRY_SECONDS
-        delay = RESUME_RETRY_FIRST_DELAY
-        while True:
-            run = await prefect.read_flow_run(run_id)
-            if not about_to_wait(run) or time.monotonic() + delay > deadline:
-                return run
+        delays = _retry_delays(time.monotonic())
+        run = await prefect.read_flow_run(run_id)
+        for delay in delays:
+            if not about_to_wait(run):
+                break
             await asyncio.sleep(delay)
-            delay = min(delay * 2, RESUME_RETRY_MAX_DELAY)
+            run = await prefect.read_flow_run(run_id)
+        return run
 
     async def _resume(
         self, prefect: PrefectClient, run_id: UUID, answer: ApprovalAnswer
@@ -518,23 +529,22 @@ class SlackApprovalHandler:
         its way to Suspended. Any other refusal (resumed by another click, finished, expired)
         is final at once.
         """
-        deadline = time.monotonic() + RESUME_RETRY_SECONDS
-        delay = RESUME_RETRY_FIRST_DELAY
-        while True:
-            result = await prefect.resume_flow_run(
-                run_id, run_input=answer.model_dump(mode="json")
-            )
-            if result.status == SetStateStatus.ACCEPT or time.monotonic() + delay > deadline:
-                return result
+        delays = _retry_delays(time.monotonic())
+        run_input = answer.model_dump(mode="json")
+        result = await prefect.resume_flow_run(run_id, run_input=run_input)
+        for delay in delays:
+            if result.status == SetStateStatus.ACCEPT:
+                break
             reason = getattr(result.details, "reason", None)
             if reason == _NOT_PAUSED:
                 if not about_to_wait(await prefect.read_flow_run(run_id)):
-                    return result
+                    break
             elif reason != _SCHEMA_NOT_SAVED:
-                return result
+                break
             logger.info("Run %s is not waiting yet (%s); resuming again", run_id, reason)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, RESUME_RETRY_MAX_DELAY)
+            result = await prefect.resume_flow_run(run_id, run_input=run_input)
+        return result
 
     # -- answers in Slack ------------------------------------------------------------------
 

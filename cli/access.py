@@ -14,7 +14,13 @@ from rich.console import Console
 from rich.table import Column, Table
 
 from cli.errors import CliError
-from tasks.access_grants import AccessGrant, GrantStatus, list_grants, read_grant, save_grant
+from tasks.access_grants import (
+    AccessGrant,
+    GrantStatus,
+    GrantWriteConflict,
+    list_grants,
+    update_grant,
+)
 
 app = typer.Typer(help="Temporary access grants: list, revoke early, keep as standing.",
                   no_args_is_help=True)
@@ -72,17 +78,23 @@ def keep(
 ) -> None:
     """Make a grant's access standing: its revoke will leave the binding in place."""
     async def mark() -> str:
-        async with get_client() as client:
-            grant = await read_grant(client, grant_id)
-            if grant is None:
-                raise CliError(
-                    f"no access grant {grant_id!r}", fix="see `arize-runbooks access list`"
-                )
+        def keep_it(grant: AccessGrant) -> AccessGrant | None:
             if grant.status is GrantStatus.ENDED:
                 raise CliError(f"grant {grant_id} already ended ({grant.end.reason})",
                                fix="grant the role as standing access instead")
-            grant.standing = True
-            await save_grant(client, grant)
+            return None if grant.standing else grant.model_copy(update={"standing": True})
+
+        async with get_client() as client:
+            try:
+                # Compare-and-set: a grant run saving its binding at the same moment is kept,
+                # and so is this mark.
+                grant = await update_grant(client, grant_id, keep_it)
+            except LookupError as ex:
+                raise CliError(
+                    f"no access grant {grant_id!r}", fix="see `arize-runbooks access list`"
+                ) from ex
+            except GrantWriteConflict as ex:
+                raise CliError(str(ex), fix="run the same command again") from ex
             return grant.describe()
 
     console.print(f"Kept as standing access: {asyncio.run(mark())}")

@@ -18,13 +18,16 @@ from flows.grant_temporary_access.notices import notify_requester
 from flows.grant_temporary_access.plan import GrantPlan, plan_grant
 from flows.grant_temporary_access.policy import load_access_policy
 from flows.grant_temporary_access.spec import GrantTemporaryAccessSpec, describe_duration
+from flows.revoke_expired_access.revoke import plan_revoke
 from tasks.access_grants import (
     AccessGrant,
     GrantEnded,
+    create_grant,
     extend_grant,
     find_open_grant,
+    finish_end,
     read_grant,
-    save_grant,
+    update_grant,
 )
 from tasks.approvals.gate import require_approval
 from tasks.approvals.models import ApprovalDecision
@@ -45,6 +48,7 @@ class GrantResult(StrEnum):
     EXTENDED = "extended"
     STANDING = "standing"
     REJECTED = "rejected"
+    ENDED = "ended"
     DRY_RUN = "dry run"
 
 
@@ -107,13 +111,17 @@ async def grant_temporary_access(
         raise
     plan, target = planned.plan, planned.target
     async with get_client() as client:
+        # This very run may have recorded its grant, then crashed and been rescheduled.
+        own = await read_grant(client, _grant_id_of_run())
         open_grant = await find_open_grant(
             client, user_id=target.user_id, role_id=target.role_id, resource_id=target.resource_id
         )
-    own = None
-    if open_grant is not None and open_grant.run_id == str(flow_run.id):
-        # This very run recorded it, then crashed: finish that grant, do not extend it.
-        own, open_grant = open_grant, None
+    if own is not None and own.end is not None and not dry_run:
+        # Revoked (or expired) since: a rerun grants nothing again.
+        return await _ended_before_granted(own, plan, trigger, started, runbook_policy,
+                                           requester_slack_id)
+    if open_grant is not None and own is not None and open_grant.id == own.id:
+        open_grant = None  # finish this run's grant, do not extend it
     if open_grant is not None:
         plan.notes.append(
             f"extends grant {open_grant.id} (now until {open_grant.expires_at:%H:%M:%S} UTC) by "
@@ -155,6 +163,9 @@ async def grant_temporary_access(
 
     grant = await _record_pending(spec, planned, trigger, decision.approver, expires_at,
                                   requester_slack_id)
+    if grant.end is not None:
+        return await _ended_before_granted(grant, plan, trigger, started, runbook_policy,
+                                           requester_slack_id, decision)
     context = StepContext(
         credentials=runbook_policy.credentials, key_store=runbook_policy.key_store
     )
@@ -176,12 +187,29 @@ async def _finish(
     policy: RunbookPolicy,
     requester_slack_id: str | None,
 ) -> GrantOutcome:
-    """Verify, record the binding the grant made, schedule its revoke, report, tell."""
+    """Verify, record the binding the grant made, schedule its revoke, report, tell.
+
+    The grant may have been ended (``access revoke``, "Revoke now") while it was being applied:
+    that revoke found no binding yet and removed nothing. The end marker is checked again here,
+    after the binding exists, in the same compare-and-set that records it; an ended grant's
+    binding is removed by this run, so no access outlives its grant.
+    """
     ensure_converged(after.plan)
-    grant.binding_id = after.target.live_binding_id
-    grant.granted_at = grant.granted_at or datetime.now(UTC)
+    binding_id = after.target.live_binding_id
+    granted_at = grant.granted_at or datetime.now(UTC)
+
+    def record_binding(current: AccessGrant) -> AccessGrant | None:
+        if current.end is not None:
+            return None  # ended meanwhile: write nothing, undo below
+        if current.binding_id == binding_id and current.granted_at is not None:
+            return None  # a rerun after the record was written
+        return current.model_copy(update={"binding_id": binding_id, "granted_at": granted_at})
+
     async with get_client() as client:
-        await save_grant(client, grant)
+        grant = await update_grant(client, grant.id, record_binding)
+    if grant.end is not None:
+        return await _undo(grant.model_copy(update={"binding_id": binding_id}), plan, trigger,
+                           started, results, decision, policy, requester_slack_id)
     await _schedule_revoke(grant)
     report = await write_report(plan, RunStatus.COMPLETED, trigger, started, results, decision,
                                 notes=[f"grant {grant.id}: {grant.describe()}"])
@@ -205,7 +233,7 @@ async def _record_pending(
     (and keeps its first expiry) instead of recording a second grant.
     """
     run_id = flow_run.id
-    grant_id = uuid.UUID(str(run_id)).hex[:12] if run_id else uuid.uuid4().hex[:12]
+    grant_id = _grant_id_of_run()
     async with get_client() as client:
         existing = await read_grant(client, grant_id)
         if existing is not None:
@@ -231,8 +259,62 @@ async def _record_pending(
             approved_by=approver,
             run_id=str(run_id) if run_id else None,
         )
-        await save_grant(client, grant)
-    return grant
+        return await create_grant(client, grant)
+
+
+def _grant_id_of_run() -> str:
+    """The grant id this run records: from the flow run id, so a restarted run finds its own."""
+    run_id = flow_run.id
+    return uuid.UUID(str(run_id)).hex[:12] if run_id else uuid.uuid4().hex[:12]
+
+
+async def _ended_before_granted(
+    grant: AccessGrant,
+    plan: Plan,
+    trigger: Trigger,
+    started: datetime,
+    policy: RunbookPolicy,
+    requester_slack_id: str | None,
+    decision: ApprovalDecision | None = None,
+) -> GrantOutcome:
+    """The run's grant ended before the run applied it: apply nothing, say so."""
+    reason = grant.end.reason if grant.end else "ended"
+    message = f"Not granted: grant {grant.id} already ended ({reason}); nothing was changed."
+    report = await write_report(plan, RunStatus.FAILED, trigger, started, decision=decision,
+                                notes=[message])
+    await notify_requester(policy, requester_slack_id, message)
+    return GrantOutcome(result=GrantResult.ENDED, grant_id=grant.id, message=message,
+                        report=report)
+
+
+async def _undo(
+    grant: AccessGrant,
+    plan: Plan,
+    trigger: Trigger,
+    started: datetime,
+    results: list[StepResult],
+    decision: ApprovalDecision | None,
+    policy: RunbookPolicy,
+    requester_slack_id: str | None,
+) -> GrantOutcome:
+    """Remove the binding this run just made for a grant that ended while it was applied."""
+    assert grant.end is not None
+    context = StepContext(credentials=policy.credentials, key_store=policy.key_store)
+    undo = await plan_revoke(policy.credentials, grant)
+    await apply_plan(undo, context, max_parallel=1, rate_limit_name=policy.rate_limit)
+    ensure_converged(await plan_revoke(policy.credentials, grant))
+    said = [c.describe() for c in undo.changes] or undo.in_place
+    outcome = "; ".join(["undone by the grant run, which granted after the end", *said])
+    async with get_client() as client:
+        await finish_end(client, grant.id,
+                         grant.end.model_copy(update={"done": True, "outcome": outcome}))
+    message = f"Not granted: grant {grant.id} ended while it was being applied " \
+              f"({grant.end.reason}); the access was removed again."
+    report = await write_report(plan, RunStatus.FAILED, trigger, started, results, decision,
+                                notes=[message, *said])
+    await notify_requester(policy, requester_slack_id, message)
+    return GrantOutcome(result=GrantResult.ENDED, grant_id=grant.id, message=message,
+                        report=report)
 
 
 async def _extend(

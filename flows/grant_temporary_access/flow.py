@@ -206,7 +206,11 @@ async def _finish(
         return current.model_copy(update={"binding_id": binding_id, "granted_at": granted_at})
 
     async with get_client() as client:
-        grant = await update_grant(client, grant.id, record_binding)
+        await update_grant(client, grant.id, record_binding)
+        # Read again: an end claimed between that read and its write is not seen by the write
+        # (the end marker is its own Variable). Its revoke found the binding, as it existed by
+        # then; the undo below finds it gone and only reports.
+        grant = await read_grant(client, grant.id) or grant
     if grant.end is not None:
         return await _undo(grant.model_copy(update={"binding_id": binding_id}), plan, trigger,
                            started, results, decision, policy, requester_slack_id)
@@ -304,10 +308,12 @@ async def _undo(
     await apply_plan(undo, context, max_parallel=1, rate_limit_name=policy.rate_limit)
     ensure_converged(await plan_revoke(policy.credentials, grant))
     said = [c.describe() for c in undo.changes] or undo.in_place
-    outcome = "; ".join(["undone by the grant run, which granted after the end", *said])
-    async with get_client() as client:
-        await finish_end(client, grant.id,
-                         grant.end.model_copy(update={"done": True, "outcome": outcome}))
+    if undo.changes:
+        # The revoke that ended it found nothing to remove; its marker should say what did.
+        outcome = "; ".join(["removed by the grant run, which granted after the end", *said])
+        async with get_client() as client:
+            await finish_end(client, grant.id,
+                             grant.end.model_copy(update={"done": True, "outcome": outcome}))
     message = f"Not granted: grant {grant.id} ended while it was being applied " \
               f"({grant.end.reason}); the access was removed again."
     report = await write_report(plan, RunStatus.FAILED, trigger, started, results, decision,

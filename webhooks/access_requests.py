@@ -11,6 +11,7 @@ taken from the form) in a trigger signed by this service, and tells the requeste
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -23,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.slack import slack_web_client
 from flows.grant_temporary_access.notices import REVOKE_ACTION_ID
-from flows.grant_temporary_access.spec import GrantTemporaryAccessSpec
+from flows.grant_temporary_access.spec import LONGEST_GRANT, GrantTemporaryAccessSpec
 from tasks.access_grants import read_grant
 from tasks.triggers import Trigger, TriggerSource
 
@@ -100,8 +101,41 @@ def submitted_spec(values: dict[str, Any]) -> dict[str, Any]:
     }
     hours = value("hours")
     if hours is not None:
-        fields["duration"] = timedelta(hours=float(hours)).total_seconds()
+        fields["duration"] = form_hours(hours).total_seconds()
     return {k: v for k, v in fields.items() if v is not None}
+
+
+class FormError(ValueError):
+    """A form field that cannot be read: the field, and what to choose instead."""
+
+    def __init__(self, field: str, fix: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {fix}")
+
+
+def form_hours(raw: str) -> timedelta:
+    """The form's "For how long" as a duration, bounded before any arithmetic on it.
+
+    The form offers a few choices, but the value arrives as text: "nan", "inf" or "1e12" would
+    otherwise fail inside ``timedelta`` (ValueError, OverflowError) with no word to the person.
+    The access policy's own maximum is checked later, by the flow.
+
+    Raises:
+        FormError: not a number of hours, or not between 0 and the longest grant.
+    """
+    choices = ", ".join(DURATIONS_HOURS)
+    longest = LONGEST_GRANT.total_seconds() / 3600
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = math.nan
+    if not math.isfinite(hours) or not 0 < hours <= longest:
+        shown = raw if len(raw) <= 20 else f"{raw[:20]}…"
+        raise FormError(
+            "hours", f"{shown!r} is not a number of hours between 0 and {longest:g}; choose one "
+            f"of the form's durations ({choices} h)",
+        )
+    return timedelta(hours=hours)
 
 
 def explain(error: ValidationError) -> str:
@@ -182,6 +216,10 @@ class AccessRequestHandler:
             )
         except ValidationError as ex:
             await self.tell(user_id, f"Refused, nothing was changed: {explain(ex)}.")
+            return False
+        except FormError as ex:
+            logger.info("access request refused: unreadable %s", ex.field)
+            await self.tell(user_id, f"Refused, nothing was changed: {ex}.")
             return False
         trigger = Trigger(
             source=TriggerSource.SLACK, event_id=str(view.get("id", "")), requested_by=requester

@@ -7,7 +7,11 @@ from datetime import timedelta
 from prefect.blocks.core import Block
 from pydantic import Field
 
-from flows.grant_temporary_access.spec import GrantTemporaryAccessSpec, describe_duration
+from flows.grant_temporary_access.spec import (
+    LONGEST_GRANT,
+    GrantTemporaryAccessSpec,
+    describe_duration,
+)
 from tasks.planning.plan import SpecError
 from tasks.planning.specs import PREDEFINED_SPACE_ROLES
 
@@ -29,8 +33,8 @@ class TemporaryAccessPolicy(Block):
     _block_type_slug = "temporary-access-policy"
 
     max_duration: timedelta = Field(
-        default=timedelta(hours=8), gt=timedelta(0),
-        description="The longest a single grant or extension may last.",
+        default=timedelta(hours=8), gt=timedelta(0), le=LONGEST_GRANT,
+        description="The longest a single grant or extension may last (at most 30 days).",
     )
     grantable_predefined_roles: list[str] = Field(
         default_factory=lambda: ["MEMBER", "READ_ONLY", "ANNOTATOR"],

@@ -3,10 +3,30 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from pydantic import EmailStr, Field
+from pydantic import EmailStr, Field, WithJsonSchema
 
 from tasks.planning.specs import SpecModel
+
+LONGEST_GRANT = timedelta(days=30)
+"""No temporary grant, however the access policy is set, lasts longer: that is standing access."""
+
+Duration = Annotated[
+    timedelta,
+    # pydantic describes a timedelta as an ISO 8601 string only, and the Prefect server enforces
+    # that schema on every run it creates: seconds would be refused there although the model
+    # (and the description) accept them. The schema says what the model accepts.
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0,
+                 "maximum": LONGEST_GRANT.total_seconds()},
+                {"type": "string", "format": "duration"},
+            ]
+        }
+    ),
+]
 
 
 class GrantTemporaryAccessSpec(SpecModel):
@@ -26,10 +46,11 @@ class GrantTemporaryAccessSpec(SpecModel):
         description="A project in that space, by exact name or id: the grant is on the project "
         "only. Empty: the grant is on the whole space.",
     )
-    duration: timedelta = Field(
+    duration: Duration = Field(
         gt=timedelta(0),
-        description="How long the access lasts from the moment it is granted: seconds or ISO "
-        "8601 (PT4H). At most the access policy's maximum.",
+        le=LONGEST_GRANT,
+        description="How long the access lasts from the moment it is granted: seconds (14400) "
+        "or ISO 8601 (PT4H). At most the access policy's maximum (and never over 30 days).",
     )
     reason: str = Field(
         min_length=3, max_length=500, description="Why the access is needed, for the approver."

@@ -208,6 +208,38 @@ async def test_malformed_form_is_refused_in_a_dm_and_starts_nothing(
     assert len(await runs_of("grant-temporary-access")) == before
 
 
+@pytest.mark.parametrize("hours", ["nan", "1e12", "inf", "-1", "soon"])
+async def test_unreadable_hours_are_refused_in_a_dm_naming_the_field(
+    arize, slack_policy, slack_emulator, service, hours
+):
+    """A signed submission whose "For how long" is not one of the form's numbers."""
+    from emulator.slack.commands import view_submission_payload
+    from emulator.slack.interactions import asend, sign_payload
+
+    await slack_emulator.aslash_command(
+        f"{service}/slack/commands", signing_secret=SLACK_SIGNING_SECRET,
+        command="/arize-access", user_id=SAM,
+    )
+    [opened] = [v for v in slack_emulator.views() if v["callback_id"] == "access-request"]
+    view = slack_emulator.state.find_view(view_id=opened["id"])
+    payload = view_submission_payload(slack_emulator.state, view, user_id=SAM, values=FORM)
+    payload["view"]["state"]["values"]["hours"]["hours"]["selected_option"]["value"] = hours
+    before = len(await runs_of("grant-temporary-access"))
+
+    answer = await asend(f"{service}/slack/interactions",
+                         sign_payload(payload, signing_secret=SLACK_SIGNING_SECRET))
+
+    assert answer.status_code == 200, answer.text
+
+    async def refused() -> bool:
+        return any(m["text"].startswith("Refused") for m in dms(slack_emulator, SAM))
+
+    await until(refused, within=30)
+    [message] = [m for m in dms(slack_emulator, SAM) if m["text"].startswith("Refused")]
+    assert "hours" in message["text"] and "choose one of the form's durations" in message["text"]
+    assert len(await runs_of("grant-temporary-access")) == before
+
+
 async def _resource(arize) -> str:
     from arize_admin import AsyncArizeAdmin
 

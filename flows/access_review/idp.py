@@ -21,16 +21,32 @@ _EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
 _FIELD = "idp_export"
 
 
-def load_active_emails(export: str | list[str]) -> set[str]:
+def load_active_emails(export: str | list[str], *, allow_empty: bool = False) -> set[str]:
     """The lower-cased emails of the export.
 
     Args:
         export: A ``.csv`` or ``.json`` path, or the emails inline.
+        allow_empty: Accept an export that lists nobody (``allow_empty_idp_export``).
 
     Raises:
-        SpecError: the file is missing or unreadable, or a row has no valid email; the message
-            names the row.
+        SpecError: the file is missing or unreadable, a row has no valid email (the message
+            names the row), or the export lists nobody and ``allow_empty`` is off.
     """
+    emails = _load(export)
+    if not emails and not allow_empty:
+        # A header-only CSV or [] is what a failed export job writes. Read as "nobody is
+        # active", it would flag every Arize user as gone from the IdP.
+        raise SpecError(
+            _FIELD,
+            export if isinstance(export, str) else "[]",
+            "lists nobody, so every Arize user would be flagged as not in the IdP; check the "
+            "export (a header-only CSV or [] usually means it failed), or set "
+            "allow_empty_idp_export: true if the IdP really has no active people",
+        )
+    return emails
+
+
+def _load(export: str | list[str]) -> set[str]:
     if isinstance(export, list):
         return {_email(value, f"item {n}") for n, value in enumerate(export, start=1)}
     path = Path(export)

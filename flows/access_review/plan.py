@@ -51,7 +51,11 @@ async def plan_access_review(
     """
     review_id = review_id or spec.name()
     # Refused before a single request: a half-read export would flag active people.
-    active = load_active_emails(spec.idp_export) if spec.idp_export is not None else None
+    active = (
+        load_active_emails(spec.idp_export, allow_empty=spec.allow_empty_idp_export)
+        if spec.idp_export is not None
+        else None
+    )
     async with credentials.get_client() as client:
         inventory = await take_inventory(client, refresh_lookback_days=spec.refresh_lookback_days)
         calls = client.request_count

@@ -11,6 +11,11 @@ from tasks.planning.specs import SpecModel
 
 DefaultDecision = Literal["keep_and_flag", "revoke"]
 
+MAX_DAYS = 3650
+"""Ten years: longer windows mean nothing to a review, and date arithmetic stays in range."""
+MAX_WAIT_SECONDS = 366 * 86400
+"""A review's reminder, escalation and default steps each come within a year."""
+
 
 def current_quarter(now: datetime | None = None) -> str:
     """``2025-Q3``: the review's name when the spec gives none (the schedule runs quarterly)."""
@@ -29,13 +34,16 @@ class AccessReviewSpec(SpecModel):
         "a review of the same name resumes it (or, once finished, changes nothing).",
     )
     invitation_max_age_days: int = Field(
-        default=14, ge=0, description="Flag invitations not accepted after this many days."
+        default=14, ge=0, le=MAX_DAYS,
+        description="Flag invitations not accepted after this many days (0 to 3650)."
     )
     key_expiring_within_days: int = Field(
-        default=30, ge=0, description="Flag keys that expire within this many days."
+        default=30, ge=0, le=MAX_DAYS,
+        description="Flag keys that expire within this many days (0 to 3650)."
     )
     key_max_age_days: int = Field(
-        default=180, ge=1, description="Flag keys older than this (secret never refreshed)."
+        default=180, ge=1, le=MAX_DAYS,
+        description="Flag keys older than this many days (secret never refreshed; 1 to 3650)."
     )
     refresh_lookback_days: int = Field(
         default=90,
@@ -46,7 +54,13 @@ class AccessReviewSpec(SpecModel):
     idp_export: str | list[str] | None = Field(
         default=None,
         description="Active people from the IdP or HR: a CSV (column 'email') or JSON file "
-        "path, or the emails inline. Anyone in Arize not in it is flagged.",
+        "path, or the emails inline. Anyone in Arize not in it is flagged. An export that lists "
+        "nobody is refused (see allow_empty_idp_export).",
+    )
+    allow_empty_idp_export: bool = Field(
+        default=False,
+        description="Accept an IdP export that lists nobody (every Arize user is then flagged). "
+        "Off: a header-only CSV or [] is refused as a failed export.",
     )
     output_dir: str | None = Field(
         default=None,
@@ -60,16 +74,19 @@ class AccessReviewSpec(SpecModel):
     decision_seconds: int = Field(
         default=14 * 86400,
         ge=1,
+        le=MAX_WAIT_SECONDS,
         description="How long reviewers have before undecided items get a reminder.",
     )
     reminder_seconds: int = Field(
         default=3 * 86400,
         ge=1,
+        le=MAX_WAIT_SECONDS,
         description="After the reminder, how long before undecided items are escalated.",
     )
     escalation_seconds: int = Field(
         default=3 * 86400,
         ge=1,
+        le=MAX_WAIT_SECONDS,
         description="After the escalation, how long before default_decision applies.",
     )
     default_decision: DefaultDecision = Field(

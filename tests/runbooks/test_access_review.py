@@ -452,6 +452,57 @@ async def test_broken_idp_export_refuses_the_review_before_anything(
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("people.csv", "email,name\n"), ("people.json", "[]"), ("people.json", '{"people": []}')],
+)
+def test_idp_export_listing_nobody_is_refused_unless_allowed(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(SpecError) as caught:
+        load_active_emails(str(path))
+    assert caught.value.field == "idp_export" and "lists nobody" in str(caught.value)
+    assert "allow_empty_idp_export" in caught.value.fix
+    with pytest.raises(SpecError, match="lists nobody"):
+        load_active_emails([])
+    assert load_active_emails(str(path), allow_empty=True) == set()
+
+
+async def test_empty_idp_export_refuses_the_review_before_anything(arize, runbook_policy, tmp_path):
+    export = tmp_path / "active.csv"
+    export.write_text("email\n")
+    mutations = mutation_count(arize)
+    with pytest.raises(SpecError, match="lists nobody"):
+        await access_review(spec=spec(tmp_path, idp_export=str(export)), dry_run=True)
+    assert mutation_count(arize) == mutations
+    assert not (tmp_path / "out").exists()
+
+    allowed = spec(tmp_path, idp_export=str(export), allow_empty_idp_export=True)
+    outcome = await access_review(spec=allowed, dry_run=True)
+    findings = {(r["kind"], r["subject"]) for r in read_csv(outcome.files[1])}
+    assert (FindingKind.NOT_IN_IDP, DANA) in findings  # asked for: everyone is flagged
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("key_expiring_within_days", 10**9),
+        ("invitation_max_age_days", 10**12),
+        ("key_max_age_days", 10**10),
+        ("decision_seconds", 10**15),
+        ("reminder_seconds", 10**15),
+        ("escalation_seconds", 10**15),
+        ("poll_seconds", float("nan")),
+    ],
+)
+def test_numbers_out_of_range_are_refused_naming_the_field(tmp_path, field, value):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        spec(tmp_path, **{field: value})
+    assert [e["loc"] for e in caught.value.errors()] == [(field,)]
+
+
 def test_idp_export_inline_and_json_forms(tmp_path):
     assert load_active_emails(["A@Acme.example", "b@acme.example"]) == {
         "a@acme.example",

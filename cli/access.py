@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 from collections.abc import Coroutine
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any, TypeVar
 
 import typer
@@ -18,6 +18,7 @@ from tasks.access_grants import (
     AccessGrant,
     GrantStatus,
     GrantWriteConflict,
+    clock,
     list_grants,
     update_grant,
 )
@@ -38,7 +39,7 @@ def list_(
             return await list_grants(client)
 
     grants = asyncio.run(read())
-    now = datetime.now(UTC)
+    now = clock.now()
     # The id is what `revoke` and `keep` take: never truncated or wrapped.
     grant_column = Column("grant", no_wrap=True, min_width=12)
     table = Table(grant_column, "who", "role", "where", "expires (UTC)", "left", "status")

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from prefect.client.orchestration import PrefectClient
@@ -44,6 +44,24 @@ MAX_WRITE_ATTEMPTS = 20
 _PAGE = 200
 _NAME = re.compile(rf"^{GRANT_PREFIX}(?P<id>[a-z0-9]{{6,32}})(?:(?P<end>{END_SUFFIX})|"
                    rf"{REVISION_INFIX}(?P<version>[0-9]+))?$")
+
+
+class GrantClock:
+    """The time grant expiries are measured by: the wall clock, plus an offset tests set.
+
+    Only expiry decisions read it (when a grant expires, whether it is due); times compared
+    with Arize's own timestamps (``recorded_at``) stay on the wall clock.
+    """
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        """Now, as expiries see it."""
+        return datetime.now(UTC) + self.offset
+
+
+clock = GrantClock()
 
 
 class GrantStatus(StrEnum):
@@ -114,7 +132,7 @@ class AccessGrant(BaseModel):
 
     def is_due(self, now: datetime | None = None) -> bool:
         """True when the grant has expired and its access may still be present."""
-        return self.status is not GrantStatus.ENDED and (now or datetime.now(UTC)) >= (
+        return self.status is not GrantStatus.ENDED and (now or clock.now()) >= (
             self.expires_at
         )
 

@@ -22,6 +22,7 @@ from flows.revoke_expired_access.revoke import plan_revoke
 from tasks.access_grants import (
     AccessGrant,
     GrantEnded,
+    clock,
     create_grant,
     extend_grant,
     find_open_grant,
@@ -156,7 +157,7 @@ async def grant_temporary_access(
         await notify_requester(runbook_policy, requester_slack_id, message)
         return GrantOutcome(result=GrantResult.REJECTED, message=message, report=report)
 
-    expires_at = datetime.now(UTC) + spec.duration
+    expires_at = clock.now() + spec.duration
     if open_grant is not None:
         return await _extend(open_grant, expires_at, spec, plan, trigger, started, decision,
                              runbook_policy, requester_slack_id)

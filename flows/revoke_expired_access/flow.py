@@ -8,8 +8,6 @@ its expiry. Both go through ``end_grant``, which removes only what the grant add
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from prefect import flow, get_client, get_run_logger
 from pydantic import BaseModel
 
@@ -17,7 +15,7 @@ from blocks.policy import RunbookPolicy
 from flows.engine import load_policy
 from flows.grant_temporary_access.notices import notify_requester
 from flows.revoke_expired_access.revoke import end_grant
-from tasks.access_grants import AccessGrant, GrantStatus, list_grants, read_grant
+from tasks.access_grants import AccessGrant, GrantStatus, clock, list_grants, read_grant
 from tasks.steps.step import StepContext
 
 SWEEPER = "revoke-expired-access"
@@ -79,7 +77,7 @@ async def revoke_expired_access(policy: str = "default") -> list[RevokeOutcome]:
     Args:
         policy: Name of the saved runbook policy block (account, Slack).
     """
-    now = datetime.now(UTC)
+    now = clock.now()
     async with get_client() as client:
         due = [g for g in await list_grants(client) if g.is_due(now)]
     get_run_logger().info("%d grant(s) past expiry", len(due))

@@ -315,8 +315,9 @@ async def _undo(
         async with get_client() as client:
             await finish_end(client, grant.id,
                              grant.end.model_copy(update={"done": True, "outcome": outcome}))
+    what = "the access was removed again" if undo.changes else "; ".join(said)
     message = f"Not granted: grant {grant.id} ended while it was being applied " \
-              f"({grant.end.reason}); the access was removed again."
+              f"({grant.end.reason}); {what}."
     report = await write_report(plan, RunStatus.FAILED, trigger, started, results, decision,
                                 notes=[message, *said])
     await notify_requester(policy, requester_slack_id, message)

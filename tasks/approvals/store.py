@@ -1,8 +1,10 @@
 """Approval requests and votes kept on the flow run, through Prefect's run-input API.
 
 Run inputs are unique per ``(flow run, key)`` in Prefect's database, so storing a vote under
-``vote-<gate>-<user>`` is both the record and the "one vote per person" rule, and it survives a
-restart of whoever wrote it. Every function takes an open ``PrefectClient``.
+``vote-<gate>-<hash of the voter's e-mail>`` is both the record and the "one vote per person"
+rule, and it survives a restart of whoever wrote it. Only a vote that its path checked against
+the policy is stored: a refused answer never takes the key of the person it names. Every
+function takes an open ``PrefectClient``.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ async def record_vote(client: PrefectClient, run_id: UUID | str, gate: str, vote
     try:
         await client.create_flow_run_input(
             flow_run_id=UUID(str(run_id)),
-            key=vote_key(gate, vote.voter.id),
+            key=vote_key(gate, vote.voter.key),
             value=vote.model_dump_json(),
             sender=f"{vote.voter.channel.value}:{vote.voter.id}",
         )
@@ -130,7 +132,7 @@ async def read_votes(client: PrefectClient, run_id: UUID | str, gate: str) -> li
         except ValidationError:
             continue  # not a vote of this version's shape: it cannot count
         # The prefix of gate "x" also matches gate "x-y": keep only this gate's own keys.
-        if item.key == vote_key(gate, vote.voter.id):
+        if item.key == vote_key(gate, vote.voter.key):
             votes.append(vote)
     return sorted(votes, key=lambda v: v.at)
 

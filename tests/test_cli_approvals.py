@@ -71,5 +71,6 @@ async def test_answering_a_run_that_is_not_waiting_fails_clearly(arize, runbook_
         cli, "approve", str(latest.id), "--as", "approver@acme.example", api_url=prefect_harness
     )
 
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "not waiting for approval" in result.stderr
+    assert "fix:" in result.stderr

@@ -21,7 +21,7 @@ from flows.offboard_user.flow import offboard_user
 from tasks.approvals.metrics import BREAK_GLASS_APPROVALS
 from tasks.approvals.models import ApprovalRequest
 from tasks.approvals.policy import ApprovalPolicy, Vote, VoteChannel, Voter
-from tasks.approvals.store import read_request, record_vote
+from tasks.approvals.store import read_request, read_votes, record_vote
 from tasks.reporting.report import RunStatus
 from tasks.triggers import Trigger, TriggerSource
 from tests.fixtures.runbooks import BREAK_GLASS, admin_client, mutation_count
@@ -260,9 +260,12 @@ async def test_a_leaver_storm_holds_the_sixth_run_until_break_glass(arize, quoru
     assert "leaver storm" in held[0].held
 
     (held_run,) = [r for r in requests if r.held]
-    # A normal approval does not release a held run; break-glass does.
-    await answer_gate(held_run.run_id, approved=True, approver=FIRST)
-    await waits_again(uuid.UUID(held_run.run_id), held_run.gate)
+    # A normal approval cannot release a held run, so the CLI refuses it and stores nothing;
+    # break-glass does release it.
+    with pytest.raises(GateNotAnswered, match="held for break-glass approval"):
+        await answer_gate(held_run.run_id, approved=True, approver=FIRST)
+    async with get_client() as client:
+        assert await read_votes(client, held_run.run_id, held_run.gate) == []
     assert await user_exists(arize, held_run.subject)
     await answer_gate(
         held_run.run_id, approved=True, approver=BREAK_GLASS, break_glass=True,

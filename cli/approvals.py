@@ -38,7 +38,15 @@ from blocks.policy import RunbookPolicy
 from cli.errors import CliError
 from tasks.approvals.directory import resolve_directory
 from tasks.approvals.models import ApprovalAnswer
-from tasks.approvals.policy import Subjects, Vote, VoteChannel, Voter, evaluate, refusal
+from tasks.approvals.policy import (
+    Subjects,
+    Vote,
+    VoteChannel,
+    Voter,
+    evaluate,
+    held_refusal,
+    refusal,
+)
 from tasks.approvals.store import read_request, read_votes, record_vote, vote_is_authentic
 
 console = Console(stderr=True)
@@ -186,10 +194,10 @@ async def cast_vote(
                 fix="ask a person the policy names to answer (who may approve is on the run's "
                 "page and in the approval message)",
             )
-        if request.held and approved and not break_glass:
+        held = held_refusal(request.held, approved=approved, break_glass=break_glass)
+        if held is not None:
             raise GateNotAnswered(
-                f"this run is held for break-glass approval ({request.held}); an ordinary "
-                "approval cannot release it, so nothing was recorded",
+                f"{held}, so nothing was recorded",
                 where=f"run {run_id}, gate {gate}",
                 fix="a person the policy names for break-glass runs `arize-runbooks approve "
                 "--break-glass --reason …`; anyone permitted may still reject",

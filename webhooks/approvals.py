@@ -39,7 +39,16 @@ from blocks.slack import slack_web_client
 from tasks.approvals.directory import resolve_directory
 from tasks.approvals.gate import HOLD_EXPIRED_MESSAGE
 from tasks.approvals.models import ApprovalAnswer, ApprovalDecision, ApprovalRequest
-from tasks.approvals.policy import Outcome, Subjects, Vote, VoteChannel, Voter, evaluate, refusal
+from tasks.approvals.policy import (
+    Outcome,
+    Subjects,
+    Vote,
+    VoteChannel,
+    Voter,
+    evaluate,
+    held_refusal,
+    refusal,
+)
 from tasks.approvals.slack_blocks import (
     APPROVE_ACTION,
     REJECT_ACTION,
@@ -268,6 +277,15 @@ class SlackApprovalHandler:
             voter = await self._authorize(slack, click, request)
             if isinstance(voter, ClickResult):
                 return voter
+            held = held_refusal(request.held, approved=click.approve)
+            if held is not None:
+                return ClickResult(
+                    ClickOutcome.NOT_ALLOWED,
+                    f"Your click was not recorded as a vote: {held}. A person named for "
+                    "break-glass runs `arize-runbooks approve --break-glass`.",
+                    None,
+                    request,
+                )
             vote = sign_vote(
                 click.run_id,
                 click.gate,

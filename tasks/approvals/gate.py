@@ -42,6 +42,7 @@ from tasks.approvals.policy import (
     VoteChannel,
     Voter,
     evaluate,
+    held_refusal,
     refusal,
     ui_votes_in_words,
     who_may_approve,
@@ -374,7 +375,9 @@ async def _record_form_answer(
             "field must be your e-mail"
         )
     voter = Voter(channel=VoteChannel.UI, id=claimed, email=claimed)
-    why = refusal(policy.approval, voter, subjects, directory)
+    why = refusal(policy.approval, voter, subjects, directory) or held_refusal(
+        request.held, approved=answer.approved
+    )
     if why is not None:
         return f"a Prefect UI answer was refused and not recorded as a vote: {why}"
     ui_vote = Vote(

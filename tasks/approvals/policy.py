@@ -267,6 +267,20 @@ def refusal(
     return None
 
 
+def held_refusal(held: str | None, *, approved: bool, break_glass: bool = False) -> str | None:
+    """Why an answer on a gate held for break-glass (leaver storm) cannot count, or ``None``.
+
+    Only a break-glass approval releases a held gate, so an ordinary approval there would be a
+    vote that counts for nothing; every path refuses it before storing it. A rejection counts.
+    """
+    if held and approved and not break_glass:
+        return (
+            f"the run is held for break-glass approval ({held}); an ordinary approval cannot "
+            "release it"
+        )
+    return None
+
+
 class Outcome(StrEnum):
     """What the votes on a gate add up to."""
 

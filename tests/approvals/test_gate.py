@@ -283,3 +283,23 @@ async def test_sweeper_marks_gates_nobody_marked(
         )
     assert len(reports) == 1
     assert "— expired" in str(reports[0].data) and "nothing was changed" in str(reports[0].data)
+
+
+async def test_an_approval_click_on_a_held_run_is_not_stored_as_a_vote(
+    gated_run: Callable[..., GatedRun],
+    service: Callable[[], Any],
+    slack_emulator: SlackEmulatorServer,
+) -> None:
+    run = gated_run(held="leaver storm: 6 destructive runs within the hour")
+    await run.paused()
+    async with service() as client:
+        await send(client, run.click(ALICE))
+    assert await votes(run) == []
+    assert ephemerals(slack_emulator, ALICE) == [
+        "Your click was not recorded as a vote: the run is held for break-glass approval "
+        "(leaver storm: 6 destructive runs within the hour); an ordinary approval cannot "
+        "release it. A person named for break-glass runs `arize-runbooks approve --break-glass`."
+    ]
+    async with service() as client:  # a rejection still counts
+        await send(client, run.click(ALICE, "reject"))
+    assert (await (await run.finished()).result())["approved"] is False

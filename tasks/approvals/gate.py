@@ -366,7 +366,15 @@ async def _record_form_answer(
         ``None`` when there was nothing to refuse, else why the answer counts for nothing.
     """
     claimed = answer.approver.strip().lower()
-    if not claimed or any(claimed in vote.voter.identities() for vote in votes):
+    own = [vote for vote in votes if claimed in vote.voter.identities()]
+    if own and own[0].approved != answer.approved:
+        # Not the resume that came with their vote: a second, different answer.
+        earlier = "an approval" if own[0].approved else "a rejection"
+        return (
+            f"an answer by {claimed} counts for nothing: they already voted ({earlier} via "
+            f"{own[0].voter.channel.value})"
+        )
+    if not claimed or own:
         return None
     shown = answer.approver.strip()[:120]
     if "@" not in claimed:

@@ -71,5 +71,27 @@ async def test_answering_a_run_that_is_not_waiting_fails_clearly(arize, runbook_
         cli, "approve", str(latest.id), "--as", "approver@acme.example", api_url=prefect_harness
     )
 
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "not waiting for approval" in result.stderr
+    assert "fix:" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("run_id", "what"),
+    [
+        (
+            "00000000-0000-4000-8000-000000000000",
+            "no flow run 00000000-0000-4000-8000-000000000000",
+        ),
+        ("not-a-run", "'not-a-run' is not a flow run id"),
+    ],
+    ids=["unknown", "malformed"],
+)
+def test_an_unknown_or_malformed_run_id_is_explained(prefect_harness, run_id, what):
+    result = cli("approve", run_id, "--as", "approver@acme.example", api_url=prefect_harness)
+
+    assert result.returncode == 2, result.stderr
+    assert what in result.stderr
+    assert "where: the RUN_ID argument" in result.stderr
+    assert "fix:" in result.stderr
+    assert "unexpected error" not in result.stderr and "Traceback" not in result.stderr

@@ -39,7 +39,16 @@ from blocks.slack import slack_web_client
 from tasks.approvals.directory import resolve_directory
 from tasks.approvals.gate import HOLD_EXPIRED_MESSAGE
 from tasks.approvals.models import ApprovalAnswer, ApprovalDecision, ApprovalRequest
-from tasks.approvals.policy import Outcome, Subjects, Vote, VoteChannel, Voter, evaluate, refusal
+from tasks.approvals.policy import (
+    Outcome,
+    Subjects,
+    Vote,
+    VoteChannel,
+    Voter,
+    evaluate,
+    held_refusal,
+    refusal,
+)
 from tasks.approvals.slack_blocks import (
     APPROVE_ACTION,
     REJECT_ACTION,
@@ -268,6 +277,15 @@ class SlackApprovalHandler:
             voter = await self._authorize(slack, click, request)
             if isinstance(voter, ClickResult):
                 return voter
+            held = held_refusal(request.held, approved=click.approve)
+            if held is not None:
+                return ClickResult(
+                    ClickOutcome.NOT_ALLOWED,
+                    f"Your click was not recorded as a vote: {held}. A person named for "
+                    "break-glass runs `arize-runbooks approve --break-glass`.",
+                    None,
+                    request,
+                )
             vote = sign_vote(
                 click.run_id,
                 click.gate,
@@ -279,9 +297,7 @@ class SlackApprovalHandler:
                 ),
             )
             if not await record_vote(prefect, click.run_id, click.gate, vote):
-                return ClickResult(
-                    ClickOutcome.ALREADY_VOTED, "You already voted on this request.", None, request
-                )
+                return await self._already_voted(prefect, click, request, voter)
             return await self._maybe_decide(prefect, slack, click, request, vote)
 
     async def sweep_expired(
@@ -398,6 +414,24 @@ class SlackApprovalHandler:
             ), None
         return None, request
 
+    async def _already_voted(
+        self, prefect: PrefectClient, click: Click, request: ApprovalRequest, voter: Voter
+    ) -> ClickResult:
+        """The clicker's key holds a vote: say through which path, and that this click counts
+        for nothing (one vote per person and request)."""
+        votes = await read_votes(prefect, click.run_id, click.gate)
+        earlier = [v for v in votes if v.voter.key == voter.key]
+        how = ""
+        if earlier:
+            answer = "an approval" if earlier[0].approved else "a rejection"
+            how = f" ({answer} via {earlier[0].voter.channel.value})"
+        return ClickResult(
+            ClickOutcome.ALREADY_VOTED,
+            f"You already voted on this request{how}; this click counts for nothing.",
+            None,
+            request,
+        )
+
     async def _authorize(
         self, slack: AsyncWebClient, click: Click, request: ApprovalRequest
     ) -> Voter | ClickResult:
@@ -408,7 +442,8 @@ class SlackApprovalHandler:
         """
         refused = ClickResult(
             ClickOutcome.NOT_ALLOWED,
-            "You are not allowed to approve or reject this request.",
+            "You are not allowed to approve or reject this request; your click was not "
+            "recorded as a vote.",
             None,
             request,
         )
@@ -426,16 +461,23 @@ class SlackApprovalHandler:
         )
         subjects = Subjects.of(request.protected, request.requested_by)
         directory = await resolve_directory(request.policy, slack)
-        if refusal(request.policy, voter, subjects, directory) is None:
+        why = refusal(request.policy, voter, subjects, directory)
+        if why is None:
             return voter
         if voter.identities() & (subjects.protected | {subjects.requested_by}):
             return ClickResult(
                 ClickOutcome.NOT_ALLOWED,
-                "You may not decide this request: you asked for it or it concerns you.",
+                "You may not decide this request: you asked for it or it concerns you. Your "
+                "click was not recorded as a vote.",
                 None,
                 request,
             )
-        return refused
+        return ClickResult(
+            ClickOutcome.NOT_ALLOWED,
+            f"Your click was not recorded as a vote: {why}.",
+            None,
+            request,
+        )
 
     async def _maybe_decide(
         self,
@@ -489,14 +531,16 @@ class SlackApprovalHandler:
         if result.state is not None and result.state.is_failed():
             return ClickResult(
                 ClickOutcome.EXPIRED,
-                "Your vote was recorded, but the request had expired (rejected).",
+                "Your vote was stored, but the request had expired (rejected); it counts for "
+                "nothing.",
                 None,
                 request,
             )
         if result.status == SetStateStatus.ABORT:
             return ClickResult(
                 ClickOutcome.ALREADY_DECIDED,
-                "Your vote was recorded, but the request was already decided.",
+                "Your vote was stored, but the request was already decided; it counts for "
+                "nothing.",
                 None,
                 request,
             )

@@ -28,6 +28,7 @@ from prefect.flow_runs import apause_flow_run, asuspend_flow_run
 from prefect.input.run_input import keyset_from_base_key
 from prefect.runtime import deployment, flow_run
 from prefect.states import Running
+from pydantic import Field, create_model
 
 from blocks.policy import RunbookPolicy
 from tasks.approvals.directory import resolve_directory
@@ -41,6 +42,10 @@ from tasks.approvals.policy import (
     VoteChannel,
     Voter,
     evaluate,
+    held_refusal,
+    refusal,
+    ui_votes_in_words,
+    who_may_approve,
 )
 from tasks.approvals.slack_messages import (
     mark_decided,
@@ -56,6 +61,7 @@ from tasks.approvals.store import (
     store_request,
     vote_is_authentic,
 )
+from tasks.approvals.wait_message import waiting_with_message
 from tasks.planning.plan import Plan
 from tasks.triggers import Trigger
 
@@ -138,7 +144,8 @@ async def require_approval(
     attempt, history = 0, []
     while True:
         try:
-            answer = await _wait(plan, policy, request, attempt)
+            with waiting_with_message(_wait_state_message(policy, request, history)):
+                answer = await _wait(plan, policy, request, attempt)
         except ApprovalTimeout as ex:
             ex.refused = history
             raise
@@ -202,9 +209,7 @@ async def _wait(
     plan: Plan, policy: RunbookPolicy, request: ApprovalRequest, attempt: int
 ) -> ApprovalAnswer:
     """Pause, or hold then suspend, until someone answers, within the request's expiry."""
-    form = ApprovalAnswer.with_initial_data(
-        description=_form_description(plan, request), approved=False, approver=""
-    )
+    form = _answer_form(plan, policy, request)
     try:
         if _remaining(request) <= 0:
             raise FlowPauseTimeout("the request has expired")
@@ -315,20 +320,10 @@ async def _judge(
     """Record a form answer from someone without a vote as a UI vote; judge every vote."""
     async with get_client() as client:
         votes = await read_votes(client, request.run_id, request.gate)
-        claimed = answer.approver.strip().lower()
-        if claimed and not any(claimed in vote.voter.identities() for vote in votes):
-            ui_vote = Vote(
-                voter=Voter(
-                    channel=VoteChannel.UI,
-                    id=claimed,
-                    email=claimed if "@" in claimed else None,
-                ),
-                approved=answer.approved,
-                plan_hash=plan.hash,
-                at=datetime.now(UTC),
-                reason=answer.comment,
-            )
-            await record_vote(client, request.run_id, request.gate, ui_vote)
+        answer_refused = await _record_form_answer(
+            client, plan, policy, request, subjects, directory, answer, votes
+        )
+        if answer_refused is None:
             votes = await read_votes(client, request.run_id, request.gate)
     authentic = {
         index
@@ -344,9 +339,65 @@ async def _judge(
         held=held is not None,
         authentic=authentic,
     )
+    if answer_refused:
+        verdict.refused.insert(0, answer_refused)
     if held and not verdict.decided:
         verdict.refused.append(f"the run is held for break-glass approval: {held}")
     return verdict
+
+
+async def _record_form_answer(
+    client: PrefectClient,
+    plan: Plan,
+    policy: RunbookPolicy,
+    request: ApprovalRequest,
+    subjects: Subjects,
+    directory: Directory,
+    answer: ApprovalAnswer,
+    votes: list[Vote],
+) -> str | None:
+    """Record the answer that woke the gate as a UI vote, if it is one the policy counts.
+
+    An answer from a Slack or CLI voter comes with their stored vote and is not a vote itself.
+    Any other answer is a Prefect UI (or raw API) answer: it is stored only when the policy
+    lets it count, so a refused answer never takes the key of the person it names.
+
+    Returns:
+        ``None`` when there was nothing to refuse, else why the answer counts for nothing.
+    """
+    claimed = answer.approver.strip().lower()
+    own = [vote for vote in votes if claimed in vote.voter.identities()]
+    if own and own[0].approved != answer.approved:
+        # Not the resume that came with their vote: a second, different answer.
+        earlier = "an approval" if own[0].approved else "a rejection"
+        return (
+            f"an answer by {claimed} counts for nothing: they already voted ({earlier} via "
+            f"{own[0].voter.channel.value})"
+        )
+    if not claimed or own:
+        return None
+    shown = answer.approver.strip()[:120]
+    if "@" not in claimed:
+        return (
+            f"a Prefect UI answer as {shown!r} was refused and not recorded: the approver "
+            "field must be your e-mail"
+        )
+    voter = Voter(channel=VoteChannel.UI, id=claimed, email=claimed)
+    why = refusal(policy.approval, voter, subjects, directory) or held_refusal(
+        request.held, approved=answer.approved
+    )
+    if why is not None:
+        return f"a Prefect UI answer was refused and not recorded as a vote: {why}"
+    ui_vote = Vote(
+        voter=voter,
+        approved=answer.approved,
+        plan_hash=plan.hash,
+        at=datetime.now(UTC),
+        reason=answer.comment,
+    )
+    if not await record_vote(client, request.run_id, request.gate, ui_vote):
+        return f"a Prefect UI answer by {claimed} counts for nothing: they already voted"
+    return None
 
 
 async def _decided(
@@ -414,9 +465,47 @@ async def _refused(
     return f"woken at attempt {attempt + 1}: {text.removeprefix(':no_entry: ')}"
 
 
-def _form_description(plan: Plan, request: ApprovalRequest) -> str:
-    held = f"\n\n**HELD for break-glass approval:** {request.held}" if request.held else ""
+#: Prefect keeps state messages short in its UI; the rules come first, then the last refusal.
+_MAX_STATE_MESSAGE = 1000
+
+
+def _rules_in_words(policy: RunbookPolicy, request: ApprovalRequest) -> tuple[str, str, str]:
+    """Who may approve, whether UI answers count, and the expiry: the policy that judges."""
     return (
-        f"{plan.render_markdown()}{held}\n\nYour answer is a vote from the e-mail you enter; "
-        "it counts only if the approval policy allows Prefect UI votes and names you."
+        who_may_approve(policy.approval, held=request.held is not None),
+        ui_votes_in_words(policy.approval, slack_configured=policy.approvals is not None),
+        f"{request.expires_at:%Y-%m-%d %H:%M:%S} UTC",
+    )
+
+
+def _wait_state_message(policy: RunbookPolicy, request: ApprovalRequest, history: list[str]) -> str:
+    """The waiting state's message on the run's page: who may approve, by when, and why the
+    last answer did not count."""
+    who, ui, expires = _rules_in_words(policy, request)
+    text = f"Waiting for approval until {expires} by {who}. {ui}."
+    if history:
+        text = f"{text} Last answer: {history[-1]}"
+    return text[:_MAX_STATE_MESSAGE]
+
+
+def _answer_form(
+    plan: Plan, policy: RunbookPolicy, request: ApprovalRequest
+) -> type[ApprovalAnswer]:
+    """The resume form, showing the policy that will judge the answer (Prefect renders the
+    model's description above the form and each field's description under it)."""
+    who, ui, expires = _rules_in_words(policy, request)
+    form = create_model(
+        ApprovalAnswer.__name__,
+        __base__=ApprovalAnswer,
+        approved=(bool, Field(default=False, description="Tick to approve; untick to reject.")),
+        approver=(str, Field(min_length=1, description=f"Your e-mail. May approve: {who}. {ui}.")),
+    )
+    held = f"\n\n**HELD for break-glass approval:** {request.held}" if request.held else ""
+    return form.with_initial_data(
+        description=(
+            f"{plan.render_markdown()}{held}\n\n**Who may approve:** {who}\n\n"
+            f"**Prefect UI answers:** {ui}.\n\n**Expires:** {expires}; no decision by then "
+            "means rejected.\n\nYour answer is a vote from the e-mail you enter; one that "
+            "the policy refuses is not recorded and the run keeps waiting, saying why."
+        )
     )

@@ -8,12 +8,12 @@ writes these on the flow run through Prefect's run-input API. Keys of run inputs
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from prefect.input import RunInput
 from pydantic import BaseModel, Field
 
-from blocks._naming import slug
 from tasks.approvals.policy import ApprovalPolicy
 
 REQUEST_KEY_PREFIX = "approval-request-"
@@ -89,7 +89,18 @@ def request_key(gate: str) -> str:
     return f"{REQUEST_KEY_PREFIX}{gate}"
 
 
-def vote_key(gate: str, user_id: str) -> str:
-    """Run-input key of one voter's vote on one gate; the key itself makes votes unique."""
-    return f"{VOTE_KEY_PREFIX}{gate}-{slug(user_id)}"
+#: Hex digits of the voter hash in a vote key: 128 bits, so two voters never share a key.
+VOTER_HASH_LENGTH = 32
+
+
+def vote_key(gate: str, voter_key: str) -> str:
+    """Run-input key of one voter's vote on one gate; the key itself makes votes unique.
+
+    ``voter_key`` is :attr:`~tasks.approvals.policy.Voter.key` (the normalised e-mail, or the
+    Slack id of a voter without one). Run-input keys allow only ``[a-z0-9-]``, and slugging an
+    e-mail would fold ``jo.ann@`` and ``jo_ann@`` into one voter, so the key holds a hash of
+    it; the vote itself (the value) keeps the e-mail.
+    """
+    digest = hashlib.sha256(voter_key.strip().lower().encode()).hexdigest()
+    return f"{VOTE_KEY_PREFIX}{gate}-{digest[:VOTER_HASH_LENGTH]}"
 

@@ -125,6 +125,40 @@ class ApprovalPolicy(BaseModel):
         return slack_configured
 
 
+def who_may_approve(policy: ApprovalPolicy, *, held: bool = False) -> str:
+    """Who may approve under ``policy``, in words, for forms, run pages and messages.
+
+    Args:
+        policy: The approval policy the request is judged by.
+        held: Whether the gate is held for break-glass approval (leaver storm).
+
+    Returns:
+        E.g. ``"2 of: a@x.example, members of Slack group arize-approvers"``.
+    """
+    if held:
+        named = ", ".join(policy.break_glass) or "nobody (the policy names no one)"
+        return f"break-glass only (`arize-runbooks approve --break-glass`), by: {named}"
+    names = [*policy.approver_emails, *(f"Slack user {i}" for i in policy.approver_slack_ids)]
+    if policy.approver_group:
+        names.append(f"members of Slack group {policy.approver_group}")
+    listed = ", ".join(names) or "nobody (the policy names no approver)"
+    need = f"{policy.quorum} different people" if policy.quorum > 1 else "one person"
+    rule = "" if policy.allow_requester else "; not the requester"
+    return f"{need} of: {listed} (never the people the run concerns{rule})"
+
+
+def ui_votes_in_words(policy: ApprovalPolicy, *, slack_configured: bool) -> str:
+    """Whether a Prefect UI answer counts as a vote under ``policy``, and why."""
+    if policy.allows(VoteChannel.UI, slack_configured=slack_configured):
+        return "Prefect UI answers count as votes"
+    why = (
+        "the policy sets ui_votes=false"
+        if policy.ui_votes is False
+        else "Slack approvals are configured and the policy does not set ui_votes"
+    )
+    return f"Prefect UI answers do NOT count as votes ({why}): approve in Slack or with the CLI"
+
+
 class Voter(BaseModel):
     """Who cast a vote, as far as the path it came through can vouch."""
 
@@ -132,6 +166,12 @@ class Voter(BaseModel):
     id: str = Field(description="Slack user id for Slack votes, else the e-mail.")
     email: str | None = None
     name: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The one name a vote is stored and counted under: the e-mail, lower-cased (no other
+        folding: ``jo.ann@`` and ``jo_ann@`` are two people), else the id."""
+        return (self.email or self.id).strip().lower()
 
     def identities(self) -> set[str]:
         """Every name this voter is known by, lower-cased, for allow and block lists."""
@@ -227,6 +267,20 @@ def refusal(
     return None
 
 
+def held_refusal(held: str | None, *, approved: bool, break_glass: bool = False) -> str | None:
+    """Why an answer on a gate held for break-glass (leaver storm) cannot count, or ``None``.
+
+    Only a break-glass approval releases a held gate, so an ordinary approval there would be a
+    vote that counts for nothing; every path refuses it before storing it. A rejection counts.
+    """
+    if held and approved and not break_glass:
+        return (
+            f"the run is held for break-glass approval ({held}); an ordinary approval cannot "
+            "release it"
+        )
+    return None
+
+
 class Outcome(StrEnum):
     """What the votes on a gate add up to."""
 
@@ -310,7 +364,7 @@ def evaluate(
         if vote.break_glass:
             verdict.break_glass = vote
             continue
-        key = (vote.voter.email or vote.voter.id).lower()
+        key = vote.voter.key
         if key not in seen:
             seen.add(key)
             verdict.approvers.append(vote.voter)

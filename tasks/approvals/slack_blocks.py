@@ -88,7 +88,14 @@ def counts_line(request: ApprovalRequest) -> str:
     return f"{len(request.destructive)} change(s)"
 
 
-def _summary(request: ApprovalRequest) -> Blocks:
+#: The header of each state of the message: open, then how it was decided.
+HEADER_OPEN = "Approval needed"
+HEADER_APPROVED = "Approved"
+HEADER_REJECTED = "Rejected"
+HEADER_EXPIRED = "Expired (rejected)"
+
+
+def _summary(request: ApprovalRequest, header: str = HEADER_OPEN) -> Blocks:
     fields = [
         f"*Runbook*\n{escape(request.runbook)}",
         f"*Subject*\n{escape(request.subject)}",
@@ -129,7 +136,7 @@ def _summary(request: ApprovalRequest) -> Blocks:
             "type": "header",
             "text": {
                 "type": "plain_text",
-                "text": redact(f"Approval needed: {request.runbook}")[:150],
+                "text": redact(f"{header}: {request.runbook}")[:150],
             },
         },
         # Slack caps each field at 2000 characters.
@@ -212,7 +219,7 @@ def request_message(
             }
         )
     blocks.append(_buttons(request, version))
-    return SlackMessage(text=_fallback(request, "Approval needed"), blocks=blocks)
+    return SlackMessage(text=_fallback(request, HEADER_OPEN), blocks=blocks)
 
 
 def decided_message(
@@ -241,11 +248,11 @@ def decided_message(
         verdict = f":white_check_mark: *Approved* by {mention(decided_by)}{extra}"
     else:
         verdict = f":x: *Rejected* by {mention(decided_by)}; nothing will be changed"
-    blocks = _summary(request)
+    word = HEADER_APPROVED if approved else HEADER_REJECTED
+    blocks = _summary(request, word)
     blocks.append(
         {"type": "section", "text": {"type": "mrkdwn", "text": f"{verdict} — {slack_date(at)}"}}
     )
-    word = "Approved" if approved else "Rejected"
     return SlackMessage(text=_fallback(request, word), blocks=blocks)
 
 
@@ -259,7 +266,7 @@ def expired_message(request: ApprovalRequest, *, at: datetime) -> SlackMessage:
     Returns:
         The message.
     """
-    blocks = _summary(request)
+    blocks = _summary(request, HEADER_EXPIRED)
     blocks.append(
         {
             "type": "section",
@@ -272,4 +279,4 @@ def expired_message(request: ApprovalRequest, *, at: datetime) -> SlackMessage:
             },
         }
     )
-    return SlackMessage(text=_fallback(request, "Expired (rejected)"), blocks=blocks)
+    return SlackMessage(text=_fallback(request, HEADER_EXPIRED), blocks=blocks)

@@ -1,8 +1,10 @@
 """Approval requests and votes kept on the flow run, through Prefect's run-input API.
 
 Run inputs are unique per ``(flow run, key)`` in Prefect's database, so storing a vote under
-``vote-<gate>-<user>`` is both the record and the "one vote per person" rule, and it survives a
-restart of whoever wrote it. Every function takes an open ``PrefectClient``.
+``vote-<gate>-<hash of the voter's e-mail>`` is both the record and the "one vote per person"
+rule, and it survives a restart of whoever wrote it. Only a vote that its path checked against
+the policy is stored: a refused answer never takes the key of the person it names. Every
+function takes an open ``PrefectClient``.
 """
 
 from __future__ import annotations
@@ -92,17 +94,45 @@ async def record_vote(client: PrefectClient, run_id: UUID | str, gate: str, vote
     Returns:
         ``True`` if recorded, ``False`` if this person had already voted on this gate.
     """
+    key = vote_key(gate, vote.voter.key)
+    for _ in range(2):
+        try:
+            await client.create_flow_run_input(
+                flow_run_id=UUID(str(run_id)),
+                key=key,
+                value=vote.model_dump_json(),
+                sender=f"{vote.voter.channel.value}:{vote.voter.id}",
+            )
+        except httpx.HTTPStatusError as ex:
+            if _status(ex) != 409:
+                raise
+            if not await _drop_void_vote(client, run_id, gate, key):
+                return False
+        else:
+            return True
+    return False
+
+
+async def _drop_void_vote(client: PrefectClient, run_id: UUID | str, gate: str, key: str) -> bool:
+    """Delete what holds ``key`` if it can never count (an unsigned "Slack" vote, a vote of
+    someone else, or junk written straight into Prefect; :func:`read_votes` skips all three),
+    so a forgery cannot take a real voter's key; ``False`` when the key holds a genuine vote."""
     try:
-        await client.create_flow_run_input(
-            flow_run_id=UUID(str(run_id)),
-            key=vote_key(gate, vote.voter.id),
-            value=vote.model_dump_json(),
-            sender=f"{vote.voter.channel.value}:{vote.voter.id}",
-        )
+        raw = await client.read_flow_run_input(flow_run_id=UUID(str(run_id)), key=key)
     except httpx.HTTPStatusError as ex:
-        if _status(ex) == 409:
-            return False
-        raise
+        return _status(ex) == 404  # deleted meanwhile: the key is free again
+    try:
+        held = Vote.model_validate_json(raw)
+    except ValidationError:
+        held = None
+    genuine = (
+        held is not None
+        and vote_key(gate, held.voter.key) == key
+        and vote_is_authentic(run_id, gate, held)
+    )
+    if genuine:
+        return False
+    await client.delete_flow_run_input(flow_run_id=UUID(str(run_id)), key=key)
     return True
 
 
@@ -130,7 +160,7 @@ async def read_votes(client: PrefectClient, run_id: UUID | str, gate: str) -> li
         except ValidationError:
             continue  # not a vote of this version's shape: it cannot count
         # The prefix of gate "x" also matches gate "x-y": keep only this gate's own keys.
-        if item.key == vote_key(gate, vote.voter.id):
+        if item.key == vote_key(gate, vote.voter.key):
             votes.append(vote)
     return sorted(votes, key=lambda v: v.at)
 

@@ -106,7 +106,8 @@ async def test_quorum_survives_a_restart_and_ignores_repeats(
     assert await votes(run) == [ALICE]
     assert ephemerals(slack_emulator, ALICE) == [
         "Your approval is recorded: 1 so far, 2 needed.",
-        "You already voted on this request.",
+        "You already voted on this request (an approval via slack); this click counts for "
+        "nothing.",
     ]
     assert buttons(run.message())  # still waiting, still clickable
     # A new service instance: nothing but the flow run remembers Alice's vote.
@@ -137,11 +138,16 @@ async def test_outsiders_requester_and_subject_are_refused(
     assert run.message() == before
     assert (
         ephemerals(slack_emulator, MALLORY)
-        == ["You are not allowed to approve or reject this request."] * 2
+        == [
+            "Your click was not recorded as a vote: mallory (mallory@acme.example) via slack is "
+            "not an approver under the policy."
+        ]
+        * 2
     )
     for user in (REQUESTER, LEE):
         assert ephemerals(slack_emulator, user) == [
-            "You may not decide this request: you asked for it or it concerns you."
+            "You may not decide this request: you asked for it or it concerns you. Your click "
+            "was not recorded as a vote."
         ]
     async with service() as client:
         await send(client, run.click(BOB))
@@ -277,3 +283,23 @@ async def test_sweeper_marks_gates_nobody_marked(
         )
     assert len(reports) == 1
     assert "— expired" in str(reports[0].data) and "nothing was changed" in str(reports[0].data)
+
+
+async def test_an_approval_click_on_a_held_run_is_not_stored_as_a_vote(
+    gated_run: Callable[..., GatedRun],
+    service: Callable[[], Any],
+    slack_emulator: SlackEmulatorServer,
+) -> None:
+    run = gated_run(held="leaver storm: 6 destructive runs within the hour")
+    await run.paused()
+    async with service() as client:
+        await send(client, run.click(ALICE))
+    assert await votes(run) == []
+    assert ephemerals(slack_emulator, ALICE) == [
+        "Your click was not recorded as a vote: the run is held for break-glass approval "
+        "(leaver storm: 6 destructive runs within the hour); an ordinary approval cannot "
+        "release it. A person named for break-glass runs `arize-runbooks approve --break-glass`."
+    ]
+    async with service() as client:  # a rejection still counts
+        await send(client, run.click(ALICE, "reject"))
+    assert (await (await run.finished()).result())["approved"] is False

@@ -151,3 +151,35 @@ def test_a_space_can_name_its_own_approvers() -> None:
     assert refusal(fraud, BOB, SUBJECTS, directory) is not None
     lead = Voter(channel=VoteChannel.CLI, id="lead@acme.example", email="lead@acme.example")
     assert refusal(fraud, lead, SUBJECTS, directory) is None
+
+
+def test_vote_keys_keep_every_distinct_email_apart() -> None:
+    import re
+
+    from tasks.approvals.models import vote_key
+
+    emails = ["jo.ann@acme.example", "jo_ann@acme.example", "jo-ann@acme.example",
+              "jo+ann@acme.example", "joann@acme.example"]
+    keys = {vote_key("approve-0123456789abcdef", e) for e in emails}
+    assert len(keys) == len(emails)
+    # Prefect allows only lowercase letters, digits and dashes in run-input keys.
+    assert all(re.fullmatch(r"[a-z0-9-]+", k) for k in keys)
+    # Case is the only folding: one person however they type their address.
+    assert vote_key("g", "Jo.Ann@Acme.example") == vote_key("g", "jo.ann@acme.example")
+    slack_jo = Voter(channel=VoteChannel.SLACK, id="U0JO", email="jo.ann@acme.example")
+    cli_jo = Voter(channel=VoteChannel.CLI, id="Jo.Ann@acme.example", email="Jo.Ann@acme.example")
+    assert slack_jo.key == cli_jo.key == "jo.ann@acme.example"
+
+
+def test_two_people_whose_emails_differ_only_in_punctuation_are_two_approvers() -> None:
+    policy = ApprovalPolicy(approver_emails=["jo.ann@acme.example", "jo_ann@acme.example"],
+                            quorum=2)
+    voters = [Voter(channel=VoteChannel.CLI, id=e, email=e) for e in policy.approver_emails]
+    verdict = evaluate(
+        policy,
+        [vote(v) for v in voters],
+        Subjects.of([], None),
+        Directory.of(policy, slack_configured=False),
+        plan_hash=PLAN,
+    )
+    assert verdict.outcome is Outcome.APPROVED

@@ -21,7 +21,7 @@ from flows.offboard_user.flow import offboard_user
 from tasks.approvals.metrics import BREAK_GLASS_APPROVALS
 from tasks.approvals.models import ApprovalRequest
 from tasks.approvals.policy import ApprovalPolicy, Vote, VoteChannel, Voter
-from tasks.approvals.store import read_request, record_vote
+from tasks.approvals.store import read_request, read_votes, record_vote
 from tasks.reporting.report import RunStatus
 from tasks.triggers import Trigger, TriggerSource
 from tests.fixtures.runbooks import BREAK_GLASS, admin_client, mutation_count
@@ -260,9 +260,12 @@ async def test_a_leaver_storm_holds_the_sixth_run_until_break_glass(arize, quoru
     assert "leaver storm" in held[0].held
 
     (held_run,) = [r for r in requests if r.held]
-    # A normal approval does not release a held run; break-glass does.
-    await answer_gate(held_run.run_id, approved=True, approver=FIRST)
-    await waits_again(uuid.UUID(held_run.run_id), held_run.gate)
+    # A normal approval cannot release a held run, so the CLI refuses it and stores nothing;
+    # break-glass does release it.
+    with pytest.raises(GateNotAnswered, match="held for break-glass approval"):
+        await answer_gate(held_run.run_id, approved=True, approver=FIRST)
+    async with get_client() as client:
+        assert await read_votes(client, held_run.run_id, held_run.gate) == []
     assert await user_exists(arize, held_run.subject)
     await answer_gate(
         held_run.run_id, approved=True, approver=BREAK_GLASS, break_glass=True,
@@ -320,3 +323,55 @@ async def _all_waiting(since: datetime, count: int) -> list[ApprovalRequest]:
                 return [r for r in requests if r is not None]
             await asyncio.sleep(0.5)
 
+
+
+async def test_approvers_whose_emails_differ_only_in_punctuation_are_two_voters(
+    arize, quorum_two
+):
+    jo_dot, jo_plus = "jo.ann@acme.example", "jo+ann@acme.example"
+    quorum_two.approval = quorum_two.approval.model_copy(
+        update={"approver_emails": [jo_dot, jo_plus]}
+    )
+    await quorum_two.asave("default", overwrite=True)
+    since = datetime.now(UTC)
+    flow = asyncio.create_task(offboard_user(spec=spec()))
+    run, request = await waiting(since)
+
+    await answer_gate(run.id, approved=True, approver=jo_dot)
+    await waits_again(run.id, request.gate)
+    await answer_gate(run.id, approved=True, approver=jo_plus)  # not "already voted"
+    outcome = await flow
+
+    assert outcome.status is RunStatus.COMPLETED
+    assert outcome.approver == f"{jo_dot}, {jo_plus}"
+    assert not await user_exists(arize, LEAVER)
+
+
+async def test_a_refused_ui_answer_is_not_the_persons_vote_and_the_run_says_why(
+    arize, quorum_two
+):
+    since = datetime.now(UTC)
+    flow = asyncio.create_task(offboard_user(spec=spec()))
+    run, request = await waiting(since)
+
+    # The first approver answers the resume form, which this policy does not count.
+    async with get_client() as client:
+        form = {"approved": True, "approver": FIRST, "comment": "from the UI form"}
+        assert (await client.resume_flow_run(run.id, run_input=form)).status.value == "ACCEPT"
+    key = await waits_again(run.id, request.gate)
+    async with get_client() as client:
+        assert await read_votes(client, run.id, request.gate) == []
+        paused = await client.read_flow_run(run.id)
+    message = paused.state.message or ""
+    assert "refused and not recorded as a vote" in message
+    assert "answers via ui are not allowed by the policy" in message
+    assert f"by 2 different people of: {FIRST}, {SECOND}" in message
+
+    # Their CLI vote is still theirs to cast, and with the second approver's it decides.
+    await answer_gate(run.id, approved=True, approver=FIRST)
+    await waits_again(run.id, key)
+    await answer_gate(run.id, approved=True, approver=SECOND)
+    outcome = await flow
+    assert outcome.status is RunStatus.COMPLETED
+    assert outcome.approver == f"{FIRST}, {SECOND}"
+    assert "via ui are not allowed" in await report_of(run.id)

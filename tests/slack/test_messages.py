@@ -168,3 +168,19 @@ def test_a_held_request_says_so_and_asks_for_break_glass(request_: ApprovalReque
     assert "*HELD*: more than 5 destructive runs within the hour" in shown
     assert "break-glass only" in shown
     assert "HELD" not in _shown(request_message(request_).blocks)
+
+
+def _header(blocks: list[dict]) -> str:
+    return next(b for b in blocks if b["type"] == "header")["text"]["text"]
+
+
+def test_the_header_says_how_the_request_ended(request_: ApprovalRequest) -> None:
+    at = datetime.now(UTC)
+    runbook = request_.runbook
+    assert _header(request_message(request_).blocks) == f"Approval needed: {runbook}"
+    approved = decided_message(request_, approved=True, decided_by="U0A", approvers=[], at=at)
+    assert _header(approved.blocks) == f"Approved: {runbook}"
+    rejected = decided_message(request_, approved=False, decided_by="U0A", approvers=[], at=at)
+    assert _header(rejected.blocks) == f"Rejected: {runbook}"
+    expired = expired_message(request_, at=at)
+    assert _header(expired.blocks) == f"Expired (rejected): {runbook}"

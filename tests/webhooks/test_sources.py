@@ -8,6 +8,7 @@ import base64
 import json
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,6 +35,8 @@ from tests.webhooks.conftest import (
 )
 from webhooks.inbox import EventStatus, Inbox
 from webhooks.settings import Settings
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 pytestmark = pytest.mark.slow
 
@@ -458,13 +461,54 @@ async def test_unconfigured_source_is_404(tmp_path: Any, prefect_harness: str) -
     )
     with WebhookServer(settings) as server:
         async with httpx.AsyncClient(base_url=server.base_url) as http:
-            for source in ("okta", "bamboohr", "jira", "servicenow", "generic"):
+            for source, variable in (
+                ("okta", "ARIZE_RUNBOOKS_OKTA_SECRET"),
+                ("bamboohr", "ARIZE_RUNBOOKS_BAMBOOHR_SECRET"),
+                ("jira", "ARIZE_RUNBOOKS_JIRA_SECRET"),
+                ("servicenow", "ARIZE_RUNBOOKS_SERVICENOW_TOKEN"),
+                ("generic", "ARIZE_RUNBOOKS_GENERIC_SECRET"),
+            ):
                 response = await http.post(f"/webhooks/{source}", content=b"{}")
                 assert response.status_code == 404, source
-                assert "not configured" in response.json()["detail"]
+                detail = response.json()["detail"]
+                # Old main: "the okta source is not configured", naming nothing to set.
+                assert f"the {source} source is not configured: set {variable}" in detail
+            slack = await http.post("/slack/interactions", content=b"payload=%7B%7D")
+            assert slack.status_code == 404
+            assert "ARIZE_RUNBOOKS_SLACK_SIGNING_SECRET" in slack.json()["detail"]
             health = await http.get("/health")
             assert health.status_code == 200
             assert health.json() == {"status": "ok", "forwarder": "disabled"}
+
+
+async def test_readyz_names_what_is_missing_and_publishes_only_a_fingerprint(
+    tmp_path: Any, prefect_harness: str
+) -> None:
+    from config.settings import fingerprint
+
+    routing = tmp_path / "routing.yaml"
+    routing.write_text((EXAMPLES / "routing-okta.yaml").read_text())
+    settings = Settings(
+        environment="test",
+        inbox_url=f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}",
+        prefect_api_url=prefect_harness,
+        forwarder_enabled=False,
+        routing_config=routing,
+        slack_bot_token="xoxb-half-configured-0001",
+    )
+    assert settings.service_key is not None
+    with WebhookServer(settings) as server:
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            response = await http.get("/readyz")
+
+    assert response.status_code == 503  # old main: 200 "ready"
+    body = response.json()
+    config = body["checks"]["configuration"]
+    assert config["status"] == "down"
+    assert "ARIZE_RUNBOOKS_OKTA_SECRET is not set" in config["error"]
+    assert "ARIZE_RUNBOOKS_SLACK_SIGNING_SECRET is not set" in config["error"]
+    assert body["service_key_fingerprint"] == fingerprint(settings.service_key)
+    assert settings.service_key.get_secret_value() not in response.text
 
 
 async def test_chunked_oversize_body_is_413(send: Sender) -> None:

@@ -204,6 +204,9 @@ async def _check_arize_key(policy: RunbookPolicy) -> None:
         try:
             async for _ in client.users.list(limit=1):
                 break
+            # Only an account admin reads the audit log; offboarding needs it.
+            async for _ in client.audit_logs.list(limit=1):
+                break
         except AuthenticationError:
             raise CliError(
                 f"Arize refused the API key (401) at {where}; nothing was saved",
@@ -212,8 +215,8 @@ async def _check_arize_key(policy: RunbookPolicy) -> None:
             ) from None
         except PermissionDeniedError:
             raise CliError(
-                f"the API key authenticates at {where} but may not list users (403): it is not "
-                "an account admin's key; nothing was saved",
+                f"the API key authenticates at {where} but may not read the audit log (403): it "
+                "is not an account admin's key; nothing was saved",
                 fix=f"create the key as an account admin (Settings → API keys), {skip}",
             ) from None
         except APIConnectionError as ex:

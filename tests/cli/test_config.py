@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,36 @@ def test_send_test_event_names_the_missing_secret(bare_env, cli):
 
     assert result.code == 2
     assert "set ARIZE_RUNBOOKS_JIRA_SECRET" in result.text
+
+
+def test_emulator_starts_the_slack_emulator_from_the_cli(tmp_path):
+    from slack_sdk import WebClient
+
+    from cli.stack import free_port
+
+    port, slack_port = free_port(), free_port()
+    log = tmp_path / "emulator.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "emulator", "--port", str(port),
+         "--slack-port", str(slack_port), "--admin-key", "ak-emulator-cli-test-0000000000000000"],
+        cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )
+    try:
+        client = WebClient(token="xoxb-any", base_url=f"http://127.0.0.1:{slack_port}/api/")
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                answer = client.auth_test()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        assert answer["ok"]
+        channels = client.conversations_list()["channels"]
+        assert [c["name"] for c in channels] == ["arize-approvals"]
+        assert channels[0]["is_member"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

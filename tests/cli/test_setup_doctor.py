@@ -267,7 +267,7 @@ def test_setup_explains_a_key_without_admin_rights(first_setup, cli, arize, slac
     result = cli(*args)
 
     assert result.code == 2
-    assert "may not list users (403)" in result.text and "account admin" in result.text
+    assert "may not read the audit log (403)" in result.text and "account admin" in result.text
 
 
 def test_doctor_table_is_readable(healthy, cli):

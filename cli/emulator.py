@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from cli.errors import CliError
+from cli.errors import CliError, exit_with
 
 err = Console(stderr=True)
 
@@ -66,13 +66,15 @@ def emulator(
     try:
         check_seed(seed)
     except ValueError as exc:
-        err.print(f"[red]--seed: {exc}[/red]")
-        raise typer.Exit(2) from None
+        raise exit_with(CliError(f"--seed {seed!r}: {exc}", where="--seed",
+                                 fix="use demo, empty, scale or scale:users=N,bindings=M"),
+                        ) from None
     try:
         fault_config = FaultConfig.parse_cli(faults)
     except (ValidationError, ValueError) as exc:
-        err.print(f"[red]invalid --faults: {exc}[/red]")
-        raise typer.Exit(2) from None
+        raise exit_with(CliError(f"invalid --faults: {exc}", where="--faults",
+                                 fix="JSON or k=v pairs, e.g. latency_ms=50,error_rate=0.1"),
+                        ) from None
     app = create_app(
         seed=seed,
         admin_key=admin_key,
@@ -97,8 +99,8 @@ def _start_slack(host: str, port: int, channels: list[str]) -> None:
     try:
         slack.start()
     except Exception as exc:  # port taken, bad host: say which and stop
-        raise CliError(f"the Slack emulator cannot listen on {host}:{port}: {exc}",
-                       fix="pick a free --slack-port") from None
+        raise exit_with(CliError(f"the Slack emulator cannot listen on {host}:{port}: {exc}",
+                                 fix="pick a free --slack-port")) from None
     for name in channels:
         slack.add_channel(name.lstrip("#"))
     err.print(f"Slack emulator on {slack.base_url} (channels: {', '.join(channels)}); "

@@ -94,6 +94,7 @@ def readme_environment(prefect_url: str, arize_url: str, slack_url: str, home: P
     return env
 
 
+@pytest.mark.timeout(1500)  # five processes and a real flow on 2 shared CPUs
 def test_the_readme_takes_a_new_admin_to_the_first_approved_leaver(
     arize, slack_emulator, prefect_harness, tmp_path
 ):

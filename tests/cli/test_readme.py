@@ -14,6 +14,7 @@ the README's lines: a free ``--port`` for ``serve`` and the matching ``--url`` f
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shlex
@@ -136,6 +137,8 @@ def test_the_readme_takes_a_new_admin_to_the_first_approved_leaver(
         _wait_for(lambda: _approval_message(slack_emulator) is not None, processes[0], logs)
         message = _approval_message(slack_emulator)
         assert "could not verify" not in str(message) and "unsigned" not in str(message)
+        # A person reads the message first; the click comes once the run waits at its gate.
+        _wait_for(lambda: asyncio.run(_leaver_run_paused()), processes[0], logs)
         clicked = slack_emulator.click(
             f"{url}/slack/interactions",
             signing_secret=PLACEHOLDER_VALUES["ARIZE_RUNBOOKS_SLACK_SIGNING_SECRET"],
@@ -144,7 +147,8 @@ def test_the_readme_takes_a_new_admin_to_the_first_approved_leaver(
             ts=message["ts"],
         )
         assert clicked.status_code == 200, clicked.text
-        _wait_for(lambda: not _exists(arize, LEAVER), processes[0], logs)
+        _wait_for(lambda: not _exists(arize, LEAVER), processes[0], logs,
+                  also=lambda: f"Slack ephemerals: {slack_emulator.messages()['ephemerals']}")
     finally:
         for process in processes:
             process.terminate()
@@ -162,6 +166,15 @@ def _approval_message(slack_emulator: Any) -> dict[str, Any] | None:
     return None
 
 
+async def _leaver_run_paused() -> bool:
+    from prefect import get_client
+
+    async with get_client() as client:
+        runs = await client.read_flow_runs()
+    return any(r.state is not None and r.state.is_paused() and
+               (r.parameters.get("spec") or {}).get("email") == LEAVER for r in runs)
+
+
 def _exists(arize: Any, email: str) -> bool:
     try:
         arize.user_id(email)
@@ -175,7 +188,8 @@ def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pop
                             stderr=subprocess.STDOUT)
 
 
-def _wait_for(done: Callable[[], bool], process: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_for(done: Callable[[], bool], process: subprocess.Popen[bytes], log: Path,
+              also: Callable[[], str] = str) -> None:
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         assert process.poll() is None, log.read_text()[-3000:]
@@ -185,4 +199,4 @@ def _wait_for(done: Callable[[], bool], process: subprocess.Popen[bytes], log: P
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    pytest.fail(f"timed out; {log.name}: {log.read_text()[-3000:]}")
+    pytest.fail(f"timed out; {also()}; {log.name}: {log.read_text()[-3000:]}")

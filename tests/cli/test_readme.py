@@ -15,6 +15,7 @@ the README's lines: a free ``--port`` for ``serve`` and the matching ``--url`` f
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shlex
@@ -149,6 +150,17 @@ def test_the_readme_takes_a_new_admin_to_the_first_approved_leaver(
         assert clicked.status_code == 200, clicked.text
         _wait_for(lambda: not _exists(arize, LEAVER), processes[0], logs,
                   also=lambda: f"Slack ephemerals: {slack_emulator.messages()['ephemerals']}")
+
+        # The README's doctor, now also against the running service and worker (its
+        # "--service-url http://127.0.0.1:8787", on the test's port).
+        checked = subprocess.run([*argv(doctor), "--service-url", url, "--output", "json"],
+                                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+        report = {f"{c['part']}/{c['name']}": c for c in json.loads(checked.stdout)["checks"]}
+        fingerprint = report["environment/service key"]["detail"].rsplit(" ", 1)[1]
+        assert report["serve/service key"]["detail"] == f"same key (fingerprint {fingerprint})"
+        assert report["worker/service key"]["detail"] == f"same key (fingerprint {fingerprint})"
+        assert report["worker/heartbeat"]["detail"] == "flow heartbeat every 30 s"
     finally:
         for process in processes:
             process.terminate()

@@ -4,8 +4,12 @@ with the right status and start nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import os
+import re
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +20,8 @@ import pytest
 from prefect.client.orchestration import PrefectClient
 
 from tests.fixtures.webhooks import (
+    BAMBOOHR_SECRET,
+    JIRA_SECRET,
     OKTA_SECRET,
     SERVICENOW_PASSWORD,
     SERVICENOW_TOKEN,
@@ -522,3 +528,28 @@ async def test_chunked_oversize_body_is_413(send: Sender) -> None:
         "/webhooks/okta", content=chunks(), headers={"Authorization": OKTA_SECRET}
     )
     assert response.status_code == 413
+
+
+async def test_the_readme_curl_examples_are_signed_as_the_service_checks(
+    webhook_service: WebhookServer,
+) -> None:
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    found = re.search(r"<!-- curl-examples.*?```sh\n(.*?)```", readme, re.S)
+    assert found, "README lost its curl examples"
+    script = found[1].replace("http://127.0.0.1:8787", webhook_service.base_url)
+    env = {
+        **os.environ,
+        "ARIZE_RUNBOOKS_OKTA_SECRET": OKTA_SECRET,
+        "ARIZE_RUNBOOKS_BAMBOOHR_SECRET": BAMBOOHR_SECRET,
+        "ARIZE_RUNBOOKS_JIRA_SECRET": JIRA_SECRET,
+        "ARIZE_RUNBOOKS_SERVICENOW_TOKEN": SERVICENOW_TOKEN,
+    }
+
+    # curl -f fails on any 4xx/5xx: a wrong signature (401) stops the script.
+    done = await asyncio.to_thread(
+        subprocess.run, ["bash", "-euo", "pipefail", "-c", script], env=env,
+        capture_output=True, text=True, timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert done.stdout.count('{"status":') == 4, done.stdout  # one receipt per example

@@ -21,12 +21,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cli.errors import EXIT_BUG
+from cli.errors import EXIT_USAGE
 
 if TYPE_CHECKING:
     from arize_admin import AsyncArizeAdmin
     from blocks.policy import RunbookPolicy
     from blocks.slack import SlackApprovals
+    from webhooks.routing import Router
+    from webhooks.settings import Settings
 
 out = Console()
 
@@ -104,8 +106,20 @@ def manifest_scopes(path: Path = MANIFEST) -> list[str]:
     return list(manifest["oauth_config"]["scopes"]["bot"])
 
 
-async def diagnose(policy_name: str = "default", routing: Path | None = None) -> Report:
-    """Run every check; never raises for a broken part (that is what the report is for)."""
+async def diagnose(
+    policy_name: str = "default",
+    routing: Path | None = None,
+    service_url: str | None = None,
+    probe_timeout: float = 60.0,
+) -> Report:
+    """Run every check; never raises for a broken part (that is what the report is for).
+
+    Args:
+        policy_name: The saved policy block.
+        routing: The routing file `serve` runs with (default: its settings').
+        service_url: A running `serve` to ask for its /readyz (skipped when None).
+        probe_timeout: How long a worker may take to run the environment probe.
+    """
     report = Report([])
     reachable = await _check_prefect(report)
     policy = await _check_policy(report, policy_name) if reachable else None
@@ -117,9 +131,15 @@ async def diagnose(policy_name: str = "default", routing: Path | None = None) ->
     else:
         report.add("arize", "API key", Status.SKIP, "needs the policy block")
         report.add("slack", "bot token", Status.SKIP, "needs the policy block")
-    _check_signing_secret(report, policy)
+    settings = _check_env_file(report)
     deployments = await _check_prefect_objects(report, policy) if reachable else set()
-    _check_routing(report, routing, deployments if reachable else None)
+    router = _check_routing(report, routing, settings, deployments if reachable else None)
+    if settings is not None:
+        _check_environment(report, settings, policy, router)
+        if service_url:
+            await _check_service(report, service_url, settings)
+        if reachable:
+            await _check_worker(report, settings, probe_timeout)
     return report
 
 
@@ -222,19 +242,30 @@ async def _check_prefect_objects(report: Report, policy: RunbookPolicy | None) -
             report.add("prefect", "rate limit", Status.SKIP, "the policy sets no rate limit")
 
         found, missing = set(), []
-        for runbook in REGISTRY:
-            name = f"{runbook.name}/{runbook.name}"
+        for name in _wanted_deployments():
             try:
                 await client.read_deployment_by_name(name)
                 found.add(name)
             except ObjectNotFound:
                 missing.append(name)
+        runbooks = sum(f"{r.name}/{r.name}" in found for r in REGISTRY)
         if missing:
             report.add("prefect", "deployments", Status.FAIL,
                        f"missing: {', '.join(missing)}", SETUP)
         else:
-            report.add("prefect", "deployments", Status.OK, f"{len(found)} runbooks deployed")
+            # Counted as the Prefect UI lists them: every deployment of prefect.yaml.
+            report.add("prefect", "deployments", Status.OK,
+                       f"{len(found)} deployments ({runbooks} runbooks, "
+                       f"{len(found) - runbooks} helper flows)")
     return found
+
+
+def _wanted_deployments() -> list[str]:
+    """``flow/deployment`` of every deployment prefect.yaml declares."""
+    wanted = yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
+    return [
+        f"{d['entrypoint'].rsplit(':', 1)[1].replace('_', '-')}/{d['name']}" for d in wanted
+    ]
 
 
 # -- Arize --------------------------------------------------------------------------------
@@ -389,60 +420,212 @@ async def _find_channel(client: Any, channel: str) -> dict[str, Any] | None:
 # -- webhook service ----------------------------------------------------------------------
 
 
-def _check_signing_secret(report: Report, policy: RunbookPolicy | None) -> None:
+def _check_env_file(report: Report) -> Settings | None:
+    """The env file `serve` and `worker` load, and the settings they would read from it."""
     from pydantic import ValidationError
 
+    from config.env_file import env_file_path
+    from config.settings import env_name
     from webhooks.settings import Settings
 
+    path = env_file_path()
+    if not path.is_file():
+        report.add("environment", "env file", Status.FAIL, f"{path} does not exist",
+                   f"{SETUP}: it writes the service key and the secrets `serve` and "
+                   "`arize-runbooks worker` load")
+    elif path.stat().st_mode & 0o077:
+        report.add("environment", "env file", Status.FAIL,
+                   f"{path} is readable by others (mode {path.stat().st_mode & 0o777:o})",
+                   f"chmod 600 {path}: it holds secrets")
+    else:
+        report.add("environment", "env file", Status.OK, f"{path} (0600)")
     try:
-        settings = Settings()
+        # What `serve` and `worker` started from this shell see: the environment wins.
+        return Settings(_env_file=path if path.is_file() else None)
     except ValidationError as ex:
         first = ex.errors()[0]
-        report.add("webhooks", "settings", Status.FAIL,
-                   f"{'.'.join(map(str, first['loc'])) or 'settings'}: {first['msg']}",
-                   "fix the ARIZE_RUNBOOKS_* environment of `arize-runbooks serve`")
-        return
+        field = ".".join(map(str, first["loc"])) or "settings"
+        report.add("environment", "settings", Status.FAIL,
+                   f"{env_name(field)}: {first['msg'].removeprefix('Value error, ')}",
+                   f"correct it in this environment or in {path}")
+        return None
+
+
+def _check_environment(
+    report: Report, settings: Settings, policy: RunbookPolicy | None, router: Router | None
+) -> None:
+    """What `serve` and the workers need, as they would read it (env file, then environment)."""
+    import os
+
+    from config.env_file import read_env_file
+    from config.settings import fingerprint
+
+    key = settings.service_key
+    if key is None:
+        report.add("environment", "service key", Status.FAIL,
+                   "ARIZE_RUNBOOKS_SERVICE_KEY is not set: `serve` cannot sign triggers or "
+                   "votes, and workers cannot verify them",
+                   f"{SETUP} (it generates the key into the env file)")
+    else:
+        shell = os.environ.get("ARIZE_RUNBOOKS_SERVICE_KEY")
+        filed = read_env_file().get("ARIZE_RUNBOOKS_SERVICE_KEY")
+        if shell and filed and shell != filed:
+            report.add("environment", "service key", Status.FAIL,
+                       f"this shell's ARIZE_RUNBOOKS_SERVICE_KEY ({fingerprint(shell)}) differs "
+                       f"from the env file's ({fingerprint(filed)})",
+                       "unset it, or start every process with the same value")
+        else:
+            report.add("environment", "service key", Status.OK,
+                       f"set, fingerprint {settings.service_key_fingerprint}")
     slack = policy is not None and policy.approvals is not None
     if settings.slack_signing_secret is None:
         # Only the webhook service verifies Slack's requests, so only its environment has it.
-        report.add("webhooks", "signing secret", Status.FAIL if slack else Status.SKIP,
+        report.add("environment", "signing secret", Status.FAIL if slack else Status.SKIP,
                    "ARIZE_RUNBOOKS_SLACK_SIGNING_SECRET is not set: Slack clicks are refused",
-                   "export the app's Signing Secret (Basic Information) where "
-                   "`arize-runbooks serve` runs" if slack else "")
+                   "export the app's Signing Secret (Basic Information) and rerun setup, or set "
+                   "it where `arize-runbooks serve` runs" if slack else "")
+    else:
+        report.add("environment", "signing secret", Status.OK, "set for the webhook service")
+    if settings.slack_bot_token is None:
+        report.add("environment", "bot token", Status.FAIL if slack else Status.SKIP,
+                   "ARIZE_RUNBOOKS_SLACK_BOT_TOKEN is not set: `serve` cannot answer clicks",
+                   "rerun setup with it exported (it goes into the env file)" if slack else "")
+    elif slack and policy is not None and policy.approvals is not None and (
+        policy.approvals.bot_token.get_secret_value()
+        != settings.slack_bot_token.get_secret_value()
+    ):
+        report.add("environment", "bot token", Status.FAIL,
+                   "the bot token `serve` gets differs from the policy's",
+                   "rerun setup with the current token exported")
+    else:
+        report.add("environment", "bot token", Status.OK, "set for the webhook service")
+    half = settings.slack_half_configured()
+    if half and not slack:
+        report.add("environment", "slack", Status.FAIL, half, "set both, or neither")
+    if router is not None:
+        routed = {route.source for route in router.config.routes}
+        missing = settings.unconfigured_sources(routed)
+        for source in sorted(routed):
+            if source in missing:
+                report.add("environment", f"source {source}", Status.FAIL,
+                           f"{missing[source]} is not set: `serve` refuses to start with "
+                           f"{source} routes", "set it (and rerun setup to keep it in the env "
+                           "file), or remove the source's routes")
+            elif source != "slack":
+                report.add("environment", f"source {source}", Status.OK, "secret set")
+
+
+async def _check_service(report: Report, url: str, settings: Settings) -> None:
+    """A running `serve`: its own readiness and its service-key fingerprint."""
+    import httpx
+
+    readyz = f"{url.rstrip('/')}/readyz"
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            answer = (await http.get(readyz)).json()
+    except (httpx.HTTPError, ValueError) as ex:
+        report.add("serve", "running service", Status.FAIL,
+                   f"{readyz} does not answer ({type(ex).__name__})",
+                   "start `arize-runbooks serve`, or pass --service-url where it listens")
         return
-    report.add("webhooks", "signing secret", Status.OK, "set for the webhook service")
+    config = (answer.get("checks") or {}).get("configuration") or {}
+    if config.get("status") == "down":
+        report.add("serve", "configuration", Status.FAIL, str(config.get("error")),
+                   "set the variables named for `serve` and restart it")
+    down = [n for n, c in (answer.get("checks") or {}).items()
+            if n != "configuration" and c.get("status") == "down"]
+    if down:
+        report.add("serve", "readiness", Status.FAIL, f"{readyz}: down: {', '.join(down)}",
+                   "see the service's log")
+    else:
+        report.add("serve", "readiness", Status.OK, f"{readyz}: ready")
+    _compare_fingerprints(report, "serve", answer.get("service_key_fingerprint"), settings)
 
 
-def _check_routing(report: Report, routing: Path | None, deployments: set[str] | None) -> None:
-    from pydantic import ValidationError
+def _compare_fingerprints(
+    report: Report, part: str, theirs: str | None, settings: Settings
+) -> None:
+    ours = settings.service_key_fingerprint
+    if theirs is None:
+        report.add(part, "service key", Status.FAIL,
+                   f"ARIZE_RUNBOOKS_SERVICE_KEY is not set for the {part}",
+                   f"start it with `arize-runbooks {part}` (it loads the env file)")
+    elif ours is not None and theirs != ours:
+        report.add(part, "service key", Status.FAIL,
+                   f"the {part}'s key (fingerprint {theirs}) differs from the env file's "
+                   f"({ours}): votes and triggers signed by one are refused by the other",
+                   f"restart the {part} with `arize-runbooks {part}` after `setup`")
+    else:
+        report.add(part, "service key", Status.OK, f"same key (fingerprint {theirs})")
 
-    from webhooks.routing import Router, RoutingConfigError
-    from webhooks.settings import Settings
 
-    if routing is None:
+async def _check_worker(report: Report, settings: Settings, wait: float) -> None:
+    """A worker's flow-run environment, by running the probe deployment on the pool."""
+    from prefect import get_client
+    from prefect.client.schemas.objects import WorkerStatus
+    from prefect.exceptions import ObjectNotFound
+
+    from flows.probe_environment import probe_worker
+
+    async with get_client() as client:
         try:
-            routing = Settings().routing_config
-        except ValidationError:
-            routing = None
+            workers = await client.read_workers_for_work_pool(WORK_POOL)
+            await client.read_deployment_by_name("probe-environment/probe-environment")
+        except ObjectNotFound:
+            report.add("worker", "environment", Status.SKIP,
+                       "no work pool or probe deployment yet (see above)")
+            return
+        online = [w for w in workers if w.status == WorkerStatus.ONLINE]
+        if not online:
+            report.add("worker", "environment", Status.SKIP,
+                       f"no worker online on {WORK_POOL!r}: start `arize-runbooks worker`, "
+                       "then run doctor again to check its environment")
+            return
+        try:
+            found = await probe_worker(client, wait=wait)
+        except (TimeoutError, RuntimeError) as ex:
+            report.add("worker", "environment", Status.FAIL,
+                       f"the probe run did not complete: {ex or 'timed out'}",
+                       "check the worker's log")
+            return
+    if found.get("settings_error"):
+        report.add("worker", "settings", Status.FAIL, found["settings_error"],
+                   "correct the worker's environment or env file")
+    heartbeat = found.get("heartbeat_frequency")
+    report.add("worker", "heartbeat", Status.OK if heartbeat else Status.FAIL,
+               f"flow heartbeat every {heartbeat} s" if heartbeat else
+               "PREFECT_FLOWS_HEARTBEAT_FREQUENCY is not set: crash recovery cannot see a "
+               "dead run", "start the worker with `arize-runbooks worker`")
+    _compare_fingerprints(report, "worker", found.get("service_key_fingerprint"), settings)
+
+
+def _check_routing(
+    report: Report, routing: Path | None, settings: Settings | None, deployments: set[str] | None
+) -> Router | None:
+    from webhooks.routing import Router, RoutingConfigError
+
+    if routing is None and settings is not None:
+        routing = settings.routing_config
     if routing is None:
         report.add("webhooks", "routing", Status.SKIP,
                    "no routing config (--routing or ARIZE_RUNBOOKS_ROUTING_CONFIG): webhooks "
                    "start no runs")
-        return
+        return None
     try:
         router = Router.from_file(routing)
     except RoutingConfigError as ex:
         report.add("webhooks", "routing", Status.FAIL, f"{routing}: {'; '.join(ex.errors)}",
                    "fix the file; `arize-runbooks serve` refuses to start with it")
-        return
+        return None
     routes = router.config.routes
     unknown = sorted({r.deployment for r in routes} - deployments) if deployments else []
     if deployments is not None and unknown:
         report.add("webhooks", "routing", Status.FAIL,
                    f"{routing}: routes to missing deployment(s) {', '.join(unknown)}",
                    "deploy them (setup) or fix the routes' deployment names")
-        return
+        return router
     report.add("webhooks", "routing", Status.OK, f"{routing}: {len(routes)} routes valid")
+    return router
 
 
 # -- command ------------------------------------------------------------------------------
@@ -470,20 +653,29 @@ def doctor(
         Path | None,
         typer.Option(help="Routing YAML to check (default: ARIZE_RUNBOOKS_ROUTING_CONFIG)."),
     ] = None,
+    service_url: Annotated[
+        str | None,
+        typer.Option(help="A running `arize-runbooks serve` to check, e.g. "
+                     "http://127.0.0.1:8787 (its /readyz and service-key fingerprint)."),
+    ] = None,
     output: Annotated[str, typer.Option(help="table or json.")] = "table",
 ) -> None:
-    """Check Prefect, the policy, Arize, Slack and the webhook service; exit 0 only if all ok."""
+    """Check Prefect, the policy, Arize, Slack, the env file, serve and a worker; exit 0 if ok.
+
+    A worker online on the pool runs a probe flow that reports its environment (the service
+    key's fingerprint, the heartbeat setting); without one that check is skipped.
+    """
     from cli.progress import quiet_prefect_console
 
     if output not in {"table", "json"}:
         raise typer.BadParameter("use table or json", param_hint="--output")
     quiet_prefect_console()
-    report = asyncio.run(diagnose(policy, routing))
+    report = asyncio.run(diagnose(policy, routing, service_url))
     if output == "json":
         typer.echo(json.dumps({"ok": report.ok, "checks": [asdict(c) for c in report.checks]},
                               indent=2))
     else:
         render(report)
     if not report.ok:
-        raise typer.Exit(EXIT_BUG)
+        raise typer.Exit(EXIT_USAGE)
 

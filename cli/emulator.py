@@ -1,4 +1,5 @@
-"""``arize-runbooks emulator``: serve the local Arize admin API emulator in the foreground."""
+"""``arize-runbooks emulator``: the local Arize admin API emulator in the foreground, and with
+``--slack-port`` the Slack Web API emulator beside it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+
+from cli.errors import CliError, exit_with
 
 err = Console(stderr=True)
 
@@ -38,6 +41,15 @@ def emulator(
             "('latency_ms=50,error_rate=0.1,methods=GET|PUT').",
         ),
     ] = None,
+    slack_port: Annotated[
+        int | None,
+        typer.Option(help="Also run the Slack Web API emulator on this port (point "
+                     "ARIZE_RUNBOOKS_SLACK_BASE_URL at http://HOST:PORT/api/)."),
+    ] = None,
+    slack_channel: Annotated[
+        list[str] | None,
+        typer.Option(help="Channel the Slack emulator starts with, bot a member (repeatable).")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Run the local Arize admin API emulator (docs/arize-admin-api.md) until interrupted.
@@ -54,13 +66,15 @@ def emulator(
     try:
         check_seed(seed)
     except ValueError as exc:
-        err.print(f"[red]--seed: {exc}[/red]")
-        raise typer.Exit(2) from None
+        raise exit_with(CliError(f"--seed {seed!r}: {exc}", where="--seed",
+                                 fix="use demo, empty, scale or scale:users=N,bindings=M"),
+                        ) from None
     try:
         fault_config = FaultConfig.parse_cli(faults)
     except (ValidationError, ValueError) as exc:
-        err.print(f"[red]invalid --faults: {exc}[/red]")
-        raise typer.Exit(2) from None
+        raise exit_with(CliError(f"invalid --faults: {exc}", where="--faults",
+                                 fix="JSON or k=v pairs, e.g. latency_ms=50,error_rate=0.1"),
+                        ) from None
     app = create_app(
         seed=seed,
         admin_key=admin_key,
@@ -68,8 +82,26 @@ def emulator(
         faults=fault_config,
     )
     runtime = app.state.emulator
+    if slack_port is not None:
+        _start_slack(host, slack_port, slack_channel or ["arize-approvals"])
     err.print(f"Arize emulator on http://{host}:{port} (seed={seed}, db={db or 'memory'})")
     if runtime.admin_key_generated:
         # Printed once, on stdout, so `... | head -1` can capture it; never logged.
         typer.echo(f"ARIZE_API_KEY={runtime.admin_key}")
     uvicorn.run(app, host=host, port=port, log_level=log_level)
+
+
+def _start_slack(host: str, port: int, channels: list[str]) -> None:
+    """The Slack emulator in a background thread of this process, until it exits."""
+    from emulator.slack import SlackEmulatorServer
+
+    slack = SlackEmulatorServer(host=host, port=port)
+    try:
+        slack.start()
+    except Exception as exc:  # port taken, bad host: say which and stop
+        raise exit_with(CliError(f"the Slack emulator cannot listen on {host}:{port}: {exc}",
+                                 fix="pick a free --slack-port")) from None
+    for name in channels:
+        slack.add_channel(name.lstrip("#"))
+    err.print(f"Slack emulator on {slack.base_url} (channels: {', '.join(channels)}); "
+              "any xoxb- token is accepted")

@@ -60,6 +60,15 @@ def up(
 ) -> None:
     """Start the HA stack, print where each piece is, and run until Ctrl-C."""
     import asyncio
+    import os
+
+    from config.env_file import load_env_file
+    from tasks.service_key import ENV_VAR
+
+    # The env file `setup` wrote; every process started below inherits it. Without one, a
+    # key for this stack alone: the replicas and the workers must share it.
+    load_env_file()
+    os.environ.setdefault(ENV_VAR, secrets.token_urlsafe(32))
 
     from emulator.arize import ArizeEmulatorServer
     from emulator.slack import SlackEmulatorServer

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from cli import access, approvals, demo, doctor, emulator, ha, inbox, run, serve, setup
+from cli import (
+    access,
+    approvals,
+    demo,
+    doctor,
+    emulator,
+    ha,
+    inbox,
+    run,
+    send_test_event,
+    serve,
+    setup,
+    worker,
+)
 from cli.errors import App, set_debug
 
 app = App(
@@ -32,6 +45,8 @@ app.command("run")(run.run)
 app.command("approve")(approvals.approve)
 app.command("reject")(approvals.reject)
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
+app.command("send-test-event")(send_test_event.send_test_event)
 app.command("demo")(demo.demo)
 app.command("emulator")(emulator.emulator)
 app.add_typer(inbox.app, name="inbox")

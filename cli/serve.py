@@ -1,4 +1,9 @@
-"""``arize-runbooks serve``: the webhook service (HR / identity / ticket webhooks, Slack clicks)."""
+"""``arize-runbooks serve``: the webhook service (HR / identity / ticket webhooks, Slack clicks).
+
+It loads the env file ``setup`` wrote (variables already set win), then refuses to start,
+exit 2, when its configuration cannot work: no service key, a routed source without its
+secret, or Slack half-configured. Each refusal names the variable to set.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +12,36 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
-err = Console(stderr=True)
+from cli.errors import CliError
+
+FIX_ENV = (
+    "export it, or put it in the env file ({path}) with `arize-runbooks setup`, and start again"
+)
 
 
 def load_settings(**overrides: Any) -> Any:
-    """Settings from the environment with command-line overrides; exits 2 when invalid."""
+    """Settings from the env file and the environment with command-line overrides.
+
+    Raises:
+        CliError: a setting is invalid (exit 2, naming the variable).
+    """
+    from config.env_file import env_file_path, load_env_file
+    from config.settings import env_name
     from webhooks.settings import Settings
 
+    load_env_file()
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        err.print("[red]invalid webhook service settings:[/red]")
+        details = []
         for error in exc.errors():
-            where = ".".join(str(p) for p in error["loc"]) or "settings"
-            err.print(f"  {where}: {error['msg'].removeprefix('Value error, ')}")
-        raise typer.Exit(2) from None
+            field = ".".join(str(p) for p in error["loc"]) or "settings"
+            details.append(f"{env_name(field)}: {error['msg'].removeprefix('Value error, ')}")
+        raise CliError(
+            "invalid webhook service settings", details=details,
+            fix=FIX_ENV.format(path=env_file_path()).replace("export it", "correct it"),
+        ) from None
 
 
 def serve(
@@ -52,17 +70,25 @@ def serve(
     """Run the webhook service: verify deliveries, store them, start one flow run per event."""
     import uvicorn
 
-    from webhooks.app import create_app
+    from config.env_file import env_file_path
+    from webhooks.app import config_problems, create_app
     from webhooks.routing import RoutingConfigError
 
     settings = load_settings(
         routing_config=config, inbox_url=inbox_url, prefect_api_url=prefect_api_url
     )
     try:
-        create_app(settings)  # validate the routing config before binding the port
+        app = create_app(settings)  # validate the routing config before binding the port
     except RoutingConfigError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+        raise CliError(str(exc), where=str(settings.routing_config),
+                       fix="correct the file; nothing was started") from None
+    problems = config_problems(settings, app.state.router)
+    if problems:
+        raise CliError(
+            "the webhook service is not fully configured", details=problems,
+            where="the environment of `arize-runbooks serve`",
+            fix=FIX_ENV.format(path=env_file_path()),
+        )
 
     def factory() -> Any:
         return create_app(settings)

@@ -1,10 +1,12 @@
 """``arize-runbooks setup``: everything Prefect needs before the first run, made to match.
 
-Saves the runbook policy block, registers the project's block types (so the Prefect UI shows
-their forms), creates the work pool and the global rate limit, and deploys the runbooks from
-prefect.yaml. Interactive with prompts, or entirely by flags and environment variables with
-``--no-input``. Idempotent: a second run compares each part with what exists, changes only
-what differs and says which. Secrets are compared, never printed.
+Checks the Arize key, saves the runbook policy block, registers the project's block types (so
+the Prefect UI shows their forms), creates the work pool and the global rate limit, deploys the
+runbooks from prefect.yaml, and writes the env file (mode 0600) that ``serve`` and ``worker``
+load: the service key (generated once), the Slack token and signing secret, the sources'
+secrets and the Prefect API URL. Interactive with prompts, or entirely by flags and
+environment variables with ``--no-input``. Idempotent: a second run compares each part with
+what exists, changes only what differs and says which. Secrets are compared, never printed.
 """
 
 from __future__ import annotations
@@ -86,8 +88,8 @@ def setup(
     ] = None,
     slack_bot_token: Annotated[
         str | None,
-        typer.Option(envvar="SLACK_BOT_TOKEN", help="The app's Bot User OAuth Token (xoxb-…).",
-                     show_default=False),
+        typer.Option(envvar=["ARIZE_RUNBOOKS_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN"],
+                     help="The app's Bot User OAuth Token (xoxb-…).", show_default=False),
     ] = None,
     slack_channel: Annotated[
         str | None, typer.Option(help="Channel for approval requests, e.g. #arize-approvals.")
@@ -95,7 +97,7 @@ def setup(
     slack_base_url: Annotated[
         str | None,
         typer.Option(envvar="ARIZE_RUNBOOKS_SLACK_BASE_URL",
-                     help="Slack Web API base URL (only for an emulator)."),
+                     help="Slack Web API base URL (Enterprise Grid's own host, or the emulator)."),
     ] = None,
     approver_email: Annotated[
         list[str] | None, typer.Option(help="E-mail of an approver (repeat for several).")
@@ -124,6 +126,9 @@ def setup(
     no_input: Annotated[
         bool, typer.Option("--no-input", help="Never prompt; take flags and env only.")
     ] = False,
+    skip_checks: Annotated[
+        bool, typer.Option("--skip-checks", help="Save the Arize key without trying it first.")
+    ] = False,
     output: Annotated[str, typer.Option(help="table or json (what changed, for scripts).")] = (
         "table"
     ),
@@ -143,7 +148,8 @@ def setup(
     if output not in {"table", "json"}:
         raise typer.BadParameter("use table or json", param_hint="--output")
     outcomes = asyncio.run(
-        _setup(policy, answers, interactive, rate_limit_per_second, deploy=deploy)
+        _setup(policy, answers, interactive, rate_limit_per_second, deploy=deploy,
+               check_key=not skip_checks)
     )
     changed = [o for o in outcomes if o.result != "unchanged"]
     if output == "json":
@@ -161,7 +167,8 @@ def setup(
 
 
 async def _setup(
-    name: str, answers: Answers, interactive: bool, per_second: int, *, deploy: bool
+    name: str, answers: Answers, interactive: bool, per_second: int, *, deploy: bool,
+    check_key: bool = True,
 ) -> list[Outcome]:
     from blocks import register_blocks
     from cli.preflight import load_policy, prefect_reachable
@@ -174,13 +181,94 @@ async def _setup(
         existing = None
     if interactive:
         _prompt(answers, existing)
-    outcomes.append(await _save_policy(name, _build_policy(answers, existing), existing))
+    new_policy = _build_policy(answers, existing)
+    if check_key:
+        await _check_arize_key(new_policy)
+    outcomes.append(await _save_policy(name, new_policy, existing))
     outcomes.append(await _work_pool())
     outcomes.append(await _rate_limit(answers.rate_limit, per_second))
     outcomes.append(await _crash_recovery())
     if deploy:
         outcomes.append(await asyncio.to_thread(_deploy))
+    outcomes.append(_env_file(new_policy))
     return outcomes
+
+
+async def _check_arize_key(policy: RunbookPolicy) -> None:
+    """One read of Arize with the key about to be saved; a refusal saves nothing."""
+    from arize_admin import APIConnectionError, AuthenticationError, PermissionDeniedError
+
+    skip = "or pass --skip-checks to save it anyway"
+    async with policy.credentials.get_client() as client:
+        where = client.base_url
+        try:
+            async for _ in client.users.list(limit=1):
+                break
+            # Only an account admin reads the audit log; offboarding needs it.
+            async for _ in client.audit_logs.list(limit=1):
+                break
+        except AuthenticationError:
+            raise CliError(
+                f"Arize refused the API key (401) at {where}; nothing was saved",
+                fix="the key is wrong, revoked or expired, or belongs to another region: pass "
+                f"a current account admin's key (--arize-api-key / ARIZE_API_KEY), {skip}",
+            ) from None
+        except PermissionDeniedError:
+            raise CliError(
+                f"the API key authenticates at {where} but may not read the audit log (403): it "
+                "is not an account admin's key; nothing was saved",
+                fix=f"create the key as an account admin (Settings → API keys), {skip}",
+            ) from None
+        except APIConnectionError as ex:
+            raise CliError(
+                f"Arize does not answer at {where} ({type(ex).__name__}); nothing was saved",
+                fix=f"check --arize-region / --arize-base-url and the network, {skip}",
+            ) from None
+
+
+def _env_file(policy: RunbookPolicy) -> Outcome:
+    """Write what ``serve`` and ``worker`` need to the env file; the service key only once."""
+    import secrets
+
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_KEY, PREFECT_API_URL
+    from pydantic import ValidationError
+
+    from config.env_file import env_file_path, read_env_file, write_env_file
+    from config.settings import SECRET_FIELDS, RunbooksSettings, env_name
+
+    path = env_file_path()
+    before = read_env_file(path)
+    try:
+        here = RunbooksSettings()
+    except ValidationError as ex:
+        first = ex.errors()[0]
+        raise CliError(
+            f"{env_name(str(first['loc'][0]))}: {first['msg'].removeprefix('Value error, ')}",
+            where="this shell's environment", fix="correct or unset it and run setup again",
+        ) from None
+    values = dict(before)
+    for field in (*SECRET_FIELDS, "servicenow_username", "okta_auth_header", "slack_base_url"):
+        value = getattr(here, field)
+        if value is None or (field == "okta_auth_header" and value == "Authorization"):
+            continue
+        values[env_name(field)] = getattr(value, "get_secret_value", lambda v=value: v)()
+    if policy.approvals is not None:
+        values[env_name("slack_bot_token")] = policy.approvals.bot_token.get_secret_value()
+        if policy.approvals.base_url:
+            values[env_name("slack_base_url")] = policy.approvals.base_url
+    key = env_name("service_key")
+    values.setdefault(key, secrets.token_urlsafe(32))  # generated once, kept on every rerun
+    for setting in (PREFECT_API_URL, PREFECT_API_AUTH_STRING, PREFECT_API_KEY):
+        value = setting.value()
+        value = getattr(value, "get_secret_value", lambda v=value: v)()
+        if value:
+            values[setting.name] = value
+    if values == before and path.stat().st_mode & 0o777 == 0o600:
+        return Outcome("env file", "unchanged", str(path))
+    write_env_file(values, path)
+    changed = sorted(k for k in values if before.get(k) != values[k])
+    return Outcome("env file", "updated" if before else "created",
+                   f"{path} (0600): {', '.join(changed) or 'mode'}")
 
 
 async def _block_types(register: Any) -> Outcome:

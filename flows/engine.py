@@ -45,10 +45,12 @@ def resolve_trigger(trigger: Trigger | None) -> Trigger:
     context = FlowRunContext.get()
     run = context.flow_run if context is not None else None
     claim = trigger.describe() if trigger is not None else None
+    reason = trigger.verification_problem() if trigger is not None else None
     if run is not None and run.auto_scheduled:
         return Trigger(
             source=TriggerSource.SCHEDULE,
             unverified_claim=claim,
+            unverified_reason=reason,
             claimed_requester=trigger.requested_by if trigger is not None else None,
         )
     created_by = run.created_by.display_value if run is not None and run.created_by else None
@@ -57,6 +59,7 @@ def resolve_trigger(trigger: Trigger | None) -> Trigger:
         source=TriggerSource.MANUAL,
         requested_by=created_by,
         unverified_claim=claim,
+        unverified_reason=reason,
         claimed_requester=claimed,
     )
 

@@ -3,8 +3,10 @@
 The service signs the triggers it forwards and the Slack votes it records; the flow checks the
 signature before it believes either. Anyone can type a trigger into a run's parameters or write
 a run input through Prefect's API, but without the key the flow treats it as an unverified claim.
-The key comes from ``ARIZE_RUNBOOKS_SERVICE_KEY`` in the environment of the webhook service and
-of the workers; it never travels through Prefect.
+The key comes from ``ARIZE_RUNBOOKS_SERVICE_KEY`` (read through :class:`config.RunbooksSettings`)
+in the environment of the webhook service and of the workers, where ``arize-runbooks setup``'s
+env file puts it; it never travels through Prefect. Each process publishes only its
+:func:`key_fingerprint`, so ``doctor`` can tell whether they hold the same key.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from typing import Any
 
-ENV_VAR = "ARIZE_RUNBOOKS_SERVICE_KEY"
+from config.settings import RunbooksSettings, env_name, fingerprint
+
+ENV_VAR = env_name("service_key")
 
 
 class ServiceKeyMissing(RuntimeError):
@@ -23,9 +26,16 @@ class ServiceKeyMissing(RuntimeError):
 
 
 def service_key(value: str | None = None) -> bytes | None:
-    """The key bytes: ``value`` if given, else the environment's; ``None`` when unset."""
-    raw = value if value is not None else os.environ.get(ENV_VAR)
-    return raw.encode() if raw else None
+    """The key bytes: ``value`` if given, else the settings'; ``None`` when unset."""
+    if value is None:
+        secret = RunbooksSettings().service_key
+        value = secret.get_secret_value() if secret is not None else None
+    return value.encode() if value else None
+
+
+def key_fingerprint() -> str | None:
+    """This process's service-key fingerprint (never the key), ``None`` when unset."""
+    return fingerprint(service_key())
 
 
 def _canonical(payload: dict[str, Any]) -> bytes:
@@ -40,7 +50,11 @@ def sign(purpose: str, payload: dict[str, Any], key: bytes | None = None) -> str
     """
     key = key or service_key()
     if not key:
-        raise ServiceKeyMissing(f"set {ENV_VAR} for the webhook service and the workers")
+        raise ServiceKeyMissing(
+            f"{ENV_VAR} is not set in this process: run `arize-runbooks setup` (it writes the "
+            "key to the env file) and start `serve` and the workers with `arize-runbooks serve` "
+            "and `arize-runbooks worker`, which load it"
+        )
     message = purpose.encode() + b"\n" + _canonical(payload)
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from tasks.service_key import ServiceKeyMissing, sign, verify
+from tasks.service_key import ENV_VAR, ServiceKeyMissing, service_key, sign, verify
+
+#: Why a trigger was not believed: no signature, a wrong one, or no key here to check it with.
+Unverified = Literal["unsigned", "forged", "no-key"]
 
 
 class TriggerSource(StrEnum):
@@ -66,6 +69,19 @@ class Trigger(BaseModel):
         description="A trigger the run was given that the service did not sign, in words.",
     )
 
+    unverified_reason: Unverified | None = Field(
+        default=None,
+        description="Why the claim was not believed: unsigned, forged, or no key to check it.",
+    )
+
+    @model_validator(mode="after")
+    def _reason_of_the_claim(self) -> Trigger:
+        # Judged in the process that holds the claim (the worker's flow run): without a key
+        # there, nothing could have been verified, whoever sent it.
+        if self.unverified_claim and self.unverified_reason is None:
+            self.unverified_reason = "no-key" if service_key() is None else "unsigned"
+        return self
+
     def _signed_fields(self) -> dict[str, str | None]:
         fields = {"source", "event_id", "ticket", "requested_by"}
         return self.model_dump(mode="json", include=fields)
@@ -80,6 +96,14 @@ class Trigger(BaseModel):
     def is_verified(self) -> bool:
         """Whether the webhook service signed exactly these fields."""
         return verify("trigger", self._signed_fields(), self.signature)
+
+    def verification_problem(self) -> Unverified | None:
+        """Why :meth:`is_verified` is false (``None`` when it is true)."""
+        if service_key() is None:
+            return "no-key"
+        if not self.signature:
+            return "unsigned"
+        return None if self.is_verified() else "forged"
 
     claimed_requester: str | None = Field(
         default=None, description="The requester an unsigned trigger claimed, if any."
@@ -100,7 +124,14 @@ class Trigger(BaseModel):
         if self.requested_by:
             parts.append(f"requested by {self.requested_by}")
         if self.unverified_claim:
-            parts.append(f"ignored an unsigned trigger claiming: {self.unverified_claim}")
+            if self.unverified_reason == "no-key":
+                parts.append(
+                    f"could not verify the trigger it was given ({self.unverified_claim}): "
+                    f"{ENV_VAR} is not set on the worker"
+                )
+            else:
+                kind = "a forged" if self.unverified_reason == "forged" else "an unsigned"
+                parts.append(f"ignored {kind} trigger claiming: {self.unverified_claim}")
         return ", ".join(parts)
 
 

@@ -121,6 +121,24 @@ async def _cancel(task: asyncio.Task[None]) -> None:
         await task
 
 
+def config_problems(settings: Settings, router: Router) -> list[str]:
+    """What stops the service from doing its job, each naming the variable to set."""
+    problems = []
+    if settings.service_key is None:
+        problems.append(
+            "ARIZE_RUNBOOKS_SERVICE_KEY is not set: triggers and Slack votes cannot be signed "
+            "(the same key must be set for the workers)"
+        )
+    routed = {route.source for route in router.config.routes}
+    for source, variable in settings.unconfigured_sources(routed).items():
+        problems.append(f"{variable} is not set: the routing file has {source} routes")
+    half = settings.slack_half_configured()
+    if half:
+        problems.append(half)
+    return problems
+
+
+
 async def _webhook_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, WebhookError)
     if not isinstance(exc, InvalidSignature):
@@ -155,6 +173,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.router = router
+    # Named on /readyz; `arize-runbooks serve` refuses to start with any of them.
+    app.state.config_problems = config_problems(settings, router)
     app.state.metrics = Metrics()
     app.add_exception_handler(WebhookError, _webhook_error)
     app.add_middleware(DeliveryMetrics, metrics=app.state.metrics)

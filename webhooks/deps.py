@@ -194,7 +194,7 @@ async def verify_okta(request: Request, settings: Settings) -> VerifiedEvent:
     """Okta event hook: the configured header must carry the shared secret."""
     secret = settings.okta_secret
     if secret is None:
-        raise SourceNotConfigured("the okta source is not configured")
+        raise SourceNotConfigured.of("okta")
     header = settings.okta_auth_header
     given = request.headers.get(header)
     return await _verified(
@@ -209,7 +209,7 @@ async def verify_bamboohr(request: Request, settings: Settings) -> VerifiedEvent
     """BambooHR: HMAC-SHA256 over the raw body followed by the timestamp."""
     key = settings.bamboohr_secret
     if key is None:
-        raise SourceNotConfigured("the bamboohr source is not configured")
+        raise SourceNotConfigured.of("bamboohr")
     headers = request.headers
     return await _verified(
         request,
@@ -230,7 +230,7 @@ async def verify_jira(request: Request, settings: Settings) -> VerifiedEvent:
     """Jira Cloud admin webhook: ``X-Hub-Signature`` over the raw body."""
     secret = settings.jira_secret
     if secret is None:
-        raise SourceNotConfigured("the jira source is not configured")
+        raise SourceNotConfigured.of("jira")
     signature = request.headers.get("x-hub-signature")
     return await _verified(
         request, settings, "jira", lambda body: check_hub_signature(secret, body, signature)
@@ -240,7 +240,7 @@ async def verify_jira(request: Request, settings: Settings) -> VerifiedEvent:
 async def verify_servicenow(request: Request, settings: Settings) -> VerifiedEvent:
     """ServiceNow outbound REST / JSM automation: bearer token or basic credentials."""
     if settings.servicenow_token is None and settings.servicenow_password is None:
-        raise SourceNotConfigured("the servicenow source is not configured")
+        raise SourceNotConfigured.of("servicenow")
     authorization = request.headers.get("authorization")
     return await _verified(
         request,
@@ -268,7 +268,7 @@ async def verify_generic(request: Request, settings: Settings) -> VerifiedEvent:
     """Standard Webhooks: ``v1`` HMAC over ``{id}.{timestamp}.{body}``."""
     secret = settings.generic_secret
     if secret is None:
-        raise SourceNotConfigured("the generic source is not configured")
+        raise SourceNotConfigured.of("generic")
     keys = list(_whsec_keys(secret.get_secret_value()))
     headers = request.headers
     return await _verified(

@@ -39,6 +39,9 @@ class Readiness(BaseModel):
     status: Literal["ready", "not ready"]
     detail: str
     checks: dict[str, Check]
+    service_key_fingerprint: str | None = None
+    """Public fingerprint of the service key (never the key): `doctor` compares it with the
+    workers'."""
 
 
 @router.get("/healthz", response_model=Liveness, summary="Liveness")
@@ -80,9 +83,19 @@ async def readyz(request: Request, response: Response) -> Readiness:
         _check("prefect", lambda: _prefect_up(state.prefect_client)),
     )
     checks = {"inbox": inbox_check, "prefect": prefect_check}
+    checks["configuration"] = _configuration(state)
+    fingerprint = state.settings.service_key_fingerprint
     down = [name for name, check in checks.items() if check.status == "down"]
     if down:
         response.status_code = 503
         response.headers["Retry-After"] = "5"
-        return Readiness(status="not ready", detail=f"down: {', '.join(down)}", checks=checks)
-    return Readiness(status="ready", detail="inbox and prefect reachable", checks=checks)
+        return Readiness(status="not ready", detail=f"down: {', '.join(down)}", checks=checks,
+                         service_key_fingerprint=fingerprint)
+    return Readiness(status="ready", detail="inbox and prefect reachable", checks=checks,
+                     service_key_fingerprint=fingerprint)
+
+
+def _configuration(state: Any) -> Check:
+    """What is missing from the service's own settings (variable names, never values)."""
+    problems = getattr(state, "config_problems", None) or []
+    return Check(status="down", error="; ".join(problems)) if problems else Check(status="ok")

@@ -86,12 +86,24 @@ def first_setup(arize_emulator, slack_emulator, prefect_harness) -> Iterator[Res
     yield cli_once(*setup_args(arize_emulator.base_url, slack_emulator.base_url))
 
 
+#: A secret for every source examples/routing.yaml routes: `serve` refuses to start without.
+SOURCE_SECRETS = {
+    "ARIZE_RUNBOOKS_OKTA_SECRET": "okta-doctor-secret-19ab",
+    "ARIZE_RUNBOOKS_BAMBOOHR_SECRET": "bamboohr-doctor-secret-77cd",
+    "ARIZE_RUNBOOKS_JIRA_SECRET": "jira-doctor-secret-5e21",
+    "ARIZE_RUNBOOKS_SERVICENOW_TOKEN": "servicenow-doctor-token-0b3f",
+    "ARIZE_RUNBOOKS_GENERIC_SECRET": "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+}
+
+
 @pytest.fixture
 def healthy(first_setup, arize, slack_emulator, monkeypatch) -> None:
-    """A Slack workspace with the approvals channel and the bot in it; the service's secret."""
+    """A Slack workspace with the approvals channel and the bot in it; the service's secrets."""
     assert first_setup.code == 0, first_setup.text
     slack_emulator.state.add_channel("arize-approvals")
     monkeypatch.setenv("ARIZE_RUNBOOKS_SLACK_SIGNING_SECRET", SIGNING_SECRET)
+    for name, value in SOURCE_SECRETS.items():
+        monkeypatch.setenv(name, value)
 
 
 def doctor(cli, *args: str) -> Result:
@@ -165,6 +177,97 @@ def test_doctor_passes_on_a_healthy_setup(healthy, cli):
     assert report["slack/channel"]["status"] == "ok"
     assert report["prefect/deployments"]["status"] == "ok"
     assert report["webhooks/routing"]["status"] == "ok"
+    assert report["environment/service key"]["status"] == "ok"
+    assert report["environment/source okta"]["status"] == "ok"
+
+
+def test_doctor_counts_deployments_as_the_ui_lists_them(healthy, cli):
+    from prefect import get_client
+
+    async def listed() -> int:
+        async with get_client() as client:
+            return len([d for d in await client.read_deployments()
+                        if d.work_pool_name == "arize-runbooks"])
+
+    detail = rows(doctor(cli))["prefect/deployments"]["detail"]
+
+    # Old main said "7 runbooks deployed" while the UI listed 9.
+    assert detail.startswith(f"{asyncio.run(listed())} deployments (7 runbooks")
+
+
+def test_doctor_finds_a_missing_service_key(healthy, cli, monkeypatch, tmp_path):
+    monkeypatch.delenv("ARIZE_RUNBOOKS_SERVICE_KEY")
+    monkeypatch.setenv("ARIZE_RUNBOOKS_ENV_FILE", str(tmp_path / "never-written"))
+
+    result = doctor(cli)
+
+    assert result.code == 2
+    assert {"environment/service key", "environment/env file"} <= failing(result)
+    assert "ARIZE_RUNBOOKS_SERVICE_KEY is not set" in rows(result)["environment/service key"][
+        "detail"]
+
+
+def test_doctor_names_a_routed_source_without_its_secret(healthy, cli, monkeypatch):
+    monkeypatch.delenv("ARIZE_RUNBOOKS_JIRA_SECRET")
+
+    result = doctor(cli)
+
+    assert failing(result) == {"environment/source jira"}
+    assert "ARIZE_RUNBOOKS_JIRA_SECRET is not set" in rows(result)["environment/source jira"][
+        "detail"]
+
+
+def test_doctor_says_when_the_shell_and_the_env_file_hold_different_keys(healthy, cli,
+                                                                          monkeypatch):
+    monkeypatch.setenv("ARIZE_RUNBOOKS_SERVICE_KEY", "another-key-than-the-env-files-4411")
+
+    result = doctor(cli)
+
+    assert failing(result) == {"environment/service key"}
+    assert "differs from the env file's" in rows(result)["environment/service key"]["detail"]
+    assert "another-key-than-the-env-files-4411" not in result.text
+
+
+def test_setup_writes_the_env_file_0600_and_keeps_its_service_key(first_setup, cli,
+                                                                   arize_emulator,
+                                                                   slack_emulator):
+    from config.env_file import env_file_path, read_env_file
+
+    path = env_file_path()
+    assert path.stat().st_mode & 0o777 == 0o600
+    first = read_env_file(path)
+    assert first["ARIZE_RUNBOOKS_SLACK_BOT_TOKEN"] == SLACK_BOT_TOKEN
+    assert first["PREFECT_API_URL"]
+
+    again = parts(cli(*setup_args(arize_emulator.base_url, slack_emulator.base_url)))
+
+    assert again["env file"][0] == "unchanged"
+    assert read_env_file(path)["ARIZE_RUNBOOKS_SERVICE_KEY"] == first["ARIZE_RUNBOOKS_SERVICE_KEY"]
+
+
+def test_setup_refuses_a_wrong_key_and_saves_nothing(first_setup, cli, arize_emulator,
+                                                      slack_emulator):
+    args = setup_args(arize_emulator.base_url, slack_emulator.base_url, "--policy", "wrong-key")
+    args[args.index(ADMIN_KEY)] = "ak-wrong-0000000000000000000000000000"
+
+    result = cli(*args)
+
+    assert result.code == 2
+    assert "Arize refused the API key (401)" in result.text and "--skip-checks" in result.text
+    assert "no runbook policy 'wrong-key'" in doctor(cli, "--policy", "wrong-key").text
+
+    saved = cli(*args, "--skip-checks", "--no-deploy")
+    assert parts(saved)["policy 'wrong-key'"][0] == "created"
+
+
+def test_setup_explains_a_key_without_admin_rights(first_setup, cli, arize, slack_emulator):
+    args = setup_args(arize.base_url, slack_emulator.base_url, "--policy", "member-key")
+    args[args.index(ADMIN_KEY)] = arize.key_for_email("dana@acme.example")
+
+    result = cli(*args)
+
+    assert result.code == 2
+    assert "may not read the audit log (403)" in result.text and "account admin" in result.text
 
 
 def test_doctor_table_is_readable(healthy, cli):
@@ -180,7 +283,7 @@ def test_doctor_finds_a_revoked_key(healthy, cli, arize):
 
     result = doctor(cli, "--policy", "revoked")
 
-    assert result.code == 1
+    assert result.code == 2
     assert "arize/API key" in failing(result)
     assert "401" in rows(result)["arize/API key"]["detail"]
     assert key not in result.out
@@ -191,7 +294,7 @@ def test_doctor_finds_a_key_without_admin_rights(healthy, cli, arize):
 
     result = doctor(cli, "--policy", "member")
 
-    assert result.code == 1
+    assert result.code == 2
     report = rows(result)
     assert report["arize/API key"]["status"] == "ok"  # it authenticates…
     offboard = report["arize/rights: offboard-user"]
@@ -207,7 +310,7 @@ def test_doctor_finds_a_missing_slack_scope(healthy, cli, slack_emulator):
 
     assert failing(result) == {"slack/scopes"}
     assert rows(result)["slack/scopes"]["detail"] == "the token lacks usergroups:read"
-    assert result.code == 1
+    assert result.code == 2
 
 
 def test_doctor_finds_a_channel_without_the_bot(healthy, cli, slack_emulator):
@@ -224,7 +327,7 @@ def test_doctor_finds_an_unset_signing_secret(healthy, cli, monkeypatch):
 
     result = doctor(cli)
 
-    assert failing(result) == {"webhooks/signing secret"}
+    assert failing(result) == {"environment/signing secret"}
 
 
 def test_doctor_finds_prefect_down(cli_subprocess):
@@ -232,7 +335,7 @@ def test_doctor_finds_prefect_down(cli_subprocess):
 
     result = cli_subprocess("doctor", "--output", "json", env={"PREFECT_API_URL": dead})
 
-    assert result.code == 1
+    assert result.code == 2
     report = rows(result)
     assert report["prefect/API"]["status"] == "fail"
     assert "prefect server start" in report["prefect/API"]["fix"]

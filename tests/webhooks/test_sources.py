@@ -4,10 +4,15 @@ with the right status and start nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import os
+import re
+import subprocess
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +20,8 @@ import pytest
 from prefect.client.orchestration import PrefectClient
 
 from tests.fixtures.webhooks import (
+    BAMBOOHR_SECRET,
+    JIRA_SECRET,
     OKTA_SECRET,
     SERVICENOW_PASSWORD,
     SERVICENOW_TOKEN,
@@ -34,6 +41,8 @@ from tests.webhooks.conftest import (
 )
 from webhooks.inbox import EventStatus, Inbox
 from webhooks.settings import Settings
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 pytestmark = pytest.mark.slow
 
@@ -458,13 +467,54 @@ async def test_unconfigured_source_is_404(tmp_path: Any, prefect_harness: str) -
     )
     with WebhookServer(settings) as server:
         async with httpx.AsyncClient(base_url=server.base_url) as http:
-            for source in ("okta", "bamboohr", "jira", "servicenow", "generic"):
+            for source, variable in (
+                ("okta", "ARIZE_RUNBOOKS_OKTA_SECRET"),
+                ("bamboohr", "ARIZE_RUNBOOKS_BAMBOOHR_SECRET"),
+                ("jira", "ARIZE_RUNBOOKS_JIRA_SECRET"),
+                ("servicenow", "ARIZE_RUNBOOKS_SERVICENOW_TOKEN"),
+                ("generic", "ARIZE_RUNBOOKS_GENERIC_SECRET"),
+            ):
                 response = await http.post(f"/webhooks/{source}", content=b"{}")
                 assert response.status_code == 404, source
-                assert "not configured" in response.json()["detail"]
+                detail = response.json()["detail"]
+                # Old main: "the okta source is not configured", naming nothing to set.
+                assert f"the {source} source is not configured: set {variable}" in detail
+            slack = await http.post("/slack/interactions", content=b"payload=%7B%7D")
+            assert slack.status_code == 404
+            assert "ARIZE_RUNBOOKS_SLACK_SIGNING_SECRET" in slack.json()["detail"]
             health = await http.get("/health")
             assert health.status_code == 200
             assert health.json() == {"status": "ok", "forwarder": "disabled"}
+
+
+async def test_readyz_names_what_is_missing_and_publishes_only_a_fingerprint(
+    tmp_path: Any, prefect_harness: str
+) -> None:
+    from config.settings import fingerprint
+
+    routing = tmp_path / "routing.yaml"
+    routing.write_text((EXAMPLES / "routing-okta.yaml").read_text())
+    settings = Settings(
+        environment="test",
+        inbox_url=f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}",
+        prefect_api_url=prefect_harness,
+        forwarder_enabled=False,
+        routing_config=routing,
+        slack_bot_token="xoxb-half-configured-0001",
+    )
+    assert settings.service_key is not None
+    with WebhookServer(settings) as server:
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            response = await http.get("/readyz")
+
+    assert response.status_code == 503  # old main: 200 "ready"
+    body = response.json()
+    config = body["checks"]["configuration"]
+    assert config["status"] == "down"
+    assert "ARIZE_RUNBOOKS_OKTA_SECRET is not set" in config["error"]
+    assert "ARIZE_RUNBOOKS_SLACK_SIGNING_SECRET is not set" in config["error"]
+    assert body["service_key_fingerprint"] == fingerprint(settings.service_key)
+    assert settings.service_key.get_secret_value() not in response.text
 
 
 async def test_chunked_oversize_body_is_413(send: Sender) -> None:
@@ -478,3 +528,28 @@ async def test_chunked_oversize_body_is_413(send: Sender) -> None:
         "/webhooks/okta", content=chunks(), headers={"Authorization": OKTA_SECRET}
     )
     assert response.status_code == 413
+
+
+async def test_the_readme_curl_examples_are_signed_as_the_service_checks(
+    webhook_service: WebhookServer,
+) -> None:
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    found = re.search(r"<!-- curl-examples.*?```sh\n(.*?)```", readme, re.S)
+    assert found, "README lost its curl examples"
+    script = found[1].replace("http://127.0.0.1:8787", webhook_service.base_url)
+    env = {
+        **os.environ,
+        "ARIZE_RUNBOOKS_OKTA_SECRET": OKTA_SECRET,
+        "ARIZE_RUNBOOKS_BAMBOOHR_SECRET": BAMBOOHR_SECRET,
+        "ARIZE_RUNBOOKS_JIRA_SECRET": JIRA_SECRET,
+        "ARIZE_RUNBOOKS_SERVICENOW_TOKEN": SERVICENOW_TOKEN,
+    }
+
+    # curl -f fails on any 4xx/5xx: a wrong signature (401) stops the script.
+    done = await asyncio.to_thread(
+        subprocess.run, ["bash", "-euo", "pipefail", "-c", script], env=env,
+        capture_output=True, text=True, timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert done.stdout.count('{"status":') == 4, done.stdout  # one receipt per example

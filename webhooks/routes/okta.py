@@ -64,7 +64,7 @@ async def verify_hook(
 ) -> OktaVerification:
     """Echo ``X-Okta-Verification-Challenge``; Okta sends this once when the hook is verified."""
     if settings.okta_secret is None:
-        raise SourceNotConfigured("the okta source is not configured")
+        raise SourceNotConfigured.of("okta")
     if not x_okta_verification_challenge:
         raise MalformedRequest("missing X-Okta-Verification-Challenge")
     if len(x_okta_verification_challenge) > _MAX_CHALLENGE:

@@ -32,7 +32,7 @@ def slack_settings(request: Request) -> Any:
     """The service's settings, if Slack is configured (its signing secret is set)."""
     settings = getattr(request.app.state, "settings", None)
     if settings is None or settings.slack_signing_secret is None:
-        raise SourceNotConfigured("slack is not configured")
+        raise SourceNotConfigured.of("slack")
     return settings
 
 
@@ -131,7 +131,7 @@ def interaction_handlers(request: Request) -> list[InteractionHandler]:
         handlers = build_handlers(slack_settings(request), shared)
         request.app.state.slack_handlers = handlers
     if not handlers:
-        raise SourceNotConfigured("slack is not configured")
+        raise SourceNotConfigured.of("slack")
     return handlers
 
 

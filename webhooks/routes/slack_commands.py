@@ -59,7 +59,7 @@ def access_handler(request: Request) -> AccessRequestHandler:
         slack_settings(request), getattr(request.app.state, "prefect_client", None)
     )
     if handler is None:
-        raise SourceNotConfigured("slack is not configured")
+        raise SourceNotConfigured.of("slack")
     return handler
 
 

@@ -471,6 +471,7 @@ def doctor(
         typer.Option(help="Routing YAML to check (default: ARIZE_RUNBOOKS_ROUTING_CONFIG)."),
     ] = None,
     output: Annotated[str, typer.Option(help="table or json.")] = "table",
+    ha: Annotated[bool, typer.Option(help="Also check crash recovery (cli/doctor_ha.py).")] = False,
 ) -> None:
     """Check Prefect, the policy, Arize, Slack and the webhook service; exit 0 only if all ok."""
     from cli.progress import quiet_prefect_console
@@ -479,6 +480,10 @@ def doctor(
         raise typer.BadParameter("use table or json", param_hint="--output")
     quiet_prefect_console()
     report = asyncio.run(diagnose(policy, routing))
+    if ha:
+        from cli.doctor_ha import check_ha
+
+        asyncio.run(check_ha(report))
     if output == "json":
         typer.echo(json.dumps({"ok": report.ok, "checks": [asdict(c) for c in report.checks]},
                               indent=2))

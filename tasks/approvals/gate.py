@@ -15,8 +15,12 @@ Prefect answers a used key from its stored input) until the request's original e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from types import FrameType
 from typing import Any
 from uuid import UUID
 
@@ -252,7 +256,7 @@ async def _hold_then_suspend(
     hold = min(policy.approval.hold_seconds, _remaining(request))
     if hold_key not in fired and hold > 0:
         try:
-            async with asyncio.timeout(hold):
+            async with asyncio.timeout(hold) as holding, _sigterm_ends_hold(holding):
                 return await apause_flow_run(
                     wait_for_input=form,
                     key=hold_key,
@@ -276,6 +280,42 @@ async def _hold_then_suspend(
         suspend_key,
     )
     return await asuspend_flow_run(wait_for_input=form, key=suspend_key, timeout=remaining)
+
+
+@contextlib.contextmanager
+def _sigterm_ends_hold(holding: asyncio.Timeout) -> Iterator[None]:
+    """While the hold lasts, SIGTERM ends it at once instead of killing the process.
+
+    A worker being stopped (a deploy, a scale-down) should not wait out a hold of minutes nor
+    have its held runs crashed: the hold times out now, so the gate suspends the run under its
+    usual key (the answer form stays valid) and this process exits cleanly. A SIGTERM that is
+    Prefect cancelling the run (a control intent was sent first) goes to Prefect's own handler.
+    Outside the main thread signals cannot be handled; the hold then stays as it was.
+    """
+    from prefect._internal import control_listener
+
+    loop = asyncio.get_running_loop()
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+    except ValueError:
+        yield
+        return
+
+    def end_hold(signum: int, frame: FrameType | None) -> None:
+        if control_listener.get_intent() is not None and callable(previous):
+            previous(signum, frame)
+            return
+        loop.call_soon_threadsafe(holding.reschedule, loop.time())
+
+    try:
+        signal.signal(signal.SIGTERM, end_hold)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 async def _back_to_running(client: PrefectClient, run_id: UUID) -> None:

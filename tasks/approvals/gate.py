@@ -256,13 +256,14 @@ async def _hold_then_suspend(
     hold = min(policy.approval.hold_seconds, _remaining(request))
     if hold_key not in fired and hold > 0:
         try:
-            async with asyncio.timeout(hold) as holding, _sigterm_ends_hold(holding):
-                return await apause_flow_run(
-                    wait_for_input=form,
-                    key=hold_key,
-                    timeout=_remaining(request),
-                    poll_interval=policy.poll_interval_seconds,
-                )
+            async with asyncio.timeout(hold) as holding:
+                with _sigterm_ends_hold(holding):
+                    return await apause_flow_run(
+                        wait_for_input=form,
+                        key=hold_key,
+                        timeout=_remaining(request),
+                        poll_interval=policy.poll_interval_seconds,
+                    )
         except TimeoutError:
             pass
     async with get_client() as client:

@@ -26,6 +26,7 @@ from uuid import UUID
 
 from prefect import get_client, get_run_logger
 from prefect.client.orchestration import PrefectClient
+from prefect.client.schemas.objects import StateType
 from prefect.events import emit_event
 from prefect.exceptions import FlowPauseTimeout, ObjectNotFound, PrefectHTTPStatusError
 from prefect.flow_runs import apause_flow_run, asuspend_flow_run
@@ -46,6 +47,7 @@ from tasks.approvals.policy import (
     Voter,
     evaluate,
 )
+from tasks.approvals.slack_crash import disable_buttons_on_crash, reopen_request
 from tasks.approvals.slack_messages import (
     mark_decided,
     mark_expired,
@@ -129,6 +131,7 @@ async def require_approval(
     protected = [p for p in (protected or []) if p]
     subjects = Subjects.of(protected, trigger.requested_by)
     request = await _ask(plan, policy, trigger, protected, held)
+    await _buttons_follow_crashes(policy, request)
     directory = await resolve_directory(rules, policy.approvals)
     logger.info(
         "waiting until %s for approval of plan %s (gate %s)%s: Slack, the Prefect UI, or "
@@ -227,6 +230,18 @@ async def _wait(
             f"no decision on plan {plan.hash[:12]} by {request.expires_at:%Y-%m-%d %H:%M:%S} "
             "UTC; treated as rejected, nothing was applied"
         ) from ex
+
+
+async def _buttons_follow_crashes(policy: RunbookPolicy, request: ApprovalRequest) -> None:
+    """Slack buttons off if the run crashes while it waits; back on when a run rescheduled
+    after a crash waits again under the same request."""
+    if policy.approvals is None or not request.message_ts:
+        return
+    async with get_client() as client:
+        states = await client.read_flow_run_states(UUID(str(flow_run.id)))
+    if any(s.type is StateType.CRASHED for s in states):
+        await reopen_request(policy.approvals, request)
+    disable_buttons_on_crash(policy.approvals, request)
 
 
 def _remaining(request: ApprovalRequest) -> int:

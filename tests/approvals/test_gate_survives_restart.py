@@ -183,7 +183,8 @@ async def test_held_and_suspended_leavers_survive_server_and_worker_restarts(
 
     # The worker restarts: stopped the documented way, the held run suspends at once.
     assert single.worker is not None and single.worker.pid is not None
-    assert await asyncio.to_thread(stop_worker, single.worker.pid, 120.0)
+    with temporary_settings({PREFECT_API_URL: api}):
+        assert await asyncio.to_thread(stop_worker, single.worker.pid, 120.0)
     single.worker.stop()
     suspended = await _waiting(api, held_id, "Suspended")
     assert suspended.state.state_details.pause_key == deployment_wait_keys(key, 0)[1]

@@ -62,28 +62,36 @@ def held_processes(
     return held
 
 
-def suspend_held_runs(worker_pid: int, client: SyncPrefectClient | None = None) -> list[UUID]:
-    """SIGTERM every held flow-run process beneath the worker: each gate suspends its run at
-    once and the process exits. Returns the runs signalled."""
+def suspend_held_runs(
+    worker_pid: int, client: SyncPrefectClient | None = None, timeout: float = 10.0
+) -> list[UUID]:
+    """SIGTERM every held flow-run process beneath the worker and wait up to ``timeout``
+    seconds for them to exit: each gate suspends its run at once. Returns the runs signalled.
+
+    The worker must not be signalled before they are gone: once interrupted it cancels its
+    flow-run supervisors, which could kill a process still suspending its run.
+    """
     held = held_processes(worker_pid, client)
     for process in held.values():
         with contextlib.suppress(psutil.NoSuchProcess):
             process.send_signal(signal.SIGTERM)
+    psutil.wait_procs(list(held.values()), timeout=timeout)
     return list(held)
 
 
 def stop_worker(worker_pid: int, timeout: float = 10.0) -> bool:
-    """Suspend the worker's held runs, SIGTERM the worker, and wait up to ``timeout`` seconds
-    for it to exit. Returns whether it did (the caller decides whether to SIGKILL it)."""
-    suspend_held_runs(worker_pid)
+    """Suspend the worker's held runs, then SIGTERM the worker, and wait until ``timeout``
+    seconds have passed in all for it to exit. Returns whether it did (the caller decides
+    whether to SIGKILL it)."""
+    deadline = time.monotonic() + timeout
+    suspend_held_runs(worker_pid, timeout=timeout)
     try:
         worker = psutil.Process(worker_pid)
         worker.send_signal(signal.SIGTERM)
     except psutil.NoSuchProcess:
         return True
-    deadline = time.monotonic() + timeout
     try:
-        worker.wait(timeout=max(deadline - time.monotonic(), 0))
+        worker.wait(timeout=max(deadline - time.monotonic(), 1.0))
     except psutil.TimeoutExpired:
         return False
     return True

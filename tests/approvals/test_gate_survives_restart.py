@@ -136,20 +136,27 @@ async def _offboard(api_url: str, email: str) -> UUID:
 
 async def _waiting(api_url: str, run_id: UUID, name: str) -> FlowRun:
     """The run once Paused under ``name`` with its answer form saved."""
-    async with PrefectClient(api_url) as client, asyncio.timeout(DEADLINE):
-        while True:
-            run = await client.read_flow_run(run_id)
-            state = run.state
-            assert state is None or not state.is_final(), f"ended {state}"
-            if state is not None and state.name == name:
-                try:
-                    await client.read_flow_run_input(
-                        run_id, keyset_from_paused_state(state)["schema"]
-                    )
-                    return run
-                except ObjectNotFound:
-                    pass
-            await asyncio.sleep(0.5)
+    async with PrefectClient(api_url) as client:
+        try:
+            async with asyncio.timeout(DEADLINE):
+                return await _poll_waiting(client, run_id, name)
+        except TimeoutError:
+            history = await client.read_flow_run_states(run_id)
+            pytest.fail(f"not {name}: {[(s.name, s.message) for s in history]}")
+
+
+async def _poll_waiting(client: PrefectClient, run_id: UUID, name: str) -> FlowRun:
+    while True:
+        run = await client.read_flow_run(run_id)
+        state = run.state
+        assert state is None or not state.is_final(), f"ended {state}"
+        if state is not None and state.name == name:
+            try:
+                await client.read_flow_run_input(run_id, keyset_from_paused_state(state)["schema"])
+                return run
+            except ObjectNotFound:
+                pass
+        await asyncio.sleep(0.5)
 
 
 async def _final(api_url: str, run_id: UUID) -> FlowRun:

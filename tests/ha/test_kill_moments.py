@@ -238,13 +238,18 @@ async def test_worker_killed_while_the_gate_holds(ha: HA, arize):
 
     # Crashed by the heartbeat automation, rescheduled, run again: its hold is used, so it
     # suspends under a new key of the same request; the approver's answer completes it.
-    async with PrefectClient(api_url) as client, asyncio.timeout(RECOVERY_WITHIN):
-        while True:
-            current = await client.read_flow_run(run.id)
-            if current.state is not None and current.state.name == "Suspended":
-                break
-            assert not (current.state and current.state.is_final()), current.state
-            await asyncio.sleep(1)
+    async with PrefectClient(api_url) as client:
+        try:
+            async with asyncio.timeout(RECOVERY_WITHIN):
+                while True:
+                    current = await client.read_flow_run(run.id)
+                    if current.state is not None and current.state.name == "Suspended":
+                        break
+                    assert not (current.state and current.state.is_final()), current.state
+                    await asyncio.sleep(1)
+        except TimeoutError:
+            history = await client.read_flow_run_states(run.id)
+            pytest.fail(f"never suspended again: {[(s.name, s.message) for s in history]}")
     with temporary_settings({PREFECT_API_URL: api_url}):
         async with asyncio.timeout(60):
             while True:

@@ -37,15 +37,19 @@ RESCHEDULED_MESSAGE = "Rescheduled after a crash; the run resumes under the same
 MISSED_HEARTBEAT_MESSAGE = "No heartbeat: the run's worker or flow process is gone."
 
 # What starts the silence clock of a run: the worker handing it to a flow-run process
-# (Pending), the process starting or retrying the flow (Running, Retrying), and each heartbeat.
+# (Pending), the process starting or retrying the flow (Running, Retrying), the gate holding
+# it in its process (Paused: the process keeps heartbeating), and each heartbeat.
 # Counting from Pending and Running, not only from a first heartbeat, is what catches a run
 # whose process died before its first heartbeat reached the server: Prefect emits the first
 # one asynchronously after Running, so a kill in that window left no heartbeat to count from
-# and such a run stayed Running for ever. Events are named after the state's name.
+# and such a run stayed Running for ever. Likewise a held run killed after its Paused event
+# (which closed the window) and before its next heartbeat stayed Paused. Events are named
+# after the state's name.
 _SILENCE_STARTS = (
     "prefect.flow-run.Pending",
     "prefect.flow-run.Running",
     "prefect.flow-run.Retrying",
+    "prefect.flow-run.Paused",
     "prefect.flow-run.heartbeat",
 )
 

@@ -233,6 +233,12 @@ async def test_worker_killed_while_the_gate_holds(ha: HA, arize):
                     break
                 assert not (current.state and current.state.is_final()), current.state
                 await asyncio.sleep(0.5)
+    # A live held run is not taken for dead: its process heartbeats through the hold, so it
+    # is still held after the whole silence window has passed.
+    await asyncio.sleep(HEARTBEAT_SECONDS * MISSED_HEARTBEATS + 15)
+    async with PrefectClient(api_url) as client:
+        still = await client.read_flow_run(run.id)
+    assert still.state is not None and still.state.name == "Paused", still.state
     holder = next(w for w in ha.stack.workers if flow_process(w) is not None)
     kill_and_replace(ha, holder)
 

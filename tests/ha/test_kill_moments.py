@@ -55,6 +55,7 @@ from tasks.approvals.policy import ApprovalPolicy
 from tests.fixtures.arize import ADMIN_KEY
 from tests.fixtures.runbooks import APPROVER
 from tests.ha.conftest import (
+    FINAL,
     HA,
     HEARTBEAT_SECONDS,
     MISSED_HEARTBEATS,
@@ -254,7 +255,8 @@ async def test_worker_killed_while_the_gate_holds(ha: HA, arize):
                         current.run_count >= 2
                     ):
                         break
-                    assert not (current.state and current.state.is_final()), current.state
+                    # Crashed is a step on the way: the reschedule automation follows it.
+                    assert current.state is None or current.state.type not in FINAL, current.state
                     await asyncio.sleep(1)
         except TimeoutError:
             history = await client.read_flow_run_states(run.id)

@@ -659,6 +659,7 @@ def doctor(
                      "http://127.0.0.1:8787 (its /readyz and service-key fingerprint)."),
     ] = None,
     output: Annotated[str, typer.Option(help="table or json.")] = "table",
+    ha: Annotated[bool, typer.Option(help="Also check crash recovery: the automations, the deployments' heartbeat setting, and that worker runs heartbeat.")] = False,
 ) -> None:
     """Check Prefect, the policy, Arize, Slack, the env file, serve and a worker; exit 0 if ok.
 
@@ -671,6 +672,10 @@ def doctor(
         raise typer.BadParameter("use table or json", param_hint="--output")
     quiet_prefect_console()
     report = asyncio.run(diagnose(policy, routing, service_url))
+    if ha:
+        from cli.doctor_ha import check_ha
+
+        asyncio.run(check_ha(report))
     if output == "json":
         typer.echo(json.dumps({"ok": report.ok, "checks": [asdict(c) for c in report.checks]},
                               indent=2))

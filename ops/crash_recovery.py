@@ -1,10 +1,14 @@
 """Crash recovery for runbook runs: two automations, and a reading of a run's state history.
 
 A run whose worker or flow process dies stops emitting ``prefect.flow-run.heartbeat`` events
-(flows heartbeat every ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` seconds). The first automation
-marks such a run ``Crashed``; the worker does the same by itself when only the flow process
-dies. The second automation puts a crashed runbook run back to ``Scheduled`` under the same
-run id, so a surviving worker picks it up and the run converges: every step is idempotent.
+(flows heartbeat every ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` seconds; prefect.yaml sets it for
+every deployment run). The first automation marks a run ``Crashed`` when it has been silent
+for ``missed_heartbeats`` intervals counted from its last heartbeat, or from the moment it
+went ``Pending`` or ``Running`` if no heartbeat followed: a run killed before its first
+heartbeat, or whose worker died between submitting and starting it, is caught too. The worker
+does the same by itself when only the flow process dies. The second automation puts a crashed
+runbook run back to ``Scheduled`` under the same run id, so a surviving worker picks it up and
+the run converges: every step is idempotent.
 
 Only runs tagged ``arize`` (every runbook deployment is) are rescheduled, and only while
 their run count is at most ``max_attempts``, so a run that crashes every time stops in
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from prefect import get_client
@@ -32,17 +36,44 @@ RESCHEDULED_STATE_NAME = "Rescheduled"
 RESCHEDULED_MESSAGE = "Rescheduled after a crash; the run resumes under the same id."
 MISSED_HEARTBEAT_MESSAGE = "No heartbeat: the run's worker or flow process is gone."
 
-# States after which a flow run stops heartbeating on purpose. Suspended is the approval
-# gate of a deployment run: its process exits until someone answers.
-_SILENT_ON_PURPOSE = (
+# What starts the silence clock of a run: the worker handing it to a flow-run process
+# (Pending), the process starting or retrying the flow (Running, Retrying), the gate holding
+# it in its process (Paused: the process keeps heartbeating), and each heartbeat.
+# Counting from Pending and Running, not only from a first heartbeat, is what catches a run
+# whose process died before its first heartbeat reached the server: Prefect emits the first
+# one asynchronously after Running, so a kill in that window left no heartbeat to count from
+# and such a run stayed Running for ever. Likewise a held run killed after its Paused event
+# (which closed the window) and before its next heartbeat stayed Paused. Events are named
+# after the state's name.
+_SILENCE_STARTS = (
+    "prefect.flow-run.Pending",
+    "prefect.flow-run.Running",
+    "prefect.flow-run.Retrying",
+    "prefect.flow-run.Paused",
     "prefect.flow-run.heartbeat",
+)
+
+# What ends it: a heartbeat, the flow starting, a final state, or a state in which the run
+# has no process on purpose (Paused at a gate keeps heartbeating; Suspended exits; the
+# Scheduled family waits for a worker).
+_SILENCE_ENDS = (
+    "prefect.flow-run.heartbeat",
+    "prefect.flow-run.Running",
+    "prefect.flow-run.Retrying",
     "prefect.flow-run.Completed",
     "prefect.flow-run.Failed",
+    "prefect.flow-run.TimedOut",
     "prefect.flow-run.Cancelled",
     "prefect.flow-run.Cancelling",
     "prefect.flow-run.Crashed",
     "prefect.flow-run.Suspended",
     "prefect.flow-run.Paused",
+    "prefect.flow-run.Scheduled",
+    "prefect.flow-run.Late",
+    "prefect.flow-run.AwaitingRetry",
+    "prefect.flow-run.AwaitingConcurrencySlot",
+    "prefect.flow-run.Resuming",
+    "prefect.flow-run.Rescheduled",
 )
 
 
@@ -80,8 +111,8 @@ def crash_recovery_automations(
         {"prefect.resource.id": f"prefect.tag.{tag}", "prefect.resource.role": "tag"}
     )
     silence = EventTrigger(
-        after={"prefect.flow-run.heartbeat"},
-        expect=set(_SILENT_ON_PURPOSE),
+        after=set(_SILENCE_STARTS),
+        expect=set(_SILENCE_ENDS),
         match=ResourceSpecification({"prefect.resource.id": "prefect.flow-run.*"}),
         match_related=tagged,
         for_each={"prefect.resource.id"},
@@ -94,7 +125,8 @@ def crash_recovery_automations(
         match=ResourceSpecification(
             {
                 "prefect.resource.id": "prefect.flow-run.*",
-                "prefect.run-count": [str(n) for n in range(1, max_attempts + 1)],
+                # 0: a run crashed while Pending never ran, so it has not used an attempt.
+                "prefect.run-count": [str(n) for n in range(0, max_attempts + 1)],
             }
         ),
         match_related=tagged,
@@ -107,8 +139,10 @@ def crash_recovery_automations(
         AutomationCore(
             name=HEARTBEAT_AUTOMATION,
             description=(
-                f"Marks a {tag!r} flow run Crashed after {missed_heartbeats} heartbeat intervals "
-                f"({heartbeat_frequency} s each) without a heartbeat or a final state."
+                f"Marks a {tag!r} flow run Crashed when, {missed_heartbeats} heartbeat intervals "
+                f"({heartbeat_frequency} s each) after it went Pending, Running or last "
+                "heartbeated, it has neither heartbeated nor moved on (started, paused, "
+                "suspended, rescheduled or ended)."
             ),
             trigger=silence,
             actions=[
@@ -209,3 +243,23 @@ async def was_rescheduled_after_crash(
             return await was_rescheduled_after_crash(flow_run_id, own)
     run_id = flow_run_id if isinstance(flow_run_id, UUID) else UUID(str(flow_run_id))
     return bool(crash_resumptions(await client.read_flow_run_states(run_id)))
+
+
+async def last_heartbeat(client: PrefectClient, flow_run_id: UUID) -> datetime | None:
+    """When the flow run last heartbeated (from the server's events), or None if it never did."""
+    from prefect.events.filters import (
+        EventFilter,
+        EventNameFilter,
+        EventOccurredFilter,
+        EventResourceFilter,
+    )
+
+    page = await client.read_events(
+        EventFilter(
+            occurred=EventOccurredFilter(since=datetime.now(UTC) - timedelta(days=7)),
+            event=EventNameFilter(name=["prefect.flow-run.heartbeat"]),
+            resource=EventResourceFilter(id=[f"prefect.flow-run.{flow_run_id}"]),
+        ),
+        limit=1,
+    )
+    return max((e.occurred for e in page.events), default=None)

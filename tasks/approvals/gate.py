@@ -15,13 +15,18 @@ Prefect answers a used key from its stored input) until the request's original e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from types import FrameType
 from typing import Any
 from uuid import UUID
 
 from prefect import get_client, get_run_logger
 from prefect.client.orchestration import PrefectClient
+from prefect.client.schemas.objects import StateType
 from prefect.events import emit_event
 from prefect.exceptions import FlowPauseTimeout, ObjectNotFound, PrefectHTTPStatusError
 from prefect.flow_runs import apause_flow_run, asuspend_flow_run
@@ -47,6 +52,7 @@ from tasks.approvals.policy import (
     ui_votes_in_words,
     who_may_approve,
 )
+from tasks.approvals.slack_crash import disable_buttons_on_crash, reopen_request
 from tasks.approvals.slack_messages import (
     mark_decided,
     mark_expired,
@@ -131,6 +137,7 @@ async def require_approval(
     protected = [p for p in (protected or []) if p]
     subjects = Subjects.of(protected, trigger.requested_by)
     request = await _ask(plan, policy, trigger, protected, held)
+    await _buttons_follow_crashes(policy, request)
     directory = await resolve_directory(rules, policy.approvals)
     logger.info(
         "waiting until %s for approval of plan %s (gate %s)%s: Slack, the Prefect UI, or "
@@ -230,6 +237,18 @@ async def _wait(
         ) from ex
 
 
+async def _buttons_follow_crashes(policy: RunbookPolicy, request: ApprovalRequest) -> None:
+    """Slack buttons off if the run crashes while it waits; back on when a run rescheduled
+    after a crash waits again under the same request."""
+    if policy.approvals is None or not request.message_ts:
+        return
+    async with get_client() as client:
+        states = await client.read_flow_run_states(UUID(str(flow_run.id)))
+    if any(s.type is StateType.CRASHED for s in states):
+        await reopen_request(policy.approvals, request)
+    disable_buttons_on_crash(policy.approvals, request)
+
+
 def _remaining(request: ApprovalRequest) -> int:
     return int((request.expires_at - datetime.now(UTC)).total_seconds())
 
@@ -257,13 +276,14 @@ async def _hold_then_suspend(
     hold = min(policy.approval.hold_seconds, _remaining(request))
     if hold_key not in fired and hold > 0:
         try:
-            async with asyncio.timeout(hold):
-                return await apause_flow_run(
-                    wait_for_input=form,
-                    key=hold_key,
-                    timeout=_remaining(request),
-                    poll_interval=policy.poll_interval_seconds,
-                )
+            async with asyncio.timeout(hold) as holding:
+                with _sigterm_ends_hold(holding):
+                    return await apause_flow_run(
+                        wait_for_input=form,
+                        key=hold_key,
+                        timeout=_remaining(request),
+                        poll_interval=policy.poll_interval_seconds,
+                    )
         except TimeoutError:
             pass
     async with get_client() as client:
@@ -281,6 +301,42 @@ async def _hold_then_suspend(
         suspend_key,
     )
     return await asuspend_flow_run(wait_for_input=form, key=suspend_key, timeout=remaining)
+
+
+@contextlib.contextmanager
+def _sigterm_ends_hold(holding: asyncio.Timeout) -> Iterator[None]:
+    """While the hold lasts, SIGTERM ends it at once instead of killing the process.
+
+    A worker being stopped (a deploy, a scale-down) should not wait out a hold of minutes nor
+    have its held runs crashed: the hold times out now, so the gate suspends the run under its
+    usual key (the answer form stays valid) and this process exits cleanly. A SIGTERM that is
+    Prefect cancelling the run (a control intent was sent first) goes to Prefect's own handler.
+    Outside the main thread signals cannot be handled; the hold then stays as it was.
+    """
+    from prefect._internal import control_listener
+
+    loop = asyncio.get_running_loop()
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+    except ValueError:
+        yield
+        return
+
+    def end_hold(signum: int, frame: FrameType | None) -> None:
+        if control_listener.get_intent() is not None and callable(previous):
+            previous(signum, frame)
+            return
+        loop.call_soon_threadsafe(holding.reschedule, loop.time())
+
+    try:
+        signal.signal(signal.SIGTERM, end_hold)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 async def _back_to_running(client: PrefectClient, run_id: UUID) -> None:

@@ -25,6 +25,7 @@ from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound, PrefectHTTPS
 from prefect.input.run_input import keyset_from_paused_state
 
 from cli.approvals import answer_gate
+from ops.worker_stop import stop_worker, suspend_held_runs
 from tasks.approvals.gate import deployment_wait_keys
 from tests.fixtures.prefect import process_worker
 from tests.fixtures.runbooks import APPROVER
@@ -157,3 +158,45 @@ async def test_an_unanswered_hold_suspends_and_the_answer_still_completes_the_ru
     resumed = after(states, "Suspended")
     assert resumed[0] is StateType.SCHEDULED and StateType.PENDING in resumed
     assert resumed[-1] is StateType.COMPLETED
+
+
+async def test_a_stopped_worker_suspends_its_held_run_at_once_and_the_answer_completes_it(
+    arize, runbook_policy, prefect_harness, tmp_path: Path
+):
+    """SIGTERM to the held flow-run process (ops.worker_stop) ends a 10-minute hold at once:
+    the run suspends under its usual key, the process and then the worker exit, and the
+    approver's answer completes the run on another worker."""
+    pool = "approvals-stop"
+    async with get_client() as client:
+        with contextlib.suppress(ObjectAlreadyExists):
+            await client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+        deployment = await client.create_deployment(
+            flow_id=await client.create_flow_from_name(FLOW),
+            name=f"{FLOW}-stop",
+            entrypoint=ENTRYPOINT,
+            path=str(ROOT),
+            work_pool_name=pool,
+            pull_steps=[
+                {"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}
+            ],
+        )
+    with process_worker(pool, tmp_path / "worker-1.log") as worker:
+        run_id = await start(runbook_policy, deployment, hold_seconds=600)
+        held = await waiting(run_id, "Paused")
+        gate = held.state.state_details.pause_key or ""
+
+        signalled = await asyncio.to_thread(suspend_held_runs, worker.pid)
+        assert signalled == [run_id]
+        # Well inside the 10-minute hold: only the signal can have ended it.
+        suspended = await waiting(run_id, "Suspended")
+        assert suspended.state.state_details.pause_key == deployment_wait_keys(gate, 0)[1]
+        assert await asyncio.to_thread(stop_worker, worker.pid, 120.0), "the worker did not exit"
+        assert worker.poll() is not None
+
+    with process_worker(pool, tmp_path / "worker-2.log"):
+        await answer_gate(run_id, approved=True, approver=APPROVER)
+        done = await until(run_id, lambda r: r.state.is_final(), "final")
+    assert done.state.type is StateType.COMPLETED
+    states = await history(run_id)
+    assert [s.name for s in states if s.type is StateType.PAUSED] == ["Paused", "Suspended"]
+    assert not [s for s in states if s.type is StateType.CRASHED]

@@ -29,7 +29,7 @@ async def test_setup_twice_keeps_one_automation_of_each_and_applies_new_settings
         (reschedule,) = await client.read_automations_by_name(RESCHEDULE_AUTOMATION)
     assert heartbeat.trigger.within == timedelta(seconds=120)
     assert reschedule.actions[0].state is StateType.SCHEDULED
-    assert reschedule.trigger.match.root["prefect.run-count"] == ["1", "2", "3"]
+    assert reschedule.trigger.match.root["prefect.run-count"] == ["0", "1", "2", "3"]
 
 
 @pytest.mark.parametrize(

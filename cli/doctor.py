@@ -659,7 +659,9 @@ def doctor(
                      "http://127.0.0.1:8787 (its /readyz and service-key fingerprint)."),
     ] = None,
     output: Annotated[str, typer.Option(help="table or json.")] = "table",
-    ha: Annotated[bool, typer.Option(help="Also check crash recovery: the automations, the deployments' heartbeat setting, and that worker runs heartbeat.")] = False,
+    ha: Annotated[bool, typer.Option(
+        help="Also check crash recovery: the automations, the deployments' heartbeat "
+        "setting, and that worker runs heartbeat.")] = False,
 ) -> None:
     """Check Prefect, the policy, Arize, Slack, the env file, serve and a worker; exit 0 if ok.
 

@@ -3,7 +3,8 @@
 It loads the env file ``setup`` wrote (variables already set win), so the flow runs it starts
 hold the same service key, Slack token and Prefect URL as ``serve``; sets the project's worker
 settings (poll each second, flow heartbeats); and runs ``prefect worker start`` as a child
-process, forwarding SIGTERM and SIGINT to it and exiting with its code. Refuses to start,
+process. SIGTERM or SIGINT suspends its held approval gates at once, then stops the worker
+(``ops.worker_stop``); it exits with the worker's code. Refuses to start,
 exit 2, without a service key: its flows could verify no trigger and no Slack vote.
 """
 
@@ -22,6 +23,8 @@ import typer
 from cli.errors import CliError
 
 WORK_POOL = "arize-runbooks"
+#: How long a stop may take before the worker is killed (held gates suspend well inside it).
+STOP_SECONDS = 10.0
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Worker settings of the project; a value already in the environment wins.
@@ -77,12 +80,16 @@ def worker(
     # Its own session: a terminal Ctrl-C reaches only this process, which forwards it once.
     child = subprocess.Popen(worker_command(pool, extra), env=env, start_new_session=True)
 
-    def forward(signum: int, _frame: FrameType | None) -> None:
-        # The child decides how to stop (it may suspend held gates first); we only pass it on.
-        if child.poll() is None:
-            child.send_signal(signum)
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        # Prefect's worker waits for its flow-run processes and would keep a held gate's process
+        # for the rest of its hold: suspend those first, then stop the worker; kill it only if
+        # it is still there after STOP_SECONDS.
+        from ops.worker_stop import stop_worker
+
+        if child.poll() is None and not stop_worker(child.pid, timeout=STOP_SECONDS):
+            child.kill()
 
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, forward)
+        signal.signal(signum, stop)
     code = child.wait()
     raise typer.Exit(code if code >= 0 else 128 - code)

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -200,3 +203,54 @@ async def test_a_stopped_worker_suspends_its_held_run_at_once_and_the_answer_com
     states = await history(run_id)
     assert [s.name for s in states if s.type is StateType.PAUSED] == ["Paused", "Suspended"]
     assert not [s for s in states if s.type is StateType.CRASHED]
+
+
+async def test_sigterm_to_the_documented_worker_command_suspends_held_runs_and_it_exits(
+    arize, runbook_policy, prefect_harness, tmp_path: Path
+):
+    """`arize-runbooks worker` (the README's and the operations doc's worker) answers SIGTERM
+    as a deploy sends it: the held gate suspends at once instead of keeping the worker for the
+    rest of its 10-minute hold, the worker exits by itself (no SIGKILL), and the answer
+    completes the run on the next worker."""
+    pool = "approvals-stop-cli"
+    async with get_client() as client:
+        with contextlib.suppress(ObjectAlreadyExists):
+            await client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+        deployment = await client.create_deployment(
+            flow_id=await client.create_flow_from_name(FLOW),
+            name=f"{FLOW}-stop-cli",
+            entrypoint=ENTRYPOINT,
+            path=str(ROOT),
+            work_pool_name=pool,
+            pull_steps=[
+                {"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}
+            ],
+        )
+    log = tmp_path / "worker-cli.log"
+    worker = documented_worker(pool, log)
+    try:
+        run_id = await start(runbook_policy, deployment, hold_seconds=600)
+        await waiting(run_id, "Paused")
+        worker.send_signal(signal.SIGTERM)
+        # The wrapper kills the worker itself only after 10 s; a clean exit is code 0 or 130/143
+        # from Prefect's own interrupt handling, never -9.
+        code = await asyncio.to_thread(worker.wait, 120)
+        assert code != -signal.SIGKILL, log.read_text()[-3000:]
+        suspended = await waiting(run_id, "Suspended")
+        assert suspended.state.type is StateType.PAUSED
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+
+    with process_worker(pool, tmp_path / "worker-next.log"):
+        await answer_gate(run_id, approved=True, approver=APPROVER)
+        done = await until(run_id, lambda r: r.state.is_final(), "final")
+    assert done.state.type is StateType.COMPLETED
+    assert not [s for s in await history(run_id) if s.type is StateType.CRASHED]
+
+
+def documented_worker(pool: str, log: Path) -> subprocess.Popen[bytes]:
+    """``arize-runbooks worker --pool POOL``, as the README starts it."""
+    return subprocess.Popen([sys.executable, "-m", "cli.main", "worker", "--pool", pool],
+                            cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)

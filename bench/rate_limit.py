@@ -13,8 +13,9 @@ limit; every change is one write, and reads are not rate limited. Per run:
 - ``rate_429s``: the 429s the emulator answered (none is the goal);
 - ``flow_run_seconds``: the flow run's start to end in the Prefect API.
 
-Then a 1-change run (one membership missing from an onboarded team) with and without the
-limit: ``fixed_cost`` gives the flow run's start to end and each phase's task run time.
+Then the smallest run: a member taken out of an onboarded team's space and put back (the plan
+says how many changes that is: ``changes``), with and without the limit: ``fixed_cost`` gives
+the flow run's start to end and each phase's task run time.
 
 Writes bench/results/rate_limit.json. Asserts nothing.
 

@@ -37,8 +37,10 @@ in the time the server sees between two reservations (its decay rounds down)."""
 CHUNK_SECONDS = 1.0
 """Each reservation covers about this many seconds of slots (at most the limit, and no more
 than the apply has changes left): few reservations, so few meet a busy SQLite server."""
-RETRY_SECONDS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
-"""Waits before asking again after a 503 or a connection error; then the error is raised."""
+RETRY_SECONDS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 4.0, 8.0, 16.0)
+"""Waits before asking again after a 503 or a connection error, then the error is raised:
+short first (a SQLite lock clears in milliseconds), then as patient as Prefect's own client
+over a server restart (about 33 s in all)."""
 
 
 class RateLimitMissing(RuntimeError):

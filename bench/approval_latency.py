@@ -27,6 +27,10 @@ wait for the next poll is not uniform over the interval as for a person's click:
 about 10 s minus the time to suspend (a person's click waits 5 s on average).
 Writes bench/results/approval_latency.json. Asserts nothing.
 
+With ``--rate-limit off,on`` (the default) each deployment case also runs under the
+``arize-api`` limit as ``setup`` creates it (10 slots, 10/s), and every click records
+``server_click_to_completed``: the click to the run Completed (applied, verified, reported).
+
     python -m bench.approval_latency --clicks 10 --worker-poll default,1,2 --hold default,0
 """
 
@@ -35,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -82,7 +87,25 @@ async def _mutations(control: httpx.AsyncClient) -> int:
     return sum(n for route, n in by_route.items() if route.split(" ", 1)[0] in MUTATING)
 
 
-async def _save_policy(emulator: EmulatorProcess, slack: Any, hold: str = DEFAULT_HOLD) -> None:
+RATE_LIMIT = "arize-api"
+"""The limit as ``setup`` creates it (10 slots, 10/s decay); ``--rate-limit on`` runs under it."""
+
+
+async def _create_rate_limit() -> None:
+    from prefect import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectAlreadyExists
+
+    async with get_client() as client:
+        with contextlib.suppress(ObjectAlreadyExists):
+            await client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(name=RATE_LIMIT, limit=10, slot_decay_per_second=10)
+            )
+
+
+async def _save_policy(
+    emulator: EmulatorProcess, slack: Any, hold: str = DEFAULT_HOLD, rate_limit: bool = False
+) -> None:
     """Reset the account; a policy with Slack approvals by the arize-approvers group."""
     from blocks.arize import ArizeCredentials
     from blocks.key_store import ArizeKeyStore
@@ -104,7 +127,7 @@ async def _save_policy(emulator: EmulatorProcess, slack: Any, hold: str = DEFAUL
         ),
         key_store=ArizeKeyStore(prefix="bench-approval"),
         poll_interval_seconds=POLL_INTERVAL_SECONDS,
-        rate_limit=None,
+        rate_limit=RATE_LIMIT if rate_limit else None,
     ).asave("default", overwrite=True)
 
 
@@ -265,12 +288,13 @@ async def _deployment_click(
     spec: dict[str, Any],
     deployment_id: Any,
     hold: str,
+    rate_limit: bool = False,
 ) -> dict[str, float]:
     """One deployment run, held or suspended at the gate, answered by one click; in s."""
     from prefect import get_client
     from prefect.client.schemas.objects import StateType
 
-    await _save_policy(emulator, slack, hold)
+    await _save_policy(emulator, slack, hold, rate_limit)
     suspends = hold == "0"
     async with (
         httpx.AsyncClient(
@@ -317,6 +341,9 @@ async def _deployment_click(
             raise RuntimeError(f"restrict-project ended {final.state.name}, not Completed")
         history = await client.read_flow_run_states(created.id)
     after = [st for st in history if st.timestamp and st.timestamp >= clicked_at]
+    assert final.state.timestamp is not None
+    # The goal's measure: the click to the run Completed (verified and reported).
+    marks["server_click_to_completed"] = (final.state.timestamp - clicked_at).total_seconds()
     if not suspends:
         if any(st.type is StateType.PENDING for st in after) or any(
             st.name == "Suspended" for st in history
@@ -397,6 +424,7 @@ async def _run(
     holds: list[str],
     modes: list[str],
     tmp: Path,
+    rate_limits: list[str] | None = None,
 ) -> dict[str, Any]:
     spec = yaml.safe_load(EXAMPLE.read_text())
     figures: dict[str, Any] = {}
@@ -411,14 +439,16 @@ async def _run(
             }
         if "deployment" in modes:
             deployment_id = await _deployment()
+            await _create_rate_limit()
             figures["deployment"] = {}
             for poll in polls:
                 with _worker(poll, tmp / f"worker-{poll}.log"):
-                    for hold in holds:
+                    for hold, limited in itertools.product(holds, rate_limits or ["off"]):
                         load = os.getloadavg()[0]
                         rounds = [
                             await _deployment_click(
-                                emulator, slack, webhook, spec, deployment_id, hold
+                                emulator, slack, webhook, spec, deployment_id, hold,
+                                limited == "on",
                             )
                             for _ in range(clicks)
                         ]
@@ -427,7 +457,11 @@ async def _run(
                             if hold == "0"
                             else "holds at the gate in its process; the click is in the hold"
                         )
-                        figures["deployment"][f"worker_poll_{poll}_hold_{hold}"] = {
+                        key = f"worker_poll_{poll}_hold_{hold}" + (
+                            "_rate_limit_on" if limited == "on" else ""
+                        )
+                        figures["deployment"][key] = {
+                            "rate_limit": f"{RATE_LIMIT} (10/s)" if limited == "on" else None,
                             "mode": f"deployment run on a process worker; {mode}",
                             "worker_query_seconds": poll
                             if poll != DEFAULT_POLL
@@ -454,7 +488,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--hold", default=f"{DEFAULT_HOLD},0",
         help=f"approval hold_seconds for deployment mode; {DEFAULT_HOLD!r}: the policy's own",
     )
+    parser.add_argument(
+        "--rate-limit", default="off,on",
+        help="deployment mode without and with setup's arize-api limit (10/s): off, on",
+    )
+    parser.add_argument("--out", default=str(RESULTS), help="where to write the figures")
     args = parser.parse_args([] if argv is None else argv)
+    rate_limits = [r.strip() for r in args.rate_limit.split(",") if r.strip()]
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     polls = [p.strip() for p in args.worker_poll.split(",") if p.strip()]
     holds = [h.strip() for h in args.hold.split(",") if h.strip()]
@@ -468,7 +508,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         emulator_process() as emulator,
         prefect_test_harness(server_startup_timeout=120),
     ):
-        figures = asyncio.run(_run(emulator, args.clicks, polls, holds, modes, Path(tmp)))
+        figures = asyncio.run(_run(
+            emulator, args.clicks, polls, holds, modes, Path(tmp), rate_limits
+        ))
     figures = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "cpus": os.cpu_count(),
@@ -476,8 +518,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "load_avg_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
         **figures,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
     return figures
 

@@ -3,7 +3,8 @@
 Starts the Arize and Slack emulators, a Prefect server and the webhook service; saves the
 blocks; runs every runbook of flows/registry.py, in its order, from its example in examples/;
 answers each approval gate through a public path (a signed Slack click, or
-``arize-runbooks approve``) and says which; stops everything it started.
+``arize-runbooks approve``) and says which; stops everything it started (with ``--keep``, only
+at Ctrl-C) and says, last, what it removed.
 """
 
 from __future__ import annotations
@@ -58,25 +59,75 @@ def demo(
     interactive: bool = typer.Option(
         False, "--interactive", help="Answer approval gates yourself instead of the demo."
     ),
+    keep: bool = typer.Option(
+        False, "--keep",
+        help="Leave the stack (Prefect UI, emulators, files) up until Ctrl-C, to look around.",
+    ),
 ) -> None:
     """Run every runbook against the embedded emulators and a local Prefect server."""
+    outcomes: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="arize-runbooks-demo-") as workdir:
         console.rule("[bold]arize-runbooks demo")
         with console.status("starting emulators, Prefect server and webhook service…"):
             stack = LocalStack(Path(workdir))
             stack.__enter__()
         try:
-            console.print(f"Arize emulator   {stack.arize.base_url}")
-            console.print(f"Slack emulator   {stack.slack.base_url}")
-            console.print(f"Prefect UI       {stack.prefect.ui_url} ({stack.prefect_auth_note})")
-            console.print(f"webhook service  {stack.webhooks.url}")
+            for line in _addresses(stack):
+                console.print(line)
             outcomes = _run_with_prefect(stack, interactive)
+            _summary(outcomes)
+            if keep:
+                _wait_for_ctrl_c(stack)
         finally:
             with console.status("stopping everything the demo started…"):
                 stack.__exit__(None, None, None)
-    _summary(outcomes)
+    # Last, so nobody looks for a link or a file that is gone.
+    for line in _removed(stack, kept=keep):
+        console.print(line)
     if any(o["status"] in {"failed", "rejected"} for o in outcomes):
         raise typer.Exit(1)
+
+
+def _addresses(stack: LocalStack) -> list[str]:
+    return [
+        f"Arize emulator   {stack.arize.base_url}",
+        f"Slack emulator   {stack.slack.base_url}",
+        f"Prefect UI       {stack.prefect.ui_url} ({stack.prefect_auth_note})",
+        f"webhook service  {stack.webhooks.url if stack.webhooks else '-'}",
+        f"files            {stack.workdir} (review CSVs, the Prefect database, the inbox)",
+    ]
+
+
+def _wait_for_ctrl_c(stack: LocalStack, pause: Callable[[], object] | None = None) -> None:
+    """Keep everything running until the person presses Ctrl-C."""
+    console.print(
+        f"[bold]--keep[/]: everything stays up; the Prefect UI is {stack.prefect.ui_url} and the "
+        f"files are in {stack.workdir}. Press Ctrl-C to stop and remove them."
+    )
+    try:
+        while True:
+            (pause or _sleep_a_while)()
+    except KeyboardInterrupt:
+        console.print("Ctrl-C: stopping.")
+
+
+def _sleep_a_while() -> None:
+    import time
+
+    time.sleep(3600)
+
+
+def _removed(stack: LocalStack, *, kept: bool) -> list[str]:
+    """What stopping the demo took away, for its last lines."""
+    lines = [
+        "stopped: the Arize emulator, the Slack emulator, the webhook service and the Prefect "
+        f"server, so the Prefect UI ({stack.prefect.ui_url}) and the run links above no longer "
+        "answer",
+        f"deleted: {stack.workdir} (review CSVs, the Prefect database, the webhook inbox)",
+    ]
+    if not kept:
+        lines.append("run `arize-runbooks demo --keep` to keep them up until Ctrl-C")
+    return lines
 
 
 def _run_with_prefect(stack: LocalStack, interactive: bool) -> list[dict[str, Any]]:

@@ -65,6 +65,7 @@ class RunView:
     total: int | None = None
     paused_run: str | None = None
     phases: list[str] = field(default_factory=list)
+    plan: Any = None
 
     def __post_init__(self) -> None:
         self.progress = Progress(
@@ -95,6 +96,10 @@ class RunView:
         self.progress.update(self.task, description=f"{self.runbook}: {escape(text)}")
 
     # ApplyListener ------------------------------------------------------------------
+
+    def planned(self, plan: Any) -> None:
+        """The run's plan, as published (kept for a dry run's summary)."""
+        self.plan = plan
 
     def started(self, total: int) -> None:
         """The apply began with ``total`` changes."""

@@ -72,6 +72,8 @@ def run(
         typer.echo(json.dumps({**outcome.model_dump(mode="json"), "flow_run_id": result.run_id,
                                "url": url}, indent=2))
     else:
+        if outcome.status.value == "dry run" and result.view is not None:
+            _print_plan(result.view.plan, url)
         _summary(outcome, url)
     if outcome.status.value in {"rejected", "failed"}:
         raise typer.Exit(EXIT_BUG)
@@ -85,6 +87,30 @@ def _run_url(run_id: str | None) -> str | None:
 
     base = PREFECT_UI_URL.value()
     return f"{base}/runs/flow-run/{run_id}" if base and run_id else None
+
+
+PLAN_LINES_SHOWN = 200
+"""A dry run prints this many lines of its plan; the rest are in the run's plan artifact."""
+
+LEGEND = (
+    "legend: + a change the run would make · ! a destructive change (needs approval) · "
+    "= already in place, nothing to do · [n] the stage a change runs in (stages run in order)"
+)
+
+
+def _print_plan(plan: Any, url: str | None) -> None:
+    """A dry run's plan, change by change, then what its markers mean."""
+    if plan is None:
+        return
+    from rich.markup import escape
+
+    lines = plan.render_text().splitlines()
+    for line in lines[:PLAN_LINES_SHOWN]:
+        console.print(escape(line), highlight=False)
+    if len(lines) > PLAN_LINES_SHOWN:
+        where = f" (the run's plan artifact: {url})" if url else " (the run's plan artifact)"
+        console.print(f"  … {len(lines) - PLAN_LINES_SHOWN} more line(s){where}")
+    console.print(escape(LEGEND), style="dim", highlight=False)
 
 
 def _summary(outcome: Any, url: str | None) -> None:

@@ -20,6 +20,7 @@ from tasks.approvals.models import ApprovalDecision
 from tasks.approvals.storm import storm_hold
 from tasks.planning.plan import NotConverged, Plan, PlanDrift, ensure_converged, ensure_no_drift
 from tasks.reporting.report import RunbookOutcome, RunStatus, publish_plan, write_report
+from tasks.steps import progress
 from tasks.steps.apply import ApplyFailed, apply_plan
 from tasks.steps.step import StepContext, StepResult
 from tasks.triggers import Trigger, TriggerSource, claimed_requesters
@@ -100,6 +101,7 @@ async def execute_plan(
         )
 
     await publish_plan(quote(plan))
+    progress.planned(plan)
     if dry_run:
         return await report(RunStatus.DRY_RUN), []
     if not plan.changes:

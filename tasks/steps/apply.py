@@ -23,7 +23,6 @@ from typing import Any, TypeVar, get_type_hints
 from prefect import get_run_logger, task
 from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.concurrency.asyncio import rate_limit
 from prefect.utilities.annotations import quote
 
 from arize_admin import is_transient
@@ -48,7 +47,7 @@ from tasks.planning.changes import (
     UpdateRole,
 )
 from tasks.planning.plan import Plan
-from tasks.steps import progress
+from tasks.steps import progress, throttle
 from tasks.steps.bindings import bind_role, rebind_role, unbind_role
 from tasks.steps.keys import ensure_service_key, revoke_key
 from tasks.steps.memberships import set_org_role, set_space_role
@@ -132,8 +131,8 @@ async def _apply_one(
 ) -> StepResult:
     """One change through its step: as its own task, or called directly inside a batch."""
     if rate_limit_name:
-        # strict: a missing limit must fail loudly, not silently stop protecting Arize.
-        await rate_limit(rate_limit_name, strict=True)
+        # A missing limit fails loudly (RateLimitMissing), never silently unprotects Arize.
+        await throttle.acquire(rate_limit_name)
     step = STEPS[str(change.action)]
     if not direct:
         result = await progress.track(change, step(quote(ctx), change))
@@ -258,10 +257,29 @@ async def apply_plan(
     Raises:
         ApplyFailed: if any change still failed after its retries.
     """
-    logger = get_run_logger()
     results: list[StepResult] = []
     refs = dict(ctx.refs)
+    pacer = None
+    if rate_limit_name and plan.changes:
+        # One pacer for the whole apply: its stages, batches and step tasks share its slots.
+        pacer = await throttle.start(rate_limit_name, len(plan.changes))
     progress.started(len(plan.changes))
+    try:
+        return await _apply_stages(plan, ctx, refs, results, max_parallel, rate_limit_name)
+    finally:
+        if pacer is not None:
+            pacer.close()
+
+
+async def _apply_stages(
+    plan: Plan,
+    ctx: StepContext,
+    refs: dict[str, str],
+    results: list[StepResult],
+    max_parallel: int,
+    rate_limit_name: str | None,
+) -> list[StepResult]:
+    logger = get_run_logger()
     for number, stage in enumerate(plan.stages, start=1):
         stage_ctx = ctx.model_copy(update={"refs": dict(refs)})
         logger.info("stage %d/%d: %d change(s)", number, len(plan.stages), len(stage))

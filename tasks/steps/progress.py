@@ -10,7 +10,7 @@ from collections.abc import Awaitable
 from contextvars import ContextVar
 from typing import Protocol, TypeVar
 
-from tasks.planning.plan import Change
+from tasks.planning.plan import Change, Plan
 
 T = TypeVar("T")
 
@@ -25,6 +25,13 @@ class ApplyListener(Protocol):
 
 listener: ContextVar[ApplyListener | None] = ContextVar("apply_listener", default=None)
 """The current run's listener, if its caller set one."""
+
+
+def planned(plan: Plan) -> None:
+    """Show the listener the plan, if it wants it (a dry run's caller prints it)."""
+    hook = getattr(listener.get(), "planned", None)
+    if hook is not None:
+        hook(plan)
 
 
 def started(total: int) -> None:

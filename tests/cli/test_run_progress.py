@@ -61,3 +61,24 @@ def test_text_output_is_a_summary_with_the_run_link(cli, arize, cli_policy):
     assert "dry run: onboard-team · Acme/fraud-ops" in result.text
     assert "0 applied" in result.text
     assert "flow run: http://" in result.text
+
+
+def test_a_dry_run_prints_its_plan_with_a_legend_of_the_markers(cli, arize, cli_policy):
+    import yaml
+
+    result = cli("run", "onboard-team", EXAMPLE, "--policy", POLICY, "--dry-run")
+
+    assert result.code == 0, result.err
+    members = yaml.safe_load((ROOT / "examples" / "onboard-team.yaml").read_text())["members"]
+    lines = [line.strip() for line in result.out.splitlines()]
+    for member in members:
+        # Each member's space role: a change to make, with the stage it runs in.
+        assert any(
+            line.startswith("+ [") and f"set space role {member['email']}" in line
+            for line in lines
+        ), result.out
+    # What the seeded account already has is shown too, marked as in place.
+    assert any(line.startswith("= ") for line in lines), result.out
+    legend = next(line for line in result.out.splitlines() if line.startswith("legend:"))
+    for marker in ("+ a change", "! a destructive change", "= already in place", "[n] the stage"):
+        assert marker in legend

@@ -1,0 +1,211 @@
+"""Benchmark: onboard-team on the configuration ``setup`` creates (the ``arize-api`` rate limit,
+10 requests per second) beside the same run unthrottled, and a 1-change run's fixed cost.
+
+For 10 and 200 new members (``--sizes`` to choose), the account is reset and the run is made
+twice on one Prefect test server and one emulator process: with ``rate_limit=None``, then with
+the policy naming a Prefect global concurrency limit of ``--per-second`` slots that drain at
+that rate (exactly what ``setup`` creates). The emulator answers 429 to writes above the same
+rate (its ``max_rps`` over POST/PUT/PATCH/DELETE) in the throttled run, standing in for Arize's
+limit; every change is one write, and reads are not rate limited. Per run:
+
+- ``writes_per_second``: changes applied ÷ the apply's time (from its start to the last change
+  finishing, heard through the apply's progress listener), against ``configured_per_second``;
+- ``rate_429s``: the 429s the emulator answered (none is the goal);
+- ``flow_run_seconds``: the flow run's start to end in the Prefect API.
+
+Then the smallest run: a member taken out of an onboarded team's space and put back (the plan
+says how many changes that is: ``changes``), with and without the limit: ``fixed_cost`` gives
+the flow run's start to end and each phase's task run time.
+
+Writes bench/results/rate_limit.json. Asserts nothing.
+
+    python -m bench.rate_limit --sizes 10,200
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench._emulator import EmulatorProcess, emulator_process
+from bench._figures import machine, save
+from bench.onboard_team import LATENCY_MS, _flow_run_seconds, _task_runs, team_spec
+
+DEFAULT_SIZES = (10, 200)
+PER_SECOND = 10
+WRITES = ["POST", "PUT", "PATCH", "DELETE"]
+RESULTS = Path(__file__).parent / "results" / "rate_limit.json"
+
+
+class _ApplyClock:
+    """The apply's progress listener: when it started and when its last change finished."""
+
+    def __init__(self) -> None:
+        self.started_at: float | None = None
+        self.last_at: float | None = None
+        self.done = 0
+
+    def started(self, total: int) -> None:
+        self.started_at = time.perf_counter()
+
+    def finished(self, change: Any, error: BaseException | None) -> None:
+        self.done += 1
+        self.last_at = time.perf_counter()
+
+
+async def _rate_limit(name: str, per_second: int) -> None:
+    """The limit as ``setup`` creates it: ``per_second`` slots draining at ``per_second``."""
+    from prefect import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    async with get_client() as client:
+        await client.create_global_concurrency_limit(
+            GlobalConcurrencyLimitCreate(
+                name=name, limit=per_second, slot_decay_per_second=per_second
+            )
+        )
+
+
+async def _policy(emulator: EmulatorProcess, admin_key: str, rate_limit: str | None) -> None:
+    from blocks.arize import ArizeCredentials
+    from blocks.key_store import ArizeKeyStore
+    from blocks.policy import RunbookPolicy
+
+    await RunbookPolicy(
+        credentials=ArizeCredentials(api_key=admin_key, base_url=emulator.base_url),
+        key_store=ArizeKeyStore(prefix="bench"),
+        rate_limit=rate_limit,
+    ).asave("default", overwrite=True)
+
+
+async def _onboard(spec_data: dict[str, Any]) -> tuple[Any, _ApplyClock]:
+    from flows.onboard_team.flow import onboard_team
+    from flows.onboard_team.spec import OnboardTeamSpec
+    from tasks.steps import progress
+
+    clock = _ApplyClock()
+    token = progress.listener.set(clock)
+    try:
+        state = await onboard_team(
+            spec=OnboardTeamSpec.model_validate(spec_data), return_state=True
+        )
+    finally:
+        progress.listener.reset(token)
+    return state, clock
+
+
+async def run_size(
+    emulator: EmulatorProcess, members: int, rate_limit: str | None, per_second: int
+) -> dict[str, Any]:
+    """One onboarding of ``members`` people, with or without the rate limit."""
+    admin_key = emulator.reset("demo")
+    await _policy(emulator, admin_key, rate_limit)
+    async with httpx.AsyncClient(
+        base_url=f"{emulator.base_url}/_emulator", timeout=30, trust_env=False
+    ) as control:
+        # Arize's limit stands only against the throttled run; the other shows the run's pace.
+        limit = {"max_rps": per_second, "methods": WRITES} if rate_limit else {}
+        await control.put("/faults", json={"latency_ms": LATENCY_MS, **limit})
+        await control.delete("/requests")
+        load = os.getloadavg()[0]
+        state, clock = await _onboard(team_spec(members, space=f"rl-{members}"))
+        outcome = await state.result()
+        rate_429s = (await control.get("/faults")).json()["injected"]
+        by_method = (await control.get("/requests")).json()["by_method"]
+        await control.delete("/faults")
+    assert clock.started_at is not None and clock.last_at is not None
+    apply_seconds = clock.last_at - clock.started_at
+    writes = sum(by_method.get(m, 0) for m in WRITES)
+    return {
+        "members": members,
+        "rate_limit": rate_limit and "on",
+        "load_avg_1m_before": round(load, 2),
+        "status": outcome.status.value,
+        "changes": clock.done,
+        "writes": writes,
+        "apply_seconds": round(apply_seconds, 2),
+        "writes_per_second": round(writes / apply_seconds, 2),
+        "configured_per_second": per_second if rate_limit else None,
+        "of_configured": round(writes / apply_seconds / per_second, 3) if rate_limit else None,
+        "rate_429s": rate_429s,
+        "flow_run_seconds": round(await _flow_run_seconds(state.state_details.flow_run_id), 2),
+    }
+
+
+async def fixed_cost(emulator: EmulatorProcess, rate_limit: str | None) -> dict[str, Any]:
+    """A run that applies exactly one change: start → report, and each phase."""
+    from arize_admin import AsyncArizeAdmin
+
+    admin_key = emulator.reset("demo")
+    await _policy(emulator, admin_key, rate_limit)
+    spec = team_spec(1, space="rl-one")
+    spec.pop("service_key")
+    spec["roles"] = []
+    spec["members"][0]["space_role"] = "MEMBER"
+    await _onboard(spec)
+    async with AsyncArizeAdmin(api_key=admin_key, base_url=emulator.base_url) as client:
+        space = await client.spaces.find_by_name("rl-one")
+        user = await client.users.find_by_email(spec["members"][0]["email"])
+        assert space is not None and user is not None
+        await client.spaces.remove_user(space.id, user_id=user.id)
+    load = os.getloadavg()[0]
+    state, _ = await _onboard(spec)
+    outcome = await state.result()
+    run_id = state.state_details.flow_run_id
+    phases: dict[str, float] = {}
+    for task_run in await _task_runs(run_id):
+        if task_run.start_time is None or task_run.end_time is None:
+            continue
+        phase = task_run.name.split(" ")[0]
+        seconds = (task_run.end_time - task_run.start_time).total_seconds()
+        phases[phase] = round(phases.get(phase, 0.0) + seconds, 3)
+    return {
+        "rate_limit": rate_limit and "on",
+        "load_avg_1m_before": round(load, 2),
+        "changes": outcome.planned,
+        "applied": outcome.applied,
+        "flow_run_seconds": round(await _flow_run_seconds(run_id), 2),
+        "task_seconds_by_phase": phases,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m bench.rate_limit")
+    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
+    parser.add_argument("--per-second", type=int, default=PER_SECOND)
+    args = parser.parse_args([] if argv is None else argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+
+    from prefect.testing.utilities import prefect_test_harness
+
+    before = machine()
+    name = f"arize-api-{uuid.uuid4().hex[:6]}"
+    with emulator_process() as emulator, prefect_test_harness(server_startup_timeout=120):
+        asyncio.run(_rate_limit(name, args.per_second))
+        runs = [
+            asyncio.run(run_size(emulator, n, limit, args.per_second))
+            for n in sizes for limit in (None, name)
+        ]
+        fixed = [asyncio.run(fixed_cost(emulator, limit)) for limit in (None, name)]
+    return save(RESULTS, {
+        "configuration": f"setup's rate limit: {args.per_second} slots, "
+                         f"{args.per_second}/s decay; emulator 429 above {args.per_second} "
+                         f"writes/s, {LATENCY_MS} ms per request",
+        "machine_before": before,
+        "machine_after": machine(),
+        "runs": runs,
+        "fixed_cost_one_change": fixed,
+    })
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

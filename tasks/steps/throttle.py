@@ -1,0 +1,257 @@
+"""Pace one run's changes against the shared Prefect rate limit (``arize-api`` by default).
+
+The limit is a Prefect global concurrency limit with slot decay: ``limit`` slots that drain at
+``slot_decay_per_second``; the Prefect server is the one place that counts them for every
+worker. Asking it for one slot per change, just before the change, made a 10-member onboarding
+take 50 s instead of 3 s, for two reasons found by tracing the calls:
+
+- On a SQLite Prefect server (``prefect server start``, the README's setup) the increment
+  often meets a write of the run's own task states and answers 503 (``database is locked``);
+  Prefect's client then waits its generic back-off, 2 s, before asking again. That was the
+  ~2 s between tasks.
+- Each denied or too-early increment resets the limit's decay clock on the server (decay is
+  ``floor(rate * seconds since the last update)``), so asking faster than the slots drain
+  starves the limit below its rate.
+
+So a run reserves slots in chunks (half a second's worth) from the server through Prefect's
+concurrency API, answers a 503 with a short retry of its own and a 423 with the server's
+``Retry-After``, and hands the reserved slots to its changes evenly spaced at the limit's rate,
+a little under it, so that on its own it never asks before its earlier slots have drained. The
+server still decides: a run gets no slot the server did not grant, so every worker together
+stays within the one limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+
+import httpx
+
+MARGIN = 1.04
+"""Slots are handed out this much slower than the limit's rate: the room that absorbs jitter
+in the time the server sees between two reservations (its decay rounds down)."""
+CHUNK_SECONDS = 1.0
+"""Each reservation covers about this many seconds of slots (at most the limit, and no more
+than the apply has changes left): few reservations, so few meet a busy SQLite server."""
+RETRY_SECONDS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 4.0, 8.0, 16.0)
+"""Waits before asking again after a 503 or a connection error, then the error is raised:
+short first (a SQLite lock clears in milliseconds), then as patient as Prefect's own client
+over a server restart (about 33 s in all)."""
+
+
+class RateLimitMissing(RuntimeError):
+    """The rate limit named in the policy does not exist on the Prefect server."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"the Prefect global concurrency limit {name!r} (the policy's rate_limit) does not "
+            "exist or has no slot decay; run `arize-runbooks setup` to create it, or set "
+            "rate_limit to null in the policy to run unthrottled"
+        )
+
+
+Reserve = Callable[[int], Awaitable[float | None]]
+"""Ask the server for ``n`` slots: None when granted, else seconds to wait before asking again."""
+
+
+class Pacer:
+    """Hands the slots of one Prefect rate limit to one run's changes, evenly spaced.
+
+    Slots come from the server in reservations of up to ``chunk``; the next reservation is made
+    in the background while the last one's slots are being handed out, as soon as a local
+    mirror of the server's bucket (the same decay, a little slower) says it fits, so a busy
+    server's answer rarely holds a change up and a run alone never meets a 423.
+
+    Args:
+        name: The Prefect global concurrency limit.
+        limit: Its slots.
+        per_second: Its slot decay per second.
+        reserve: How slots are asked for (default: the Prefect API; tests inject a server).
+        clock: Monotonic seconds; sleep: asyncio.sleep (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        limit: int,
+        per_second: float,
+        reserve: Reserve | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if limit < 1 or per_second <= 0:
+            raise RateLimitMissing(name)
+        self.name = name
+        self.limit = limit
+        self.interval = MARGIN / per_second
+        self.chunk = max(1, min(limit // 2 or 1, math.ceil(per_second * CHUNK_SECONDS)))
+        self.granted = 0
+        """Slots the server granted this run."""
+        self.reservations = 0
+        """Increments the server accepted."""
+        self.handed_out = 0
+        """Slots given to changes."""
+        self.remaining: int | None = None
+        """Changes the apply still has to start, when known: reservations ask for no more."""
+        self._reserve = reserve or (lambda n: _reserve_on_server(name, n))
+        self._clock = clock
+        self._sleep = sleep
+        self._banked = 0
+        self._next = 0.0
+        self._mirror_active = 0
+        self._mirror_updated = 0.0
+        self._refill: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        """Wait for this change's turn and a slot the server granted."""
+        async with self._lock:
+            start = max(self._clock(), self._next)
+            if start > self._clock():
+                await self._sleep(start - self._clock())
+            if self._banked == 0:
+                self._start_refill()
+                assert self._refill is not None
+                await asyncio.shield(self._refill)
+                if self._clock() - start > self.interval:
+                    # The server made us wait (another worker holds the slots): restart the
+                    # schedule from now rather than catch up in a burst.
+                    start = self._clock()
+            self._banked -= 1
+            self.handed_out += 1
+            if self.remaining is not None:
+                self.remaining -= 1
+            # From the scheduled start, not from now: a reservation's round trip must not push
+            # every later slot back.
+            self._next = start + self.interval
+            self._start_refill()
+
+    def close(self) -> None:
+        """Stop a reservation still waiting for room (the apply ended early)."""
+        if self._refill is not None and not self._refill.done():
+            self._refill.cancel()
+
+    def _uncovered(self) -> int:
+        """Slots still to reserve: the apply's remaining changes not covered by banked slots."""
+        if self.remaining is None:
+            return self.chunk if self._banked == 0 else 0
+        uncovered = max(0, self.remaining - self._banked)
+        # More changes than announced still get a slot, never a hang.
+        return max(1, uncovered) if self._banked == 0 else uncovered
+
+    def _start_refill(self) -> None:
+        if self._refill is not None and not self._refill.done():
+            return
+        if self._refill is not None and self._refill.exception() is not None:
+            raise self._refill.exception()  # type: ignore[misc]
+        slots = min(self.chunk, self._uncovered())
+        # Keep at most two reservations' worth in hand: enough to hide a slow answer.
+        if slots == 0 or self._banked >= self.chunk:
+            return
+        self._refill = asyncio.ensure_future(self._take(slots))
+
+    async def _take(self, slots: int) -> None:
+        room = self._room_at(slots)
+        while True:
+            if room > self._clock():
+                await self._sleep(room - self._clock())
+            wait = await self._reserve(slots)
+            if wait is None:
+                break
+            room = self._clock() + wait
+        now = self._clock()
+        self._mirror_active = self._mirrored(now) + slots
+        self._mirror_updated = now
+        self.reservations += 1
+        self.granted += slots
+        self._banked += slots
+
+    def _mirrored(self, now: float) -> int:
+        """The server's active slots as this run alone would leave them (decay rounds down)."""
+        drained = math.floor((now - self._mirror_updated) / self.interval)
+        return max(0, self._mirror_active - drained)
+
+    def _room_at(self, slots: int) -> float:
+        """When the mirrored bucket has room for ``slots`` more."""
+        excess = self._mirrored(self._clock()) + slots - self.limit
+        if excess <= 0:
+            return self._clock()
+        return self._mirror_updated + (self._mirror_active - self.limit + slots) * self.interval
+
+
+async def _reserve_on_server(name: str, slots: int) -> float | None:
+    """One increment of ``name`` by ``slots`` in rate-limit mode, on the Prefect API.
+
+    The same request Prefect's ``rate_limit`` makes, built by Prefect's own client (its URL,
+    auth headers, TLS and transport), but sent without the client's retry wrapper: that wrapper
+    sleeps 2 s after a 503 whatever its retry setting, and that sleep was the gap this module
+    removes. A 503 (SQLite busy) or a dropped connection is retried here after a short wait; a
+    423 returns the server's ``Retry-After``.
+    """
+    from prefect import get_client
+
+    body = {"names": [name], "slots": slots, "mode": "rate_limit"}
+    async with get_client() as client:
+        http = client._client  # the configured httpx client under PrefectClient's retries
+        for pause in (*RETRY_SECONDS, None):
+            request = http.build_request("POST", "/v2/concurrency_limits/increment", json=body)
+            try:
+                response = await httpx.AsyncClient.send(http, request)
+            except httpx.TransportError:
+                if pause is None:
+                    raise
+                await asyncio.sleep(pause)
+                continue
+            if response.status_code == 423:
+                return float(response.headers.get("Retry-After", 1.0))
+            if response.status_code == 422:  # no slot decay, or a chunk above the limit
+                raise RateLimitMissing(name)
+            if response.status_code in {502, 503, 504} and pause is not None:
+                await asyncio.sleep(pause)
+                continue
+            response.raise_for_status()
+            if not response.json():
+                raise RateLimitMissing(name)
+            return None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def pacer_for(name: str) -> Pacer:
+    """A pacer for ``name``, sized from the limit as the Prefect server has it."""
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    async with get_client() as client:
+        try:
+            found = await client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            raise RateLimitMissing(name) from None
+    if not found.active:
+        raise RateLimitMissing(name)
+    return Pacer(name, found.limit, found.slot_decay_per_second or 0.0)
+
+
+current: ContextVar[Pacer | None] = ContextVar("rate_limit_pacer", default=None)
+"""The running apply's pacer; its batch and step tasks run in copies of this context."""
+
+
+async def start(name: str, changes: int) -> Pacer:
+    """Make a pacer of ``name`` the current one, for an apply of ``changes`` changes."""
+    pacer = await pacer_for(name)
+    pacer.remaining = changes
+    current.set(pacer)
+    return pacer
+
+
+async def acquire(name: str) -> None:
+    """Take one slot of ``name`` for a change, through the apply's pacer."""
+    pacer = current.get()
+    if pacer is None or pacer.name != name:
+        pacer = await pacer_for(name)
+        current.set(pacer)
+    await pacer.acquire()

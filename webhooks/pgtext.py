@@ -41,12 +41,9 @@ def storable(text: str) -> bool:
 
 def describe(text: str) -> str:
     """Which of the two ``text`` holds, for an error message (never the text itself)."""
-    kinds = {"a NUL character" if c == "\x00" else "a lone surrogate" for c in _found(text)}
+    found = _UNSTORABLE.findall(text)
+    kinds = {"a NUL character" if c == "\x00" else "a lone surrogate" for c in found}
     return " and ".join(sorted(kinds))
-
-
-def _found(text: str) -> list[str]:
-    return _UNSTORABLE.findall(text)
 
 
 def escape_id(value: str) -> str:
@@ -69,18 +66,19 @@ def safe_message(text: str) -> str:
 
 
 def first_unstorable(value: Any, path: str = "") -> str | None:
-    """The path (``a.b[2]``, ``<key>`` for a key) of the first string in ``value`` that
-    PostgreSQL text cannot hold, or ``None``."""
+    """Where the first string of ``value`` that PostgreSQL text cannot hold is, and what it
+    holds (``spec.reason: a NUL character``; a key is named ``<key> (key)``), or ``None``.
+    The path is escaped; no value is quoted."""
     if isinstance(value, str):
-        return None if storable(value) else (path or "value")
+        return None if storable(value) else f"{safe_message(path or 'value')}: {describe(value)}"
     if isinstance(value, dict):
         for key, item in value.items():
             here = f"{path}.{key}" if path else str(key)
             if isinstance(key, str) and not storable(key):
-                return f"{safe_message(here)} (key)"
+                return f"{safe_message(here)} (key): {describe(key)}"
             found = first_unstorable(item, here)
             if found is not None:
-                return safe_message(found)
+                return found
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             found = first_unstorable(item, f"{path}[{index}]")

@@ -13,8 +13,7 @@ import pytest
 
 from tests.webhooks.conftest import uid
 from webhooks import pgtext
-EventNotStorable = Exception
-from webhooks.inbox import EventStatus, Inbox, NewEvent
+from webhooks.inbox import EventNotStorable, EventStatus, Inbox, NewEvent
 
 HOSTILE_PAYLOADS: dict[str, Any] = {
     "nul in a value": {"a": "x\x00y", "n": [1, "\x00"]},
@@ -61,7 +60,7 @@ async def test_a_refused_event_fails_alone_and_its_group_commit_is_stored(
     20 are committed, the one gets EventNotStorable naming it, not the database's text."""
     good = [_event(uid("good-")) for _ in range(20)]
     poisoned = NewEvent.model_construct(**{**_event("poison").__dict__, "event_type": None})
-    plan = good[:10] + [poisoned] + good[10:]
+    plan = [*good[:10], poisoned, *good[10:]]
     async with Inbox(inbox_url) as inbox:
         outcomes = await asyncio.gather(*(inbox.add(e) for e in plan), return_exceptions=True)
         refused = outcomes[10]

@@ -106,6 +106,7 @@ class _EventRow(_Base):
     __table_args__ = (
         UniqueConstraint("source", "event_id", name="uq_events_source_event_id"),
         Index("ix_events_status_due", "status", "next_attempt_at"),
+        Index("uq_events_source_content_key", "source", "content_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -126,6 +127,7 @@ class _EventRow(_Base):
     updated_at: Mapped[datetime] = mapped_column(_UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(128))
     lease_until: Mapped[datetime | None] = mapped_column(_UTCDateTime())
+    content_key: Mapped[str | None] = mapped_column(String(255))
 
 
 class NewEvent(BaseModel):
@@ -143,6 +145,8 @@ class NewEvent(BaseModel):
     parameters: dict[str, Any] | None = None
     status: EventStatus = EventStatus.PENDING
     reason: str | None = None
+    #: A second dedupe key from the signed body, for senders whose event id is not signed.
+    content_key: str | None = None
 
 
 class InboxEvent(BaseModel):
@@ -168,6 +172,7 @@ class InboxEvent(BaseModel):
     updated_at: datetime
     claimed_by: str | None = None
     lease_until: datetime | None = None
+    content_key: str | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -294,7 +299,8 @@ class Inbox:
         dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
         self._insert_statement = (
             dialect_insert(_EVENTS)
-            .on_conflict_do_nothing(index_elements=["source", "event_id"])
+            # No conflict target: a row is a duplicate by its event id or by its content key.
+            .on_conflict_do_nothing()
             # The rest of a new row is what was sent: reading back its JSON and dates
             # would only decode what this process just encoded.
             .returning(_EVENTS.c.id, _EVENTS.c.source, _EVENTS.c.event_id)
@@ -505,39 +511,63 @@ class Inbox:
         """Insert a batch in one statement (``INSERT ... ON CONFLICT DO NOTHING RETURNING``,
         executemany: SQLAlchemy sends it as multi-row VALUES), then read the rows of the
         duplicates in a second one. Results are in ``batch`` order; of two entries with the
-        same key in one batch, the first creates the row and the second is its duplicate."""
+        same event id, or the same content key, in one batch, the first creates the row and
+        the second is its duplicate."""
         now = _now()
         values: dict[tuple[str, str], dict[str, Any]] = {}
+        content_owner: dict[tuple[str, str], tuple[str, str]] = {}
         for new in batch:
             key = (new.source, new.event_id)
-            if key not in values:
-                values[key] = {
-                    "source": new.source,
-                    "event_id": new.event_id,
-                    "delivery_id": new.delivery_id,
-                    "event_type": new.event_type,
-                    "received_at": now,
-                    "headers": new.headers,
-                    "payload": new.payload,
-                    "deployment": new.deployment,
-                    "parameters": new.parameters,
-                    "status": new.status.value,
-                    "attempts": 0,
-                    "last_error": None if new.reason is None else pgtext.safe_message(new.reason),
-                    "updated_at": now,
-                }
+            content = None if new.content_key is None else (new.source, new.content_key)
+            if key in values or (content is not None and content in content_owner):
+                continue
+            if content is not None:
+                content_owner[content] = key
+            values[key] = {
+                "source": new.source,
+                "event_id": new.event_id,
+                "delivery_id": new.delivery_id,
+                "event_type": new.event_type,
+                "received_at": now,
+                "headers": new.headers,
+                "payload": new.payload,
+                "deployment": new.deployment,
+                "parameters": new.parameters,
+                "status": new.status.value,
+                "attempts": 0,
+                "last_error": None if new.reason is None else pgtext.safe_message(new.reason),
+                "updated_at": now,
+                "content_key": new.content_key,
+            }
         result = await connection.execute(self._insert_statement, list(values.values()))
         inserted = {
             (source, event_id): _new_event(id, values[source, event_id])
             for id, source, event_id in result
         }
         missing = [key for key in values if key not in inserted]
-        existing: dict[tuple[str, str], InboxEvent] = {}
+        missing_content = [
+            (source, values[source, event_id]["content_key"])
+            for source, event_id in missing
+            if values[source, event_id]["content_key"] is not None
+        ]
+        by_key: dict[tuple[str, str], InboxEvent] = dict(inserted)
+        by_content: dict[tuple[str, str], InboxEvent] = {
+            (event.source, event.content_key): event
+            for event in inserted.values()
+            if event.content_key is not None
+        }
         if missing:
-            found = await connection.execute(
-                select(_EVENTS).where(tuple_(_EVENTS.c.source, _EVENTS.c.event_id).in_(missing))
-            )
-            existing = {(row.source, row.event_id): _event(row) for row in found}
+            found_where = tuple_(_EVENTS.c.source, _EVENTS.c.event_id).in_(missing)
+            if missing_content:
+                found_where = or_(
+                    found_where,
+                    tuple_(_EVENTS.c.source, _EVENTS.c.content_key).in_(missing_content),
+                )
+            for row in await connection.execute(select(_EVENTS).where(found_where)):
+                event = _event(row)
+                by_key[event.source, event.event_id] = event
+                if event.content_key is not None:
+                    by_content[event.source, event.content_key] = event
         results: list[tuple[InboxEvent, bool]] = []
         created: set[tuple[str, str]] = set()
         for new in batch:
@@ -546,7 +576,9 @@ class Inbox:
                 created.add(key)
                 results.append((inserted[key], True))
                 continue
-            stored = inserted.get(key) or existing.get(key)
+            stored = by_key.get(key)
+            if stored is None and new.content_key is not None:
+                stored = by_content.get((new.source, new.content_key))
             if stored is None:  # pragma: no cover - the insert or the conflict guarantees a row
                 raise RuntimeError("event vanished after insert")
             results.append((stored, False))

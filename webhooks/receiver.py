@@ -35,6 +35,8 @@ class EventDraft:
     event_type: str
     payload: Any
     delivery_id: str | None = None
+    #: A second dedupe key from the signed body (when the event id is not signed).
+    content_key: str | None = None
 
 
 class EventReceipt(BaseModel):
@@ -125,6 +127,7 @@ def _new_event(source: str, draft: EventDraft, headers: dict[str, str], router: 
         parameters=parameters,
         status=status,
         reason=reason,
+        content_key=None if draft.content_key is None else check_id(draft.content_key, "key"),
     )
 
 

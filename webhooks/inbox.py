@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -65,6 +66,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
 
 from webhooks import pgtext, schema
+
+# aiosqlite logs every statement it runs, parameters (headers, payloads) included, at DEBUG:
+# never let it, whatever level the service logs at.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 class EventStatus(StrEnum):

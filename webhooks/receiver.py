@@ -81,23 +81,29 @@ def respond(receipt: Receipt, *, accepted: int = 202) -> Response:
 
 
 def check_id(value: Any, what: str) -> str:
-    """A non-empty string id of bounded length, in the form the inbox stores (raises 422
-    otherwise). An id holding a NUL or a lone surrogate is kept as its JSON escape
-    (:func:`webhooks.pgtext.escape_id`), the same on every backend."""
+    """A non-empty string id of bounded length (raises 422 otherwise)."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not value.strip():
         raise UnprocessablePayload(f"{what} is missing or not a string")
-    stored = pgtext.escape_id(value.strip())
+    if len(value) > _MAX_ID:
+        raise UnprocessablePayload(f"{what} is longer than {_MAX_ID} characters")
+    return value.strip()
+
+
+def _stored_id(value: Any, what: str) -> str:
+    """:func:`check_id`, in the form the inbox stores: an id holding a NUL or a lone
+    surrogate is kept as its JSON escape (:func:`webhooks.pgtext.escape_id`), the same on
+    every backend, so a redelivery is a duplicate wherever it lands."""
+    stored = pgtext.escape_id(check_id(value, what))
     if len(stored) > _MAX_ID:
-        escaped = "" if stored == value.strip() else " once escaped"
-        raise UnprocessablePayload(f"{what} is longer than {_MAX_ID} characters{escaped}")
+        raise UnprocessablePayload(f"{what} is longer than {_MAX_ID} characters once escaped")
     return stored
 
 
 def _new_event(source: str, draft: EventDraft, headers: dict[str, str], router: Router) -> NewEvent:
-    event_id = check_id(draft.event_id, "event id")
-    event_type = check_id(draft.event_type, "event type")
+    event_id = _stored_id(draft.event_id, "event id")
+    event_type = _stored_id(draft.event_type, "event type")
     deployment: str | None = None
     parameters: dict[str, Any] | None = None
     status, reason = EventStatus.PENDING, None
@@ -127,7 +133,9 @@ def _new_event(source: str, draft: EventDraft, headers: dict[str, str], router: 
         parameters=parameters,
         status=status,
         reason=reason,
-        content_key=None if draft.content_key is None else check_id(draft.content_key, "key"),
+        content_key=(
+            None if draft.content_key is None else _stored_id(draft.content_key, "content key")
+        ),
     )
 
 

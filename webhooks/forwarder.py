@@ -17,6 +17,9 @@ Failures are sorted by whether waiting helps:
 - Deployment missing, parameters refused (409/422) or any other 4xx: the event is dead, with
   Prefect's message as the reason; ``arize-runbooks inbox replay`` retries it after a fix.
 - Anything unexpected: retried with backoff up to ``max_attempts``, then dead.
+- Parameters holding a NUL character or a lone surrogate (the inbox stores them; Prefect
+  cannot: a lone surrogate is not UTF-8 and PostgreSQL refuses NUL): dead before any call,
+  with the parameter's path as the reason, never retried in a loop.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from prefect.deployments import arun_deployment
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
+from webhooks import pgtext
 from webhooks.inbox import Inbox, InboxEvent
 from webhooks.routing import Router, Unroutable
 
@@ -232,6 +236,17 @@ class Forwarder:
                 logger.warning("event %s:%s dead: %s", event.source, event.event_id, exc.reason)
                 return _Permanent
             await self.inbox.set_route(event.id, deployment, parameters)
+        unsendable = pgtext.first_unstorable(parameters)
+        if unsendable is not None:
+            reason = (
+                f"parameter {unsendable}, which Prefect cannot store; fix the sender or the "
+                f"route's template, then `arize-runbooks inbox replay {event.id}`"
+            )
+            await self.inbox.mark_dead(event.id, reason, attempted=False)
+            summary.dead.append(event.id)
+            self._count("dead")
+            logger.warning("event %s:%s dead: %s", event.source, event.event_id, reason)
+            return _Permanent
         try:
             flow_run = await arun_deployment(
                 deployment,

@@ -13,13 +13,19 @@ UPDATE is atomic by itself). A forwarder that dies loses its claims when the lea
 
 Concurrent :meth:`Inbox.add` calls share transactions (group commit): whatever arrives while
 one transaction commits goes into the next, and each caller returns only once its row is
-committed.
+committed. A batch the database refuses for its data (not for being away) is split and
+committed in halves until the event it cannot store stands alone: that caller gets
+:class:`EventNotStorable`, every other caller its row.
+
+JSON that PostgreSQL cannot hold (NUL, lone surrogates) is stored losslessly through
+:mod:`webhooks.pgtext`. Statement parameters never reach a log or an exception message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -48,7 +54,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -59,7 +65,11 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
 
-from webhooks import schema
+from webhooks import pgtext, schema
+
+# aiosqlite logs every statement it runs, parameters (headers, payloads) included, at DEBUG:
+# never let it, whatever level the service logs at.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 class EventStatus(StrEnum):
@@ -101,6 +111,7 @@ class _EventRow(_Base):
     __table_args__ = (
         UniqueConstraint("source", "event_id", name="uq_events_source_event_id"),
         Index("ix_events_status_due", "status", "next_attempt_at"),
+        Index("uq_events_source_content_key", "source", "content_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -121,6 +132,7 @@ class _EventRow(_Base):
     updated_at: Mapped[datetime] = mapped_column(_UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(128))
     lease_until: Mapped[datetime | None] = mapped_column(_UTCDateTime())
+    content_key: Mapped[str | None] = mapped_column(String(255))
 
 
 class NewEvent(BaseModel):
@@ -138,6 +150,8 @@ class NewEvent(BaseModel):
     parameters: dict[str, Any] | None = None
     status: EventStatus = EventStatus.PENDING
     reason: str | None = None
+    #: A second dedupe key from the signed body, for senders whose event id is not signed.
+    content_key: str | None = None
 
 
 class InboxEvent(BaseModel):
@@ -163,6 +177,7 @@ class InboxEvent(BaseModel):
     updated_at: datetime
     claimed_by: str | None = None
     lease_until: datetime | None = None
+    content_key: str | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -193,6 +208,39 @@ def _new_event(id: int, values: dict[str, Any]) -> InboxEvent:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+class EventNotStorable(ValueError):
+    """The database refused this event for its content, not for being away: retrying the same
+    delivery cannot help (the receiver answers 422). The message names the event and the
+    database's reason class, never a value of the event."""
+
+
+def refused_for_data(exc: BaseException) -> bool:
+    """Whether the database (or the driver, binding a value) refused a statement for the data
+    it carried: SQLSTATE class 22 (data exception) or 23 (integrity), SQLite's DataError or
+    IntegrityError, or a value that could not be bound at all. Anything else (a dropped
+    connection, a refused login, a timeout) is the database being unavailable."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return False
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        if isinstance(sqlstate, str):
+            return sqlstate[:2] in ("22", "23")
+        return type(exc.orig).__name__ in ("DataError", "IntegrityError")
+    return isinstance(exc, StatementError)  # raised while binding, before the database
+
+
+def reason_of(exc: BaseException) -> str:
+    """A log- and client-safe reason: the error class and SQLSTATE, without the message
+    (asyncpg quotes the offending parameter in it)."""
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        sqlstate = getattr(orig, "sqlstate", None)
+        return f"{type(orig).__name__}" + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
+    if isinstance(exc, StatementError) and exc.orig is not None:
+        return type(exc.orig).__name__
+    return type(exc).__name__
 
 
 class InboxStats(BaseModel):
@@ -256,7 +304,8 @@ class Inbox:
         dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
         self._insert_statement = (
             dialect_insert(_EVENTS)
-            .on_conflict_do_nothing(index_elements=["source", "event_id"])
+            # No conflict target: a row is a duplicate by its event id or by its content key.
+            .on_conflict_do_nothing()
             # The rest of a new row is what was sent: reading back its JSON and dates
             # would only decode what this process just encoded.
             .returning(_EVENTS.c.id, _EVENTS.c.source, _EVENTS.c.event_id)
@@ -287,15 +336,24 @@ class Inbox:
     async def open(self) -> None:
         """Create the engine and migrate (or check) the schema."""
         url = make_url(self.url)
-        kwargs: dict[str, Any] = {}
+        # Statement parameters hold headers and payloads: never in an exception's text.
+        kwargs: dict[str, Any] = {"hide_parameters": True}
         if self._dialect == "sqlite":
             database = url.database or ""
             if database in ("", ":memory:"):
                 kwargs["poolclass"] = StaticPool
             else:
                 await asyncio.to_thread(_make_parent, database)
-            kwargs["connect_args"] = {"timeout": 30}
+            # No statement cache: a cached sqlite3 statement keeps its last bound values
+            # until it is run again, and every batch size is a multi-row INSERT of its own:
+            # up to 128 of them, each holding its batch's payloads (RSS grew without bound
+            # under large deliveries). Preparing a statement again costs microseconds.
+            kwargs["connect_args"] = {"timeout": 30, "cached_statements": 0}
         else:
+            kwargs.update(
+                json_serializer=pgtext.dumps_for_postgres,
+                json_deserializer=pgtext.loads_from_postgres,
+            )
             # A connection PostgreSQL dropped (restart, pg_terminate_backend) is found and
             # replaced on checkout, so one failed request is all an outage costs.
             kwargs.update(pool_pre_ping=True, pool_size=self.pool_size, max_overflow=20)
@@ -319,7 +377,12 @@ class Inbox:
             # that finds its connection dead before COMMIT is retried once instead
             # (:meth:`_commit_batch`).
             self._add_engine = create_async_engine(
-                url, pool_size=2, max_overflow=self.pool_size + 18
+                url,
+                pool_size=2,
+                max_overflow=self.pool_size + 18,
+                hide_parameters=True,
+                json_serializer=pgtext.dumps_for_postgres,
+                json_deserializer=pgtext.loads_from_postgres,
             )
 
     async def close(self) -> None:
@@ -390,9 +453,17 @@ class Inbox:
 
         Returns:
             The stored row, and whether this call created it (False for a duplicate).
+
+        Raises:
+            EventNotStorable: the database refused this event for its content.
         """
         if not self.group_commit:
-            return (await self._commit_batch([new]))[0]
+            try:
+                return (await self._commit_batch([new]))[0]
+            except Exception as exc:
+                if refused_for_data(exc):
+                    raise _not_storable(new, exc) from None
+                raise
         future: asyncio.Future[tuple[InboxEvent, bool]] = asyncio.get_running_loop().create_future()
         self._queue.append((new, future))
         if self._committer is None or self._committer.done():
@@ -406,21 +477,38 @@ class Inbox:
             # Every replica inserts in the same key order: two batches holding the same
             # redelivered events then wait on each other in line instead of deadlocking.
             batch.sort(key=lambda item: (item[0].source, item[0].event_id))
-            try:
-                results = await self._commit_batch([new for new, _ in batch])
-            except BaseException as exc:
-                # Nothing of this batch is committed: every caller in it fails (503, the
-                # sender retries). The next batch gets a fresh connection.
+            await self._commit_isolating(batch)
+
+    async def _commit_isolating(
+        self, batch: list[tuple[NewEvent, asyncio.Future[tuple[InboxEvent, bool]]]]
+    ) -> None:
+        """Commit ``batch`` and settle its callers' futures. When the database refuses it for
+        its data, each half is committed on its own, down to the event it cannot store: one
+        poisoned delivery costs ``log2(batch)`` more transactions, never the others' rows."""
+        try:
+            results = await self._commit_batch([new for new, _ in batch])
+        except BaseException as exc:
+            if isinstance(exc, Exception) and refused_for_data(exc):
+                if len(batch) > 1:
+                    middle = len(batch) // 2
+                    await self._commit_isolating(batch[:middle])
+                    await self._commit_isolating(batch[middle:])
+                    return
+                error: Exception = _not_storable(batch[0][0], exc)
+            else:
+                # The database is away: nothing of this batch is committed and every caller
+                # in it fails (503, the sender retries). The next batch gets a fresh
+                # connection.
                 error = exc if isinstance(exc, Exception) else OSError("inbox commit cancelled")
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
+            for _, future in batch:
                 if not future.done():
-                    future.set_result(result)
+                    future.set_exception(error)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)
 
     async def _insert_batch(
         self, connection: AsyncConnection, batch: Sequence[NewEvent]
@@ -428,39 +516,63 @@ class Inbox:
         """Insert a batch in one statement (``INSERT ... ON CONFLICT DO NOTHING RETURNING``,
         executemany: SQLAlchemy sends it as multi-row VALUES), then read the rows of the
         duplicates in a second one. Results are in ``batch`` order; of two entries with the
-        same key in one batch, the first creates the row and the second is its duplicate."""
+        same event id, or the same content key, in one batch, the first creates the row and
+        the second is its duplicate."""
         now = _now()
         values: dict[tuple[str, str], dict[str, Any]] = {}
+        content_owner: dict[tuple[str, str], tuple[str, str]] = {}
         for new in batch:
             key = (new.source, new.event_id)
-            if key not in values:
-                values[key] = {
-                    "source": new.source,
-                    "event_id": new.event_id,
-                    "delivery_id": new.delivery_id,
-                    "event_type": new.event_type,
-                    "received_at": now,
-                    "headers": new.headers,
-                    "payload": new.payload,
-                    "deployment": new.deployment,
-                    "parameters": new.parameters,
-                    "status": new.status.value,
-                    "attempts": 0,
-                    "last_error": new.reason,
-                    "updated_at": now,
-                }
+            content = None if new.content_key is None else (new.source, new.content_key)
+            if key in values or (content is not None and content in content_owner):
+                continue
+            if content is not None:
+                content_owner[content] = key
+            values[key] = {
+                "source": new.source,
+                "event_id": new.event_id,
+                "delivery_id": new.delivery_id,
+                "event_type": new.event_type,
+                "received_at": now,
+                "headers": new.headers,
+                "payload": new.payload,
+                "deployment": new.deployment,
+                "parameters": new.parameters,
+                "status": new.status.value,
+                "attempts": 0,
+                "last_error": None if new.reason is None else pgtext.safe_message(new.reason),
+                "updated_at": now,
+                "content_key": new.content_key,
+            }
         result = await connection.execute(self._insert_statement, list(values.values()))
         inserted = {
             (source, event_id): _new_event(id, values[source, event_id])
             for id, source, event_id in result
         }
         missing = [key for key in values if key not in inserted]
-        existing: dict[tuple[str, str], InboxEvent] = {}
+        missing_content = [
+            (source, values[source, event_id]["content_key"])
+            for source, event_id in missing
+            if values[source, event_id]["content_key"] is not None
+        ]
+        by_key: dict[tuple[str, str], InboxEvent] = dict(inserted)
+        by_content: dict[tuple[str, str], InboxEvent] = {
+            (event.source, event.content_key): event
+            for event in inserted.values()
+            if event.content_key is not None
+        }
         if missing:
-            found = await connection.execute(
-                select(_EVENTS).where(tuple_(_EVENTS.c.source, _EVENTS.c.event_id).in_(missing))
-            )
-            existing = {(row.source, row.event_id): _event(row) for row in found}
+            found_where = tuple_(_EVENTS.c.source, _EVENTS.c.event_id).in_(missing)
+            if missing_content:
+                found_where = or_(
+                    found_where,
+                    tuple_(_EVENTS.c.source, _EVENTS.c.content_key).in_(missing_content),
+                )
+            for row in await connection.execute(select(_EVENTS).where(found_where)):
+                event = _event(row)
+                by_key[event.source, event.event_id] = event
+                if event.content_key is not None:
+                    by_content[event.source, event.content_key] = event
         results: list[tuple[InboxEvent, bool]] = []
         created: set[tuple[str, str]] = set()
         for new in batch:
@@ -469,7 +581,9 @@ class Inbox:
                 created.add(key)
                 results.append((inserted[key], True))
                 continue
-            stored = inserted.get(key) or existing.get(key)
+            stored = by_key.get(key)
+            if stored is None and new.content_key is not None:
+                stored = by_content.get((new.source, new.content_key))
             if stored is None:  # pragma: no cover - the insert or the conflict guarantees a row
                 raise RuntimeError("event vanished after insert")
             results.append((stored, False))
@@ -640,6 +754,8 @@ class Inbox:
         )
 
     async def _update(self, id: int, **values: Any) -> None:
+        if isinstance(values.get("last_error"), str):
+            values["last_error"] = pgtext.safe_message(values["last_error"])
         async with self._write() as session:
             await session.execute(
                 update(_EventRow).where(_EventRow.id == id).values(updated_at=_now(), **values)
@@ -733,6 +849,11 @@ class Inbox:
                 .returning(_EventRow.id)
             )
             return sorted(result.scalars().all())
+
+
+def _not_storable(new: NewEvent, exc: BaseException) -> EventNotStorable:
+    key = pgtext.safe_message(f"{new.source}:{new.event_id}")
+    return EventNotStorable(f"event {key} cannot be stored: {reason_of(exc)}")
 
 
 def _aware(value: datetime) -> datetime:

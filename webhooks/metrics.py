@@ -51,6 +51,13 @@ class Metrics:
             ["source", "outcome"],
             registry=self.registry,
         )
+        self.unstorable_events = Counter(
+            "arize_webhook_unstorable_events",
+            "Events the inbox database refused for their content (answered 422, not 503: "
+            "the database is up, this event cannot be stored).",
+            ["source"],
+            registry=self.registry,
+        )
         self.forward_attempts = Counter(
             "arize_webhook_forward_attempts",
             "Flow-run creations attempted by this replica's forwarder, by outcome.",
@@ -103,6 +110,11 @@ class Metrics:
     def stored(self, source: str, outcome: str) -> None:
         """Count one event of an accepted delivery."""
         self.events.labels(source=source, outcome=outcome).inc()
+
+    def unstorable(self, source: str, count: int = 1) -> None:
+        """Count events refused because the database cannot store them (not because it is
+        down): they are answered 422 and never counted among the 503s."""
+        self.unstorable_events.labels(source=source).inc(count)
 
     def forwarded(self, outcome: str, received_at: datetime | None = None) -> None:
         """Count one forward attempt; a created run also records its lag."""

@@ -12,9 +12,10 @@ from fastapi import Response
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from webhooks import pgtext
 from webhooks.errors import InboxUnavailable, UnprocessablePayload
 from webhooks.forwarder import Forwarder
-from webhooks.inbox import EventStatus, Inbox, NewEvent
+from webhooks.inbox import EventNotStorable, EventStatus, Inbox, NewEvent, reason_of
 from webhooks.metrics import Metrics
 from webhooks.routing import Router, Unroutable
 
@@ -34,6 +35,8 @@ class EventDraft:
     event_type: str
     payload: Any
     delivery_id: str | None = None
+    #: A second dedupe key from the signed body (when the event id is not signed).
+    content_key: str | None = None
 
 
 class EventReceipt(BaseModel):
@@ -88,9 +91,19 @@ def check_id(value: Any, what: str) -> str:
     return value.strip()
 
 
+def _stored_id(value: Any, what: str) -> str:
+    """:func:`check_id`, in the form the inbox stores: an id holding a NUL or a lone
+    surrogate is kept as its JSON escape (:func:`webhooks.pgtext.escape_id`), the same on
+    every backend, so a redelivery is a duplicate wherever it lands."""
+    stored = pgtext.escape_id(check_id(value, what))
+    if len(stored) > _MAX_ID:
+        raise UnprocessablePayload(f"{what} is longer than {_MAX_ID} characters once escaped")
+    return stored
+
+
 def _new_event(source: str, draft: EventDraft, headers: dict[str, str], router: Router) -> NewEvent:
-    event_id = check_id(draft.event_id, "event id")
-    event_type = check_id(draft.event_type, "event type")
+    event_id = _stored_id(draft.event_id, "event id")
+    event_type = _stored_id(draft.event_type, "event type")
     deployment: str | None = None
     parameters: dict[str, Any] | None = None
     status, reason = EventStatus.PENDING, None
@@ -106,10 +119,13 @@ def _new_event(source: str, draft: EventDraft, headers: dict[str, str], router: 
     except Unroutable as exc:
         status, reason = EventStatus.DEAD, exc.reason
     # Every field is checked already (ids above, routing's output): skip validation.
+    delivery_id = None if draft.delivery_id is None else pgtext.escape_id(draft.delivery_id)
+    if delivery_id is not None and len(delivery_id) > _MAX_ID:
+        raise UnprocessablePayload(f"delivery id is longer than {_MAX_ID} characters")
     return NewEvent.model_construct(
         source=source,
         event_id=event_id,
-        delivery_id=draft.delivery_id,
+        delivery_id=delivery_id,
         event_type=event_type,
         headers=headers,
         payload=draft.payload,
@@ -117,6 +133,9 @@ def _new_event(source: str, draft: EventDraft, headers: dict[str, str], router: 
         parameters=parameters,
         status=status,
         reason=reason,
+        content_key=(
+            None if draft.content_key is None else _stored_id(draft.content_key, "content key")
+        ),
     )
 
 
@@ -136,8 +155,12 @@ async def accept(
     than waiting for one each. An event that fails its checks ends the delivery with its
     error, once the events before it are stored.
 
+    An event the database refuses for its content (:class:`~webhooks.inbox.EventNotStorable`)
+    fails the delivery with 422 naming it, once every other event of it is stored.
+
     Raises:
         InboxUnavailable: the inbox could not be written (503: the sender should retry).
+        UnprocessablePayload: an event cannot be stored (422: retrying cannot help).
     """
     news: list[NewEvent] = []
     failed: Exception | None = None
@@ -147,17 +170,38 @@ async def accept(
         except Exception as exc:  # raised below, once the events before it are stored
             failed = exc
             break
-    try:
-        if len(news) == 1:
-            added = [await inbox.add(news[0])]
-        else:
-            added = list(await asyncio.gather(*(inbox.add(new) for new in news)))
-    except (SQLAlchemyError, OSError) as exc:
-        logger.error("inbox write failed for %s delivery: %s", source, exc)
-        raise InboxUnavailable("the inbox is unavailable; retry later") from None
+    outcomes: list[tuple[Any, bool] | BaseException]
+    if len(news) == 1:
+        try:
+            outcomes = [await inbox.add(news[0])]
+        except (SQLAlchemyError, OSError, EventNotStorable) as exc:
+            outcomes = [exc]
+    else:
+        # Every event gets its own outcome: one that cannot be stored leaves the others be.
+        outcomes = list(
+            await asyncio.gather(*(inbox.add(new) for new in news), return_exceptions=True)
+        )
+    for result in outcomes:
+        if isinstance(result, BaseException) and not isinstance(result, EventNotStorable):
+            if not isinstance(result, SQLAlchemyError | OSError):
+                raise result
+            # The class and SQLSTATE only: the driver's message may quote a parameter.
+            logger.error("inbox write failed for %s delivery: %s", source, reason_of(result))
+            raise InboxUnavailable("the inbox is unavailable; retry later") from None
+    refused = [result for result in outcomes if isinstance(result, EventNotStorable)]
+    if refused:
+        if metrics is not None:
+            metrics.unstorable(source, len(refused))
+        logger.warning("%s delivery refused: %s", source, refused[0])
+        failed = UnprocessablePayload(str(refused[0]))
+    added = [result for result in outcomes if not isinstance(result, BaseException)]
+    stored_news = [
+        new for new, result in zip(news, outcomes, strict=True)
+        if not isinstance(result, BaseException)
+    ]  # fmt: skip
     receipts: list[EventReceipt] = []
     created_any = False
-    for new, (stored, created) in zip(news, added, strict=True):
+    for new, (stored, created) in zip(stored_news, added, strict=True):
         created_any = created_any or created
         outcome = stored.status.value if created else "duplicate"
         if metrics is not None:
@@ -183,10 +227,10 @@ async def accept(
                 reason=stored.last_error if stored.status is EventStatus.DEAD else None,
             )
         )
-    if failed is not None:
-        raise failed
     if created_any and forwarder is not None:
         forwarder.wake()
+    if failed is not None:
+        raise failed
     if drafts and not created_any:
         return Receipt(status="duplicate", events=receipts)
     return Receipt(status="accepted", events=receipts)

@@ -279,14 +279,15 @@ def bamboohr_termination(employee_id: str, email: str) -> dict[str, Any]:
 def jira_issue_created(
     key: str, *, issue_type: str = "Team Onboarding", fields: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """A ``jira:issue_created`` body."""
+    """A ``jira:issue_created`` body, of an issue of its own (its id and the event's
+    timestamp are the body's dedupe key)."""
     return {
-        "timestamp": 1795700000000,
+        "timestamp": int(time.time() * 1000),
         "webhookEvent": "jira:issue_created",
         "issue_event_type_name": "issue_created",
         "user": {"accountId": "5b10ac8d82e05b22cc7d4ef5", "displayName": "Pat Platform"},
         "issue": {
-            "id": "10042",
+            "id": str(uuid.uuid4().int % 10**12),
             "key": key,
             "self": f"https://acme.atlassian.net/rest/api/2/issue/{key}",
             "fields": {

@@ -1,7 +1,11 @@
 """Jira Cloud admin webhooks, signed with ``X-Hub-Signature: sha256=...``.
 
-The dedupe key is ``X-Atlassian-Webhook-Identifier``: unique per delivery within the site and
-unchanged across Jira's retries. The event type is the body's ``webhookEvent``.
+The event id is ``X-Atlassian-Webhook-Identifier``: unique per delivery within the site and
+unchanged across Jira's retries. Jira signs the body but not that header, so a captured body
+could be replayed under a new identifier; the signed body's own ``webhookEvent``, issue id
+and ``timestamp`` are a second dedupe key (``content_key``), so such a replay is a duplicate
+too. A body without an issue id or a timestamp has only the identifier. The event type is
+the body's ``webhookEvent``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,14 @@ class JiraWebhook(BaseModel):
     issue: JiraIssue | None = None
 
 
+def content_key(body: JiraWebhook) -> str | None:
+    """The event's key in the signed body, ``<webhookEvent>:<issue.id>@<timestamp>``, or
+    ``None`` when the body has no issue id or no timestamp."""
+    if body.issue is None or not body.issue.id or body.timestamp is None:
+        return None
+    return f"{body.webhookEvent}:{body.issue.id}@{body.timestamp}"
+
+
 @router.post(
     "",
     response_model=Receipt,
@@ -47,7 +59,10 @@ class JiraWebhook(BaseModel):
     openapi_extra={
         "parameters": header_docs(
             x_hub_signature="sha256=<hex HMAC-SHA256 of the body>.",
-            x_atlassian_webhook_identifier="Delivery id, unchanged across retries (dedupe key).",
+            x_atlassian_webhook_identifier=(
+                "Delivery id, unchanged across retries (dedupe key). Not signed: the body's "
+                "webhookEvent, issue.id and timestamp are a second dedupe key."
+            ),
         ),
         "requestBody": {
             "required": True,
@@ -67,6 +82,7 @@ async def receive(request: Request) -> Response:
         event_id=x_atlassian_webhook_identifier.strip(),
         event_type=body.webhookEvent,
         payload=delivery.payload,
+        content_key=content_key(body),
     )
     receipt = await accept(
         source="jira",

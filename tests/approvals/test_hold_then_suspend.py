@@ -45,21 +45,26 @@ DEADLINE = 120.0
 @pytest.fixture
 async def deployment_id(prefect_harness: str, tmp_path: Path) -> AsyncIterator[UUID]:
     """restrict-project deployed to a process pool, and a worker polling it every second."""
+    deployment = await deploy_on(POOL, f"{FLOW}-hold")
+    with process_worker(POOL, tmp_path / "worker.log"):
+        yield deployment
+
+
+async def deploy_on(pool: str, name: str) -> UUID:
+    """restrict-project deployed as ``name`` to the process pool ``pool`` (created if new)."""
     async with get_client() as client:
         with contextlib.suppress(ObjectAlreadyExists):
-            await client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
-        deployment = await client.create_deployment(
+            await client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+        return await client.create_deployment(
             flow_id=await client.create_flow_from_name(FLOW),
-            name=f"{FLOW}-hold",
+            name=name,
             entrypoint=ENTRYPOINT,
             path=str(ROOT),
-            work_pool_name=POOL,
+            work_pool_name=pool,
             pull_steps=[
                 {"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}
             ],
         )
-    with process_worker(POOL, tmp_path / "worker.log"):
-        yield deployment
 
 
 async def start(runbook_policy: Any, deployment_id: UUID, hold_seconds: int) -> UUID:
@@ -170,19 +175,7 @@ async def test_a_stopped_worker_suspends_its_held_run_at_once_and_the_answer_com
     the run suspends under its usual key, the process and then the worker exit, and the
     approver's answer completes the run on another worker."""
     pool = "approvals-stop"
-    async with get_client() as client:
-        with contextlib.suppress(ObjectAlreadyExists):
-            await client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
-        deployment = await client.create_deployment(
-            flow_id=await client.create_flow_from_name(FLOW),
-            name=f"{FLOW}-stop",
-            entrypoint=ENTRYPOINT,
-            path=str(ROOT),
-            work_pool_name=pool,
-            pull_steps=[
-                {"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}
-            ],
-        )
+    deployment = await deploy_on(pool, f"{FLOW}-stop")
     with process_worker(pool, tmp_path / "worker-1.log") as worker:
         run_id = await start(runbook_policy, deployment, hold_seconds=600)
         held = await waiting(run_id, "Paused")
@@ -213,19 +206,7 @@ async def test_sigterm_to_the_documented_worker_command_suspends_held_runs_and_i
     rest of its 10-minute hold, the worker exits by itself (no SIGKILL), and the answer
     completes the run on the next worker."""
     pool = "approvals-stop-cli"
-    async with get_client() as client:
-        with contextlib.suppress(ObjectAlreadyExists):
-            await client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
-        deployment = await client.create_deployment(
-            flow_id=await client.create_flow_from_name(FLOW),
-            name=f"{FLOW}-stop-cli",
-            entrypoint=ENTRYPOINT,
-            path=str(ROOT),
-            work_pool_name=pool,
-            pull_steps=[
-                {"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}
-            ],
-        )
+    deployment = await deploy_on(pool, f"{FLOW}-stop-cli")
     log = tmp_path / "worker-cli.log"
     worker = documented_worker(pool, log)
     try:

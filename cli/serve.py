@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from cli.errors import CliError
+from cli.errors import CliError, exit_with
 
 FIX_ENV = (
     "export it, or put it in the env file ({path}) with `arize-runbooks setup`, and start again"
@@ -74,21 +74,26 @@ def serve(
     from webhooks.app import config_problems, create_app
     from webhooks.routing import RoutingConfigError
 
-    settings = load_settings(
-        routing_config=config, inbox_url=inbox_url, prefect_api_url=prefect_api_url
-    )
+    # exit_with: the refusal exits 2 however the command is invoked (console script or a
+    # click runner), not only through the App wrapper.
     try:
-        app = create_app(settings)  # validate the routing config before binding the port
-    except RoutingConfigError as exc:
-        raise CliError(str(exc), where=str(settings.routing_config),
-                       fix="correct the file; nothing was started") from None
-    problems = config_problems(settings, app.state.router)
-    if problems:
-        raise CliError(
-            "the webhook service is not fully configured", details=problems,
-            where="the environment of `arize-runbooks serve`",
-            fix=FIX_ENV.format(path=env_file_path()),
+        settings = load_settings(
+            routing_config=config, inbox_url=inbox_url, prefect_api_url=prefect_api_url
         )
+        try:
+            app = create_app(settings)  # validate the routing config before binding the port
+        except RoutingConfigError as exc:
+            raise CliError(str(exc), where=str(settings.routing_config),
+                           fix="correct the file; nothing was started") from None
+        problems = config_problems(settings, app.state.router)
+        if problems:
+            raise CliError(
+                "the webhook service is not fully configured", details=problems,
+                where="the environment of `arize-runbooks serve`",
+                fix=FIX_ENV.format(path=env_file_path()),
+            )
+    except CliError as exc:
+        raise exit_with(exc) from None
 
     def factory() -> Any:
         return create_app(settings)

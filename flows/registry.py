@@ -170,8 +170,9 @@ REGISTRY: tuple[Runbook, ...] = (
         deployment=Deployment(
             description="Offboard a leaver from an HR or identity webhook.",
             tags=("arize", "jml"),
-            concurrency_limit=5,
-            collision_strategy="ENQUEUE",
+            # No deployment concurrency limit: its slot is a lease the run renews for the whole
+            # run, approval hold included, and a restarted single Prefect server forgets it
+            # (410 Gone crashed a held leaver). The arize-api rate limit still protects Arize.
         ),
     ),
     Runbook(

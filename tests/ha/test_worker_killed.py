@@ -49,7 +49,7 @@ async def test_killed_worker_runs_resume_under_their_ids_and_converge(ha: HA, ar
     api_url = ha.stack.api_urls[0]
     await save_policy(api_url, arize.base_url)
     # Slow Arize down so each run spends many seconds in apply.
-    set_faults(arize, latency_ms=150)
+    set_faults(arize, latency_ms=600)
     specs = [team(f"crash-{n}", members=MEMBERS) for n in range(TEAMS)]
     runs = [await start_onboarding(ha.stack.api_urls[n % 2], s) for n, s in enumerate(specs)]
     ids = [r.id for r in runs]

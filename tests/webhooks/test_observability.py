@@ -17,6 +17,9 @@ from tests.fixtures.webhooks import WebhookServer, test_settings
 from tests.webhooks.backends import free_port
 from tests.webhooks.conftest import Sender, eventually, uid
 
+# Slack whole (token beside the fixture's signing secret), as `serve` insists.
+SLACK_BOT_TOKEN = "xoxb-observability-test-token"
+
 pytestmark = pytest.mark.slow
 
 
@@ -43,7 +46,8 @@ def _get(figures: dict[Any, float], name: str, **labels: str) -> float:
 async def test_metrics_and_stats_follow_events_as_they_arrive(
     inbox_url: str, prefect_harness: str, runbook_deployments: dict[str, Any]
 ) -> None:
-    settings = test_settings(inbox_url=inbox_url, prefect_api_url=prefect_harness)
+    settings = test_settings(inbox_url=inbox_url, prefect_api_url=prefect_harness,
+                             slack_bot_token=SLACK_BOT_TOKEN)
     with WebhookServer(settings) as server:
         async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
             assert (await http.get("/healthz")).json() == {"status": "ok"}
@@ -52,6 +56,7 @@ async def test_metrics_and_stats_follow_events_as_they_arrive(
             assert ready.json()["checks"] == {
                 "inbox": {"status": "ok", "error": None},
                 "prefect": {"status": "ok", "error": None},
+                "configuration": {"status": "ok", "error": None},
             }
 
             before = await _metrics(http)
@@ -111,6 +116,7 @@ async def test_readyz_names_prefect_when_it_is_down(inbox_url: str) -> None:
         inbox_url=inbox_url,
         prefect_api_url=f"http://127.0.0.1:{free_port()}/api",
         forwarder_enabled=False,
+        slack_bot_token=SLACK_BOT_TOKEN,  # Slack whole: only Prefect is down
     )
     with WebhookServer(settings) as server:
         async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:

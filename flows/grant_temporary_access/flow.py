@@ -285,11 +285,8 @@ async def _ended_before_granted(
     """The run's grant ended before the run applied it: apply nothing, say so."""
     reason = grant.end.reason if grant.end else "ended"
     message = f"Not granted: grant {grant.id} already ended ({reason}); nothing was changed."
-    report = await write_report(plan, RunStatus.FAILED, trigger, started, decision=decision,
-                                notes=[message])
-    await notify_requester(policy, requester_slack_id, message)
-    return GrantOutcome(result=GrantResult.ENDED, grant_id=grant.id, message=message,
-                        report=report)
+    return await _report_ended(grant, message, plan, trigger, started, [], decision, policy,
+                               requester_slack_id, notes=[message])
 
 
 async def _undo(
@@ -318,8 +315,25 @@ async def _undo(
     what = "the access was removed again" if undo.changes else "; ".join(said)
     message = f"Not granted: grant {grant.id} ended while it was being applied " \
               f"({grant.end.reason}); {what}."
+    return await _report_ended(grant, message, plan, trigger, started, results, decision,
+                               policy, requester_slack_id, notes=[message, *said])
+
+
+async def _report_ended(
+    grant: AccessGrant,
+    message: str,
+    plan: Plan,
+    trigger: Trigger,
+    started: datetime,
+    results: list[StepResult],
+    decision: ApprovalDecision | None,
+    policy: RunbookPolicy,
+    requester_slack_id: str | None,
+    notes: list[str],
+) -> GrantOutcome:
+    """The report and the requester's message of a run whose grant ended: result ENDED."""
     report = await write_report(plan, RunStatus.FAILED, trigger, started, results, decision,
-                                notes=[message, *said])
+                                notes=notes)
     await notify_requester(policy, requester_slack_id, message)
     return GrantOutcome(result=GrantResult.ENDED, grant_id=grant.id, message=message,
                         report=report)

@@ -6,9 +6,11 @@ in a child process slowed down so every run spends long in apply, and the crash-
 automations at the heartbeat ``prefect.yaml`` ships (``--heartbeat``, 30 s) and 3 missed
 intervals. Each round creates ``--runs-per-round`` onboard-team runs, waits until they run,
 then SIGKILLs both workers with their flow-run processes at once (a lost machine each) and
-starts two new workers; rounds repeat until ``--kills`` runs that were Running and had
-heartbeated were killed. A kill's latency is its run's ``Rescheduled`` state timestamp minus
-the kill. Writes bench/results/crash_detection.json with the load. Asserts nothing.
+starts two new workers; rounds repeat until ``--kills`` runs that were Running were killed,
+whether they had heartbeated yet or not (each figure says which; both groups get their own
+percentiles). A kill's latency is its run's ``Rescheduled`` state timestamp minus the kill; a
+run not rescheduled within 15 minutes is reported as never rescheduled. Writes
+bench/results/crash_detection.json with the load. Asserts nothing.
 
     python -m bench.crash_detection --runs-per-round 10 --kills 20
 """
@@ -41,6 +43,8 @@ from ops.postgres import drop_database
 RESULTS = Path(__file__).parent / "results" / "crash_detection.json"
 SERVER_DSN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432")
 MISSED = 3
+# Seconds after a kill at which a run still not rescheduled is reported as never detected.
+NEVER_S = 900
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -78,12 +82,13 @@ async def one_round(
             if settled or asyncio.get_running_loop().time() - started > 180:
                 break
             await asyncio.sleep(0.5)
-        victims = []
+        # Every run that is Running when the machine goes counts, heartbeated or not: detection
+        # must not depend on where in its life a run was killed; each figure says which it was.
+        victims: dict[UUID, bool] = {}
         for run_id in ids:
             run = await client.read_flow_run(run_id)
-            running = run.state is not None and run.state.type is StateType.RUNNING
-            if running and await last_heartbeat(client, run_id) is not None:
-                victims.append(run_id)
+            if run.state is not None and run.state.type is StateType.RUNNING:
+                victims[run_id] = await last_heartbeat(client, run_id) is not None
         held = set()
         for worker in stack.workers:
             for child in psutil.Process(worker.pid).children(recursive=True):
@@ -97,7 +102,9 @@ async def one_round(
             stack.start_worker(next(new_workers))
         figures = []
         pending = set(victims)
-        while pending:
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + NEVER_S
+        while pending and loop.time() < give_up:
             for run_id in list(pending):
                 history = await client.read_flow_run_states(run_id)
                 rescheduled = [
@@ -109,11 +116,19 @@ async def one_round(
                     figures.append({
                         "run": str(run_id),
                         "had_a_process": str(run_id) in held,
+                        "had_heartbeated": victims[run_id],
                         "kill_to_rescheduled_s": round(
                             (rescheduled[0].timestamp - killed_at).total_seconds(), 1
                         ),
                     })
             await asyncio.sleep(1)
+        # A run never rescheduled is the failure this bench exists to find: it is reported,
+        # never dropped from the figures.
+        figures += [
+            {"run": str(r), "had_a_process": str(r) in held, "had_heartbeated": victims[r],
+             "kill_to_rescheduled_s": None}
+            for r in pending
+        ]
         # Let the round's runs finish before the next round kills the new workers.
         while True:
             states = [(await client.read_flow_run(i)).state for i in ids]
@@ -169,21 +184,35 @@ def main(argv: list[str] | None = None) -> None:
         redis.terminate()
         redis.wait(timeout=20)
         asyncio.run(drop_database(SERVER_DSN, database))
-    latencies = [k["kill_to_rescheduled_s"] for k in kills]
+    latencies = [k["kill_to_rescheduled_s"] for k in kills
+                 if k["kill_to_rescheduled_s"] is not None]
     bound = args.heartbeat * MISSED
+
+    def spread(group: list[float]) -> dict[str, float | int | None]:
+        if not group:
+            return {"kills": 0, "p50_s": None, "p95_s": None}
+        return {"kills": len(group), "p50_s": round(percentile(group, 0.5), 1),
+                "p95_s": round(percentile(group, 0.95), 1)}
+
     save(RESULTS, {
-        "what": "SIGKILL of a worker with its flow-run processes (runs mid-apply, each "
-        "heartbeated) to the run's Rescheduled state, crash-recovery automations on the HA "
+        "what": "SIGKILL of a worker with its flow-run processes (runs mid-apply, heartbeated "
+        "or not yet) to the run's Rescheduled state, crash-recovery automations on the HA "
         "stack (2 API servers, services, 2 process workers, PostgreSQL + Redis)",
         "heartbeat_s": args.heartbeat,
         "missed_heartbeats": MISSED,
         "configured_window_s": bound,
-        "kills": len(latencies),
+        "kills": len(kills),
         "concurrent_runs_per_round": args.runs_per_round,
         "p50_s": round(percentile(latencies, 0.5), 1),
         "p95_s": round(percentile(latencies, 0.95), 1),
         "max_s": max(latencies),
         "min_s": min(latencies),
+        "never_rescheduled": sum(k["kill_to_rescheduled_s"] is None for k in kills),
+        "after_a_heartbeat": spread([k["kill_to_rescheduled_s"] for k in kills
+                                     if k["had_heartbeated"] and k["kill_to_rescheduled_s"]]),
+        "before_the_first_heartbeat": spread([
+            k["kill_to_rescheduled_s"] for k in kills
+            if not k["had_heartbeated"] and k["kill_to_rescheduled_s"]]),
         "each": kills,
         "load_avg_1m_before": round(load_before[0], 2),
         "machine": machine(),

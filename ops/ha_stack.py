@@ -161,8 +161,10 @@ class PrefectHAStack:
         api_url = self.api_urls[index % len(self.api_urls)]
         worker = ManagedProcess(
             f"ha-worker-{index + 1}",
-            [sys.executable, "-m", "prefect", "worker", "start", "--pool", WORK_POOL,
-             "--name", f"ha-worker-{index + 1}", "--type", "process"],
+            # The command docs/operations.md gives operators (it loads the env file and the
+            # worker settings, and stops cleanly on SIGTERM), so what is tested is what they run.
+            [sys.executable, "-m", "cli.main", "worker", "--pool", WORK_POOL,
+             "--name", f"ha-worker-{index + 1}"],
             {
                 **self.ha.worker_env(api_url),
                 "PREFECT_HOME": str(self.workdir / "prefect-home"),

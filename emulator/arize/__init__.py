@@ -10,6 +10,6 @@ from emulator.arize.app import create_app
 from emulator.arize.faults import FaultConfig
 from emulator.arize.seed import ADMIN_EMAIL
 from emulator.arize.server import ArizeEmulatorServer
-from emulator.arize.state import AccountState
+from emulator.arize.store import AccountState
 
 __all__ = ["ADMIN_EMAIL", "AccountState", "ArizeEmulatorServer", "FaultConfig", "create_app"]

@@ -24,7 +24,7 @@ from emulator.arize.models import (
     SpaceMember,
     User,
 )
-from emulator.arize.state import AccountState
+from emulator.arize.store import AccountState
 
 __all__ = [
     "api_key",

@@ -34,7 +34,7 @@ from emulator.arize.models import (
     User,
 )
 from emulator.arize.permissions import ALL_PERMISSIONS
-from emulator.arize.state import INVITE_TTL, AccountState, hash_key, predefined, redact
+from emulator.arize.store import INVITE_TTL, AccountState, hash_key, predefined, redact
 
 __all__ = ["ScaleSpec", "parse_scale_seed", "seed_scale"]
 

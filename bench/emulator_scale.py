@@ -29,7 +29,7 @@ import httpx
 
 from arize_admin import AsyncArizeAdmin, AsyncPaginator
 from emulator.arize.seed import seed_account
-from emulator.arize.store import AccountState
+from emulator.arize.state import AccountState
 
 ADMIN_KEY = "ak-bench-scale-00000000000000000000000000000000"
 SEED = "scale"

@@ -32,7 +32,7 @@ from emulator.arize.models import (
     SpaceMember,
     User,
 )
-from emulator.arize.store import AccountState
+from emulator.arize.state import AccountState
 
 __all__ = ["SnapshotStore", "dump_state", "load_state", "state_view"]
 

@@ -24,7 +24,7 @@ from emulator.arize.models import (
     SpaceMember,
     User,
 )
-from emulator.arize.store import AccountState
+from emulator.arize.state import AccountState
 
 __all__ = [
     "api_key",

@@ -34,7 +34,8 @@ from emulator.arize.models import (
     User,
 )
 from emulator.arize.permissions import ALL_PERMISSIONS
-from emulator.arize.store import INVITE_TTL, AccountState, hash_key, predefined, redact
+from emulator.arize.state import AccountState
+from emulator.arize.store import INVITE_TTL, hash_key, predefined, redact
 
 __all__ = ["ScaleSpec", "parse_scale_seed", "seed_scale"]
 

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 from emulator.arize.models import Organization, Project, Role, RoleBinding, Space, User, utcnow
 from emulator.arize.scale import parse_scale_seed, seed_scale
-from emulator.arize.store import AccountState, new_raw_key, predefined
+from emulator.arize.state import AccountState
+from emulator.arize.store import new_raw_key, predefined
 
 __all__ = ["ADMIN_EMAIL", "SEEDS", "check_seed", "seed_account"]
 

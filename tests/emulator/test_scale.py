@@ -16,7 +16,7 @@ from emulator.arize.errors import BadRequest
 from emulator.arize.pagination import ListSpec, paginate, paginate_table
 from emulator.arize.scale import ScaleSpec, parse_scale_seed
 from emulator.arize.seed import check_seed, seed_account
-from emulator.arize.store import AccountState
+from emulator.arize.state import AccountState
 from emulator.arize.tables import Table
 
 SMALL = (

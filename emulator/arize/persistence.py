@@ -28,6 +28,8 @@ from emulator.arize.models import (
     Restriction,
     Role,
     RoleBinding,
+    SamlIdentityProvider,
+    SamlRoleMapping,
     Space,
     SpaceMember,
     User,
@@ -51,6 +53,8 @@ _COLLECTIONS: dict[str, type] = {
     "api_keys": ApiKey,
     "secrets": KeySecret,
     "audit_logs": AuditLog,
+    "saml_idps": SamlIdentityProvider,
+    "saml_mappings": SamlRoleMapping,
 }
 
 
@@ -74,6 +78,7 @@ def dump_state(state: AccountState) -> str:
         "max_key_lifetime_s": (
             state.max_key_lifetime.total_seconds() if state.max_key_lifetime else None
         ),
+        "enterprise": state.enterprise,
     }
     for name in _COLLECTIONS:
         doc[name] = {k: asdict(v) for k, v in getattr(state, name).items()}
@@ -111,6 +116,7 @@ def load_state(text: str) -> AccountState:
     state.counters = dict(doc["counters"])
     if doc.get("max_key_lifetime_s"):
         state.max_key_lifetime = timedelta(seconds=doc["max_key_lifetime_s"])
+    state.enterprise = bool(doc.get("enterprise", True))
     for name, cls in _COLLECTIONS.items():
         known = {f.name for f in fields(cls)}
         target = getattr(state, name)

@@ -19,12 +19,13 @@ from emulator.arize.resources.organizations import Organizations
 from emulator.arize.resources.resource_restrictions import ResourceRestrictions
 from emulator.arize.resources.role_bindings import RoleBindings
 from emulator.arize.resources.roles import Roles
+from emulator.arize.resources.saml_login import SamlLogin
 from emulator.arize.resources.users import Users
 
 __all__ = ["AccountState"]
 
 
 class AccountState(
-    Users, Organizations, Roles, RoleBindings, ResourceRestrictions, AuditLogs
+    Users, Organizations, Roles, RoleBindings, ResourceRestrictions, AuditLogs, SamlLogin
 ):
     """One emulated Arize account (each app has its own; no process-wide singleton)."""

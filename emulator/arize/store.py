@@ -19,7 +19,7 @@ import inspect
 import json
 import secrets
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -38,11 +38,14 @@ from emulator.arize.models import (
     Restriction,
     Role,
     RoleBinding,
+    SamlIdentityProvider,
+    SamlRoleMapping,
     Space,
     SpaceMember,
     User,
     utcnow,
 )
+from emulator.arize.pagination import PAGINATION_MODEL, Page, paginate, paginate_table
 from emulator.arize.tables import Table
 
 __all__ = [
@@ -151,8 +154,12 @@ class Store:
         self.api_keys: Table[ApiKey] = Table()
         self.secrets: Table[KeySecret] = Table()
         self.audit_logs: Table[AuditLog] = Table()
+        self.saml_idps: Table[SamlIdentityProvider] = Table()
+        self.saml_mappings: Table[SamlRoleMapping] = Table()
         self.counters: dict[str, int] = {}
         self.max_key_lifetime: timedelta | None = None
+        # Enterprise accounts only may manage SAML; the control plane can turn it off.
+        self.enterprise = True
         self.on_change: Callable[[Store], None] | None = None
 
     def changed(self) -> None:
@@ -183,6 +190,48 @@ class Store:
     @staticmethod
     def _sort_key(obj: Any) -> tuple[float, int]:
         return (obj.created_at.timestamp(), obj.n)
+
+    def _page(
+        self,
+        list_name: str,
+        items: Iterable[_T],
+        *,
+        limit: int | None,
+        cursor: str | None,
+        filters: dict[str, Any],
+        visible: Callable[[_T], bool] | None = None,
+    ) -> Page[_T]:
+        """One page of the list ``list_name`` (see ``PAGINATION_MODEL``), in creation order."""
+        return paginate(
+            PAGINATION_MODEL[list_name],
+            items,
+            sort_key=self._sort_key,
+            limit=limit,
+            cursor=cursor,
+            filters=filters,
+            visible=visible,
+        )
+
+    def _page_table(
+        self,
+        list_name: str,
+        table: Table[_T],
+        *,
+        predicate: Callable[[_T], bool],
+        limit: int | None,
+        cursor: str | None,
+        filters: dict[str, Any],
+    ) -> Page[_T]:
+        """:meth:`_page` over the rows of ``table`` matching ``predicate``, in O(page)."""
+        return paginate_table(
+            PAGINATION_MODEL[list_name],
+            table,
+            predicate=predicate,
+            sort_key=self._sort_key,
+            limit=limit,
+            cursor=cursor,
+            filters=filters,
+        )
 
     def _lookup(
         self,

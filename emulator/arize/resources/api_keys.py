@@ -13,7 +13,7 @@ from typing import Any
 from emulator.arize.errors import BadRequest, Forbidden, NotFound, Unauthorized, UnprocessableEntity
 from emulator.arize.ids import decode_id
 from emulator.arize.models import ApiKey, KeySecret, Organization, Space, User, utcnow
-from emulator.arize.pagination import PAGINATION_MODEL, Page, paginate_table
+from emulator.arize.pagination import Page
 from emulator.arize.resources.memberships import Memberships
 from emulator.arize.store import Caller, hash_key, mutation, new_raw_key, predefined, redact
 
@@ -165,11 +165,10 @@ class ApiKeys(Memberships):
                     )
                 )
 
-        return paginate_table(
-            PAGINATION_MODEL["api_keys"],
+        return self._page_table(
+            "api_keys",
             self.api_keys,
             predicate=listed,
-            sort_key=self._sort_key,
             limit=limit,
             cursor=cursor,
             filters={

@@ -9,7 +9,7 @@ from emulator.arize.authorization import Authorization
 from emulator.arize.errors import BadRequest
 from emulator.arize.ids import decode_id
 from emulator.arize.models import AuditLog, utcnow
-from emulator.arize.pagination import PAGINATION_MODEL, Page, paginate
+from emulator.arize.pagination import Page
 from emulator.arize.store import Caller
 
 __all__ = ["AuditLogs"]
@@ -52,10 +52,9 @@ class AuditLogs(Authorization):
             and (not names or log.operation_name in names)
             and (operation_type is None or log.operation_type == operation_type)
         ]
-        return paginate(
-            PAGINATION_MODEL["audit_logs"],
+        return self._page(
+            "audit_logs",
             items,
-            sort_key=self._sort_key,
             limit=limit,
             cursor=cursor,
             filters={

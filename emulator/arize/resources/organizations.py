@@ -7,7 +7,7 @@ from typing import Any
 
 from emulator.arize.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableEntity
 from emulator.arize.models import Organization, OrgMember, utcnow
-from emulator.arize.pagination import PAGINATION_MODEL, Page, paginate
+from emulator.arize.pagination import Page
 from emulator.arize.resources.api_keys import ApiKeys
 from emulator.arize.resources.spaces import Spaces
 from emulator.arize.store import Caller, mutation
@@ -28,10 +28,9 @@ class Organizations(Spaces, ApiKeys):
             for o in self.orgs.values()
             if self.visible_org(caller.user, o) and needle in o.name.lower()
         ]
-        return paginate(
-            PAGINATION_MODEL["organizations"],
+        return self._page(
+            "organizations",
             items,
-            sort_key=self._sort_key,
             limit=limit,
             cursor=cursor,
             filters={"name": name},

@@ -7,7 +7,7 @@ from emulator.arize.authorization import Authorization
 from emulator.arize.errors import BadRequest, Conflict, Forbidden, NotFound
 from emulator.arize.ids import decode_id
 from emulator.arize.models import Project, utcnow
-from emulator.arize.pagination import PAGINATION_MODEL, Page, paginate_table
+from emulator.arize.pagination import Page
 from emulator.arize.store import Caller, mutation
 
 __all__ = ["Projects"]
@@ -32,8 +32,8 @@ class Projects(Authorization):
             self.visible_space(caller.user, space_id)
         space_needle = (space_name or "").lower()
         needle = (name or "").lower()
-        return paginate_table(
-            PAGINATION_MODEL["projects"],
+        return self._page_table(
+            "projects",
             self.projects,
             predicate=lambda p: (
                 (space_id is None or p.space_id == space_id)
@@ -42,7 +42,6 @@ class Projects(Authorization):
                 and (project_type is None or p.project_type == project_type)
                 and self.can_see_project(caller.user, p)
             ),
-            sort_key=self._sort_key,
             limit=limit,
             cursor=cursor,
             filters={

@@ -7,7 +7,7 @@ from emulator.arize.authorization import Authorization
 from emulator.arize.errors import BadRequest, Forbidden, NotFound
 from emulator.arize.ids import id_type
 from emulator.arize.models import Project, Restriction, User, utcnow
-from emulator.arize.pagination import PAGINATION_MODEL, Page, paginate
+from emulator.arize.pagination import Page
 from emulator.arize.store import Caller, mutation
 
 __all__ = ["ResourceRestrictions"]
@@ -34,10 +34,9 @@ class ResourceRestrictions(Authorization):
             for r in self.restrictions.values()
             if resource_type is None or r.resource_type == resource_type
         ]
-        return paginate(
-            PAGINATION_MODEL["resource_restrictions"],
+        return self._page(
+            "resource_restrictions",
             items,
-            sort_key=self._sort_key,
             limit=limit,
             cursor=cursor,
             filters={"resource_type": resource_type},

@@ -9,7 +9,7 @@ from __future__ import annotations
 from emulator.arize.errors import Conflict, Forbidden, NotFound
 from emulator.arize.ids import decode_id
 from emulator.arize.models import RoleBinding, utcnow
-from emulator.arize.pagination import PAGINATION_MODEL, Page, paginate_table
+from emulator.arize.pagination import Page
 from emulator.arize.resources.memberships import Memberships
 from emulator.arize.store import Caller, mutation
 
@@ -35,8 +35,8 @@ class RoleBindings(Memberships):
         """GET /v2/role-bindings: only bindings on resources the caller may read bindings of."""
         if user_id is not None:
             self._user(user_id)
-        return paginate_table(
-            PAGINATION_MODEL["role_bindings"],
+        return self._page_table(
+            "role_bindings",
             self.bindings,
             predicate=lambda b: (
                 b.resource_type == resource_type
@@ -44,7 +44,6 @@ class RoleBindings(Memberships):
                 and "ROLE_BINDING_READ"
                 in self.resource_permissions(caller.user, b.resource_type, b.resource_id)
             ),
-            sort_key=self._sort_key,
             limit=limit,
             cursor=cursor,
             filters={"resource_type": resource_type, "user_id": user_id},

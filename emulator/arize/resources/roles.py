@@ -10,7 +10,7 @@ from typing import Any
 from emulator.arize.authorization import Authorization
 from emulator.arize.errors import BadRequest, Conflict, Forbidden, UnprocessableEntity
 from emulator.arize.models import Role, utcnow
-from emulator.arize.pagination import PAGINATION_MODEL, Page, paginate
+from emulator.arize.pagination import Page
 from emulator.arize.permissions import (
     ALL_PERMISSIONS,
     PREDEFINED_PERMISSIONS,
@@ -40,10 +40,9 @@ class Roles(Authorization):
             for r in self.roles.values()
             if not r.deleted and (is_predefined is None or r.is_predefined == is_predefined)
         ]
-        return paginate(
-            PAGINATION_MODEL["roles"],
+        return self._page(
+            "roles",
             items,
-            sort_key=self._sort_key,
             limit=limit,
             cursor=cursor,
             filters={"is_predefined": is_predefined},

@@ -7,7 +7,7 @@ from typing import Any
 
 from emulator.arize.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableEntity
 from emulator.arize.models import Space, SpaceMember, utcnow
-from emulator.arize.pagination import PAGINATION_MODEL, Page, paginate_table
+from emulator.arize.pagination import Page
 from emulator.arize.resources.memberships import Memberships
 from emulator.arize.resources.projects import Projects
 from emulator.arize.store import Caller, mutation
@@ -31,15 +31,14 @@ class Spaces(Projects, Memberships):
         if org_id is not None:
             self._org(org_id, field="org_id")
         needle = (name or "").lower()
-        return paginate_table(
-            PAGINATION_MODEL["spaces"],
+        return self._page_table(
+            "spaces",
             self.spaces,
             predicate=lambda s: (
                 (org_id is None or s.org_id == org_id)
                 and needle in s.name.lower()
                 and self.can_see_space(caller.user, s)
             ),
-            sort_key=self._sort_key,
             limit=limit,
             cursor=cursor,
             filters={"org_id": org_id, "name": name},

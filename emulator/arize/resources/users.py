@@ -10,7 +10,7 @@ from typing import Any
 from emulator.arize.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableEntity
 from emulator.arize.ids import decode_id
 from emulator.arize.models import User, utcnow
-from emulator.arize.pagination import PAGINATION_MODEL, Page, paginate_table
+from emulator.arize.pagination import Page
 from emulator.arize.resources.api_keys import ApiKeys
 from emulator.arize.store import Caller, mutation
 
@@ -40,8 +40,8 @@ class Users(ApiKeys):
         self._require_account_member(caller, "list users")
         wanted = set(statuses or USER_STATUSES)
         needle = (email or "").lower()
-        return paginate_table(
-            PAGINATION_MODEL["users"],
+        return self._page_table(
+            "users",
             self.users,
             predicate=lambda u: (
                 not u.is_bot
@@ -49,7 +49,6 @@ class Users(ApiKeys):
                 and self.user_status(u) in wanted
                 and needle in u.email.lower()
             ),
-            sort_key=self._sort_key,
             limit=limit,
             cursor=cursor,
             filters={"email": email, "status": sorted(wanted)},

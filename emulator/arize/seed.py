@@ -65,19 +65,7 @@ SPACE_EDITOR_PERMISSIONS = [
 
 
 def _user(state: AccountState, name: str, email: str, role: str, when: datetime) -> User:
-    user_id, n = state.next_id("User")
-    user = User(
-        id=user_id,
-        n=n,
-        name=name,
-        email=email,
-        created_at=when,
-        status="ACTIVE",
-        role=predefined(role),
-        is_developer=role != "ANNOTATOR",
-    )
-    state.users[user_id] = user
-    return user
+    return state.add_user(name=name, email=email, role=role, when=when)
 
 
 def _org(state: AccountState, name: str, when: datetime) -> Organization:

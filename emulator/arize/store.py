@@ -21,7 +21,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from emulator.arize.errors import (
@@ -50,6 +50,7 @@ from emulator.arize.tables import Table
 
 __all__ = [
     "INVITE_TTL",
+    "TABLES",
     "Caller",
     "Store",
     "hash_key",
@@ -60,6 +61,25 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Every table of the account and the row type it holds (the attribute names of ``Store``):
+# persistence snapshots and restores exactly these, so a new table is declared once, here.
+TABLES: dict[str, type] = {
+    "users": User,
+    "orgs": Organization,
+    "org_members": OrgMember,
+    "spaces": Space,
+    "space_members": SpaceMember,
+    "projects": Project,
+    "roles": Role,
+    "bindings": RoleBinding,
+    "restrictions": Restriction,
+    "api_keys": ApiKey,
+    "secrets": KeySecret,
+    "audit_logs": AuditLog,
+    "saml_idps": SamlIdentityProvider,
+    "saml_mappings": SamlRoleMapping,
+}
 _T = TypeVar("_T")
 
 # Never copied into an audit entry's variables: secrets, and values that may hold them.
@@ -172,6 +192,33 @@ class Store:
         n = self.counters.get(type_name, 0) + 1
         self.counters[type_name] = n
         return encode_id(type_name, n), n
+
+    def add_user(
+        self,
+        *,
+        name: str,
+        email: str | None,
+        role: str,
+        status: str = "ACTIVE",
+        when: datetime | None = None,
+        is_bot: bool = False,
+    ) -> User:
+        """Store a new user with a predefined account role; a bot (``email`` None) gets the
+        address service keys' users have."""
+        user_id, n = self.next_id("User")
+        user = User(
+            id=user_id,
+            n=n,
+            name=name,
+            email=email or f"service-key-{n}@bots.arize.local",
+            created_at=when or utcnow(),
+            status=status,
+            role=predefined(role),
+            is_developer=is_bot or role != "ANNOTATOR",
+            is_bot=is_bot,
+        )
+        self.users[user_id] = user
+        return user
 
     def _audit(self, caller: Caller, name: str, text: str, variables: dict[str, Any]) -> None:
         log_id, n = self.next_id("AuditLog")

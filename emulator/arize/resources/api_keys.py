@@ -299,20 +299,10 @@ class ApiKeys(Memberships):
         created_at: datetime | None = None,
         raw: str | None = None,
     ) -> tuple[ApiKey, str]:
-        bot_id, n = self.next_id("User")
         when = created_at or utcnow()
-        bot = User(
-            id=bot_id,
-            n=n,
-            name=name,
-            email=f"service-key-{n}@bots.arize.local",
-            created_at=when,
-            status="ACTIVE",
-            role={"type": "PREDEFINED", "name": account_role["name"]},
-            is_developer=True,
-            is_bot=True,
+        bot = self.add_user(
+            name=name, email=None, role=account_role["name"], when=when, is_bot=True
         )
-        self.users[bot_id] = bot
         for org, org_role, spaces in plan:
             self._upsert_org_member(bot, org, org_role)
             for space, space_role in spaces:

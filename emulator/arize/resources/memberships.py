@@ -79,20 +79,35 @@ class Memberships(Authorization):
             m.role = stored
         existing = self.binding_on(user.id, space.id)
         if existing is None:
-            b_id, n = self.next_id("RoleBinding")
-            self.bindings[b_id] = RoleBinding(
-                id=b_id,
-                n=n,
-                role_id=role_id,
-                user_id=user.id,
-                resource_type="SPACE",
-                resource_id=space.id,
-                created_at=now,
-                updated_at=now,
-            )
+            self.add_binding(user.id, role_id, "SPACE", space.id, when=now)
         elif existing.role_id != role_id:
             existing.role_id, existing.updated_at = role_id, now
         return m
+
+    def add_binding(
+        self,
+        user_id: str,
+        role_id: str,
+        resource_type: str,
+        resource_id: str,
+        *,
+        when: datetime | None = None,
+    ) -> RoleBinding:
+        """Store a new role binding (a SPACE one goes with its membership: see above)."""
+        b_id, n = self.next_id("RoleBinding")
+        now = when or utcnow()
+        binding = RoleBinding(
+            id=b_id,
+            n=n,
+            role_id=role_id,
+            user_id=user_id,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            created_at=now,
+            updated_at=now,
+        )
+        self.bindings[b_id] = binding
+        return binding
 
     def _remove_from_space(self, user: User, space: Space) -> bool:
         m = self.space_membership(user.id, space.id)

@@ -85,20 +85,7 @@ class RoleBindings(Memberships):
             # A SPACE binding is the user's space membership (see _upsert_space_member).
             self._upsert_space_member(user, self.spaces[resource_id], self.assignment_for(role))
             return self.binding_on(user.id, resource_id)  # type: ignore[return-value]
-        b_id, n = self.next_id("RoleBinding")
-        now = utcnow()
-        binding = RoleBinding(
-            id=b_id,
-            n=n,
-            role_id=role.id,
-            user_id=user.id,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            created_at=now,
-            updated_at=now,
-        )
-        self.bindings[b_id] = binding
-        return binding
+        return self.add_binding(user.id, role.id, resource_type, resource_id)
 
     @mutation("updateRoleBinding", "PATCH /v2/role-bindings/{binding_id}")
     def update_role_binding(self, caller: Caller, binding_id: str, *, role_id: str) -> RoleBinding:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.arize.errors import Forbidden, NotFound
-from emulator.arize.models import RoleBinding, SamlIdentityProvider, SamlRoleMapping, User, utcnow
+from emulator.arize.models import SamlIdentityProvider, SamlRoleMapping, User, utcnow
 from emulator.arize.resources.saml_identity_providers import (
     ACCOUNT_ROLE_LEVEL,
     SPACE_ROLE_LEVEL,
@@ -119,13 +119,9 @@ class SamlLogin(SamlIdentityProviders):
                 raise Forbidden(f"User '{email}' was deleted.")
             created = user is None
             if user is None:
-                user_id, n = self.next_id("User")
-                user = User(
-                    id=user_id, n=n, name=name or email.split("@")[0], email=email,
-                    created_at=utcnow(), status="ACTIVE", role=predefined(grant.account_role),
-                    is_developer=grant.account_role != "ANNOTATOR",
+                user = self.add_user(
+                    name=name or email.split("@")[0], email=email, role=grant.account_role
                 )
-                self.users[user_id] = user
             elif user.status != "ACTIVE":
                 user.status, user.invited_at = "ACTIVE", None
             applied = created or idp.sync_user_roles
@@ -184,8 +180,4 @@ class SamlLogin(SamlIdentityProviders):
                 if existing.role_id != role_id:
                     existing.role_id, existing.updated_at = role_id, now
                 continue
-            b_id, n = self.next_id("RoleBinding")
-            self.bindings[b_id] = RoleBinding(
-                id=b_id, n=n, role_id=role_id, user_id=user.id, resource_type="PROJECT",
-                resource_id=project_id, created_at=now, updated_at=now,
-            )
+            self.add_binding(user.id, role_id, "PROJECT", project_id, when=now)

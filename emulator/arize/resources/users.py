@@ -103,18 +103,9 @@ class Users(ApiKeys):
             existing.name, existing.role = name, dict(role)
         user = existing
         if user is None:
-            user_id, n = self.next_id("User")
-            user = User(
-                id=user_id,
-                n=n,
-                name=name,
-                email=email,
-                created_at=now,
-                status="INVITED",
-                role=dict(role),
-                is_developer=role["name"] != "ANNOTATOR",
+            user = self.add_user(
+                name=name, email=email, role=role["name"], status="INVITED", when=now
             )
-            self.users[user_id] = user
         temporary_password = None
         if invite_mode == "NONE":
             user.status, user.invited_at = "ACTIVE", None

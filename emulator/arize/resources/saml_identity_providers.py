@@ -197,11 +197,13 @@ class SamlIdentityProviders(Memberships):
         return out
 
     def _check_required(
-        self, idp: SamlIdentityProvider, before: list[SamlRoleMapping],
-        after: list[SamlRoleMapping], *, default_login: bool | None = None,
+        self,
+        idp: SamlIdentityProvider,
+        before: list[SamlRoleMapping],
+        after: list[SamlRoleMapping],
     ) -> None:
         """Refuse a change that removes the last login or admin mapping (409, nothing changed)."""
-        login_needed = not (idp.default_login_enabled if default_login is None else default_login)
+        login_needed = not idp.default_login_enabled
         if login_needed and any(map(grants_login, before)) and not any(map(grants_login, after)):
             raise Conflict(
                 "This change would remove the last mapping that lets users log in (an account "

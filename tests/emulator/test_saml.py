@@ -1,5 +1,6 @@
 """The emulator's SAML collections as raw HTTP sees them: problem bodies, the audit log, the
-control plane (state, request counts, faults) and persistence across a restart."""
+control plane (state, request counts, faults) and persistence across a restart; and, in
+process, how a login evaluates the mappings."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from typing import Any
 import httpx
 
 from emulator.arize import ArizeEmulatorServer
+from emulator.arize.models import SamlIdentityProvider, SamlRoleMapping, utcnow
+from emulator.arize.resources.saml_login import evaluate
+from emulator.arize.store import predefined
 from tests.emulator.conftest import Demo, assert_problem, path_id
 from tests.fixtures.arize import ArizeTarget
 
@@ -128,3 +132,49 @@ def test_saml_configurations_survive_a_restart(tmp_path: Path) -> None:
             f"{server.base_url}{PATH}/{path_id(made['id'])}", headers=headers, trust_env=False
         ).json()
     assert again["role_mappings"] == made["role_mappings"]
+
+
+def _idp(**extra: Any) -> SamlIdentityProvider:
+    now = utcnow()
+    fields: dict[str, Any] = {"default_login_enabled": False, "sync_user_roles": False} | extra
+    return SamlIdentityProvider(
+        id="idp", n=1, name="okta", entity_id="e", email_domains=["acme.io"], created_at=now,
+        updated_at=now, **fields,
+    )
+
+
+def _rule(n: int, value: str, **grants: Any) -> SamlRoleMapping:
+    now = utcnow()
+    return SamlRoleMapping(
+        id=f"m{n}", n=n, idp_id="idp", attribute_name="groups", attribute_value=value,
+        created_at=now, updated_at=now, **grants,
+    )
+
+
+def test_evaluate_in_process_first_match_and_most_permissive() -> None:
+    custom = {"type": "CUSTOM", "id": "viewer"}
+    rules = [
+        _rule(1, "a", account_role="MEMBER", space_id="s1", space_role=predefined("READ_ONLY")),
+        _rule(2, "b", account_role="ADMIN", space_id="s1", space_role=predefined("MEMBER")),
+        _rule(3, "a", space_id="s2", space_role=custom),
+        _rule(4, "b", space_id="s2", space_role={"type": "CUSTOM", "id": "editor"}),
+        _rule(5, "b", project_id="p", project_role_id="editor"),
+        _rule(6, "a", project_id="p", project_role_id="viewer"),
+    ]
+    grant = evaluate(_idp(), rules, {"groups": ["a", "b"]})
+    assert grant is not None
+    assert grant.account_role == "ADMIN"
+    assert grant.spaces == {"s1": predefined("MEMBER"), "s2": custom}
+    assert grant.projects == {"p": "editor"}
+    assert evaluate(_idp(), rules, {"groups": ["c"]}) is None
+    assert evaluate(_idp(), rules, {"other": ["a"]}) is None
+
+
+def test_evaluate_in_process_falls_back_to_the_defaults() -> None:
+    idp = _idp(
+        default_login_enabled=True, default_account_role="MEMBER",
+        default_organization_id="o", default_space_id="s", default_space_role="READ_ONLY",
+    )
+    grant = evaluate(idp, [_rule(1, "a", account_role="ADMIN")], {"groups": ["z"]})
+    assert grant is not None
+    assert (grant.account_role, grant.spaces) == ("MEMBER", {"s": predefined("READ_ONLY")})

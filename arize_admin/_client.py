@@ -33,6 +33,7 @@ from .resources import (
     ResourceRestrictions,
     RoleBindings,
     Roles,
+    SamlIdentityProviders,
     Spaces,
     Users,
 )
@@ -223,6 +224,10 @@ class AsyncArizeAdmin:
     @cached_property
     def audit_logs(self) -> AuditLogs:
         return AuditLogs(self)
+
+    @cached_property
+    def saml_identity_providers(self) -> SamlIdentityProviders:
+        return SamlIdentityProviders(self)
 
     # Lifecycle ------------------------------------------------------------------------------
 

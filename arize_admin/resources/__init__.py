@@ -7,6 +7,7 @@ from .projects import Projects
 from .resource_restrictions import ResourceRestrictions
 from .role_bindings import RoleBindings
 from .roles import Roles
+from .saml_identity_providers import SamlIdentityProviders, SamlRoleMappings
 from .spaces import Spaces
 from .users import Users
 
@@ -18,6 +19,8 @@ __all__ = [
     "ResourceRestrictions",
     "RoleBindings",
     "Roles",
+    "SamlIdentityProviders",
+    "SamlRoleMappings",
     "Spaces",
     "Users",
 ]

@@ -37,6 +37,12 @@ from ._organizations import (
     SpaceMembership,
 )
 from ._rbac import AuditLog, Project, ResourceRestriction, Role, RoleBinding
+from ._saml import (
+    SamlIdentityProvider,
+    SamlIdentityProviderSummary,
+    SamlRoleMapping,
+    SamlRoleMappingRule,
+)
 from ._users import CreatedUser, User
 
 __all__ = [
@@ -71,6 +77,10 @@ __all__ = [
     "RoleAssignmentType",
     "RoleBinding",
     "RoleBindingResourceType",
+    "SamlIdentityProvider",
+    "SamlIdentityProviderSummary",
+    "SamlRoleMapping",
+    "SamlRoleMappingRule",
     "ServiceApiKey",
     "ServiceKeyBotUser",
     "ServiceKeyOrgAssignment",

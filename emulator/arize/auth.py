@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from emulator.arize.errors import Unauthorized
-from emulator.arize.state import AccountState, Caller
+from emulator.arize.state import AccountState
+from emulator.arize.store import Caller
 
 __all__ = ["CallerDep", "PageDep", "PageParams", "StateDep", "authenticate", "get_state"]
 

@@ -9,8 +9,13 @@
 - ``GET  /_emulator/state`` → the whole account as JSON (no key hashes, no secrets)
 - ``PUT  /_emulator/users/{user_id}/status`` ``{"status": "INVITED"|"EXPIRED"|"ACTIVE"}``:
   force an invitation state (the real one expires after days)
-- ``PUT  /_emulator/settings`` ``{"max_key_lifetime_seconds": int|null}``: the account's key
-  lifetime limit
+- ``PUT  /_emulator/settings`` ``{"max_key_lifetime_seconds": int|null, "enterprise"?: bool}``:
+  the account's key lifetime limit, and whether it is an Enterprise account (SAML needs one)
+- ``POST /_emulator/saml/login`` ``{"email", "attributes": {name: [values]}, "name"?}``: a user
+  signs in through SAML; the claiming configuration's mappings are applied as Arize would
+- ``POST /_emulator/saml/file-managed`` ``{"name", "metadata_url", "email_domains",
+  "role_mappings"}``: a configuration as the deployment's config file declares it (read-only
+  through the API)
 """
 
 from __future__ import annotations
@@ -19,12 +24,13 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from emulator.arize.errors import NotFound
 from emulator.arize.faults import FaultConfig
 from emulator.arize.persistence import state_view
 from emulator.arize.runtime import Emulator
+from emulator.arize.schemas import CreateSamlRoleMappingRequest
 from emulator.arize.seed import check_seed
 
 __all__ = ["router"]
@@ -65,6 +71,26 @@ class SettingsRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     max_key_lifetime_seconds: int | None = None
+    enterprise: bool | None = None
+
+
+class SamlLoginRequest(BaseModel):
+    """Body of ``POST /_emulator/saml/login``: who signs in, with which assertion attributes."""
+
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3)
+    attributes: dict[str, list[str]] = {}
+    name: str | None = None
+
+
+class FileManagedSamlRequest(BaseModel):
+    """Body of ``POST /_emulator/saml/file-managed``."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = "file-managed"
+    metadata_url: str
+    email_domains: list[str] = Field(min_length=1)
+    role_mappings: list[CreateSamlRoleMappingRequest] = []
 
 
 def _emulator(request: Request) -> Emulator:
@@ -151,5 +177,26 @@ async def put_settings(request: Request, body: SettingsRequest) -> dict[str, Any
     seconds = body.max_key_lifetime_seconds
     with state.lock:
         state.max_key_lifetime = timedelta(seconds=seconds) if seconds else None
+        if body.enterprise is not None:
+            state.enterprise = body.enterprise
         state.changed()
-    return body.model_dump()
+    return {"max_key_lifetime_seconds": seconds, "enterprise": state.enterprise}
+
+
+@router.post("/saml/login")
+async def saml_login(request: Request, body: SamlLoginRequest) -> dict[str, Any]:
+    """Sign a user in through SAML: apply the mappings to the stored roles as Arize would."""
+    state = _emulator(request).state
+    return state.saml_login(email=body.email, attributes=body.attributes, name=body.name)
+
+
+@router.post("/saml/file-managed", status_code=201)
+async def add_file_managed_saml(request: Request, body: FileManagedSamlRequest) -> dict[str, str]:
+    """Add a file-managed configuration (the API cannot create one)."""
+    idp = _emulator(request).state.add_file_managed_saml_idp(
+        name=body.name,
+        metadata_url=body.metadata_url,
+        email_domains=body.email_domains,
+        role_mappings=[m.values() for m in body.role_mappings],
+    )
+    return {"id": idp.id}

@@ -31,6 +31,8 @@ KNOWN_TYPES = frozenset(
         "RoleBinding",
         "ApiKey",
         "AuditLog",
+        "SamlIdentityProvider",
+        "SamlRoleMapping",
         "Dashboard",
         "Prompt",
     }

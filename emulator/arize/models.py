@@ -22,6 +22,8 @@ __all__ = [
     "Restriction",
     "Role",
     "RoleBinding",
+    "SamlIdentityProvider",
+    "SamlRoleMapping",
     "Space",
     "SpaceMember",
     "User",
@@ -195,3 +197,53 @@ class AuditLog:
     operation_text: str | None = None
     variables: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SamlIdentityProvider:
+    """A SAML single sign-on configuration of the account (alpha API).
+
+    Exactly one of ``metadata_url`` and ``metadata_xml`` is set. The four ``default_*``
+    fields are set together, and only while ``default_login_enabled``. ``file_managed``
+    configurations come from the deployment's config file and are read-only through the API.
+    """
+
+    id: str
+    n: int
+    name: str
+    entity_id: str
+    email_domains: list[str]
+    default_login_enabled: bool
+    sync_user_roles: bool
+    created_at: datetime
+    updated_at: datetime
+    metadata_url: str | None = None
+    metadata_xml: str | None = None
+    default_account_role: str | None = None
+    default_organization_id: str | None = None
+    default_space_id: str | None = None
+    default_space_role: str | None = None
+    file_managed: bool = False
+
+
+@dataclass
+class SamlRoleMapping:
+    """One rule of a configuration: a SAML attribute value and the roles it grants.
+
+    Rules are kept in configuration order, which is creation order (an update keeps its
+    place). ``space_role`` is a stored role assignment (PREDEFINED name or CUSTOM id);
+    ``project_role_id`` a custom role's id.
+    """
+
+    id: str
+    n: int
+    idp_id: str
+    attribute_name: str
+    attribute_value: str
+    created_at: datetime
+    updated_at: datetime
+    account_role: str | None = None
+    space_id: str | None = None
+    space_role: dict[str, Any] | None = None
+    project_id: str | None = None
+    project_role_id: str | None = None

@@ -61,6 +61,8 @@ PAGINATION_MODEL: dict[str, ListSpec] = {
     "resource_restrictions": ListSpec("resource_restrictions", filter_after_page=True),
     "api_keys": ListSpec("api_keys"),
     "audit_logs": ListSpec("logs", newest_first=True),
+    "saml_identity_providers": ListSpec("saml_identity_providers"),
+    "saml_role_mappings": ListSpec("role_mappings"),
 }
 
 

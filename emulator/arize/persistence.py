@@ -18,40 +18,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from emulator.arize.models import (
-    ApiKey,
-    AuditLog,
-    KeySecret,
-    Organization,
-    OrgMember,
-    Project,
-    Restriction,
-    Role,
-    RoleBinding,
-    Space,
-    SpaceMember,
-    User,
-)
 from emulator.arize.state import AccountState
+from emulator.arize.store import TABLES
 
 __all__ = ["SnapshotStore", "dump_state", "load_state", "state_view"]
 
 SCHEMA_VERSION = 1
-
-_COLLECTIONS: dict[str, type] = {
-    "users": User,
-    "orgs": Organization,
-    "org_members": OrgMember,
-    "spaces": Space,
-    "space_members": SpaceMember,
-    "projects": Project,
-    "roles": Role,
-    "bindings": RoleBinding,
-    "restrictions": Restriction,
-    "api_keys": ApiKey,
-    "secrets": KeySecret,
-    "audit_logs": AuditLog,
-}
 
 
 def _default(value: Any) -> Any:
@@ -74,8 +46,9 @@ def dump_state(state: AccountState) -> str:
         "max_key_lifetime_s": (
             state.max_key_lifetime.total_seconds() if state.max_key_lifetime else None
         ),
+        "enterprise": state.enterprise,
     }
-    for name in _COLLECTIONS:
+    for name in TABLES:
         doc[name] = {k: asdict(v) for k, v in getattr(state, name).items()}
     return json.dumps(doc, default=_default, separators=(",", ":"))
 
@@ -98,7 +71,7 @@ def state_view(state: AccountState) -> dict[str, Any]:
 
     with state.lock:
         view: dict[str, Any] = {"counters": dict(state.counters)}
-        for name in _COLLECTIONS:
+        for name in TABLES:
             if name != "secrets":
                 view[name] = {k: plain(asdict(v)) for k, v in getattr(state, name).items()}
     return view
@@ -111,7 +84,8 @@ def load_state(text: str) -> AccountState:
     state.counters = dict(doc["counters"])
     if doc.get("max_key_lifetime_s"):
         state.max_key_lifetime = timedelta(seconds=doc["max_key_lifetime_s"])
-    for name, cls in _COLLECTIONS.items():
+    state.enterprise = bool(doc.get("enterprise", True))
+    for name, cls in TABLES.items():
         known = {f.name for f in fields(cls)}
         target = getattr(state, name)
         for key, data in doc.get(name, {}).items():

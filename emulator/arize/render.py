@@ -20,6 +20,8 @@ from emulator.arize.models import (
     Restriction,
     Role,
     RoleBinding,
+    SamlIdentityProvider,
+    SamlRoleMapping,
     Space,
     SpaceMember,
     User,
@@ -40,6 +42,9 @@ __all__ = [
     "role",
     "role_assignment",
     "role_binding",
+    "saml_idp",
+    "saml_idp_summary",
+    "saml_mapping",
     "space",
     "space_membership",
     "user",
@@ -262,3 +267,60 @@ def audit_log(state: AccountState, log: AuditLog) -> dict[str, Any]:
         "operation_text": log.operation_text,
         "variables": log.variables,
     }
+
+
+def saml_mapping(
+    state: AccountState, m: SamlRoleMapping, position: int | None = None
+) -> dict[str, Any]:
+    """Render a SAML role mapping; ``position`` is its 0-based place in configuration order."""
+    out: dict[str, Any] = {
+        "id": m.id,
+        "idp_id": m.idp_id,
+        "position": state.saml_mapping_position(m) if position is None else position,
+        "attribute_name": m.attribute_name,
+        "attribute_value": m.attribute_value,
+        "created_at": iso(m.created_at),
+        "updated_at": iso(m.updated_at),
+    }
+    if m.account_role is not None:
+        out["account_role"] = m.account_role
+    if m.space_id is not None and m.space_role is not None:
+        out["space_id"] = m.space_id
+        out["space_role"] = role_assignment(state, m.space_role)
+    if m.project_id is not None:
+        out["project_id"] = m.project_id
+        out["project_role_id"] = m.project_role_id
+    return out
+
+
+def saml_idp_summary(state: AccountState, idp: SamlIdentityProvider) -> dict[str, Any]:
+    """Render a configuration as lists show it: no metadata, no role mappings."""
+    return {
+        "id": idp.id,
+        "name": idp.name,
+        "entity_id": idp.entity_id,
+        "email_domains": list(idp.email_domains),
+        "default_login_enabled": idp.default_login_enabled,
+        "sync_user_roles": idp.sync_user_roles,
+        "is_managed_by_file": idp.file_managed,
+        "created_at": iso(idp.created_at),
+        "updated_at": iso(idp.updated_at),
+    }
+
+
+def saml_idp(state: AccountState, idp: SamlIdentityProvider) -> dict[str, Any]:
+    """Render a whole configuration: metadata source, defaults and mappings in order."""
+    out = saml_idp_summary(state, idp)
+    if idp.metadata_url is not None:
+        out["metadata_url"] = idp.metadata_url
+    if idp.metadata_xml is not None:
+        out["metadata_xml"] = idp.metadata_xml
+    if idp.default_login_enabled:
+        out["default_account_role"] = idp.default_account_role
+        out["default_organization_id"] = idp.default_organization_id
+        out["default_space_id"] = idp.default_space_id
+        out["default_space_role"] = idp.default_space_role
+    out["role_mappings"] = [
+        saml_mapping(state, m, i) for i, m in enumerate(state.saml_mappings_of(idp.id))
+    ]
+    return out

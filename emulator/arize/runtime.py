@@ -5,7 +5,8 @@ from __future__ import annotations
 from emulator.arize.faults import FaultConfig, FaultInjector, RequestJournal
 from emulator.arize.persistence import SnapshotStore
 from emulator.arize.seed import ADMIN_EMAIL, seed_account
-from emulator.arize.state import AccountState, hash_key, new_raw_key
+from emulator.arize.state import AccountState
+from emulator.arize.store import hash_key, new_raw_key
 
 __all__ = ["Emulator"]
 

@@ -28,13 +28,13 @@ from emulator.arize.models import (
     Project,
     Restriction,
     Role,
-    RoleBinding,
     Space,
     SpaceMember,
     User,
 )
 from emulator.arize.permissions import ALL_PERMISSIONS
-from emulator.arize.state import INVITE_TTL, AccountState, hash_key, predefined, redact
+from emulator.arize.state import AccountState
+from emulator.arize.store import INVITE_TTL, hash_key, predefined, redact
 
 __all__ = ["ScaleSpec", "parse_scale_seed", "seed_scale"]
 
@@ -353,17 +353,7 @@ def _binding(
     role_id: str,
     when: datetime,
 ) -> None:
-    b_id, n = state.next_id("RoleBinding")
-    state.bindings[b_id] = RoleBinding(
-        id=b_id,
-        n=n,
-        role_id=role_id,
-        user_id=user.id,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        created_at=when,
-        updated_at=when,
-    )
+    state.add_binding(user.id, role_id, resource_type, resource_id, when=when)
 
 
 def _store_key(
@@ -407,18 +397,7 @@ def _service_key(
     expires: datetime | None,
     role_id: str,
 ) -> None:
-    bot_id, n = state.next_id("User")
-    bot = User(
-        id=bot_id,
-        n=n,
-        name=name,
-        email=f"service-key-{n}@bots.arize.local",
-        created_at=created,
-        status="ACTIVE",
-        role=predefined("MEMBER"),
-        is_bot=True,
-    )
-    state.users[bot_id] = bot
+    bot = state.add_user(name=name, email=None, role="MEMBER", when=created, is_bot=True)
     _org_member(state, bot, org, predefined("READ_ONLY"))
     _space_member(state, bot, space, predefined("MEMBER"), role_id, created)
-    _store_key(state, rng, name, "SERVICE", bot_id, creator.id, created, expires)
+    _store_key(state, rng, name, "SERVICE", bot.id, creator.id, created, expires)

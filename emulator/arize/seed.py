@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 from emulator.arize.models import Organization, Project, Role, RoleBinding, Space, User, utcnow
 from emulator.arize.scale import parse_scale_seed, seed_scale
-from emulator.arize.state import AccountState, new_raw_key, predefined
+from emulator.arize.state import AccountState
+from emulator.arize.store import new_raw_key, predefined
 
 __all__ = ["ADMIN_EMAIL", "SEEDS", "check_seed", "seed_account"]
 
@@ -64,19 +65,7 @@ SPACE_EDITOR_PERMISSIONS = [
 
 
 def _user(state: AccountState, name: str, email: str, role: str, when: datetime) -> User:
-    user_id, n = state.next_id("User")
-    user = User(
-        id=user_id,
-        n=n,
-        name=name,
-        email=email,
-        created_at=when,
-        status="ACTIVE",
-        role=predefined(role),
-        is_developer=role != "ANNOTATOR",
-    )
-    state.users[user_id] = user
-    return user
+    return state.add_user(name=name, email=email, role=role, when=when)
 
 
 def _org(state: AccountState, name: str, when: datetime) -> Organization:

@@ -16,6 +16,7 @@ from emulator.arize.routes import (
     resource_restrictions,
     role_bindings,
     roles,
+    saml_identity_providers,
     spaces,
     users,
 )
@@ -33,6 +34,7 @@ _MODULES = (
     resource_restrictions,
     api_keys,
     audit_logs,
+    saml_identity_providers,
 )
 
 api_router = APIRouter(prefix=PREFIX)

@@ -6,7 +6,7 @@ process exits, nothing is held while people take hours, and an answer costs a ne
 process). Local runs and tests pause for the whole timeout.
 Whatever resumes the run (a Slack click, ``arize-runbooks approve``, the Prefect UI's form, a
 raw API call) only wakes it: the flow then reads the votes stored on the run and judges them
-with :mod:`tasks.approvals.policy`. A form answer from someone without a vote is recorded as a
+with :mod:`core.approvals.rules`. A form answer from someone without a vote is recorded as a
 UI vote and judged like any other. When the votes do not decide, the refusal goes to the log,
 the Slack thread and finally the report, and the gate waits again (under a new pause key, since
 Prefect answers a used key from its stored input) until the request's original expiry.
@@ -36,10 +36,7 @@ from prefect.states import Running
 from pydantic import Field, create_model
 
 from blocks.policy import RunbookPolicy
-from tasks.approvals.directory import resolve_directory
-from tasks.approvals.metrics import BREAK_GLASS_APPROVALS
-from tasks.approvals.models import ApprovalAnswer, ApprovalDecision, ApprovalRequest
-from tasks.approvals.policy import (
+from core.approvals.rules import (
     Directory,
     Subjects,
     Verdict,
@@ -52,6 +49,9 @@ from tasks.approvals.policy import (
     ui_votes_in_words,
     who_may_approve,
 )
+from tasks.approvals.directory import resolve_directory
+from tasks.approvals.metrics import BREAK_GLASS_APPROVALS
+from tasks.approvals.models import ApprovalAnswer, ApprovalDecision, ApprovalRequest
 from tasks.approvals.slack_crash import disable_buttons_on_crash, reopen_request
 from tasks.approvals.slack_messages import (
     mark_decided,

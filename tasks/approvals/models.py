@@ -14,7 +14,7 @@ from datetime import datetime
 from prefect.input import RunInput
 from pydantic import BaseModel, Field
 
-from tasks.approvals.policy import ApprovalPolicy
+from core.approvals.rules import ApprovalPolicy
 
 REQUEST_KEY_PREFIX = "approval-request-"
 VOTE_KEY_PREFIX = "vote-"
@@ -96,7 +96,7 @@ VOTER_HASH_LENGTH = 32
 def vote_key(gate: str, voter_key: str) -> str:
     """Run-input key of one voter's vote on one gate; the key itself makes votes unique.
 
-    ``voter_key`` is :attr:`~tasks.approvals.policy.Voter.key` (the normalised e-mail, or the
+    ``voter_key`` is :attr:`~core.approvals.rules.Voter.key` (the normalised e-mail, or the
     Slack id of a voter without one). Run-input keys allow only ``[a-z0-9-]``, and slugging an
     e-mail would fold ``jo.ann@`` and ``jo_ann@`` into one voter, so the key holds a hash of
     it; the vote itself (the value) keeps the e-mail.

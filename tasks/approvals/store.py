@@ -16,6 +16,7 @@ import httpx
 from prefect.client.orchestration import PrefectClient
 from pydantic import ValidationError
 
+from core.approvals.rules import Vote
 from tasks.approvals.models import (
     REQUEST_KEY_PREFIX,
     VOTE_KEY_PREFIX,
@@ -23,7 +24,6 @@ from tasks.approvals.models import (
     request_key,
     vote_key,
 )
-from tasks.approvals.policy import Vote
 from tasks.service_key import sign, verify
 
 EXPIRED_KEY_PREFIX = "approval-expired-"

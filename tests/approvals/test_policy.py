@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tasks.approvals.policy import (
+from core.approvals.rules import (
     ApprovalPolicy,
     Directory,
     Outcome,

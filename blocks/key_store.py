@@ -18,7 +18,7 @@ from prefect.blocks.core import Block
 from prefect.blocks.system import Secret
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from blocks._naming import slug
+from core.naming import slug
 
 _WRITE_ATTEMPTS = 4
 

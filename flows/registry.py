@@ -16,6 +16,8 @@ import yaml
 from prefect import Flow
 from prefect.tasks import Task
 
+from core.planning.changes import Action
+from core.planning.specs import SpecModel
 from flows.access_review.flow import access_review
 from flows.access_review.plan import plan_access_review
 from flows.access_review.spec import AccessReviewSpec
@@ -37,8 +39,6 @@ from flows.rotate_service_keys.spec import RotateServiceKeysSpec
 from flows.saml_role_mapping.flow import saml_role_mapping
 from flows.saml_role_mapping.plan import plan_saml_role_mapping
 from flows.saml_role_mapping.spec import SamlRoleMappingSpec
-from tasks.planning.changes import Action
-from tasks.planning.specs import SpecModel
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -42,7 +42,8 @@ def test_an_upward_import_breaks_the_floors(tmp_path: Path):
         (tmp_path / name / "__init__.py").write_text("")
     (tmp_path / "blocks" / "policy.py").write_text("import tasks\n")
     project = (ROOT / "pyproject.toml").read_text()
-    (tmp_path / "pyproject.toml").write_text(project[project.index("[tool.importlinter]") :])
+    contracts = project[project.index("\n[tool.importlinter]\n") :]
+    (tmp_path / "pyproject.toml").write_text(contracts)
     lint = subprocess.run(
         [sys.executable, "-c", "from importlinter.cli import lint_imports_command as c; c()",
          "--no-cache"],

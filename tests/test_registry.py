@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from cli.run import RunbookName
+from core.planning.changes import CHANGE_MODELS
 from flows import RUNBOOKS
 from flows.registry import EXAMPLES, REGISTRY, Runbook, get
-from tasks.planning.changes import CHANGE_MODELS
 
 ROOT = Path(__file__).parents[1]
 PREFECT_YAML = yaml.safe_load((ROOT / "prefect.yaml").read_text())

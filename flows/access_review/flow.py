@@ -21,8 +21,9 @@ from prefect.client.schemas.sorting import FlowRunSort
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
-from blocks._naming import slug
 from blocks.policy import RunbookPolicy
+from core.naming import slug
+from core.planning.plan import Plan, SpecError
 from flows.access_review import decisions as store
 from flows.access_review.decisions import Decision, Manifest, Posted, Verdict
 from flows.access_review.messages import post_messages, review_messages, reviewer_channel
@@ -32,7 +33,6 @@ from flows.access_review.review import Finding, Review, ReviewItem
 from flows.access_review.spec import AccessReviewSpec
 from flows.engine import execute_plan, load_policy, resolve_trigger
 from tasks.approvals.slack_blocks import escape
-from tasks.planning.plan import Plan, SpecError
 from tasks.reporting.report import RunbookOutcome, RunStatus
 from tasks.triggers import TriggerParam
 

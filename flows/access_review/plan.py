@@ -13,13 +13,13 @@ from pydantic import Field
 
 from arize_admin import ApiKeyType, AsyncArizeAdmin
 from blocks.arize import ArizeCredentials
+from core.planning.changes import Change, DeleteUser, RevokeKey, UnbindRole
+from core.planning.plan import Plan
 from flows.access_review.decisions import Decision
 from flows.access_review.idp import load_active_emails
 from flows.access_review.inventory import Inventory, take_inventory
 from flows.access_review.review import ItemKind, Review, ReviewItem, build_review
 from flows.access_review.spec import AccessReviewSpec
-from tasks.planning.changes import Change, DeleteUser, RevokeKey, UnbindRole
-from tasks.planning.plan import Plan
 from tasks.retry import STEP_OPTIONS
 
 RUNBOOK = "access-review"

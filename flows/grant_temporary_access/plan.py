@@ -26,10 +26,10 @@ from arize_admin import (
     Space,
 )
 from blocks.arize import ArizeCredentials
+from core.planning.changes import BindRole, RebindRole
+from core.planning.plan import Plan, SpecError
+from core.planning.specs import PREDEFINED_SPACE_ROLES
 from flows.grant_temporary_access.spec import GrantTemporaryAccessSpec, describe_duration
-from tasks.planning.changes import BindRole, RebindRole
-from tasks.planning.plan import Plan, SpecError
-from tasks.planning.specs import PREDEFINED_SPACE_ROLES
 from tasks.retry import STEP_OPTIONS
 
 RUNBOOK = "grant-temporary-access"

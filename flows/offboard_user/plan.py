@@ -29,9 +29,9 @@ from arize_admin import (
     UserStatus,
 )
 from blocks.arize import ArizeCredentials
+from core.planning.changes import DeleteUser, RevokeKey
+from core.planning.plan import Plan, SpecError
 from flows.offboard_user.spec import OffboardUserSpec
-from tasks.planning.changes import DeleteUser, RevokeKey
-from tasks.planning.plan import Plan, SpecError
 from tasks.retry import STEP_OPTIONS
 
 RUNBOOK = "offboard-user"

@@ -15,18 +15,18 @@ from arize_admin import (
 )
 from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore
-from flows.onboard_team.spec import OnboardTeamSpec
-from tasks.planning.changes import (
+from core.planning.changes import (
     CreateServiceKey,
     CreateSpace,
     InviteUser,
     SetOrgRole,
     SetSpaceRole,
 )
-from tasks.planning.names import listed
-from tasks.planning.plan import Plan, SpecError
-from tasks.planning.roles import plan_custom_role
-from tasks.planning.specs import PREDEFINED_SPACE_ROLES, OrgRoleName
+from core.planning.names import listed
+from core.planning.plan import Plan, SpecError
+from core.planning.roles import plan_custom_role
+from core.planning.specs import PREDEFINED_SPACE_ROLES, OrgRoleName
+from flows.onboard_team.spec import OnboardTeamSpec
 from tasks.retry import STEP_OPTIONS
 
 RUNBOOK = "onboard-team"

@@ -22,10 +22,10 @@ from arize_admin import (
     Space,
 )
 from blocks.arize import ArizeCredentials
+from core.planning.changes import BindRole, RebindRole, RestrictProject, UnbindRole
+from core.planning.names import listed
+from core.planning.plan import Plan, SpecError
 from flows.restrict_project.spec import RestrictProjectSpec
-from tasks.planning.changes import BindRole, RebindRole, RestrictProject, UnbindRole
-from tasks.planning.names import listed
-from tasks.planning.plan import Plan, SpecError
 from tasks.retry import STEP_OPTIONS
 
 RUNBOOK = "restrict-project"

@@ -28,13 +28,13 @@ from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel, Field
 
 from arize_admin import ApiKeyType, AsyncArizeAdmin, ServiceApiKey, ServiceKeyOrgAssignment
-from blocks._naming import slug
 from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore, StoredKey
+from core.naming import slug
+from core.planning.changes import Change, ReplaceKey, RevokeKey, RotateKey
+from core.planning.names import listed
+from core.planning.plan import Plan, SpecError
 from flows.rotate_service_keys.spec import RotateServiceKeysSpec
-from tasks.planning.changes import Change, ReplaceKey, RevokeKey, RotateKey
-from tasks.planning.names import listed
-from tasks.planning.plan import Plan, SpecError
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.step import StepResult
 

@@ -13,10 +13,10 @@ from prefect import task
 
 from arize_admin import AsyncArizeAdmin, Role, RoleBindingResourceType
 from blocks.arize import ArizeCredentials
+from core.planning.changes import DeleteRole
+from core.planning.plan import Plan, SpecError
+from core.planning.roles import plan_custom_role
 from flows.saml_role_mapping.spec import SamlRoleMappingSpec
-from tasks.planning.changes import DeleteRole
-from tasks.planning.plan import Plan, SpecError
-from tasks.planning.roles import plan_custom_role
 from tasks.retry import STEP_OPTIONS
 
 RUNBOOK = "saml-role-mapping"

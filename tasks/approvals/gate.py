@@ -36,6 +36,7 @@ from prefect.states import Running
 from pydantic import Field, create_model
 
 from blocks.policy import RunbookPolicy
+from core.approvals.metrics import BREAK_GLASS_APPROVALS
 from core.approvals.rules import (
     Directory,
     Subjects,
@@ -49,8 +50,8 @@ from core.approvals.rules import (
     ui_votes_in_words,
     who_may_approve,
 )
+from core.planning.plan import Plan
 from tasks.approvals.directory import resolve_directory
-from tasks.approvals.metrics import BREAK_GLASS_APPROVALS
 from tasks.approvals.models import ApprovalAnswer, ApprovalDecision, ApprovalRequest
 from tasks.approvals.slack_crash import disable_buttons_on_crash, reopen_request
 from tasks.approvals.slack_messages import (
@@ -68,7 +69,6 @@ from tasks.approvals.store import (
     vote_is_authentic,
 )
 from tasks.approvals.wait_message import waiting_with_message
-from tasks.planning.plan import Plan
 from tasks.triggers import Trigger
 
 

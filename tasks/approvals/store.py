@@ -17,6 +17,7 @@ from prefect.client.orchestration import PrefectClient
 from pydantic import ValidationError
 
 from core.approvals.rules import Vote
+from core.service_key import sign, verify
 from tasks.approvals.models import (
     REQUEST_KEY_PREFIX,
     VOTE_KEY_PREFIX,
@@ -24,7 +25,6 @@ from tasks.approvals.models import (
     request_key,
     vote_key,
 )
-from tasks.service_key import sign, verify
 
 EXPIRED_KEY_PREFIX = "approval-expired-"
 

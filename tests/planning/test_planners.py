@@ -13,9 +13,9 @@ import pytest
 
 from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore
+from core.planning.changes import Action, CreateRole, DeleteUser, RevokeKey
+from core.planning.plan import Plan, SpecError
 from flows.registry import REGISTRY, Runbook, get
-from tasks.planning.changes import Action, CreateRole, DeleteUser, RevokeKey
-from tasks.planning.plan import Plan, SpecError
 from tests.fixtures.runbooks import mutation_count
 
 # The key store is Prefect Secret blocks: planners that read it need the Prefect API.

@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from arize_admin import AsyncArizeAdmin, ResourceRestrictionType, RoleBindingResourceType
+from core.planning.plan import Action, SpecError
 from flows.restrict_project.flow import restrict_project
 from flows.restrict_project.plan import plan_restrict_project
 from flows.restrict_project.spec import RestrictProjectSpec
-from tasks.planning.plan import Action, SpecError
 from tasks.reporting.report import RunStatus
 from tests.fixtures.runbooks import (
     admin_client,

@@ -33,9 +33,9 @@ from arize_admin import (
 )
 from blocks.key_store import ArizeKeyStore, StoredKey
 from blocks.policy import RunbookPolicy
+from core.planning.plan import SpecError
 from flows.rotate_service_keys.flow import rotate_service_keys
 from flows.rotate_service_keys.spec import RotateServiceKeysSpec
-from tasks.planning.plan import SpecError
 from tasks.reporting.report import RunStatus
 from tasks.steps.apply import ApplyFailed
 from tests.fixtures.runbooks import (

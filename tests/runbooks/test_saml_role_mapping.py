@@ -15,11 +15,11 @@ from prefect.blocks.system import Secret
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
 from arize_admin import CustomRole
+from core.planning.plan import Action, SpecError
 from flows.saml_role_mapping.flow import saml_role_mapping
 from flows.saml_role_mapping.mapping import ARTIFACT_KEY, load_last_mapping
 from flows.saml_role_mapping.plan import plan_saml_role_mapping
 from flows.saml_role_mapping.spec import SamlRoleMappingSpec
-from tasks.planning.plan import Action, SpecError
 from tasks.reporting.report import RunStatus
 from tests.fixtures.runbooks import (
     EXAMPLES,

@@ -17,9 +17,9 @@ from prefect.blocks.system import Secret
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
 from cli.approvals import answer_gate
+from core.planning.plan import PlanDrift
 from flows.registry import REGISTRY, Runbook
 from tasks.approvals.gate import ApprovalTimeout
-from tasks.planning.plan import PlanDrift
 from tasks.reporting.report import RunStatus
 from tasks.steps.apply import STEPS
 from tasks.steps.step import StepContext

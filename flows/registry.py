@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 import yaml
 from prefect import Flow
-from prefect.tasks import Task
 
 from core.planning.changes import Action
+from core.planning.context import Planner
 from core.planning.specs import SpecModel
 from flows.access_review.flow import access_review
 from flows.access_review.plan import plan_access_review
@@ -69,8 +69,8 @@ class Runbook:
     """One line, for help texts."""
     flow: Flow[..., Any]
     spec: type[SpecModel]
-    planner: Task[..., Any]
-    """The read-only planning task; ``planner.fn`` runs without Prefect."""
+    planner: Planner[Any, Any]
+    """The read-only planner, ``planner(client, spec, context)``; it runs without Prefect."""
     destructive: frozenset[str]
     """Actions this runbook may plan as destructive (they wait for an approval)."""
     deployment: Deployment

@@ -236,7 +236,8 @@ def test_unknown_permission_is_refused_by_validation():
 async def test_prune_deletes_unmapped_unbound_roles_after_approval(arize, runbook_policy, variable):
     # Only "Project Viewer" is mapped; "Space Editor" has no bindings, so it may go.
     spec = example_spec(mappings=[example_spec().mappings[0].model_dump()], prune=True)
-    plan = await plan_saml_role_mapping.fn(runbook_policy.credentials, spec)
+    async with runbook_policy.credentials.get_client() as client:
+        plan = await plan_saml_role_mapping(client, spec)
     assert [(c.action, c.target, c.destructive, c.stage) for c in plan.changes] == [
         (Action.DELETE_ROLE, "Space Editor", True, 1)
     ]

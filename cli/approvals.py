@@ -45,8 +45,8 @@ from core.approvals.rules import (
     held_refusal,
     refusal,
 )
+from tasks.approvals.answer import ApprovalAnswer
 from tasks.approvals.directory import resolve_directory
-from tasks.approvals.models import ApprovalAnswer
 from tasks.approvals.store import read_request, read_votes, record_vote, vote_is_authentic
 
 console = Console(stderr=True)

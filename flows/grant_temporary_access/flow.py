@@ -13,6 +13,7 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel
 
 from blocks.policy import RunbookPolicy
+from core.approvals.requests import ApprovalDecision
 from core.planning.plan import Plan, SpecError, ensure_converged, ensure_no_drift
 from flows.engine import load_policy, resolve_trigger
 from flows.grant_temporary_access.notices import notify_requester
@@ -32,7 +33,6 @@ from tasks.access_grants import (
     update_grant,
 )
 from tasks.approvals.gate import require_approval
-from tasks.approvals.models import ApprovalDecision
 from tasks.planner import planning_task
 from tasks.reporting.report import RunbookOutcome, RunStatus, publish_plan, write_report
 from tasks.steps.apply import apply_plan

@@ -37,6 +37,7 @@ from pydantic import Field, create_model
 
 from blocks.policy import RunbookPolicy
 from core.approvals.metrics import BREAK_GLASS_APPROVALS
+from core.approvals.requests import ApprovalDecision, ApprovalRequest
 from core.approvals.rules import (
     Directory,
     Subjects,
@@ -51,8 +52,8 @@ from core.approvals.rules import (
     who_may_approve,
 )
 from core.planning.plan import Plan
+from tasks.approvals.answer import ApprovalAnswer
 from tasks.approvals.directory import resolve_directory
-from tasks.approvals.models import ApprovalAnswer, ApprovalDecision, ApprovalRequest
 from tasks.approvals.slack_crash import disable_buttons_on_crash, reopen_request
 from tasks.approvals.slack_messages import (
     mark_decided,

@@ -16,15 +16,15 @@ import httpx
 from prefect.client.orchestration import PrefectClient
 from pydantic import ValidationError
 
-from core.approvals.rules import Vote
-from core.service_key import sign, verify
-from tasks.approvals.models import (
+from core.approvals.requests import (
     REQUEST_KEY_PREFIX,
     VOTE_KEY_PREFIX,
     ApprovalRequest,
     request_key,
     vote_key,
 )
+from core.approvals.rules import Vote
+from core.service_key import sign, verify
 
 EXPIRED_KEY_PREFIX = "approval-expired-"
 

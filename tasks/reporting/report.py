@@ -11,9 +11,9 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
+from core.approvals.requests import ApprovalDecision, ApprovalRequest
 from core.naming import slug
 from core.planning.plan import Plan
-from tasks.approvals.models import ApprovalDecision, ApprovalRequest
 from tasks.reporting.crash_history import crash_resumptions
 from tasks.steps.step import Outcome, StepResult
 from tasks.triggers import Trigger

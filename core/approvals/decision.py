@@ -189,9 +189,11 @@ async def tell_decided(
     """Show the decision on the request's message; a break-glass one goes to the channel."""
     # The message names people as Slack mentions where it can (ids), else by e-mail.
     voters = decided.voters
-    shown = decided.decision.model_copy(
-        update={"approver": voters[0].id, "approvers": [v.id for v in voters]}
-    )
+    shown = decided.decision
+    if voters:  # always, for a decided verdict: a rejecter, a break-glass voter or approvers
+        shown = shown.model_copy(
+            update={"approver": voters[0].id, "approvers": [v.id for v in voters]}
+        )
     await notifier.decided(request, shown)
     if decided.decision.break_glass:
         await notifier.announce(

@@ -111,7 +111,7 @@ async def _save_policy(
     from blocks.key_store import ArizeKeyStore
     from blocks.policy import RunbookPolicy
     from blocks.slack import SlackApprovals
-    from tasks.approvals.policy import ApprovalPolicy
+    from core.approvals.rules import ApprovalPolicy
 
     admin_key = emulator.reset("demo")
     await RunbookPolicy(

@@ -155,7 +155,7 @@ async def save_policy(base_url: str, admin_key: str) -> None:
     from blocks.arize import ArizeCredentials
     from blocks.key_store import ArizeKeyStore
     from blocks.policy import RunbookPolicy
-    from tasks.approvals.policy import ApprovalPolicy
+    from core.approvals.rules import ApprovalPolicy
 
     await RunbookPolicy(
         credentials=ArizeCredentials(

@@ -3,7 +3,7 @@
 from prefect.blocks.core import Block
 
 from .arize import ArizeCredentials
-from .key_store import ArizeKeyStore, StoredKey
+from .key_store import ArizeKeyStore
 from .policy import RunbookPolicy
 from .slack import SlackApprovals
 
@@ -12,7 +12,6 @@ __all__ = [
     "ArizeKeyStore",
     "RunbookPolicy",
     "SlackApprovals",
-    "StoredKey",
     "block_types",
     "register_blocks",
 ]

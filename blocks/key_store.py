@@ -11,27 +11,16 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterable
-from datetime import datetime
 
 import httpx
 from prefect.blocks.core import Block
 from prefect.blocks.system import Secret
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
 
-from blocks._naming import slug
+from core.keys import StoredKey
+from core.naming import slug
 
 _WRITE_ATTEMPTS = 4
-
-
-class StoredKey(BaseModel):
-    """A key value and what we know about it; the value stays a ``SecretStr``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    value: SecretStr
-    api_key_id: str | None = None
-    rotated_at: datetime | None = None
-    expires_at: datetime | None = None
 
 
 class ArizeKeyStore(Block):

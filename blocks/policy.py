@@ -8,7 +8,7 @@ from pydantic import Field
 from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore
 from blocks.slack import SlackApprovals
-from tasks.approvals.policy import ApprovalPolicy
+from core.approvals.rules import ApprovalPolicy
 
 
 class RunbookPolicy(Block):

@@ -43,7 +43,7 @@ class SlackApprovals(CredentialsBlock):
     """The Slack app that posts approval requests for destructive runbook steps.
 
     Who may approve, and how many must, is the runbook policy's ``approval``
-    (:class:`tasks.approvals.policy.ApprovalPolicy`), the same for Slack, the CLI and the UI.
+    (:class:`core.approvals.rules.ApprovalPolicy`), the same for Slack, the CLI and the UI.
     The app's signing secret is not here: only the webhook service verifies Slack's requests,
     so it alone holds the secret (``ARIZE_RUNBOOKS_SLACK_SIGNING_SECRET``).
 

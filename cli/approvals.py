@@ -36,9 +36,7 @@ from rich.console import Console
 
 from blocks.policy import RunbookPolicy
 from cli.errors import CliError
-from tasks.approvals.directory import resolve_directory
-from tasks.approvals.models import ApprovalAnswer
-from tasks.approvals.policy import (
+from core.approvals.rules import (
     Subjects,
     Vote,
     VoteChannel,
@@ -47,6 +45,8 @@ from tasks.approvals.policy import (
     held_refusal,
     refusal,
 )
+from tasks.approvals.answer import ApprovalAnswer
+from tasks.approvals.directory import resolve_directory
 from tasks.approvals.store import read_request, read_votes, record_vote, vote_is_authentic
 
 console = Console(stderr=True)

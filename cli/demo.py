@@ -162,7 +162,7 @@ async def _save_blocks(stack: LocalStack) -> None:
     from blocks.key_store import ArizeKeyStore
     from blocks.policy import RunbookPolicy
     from blocks.slack import SlackApprovals
-    from tasks.approvals.policy import ApprovalPolicy
+    from core.approvals.rules import ApprovalPolicy
 
     await RunbookPolicy(
         credentials=ArizeCredentials(api_key=stack.arize.admin_key, base_url=stack.arize.base_url),

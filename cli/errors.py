@@ -91,7 +91,7 @@ def explain(exc: BaseException) -> CliError | None:
 
 
 def _spec_error(exc: BaseException) -> CliError | None:
-    from tasks.planning.plan import SpecError
+    from core.planning.plan import SpecError
 
     if not isinstance(exc, SpecError):
         return None

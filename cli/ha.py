@@ -63,7 +63,7 @@ def up(
     import os
 
     from config.env_file import load_env_file
-    from tasks.service_key import ENV_VAR
+    from core.service_key import ENV_VAR
 
     # The env file `setup` wrote; every process started below inherits it. Without one, a
     # key for this stack alone: the replicas and the workers must share it.

@@ -25,7 +25,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from tasks.planning.plan import Change
+from core.planning.plan import Change
 from tasks.steps.progress import listener
 
 err = Console(stderr=True)

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Self
 import httpx
 from pydantic import SecretStr
 
+from core.service_key import ENV_VAR as SERVICE_KEY_ENV
 from emulator.arize import ArizeEmulatorServer
 from emulator.slack import SlackEmulatorServer
 from emulator.threaded_server import ThreadedServer
-from tasks.service_key import ENV_VAR as SERVICE_KEY_ENV
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient

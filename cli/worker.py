@@ -45,7 +45,7 @@ def worker_environment() -> dict[str, str]:
         CliError: no service key and no Prefect API URL, each with the fix.
     """
     from config.env_file import env_file_path, load_env_file
-    from tasks.service_key import ENV_VAR
+    from core.service_key import ENV_VAR
 
     load_env_file()
     for key, value in WORKER_SETTINGS.items():

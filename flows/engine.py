@@ -15,10 +15,10 @@ from prefect.context import FlowRunContext
 from prefect.utilities.annotations import quote
 
 from blocks.policy import RunbookPolicy
+from core.approvals.requests import ApprovalDecision
+from core.planning.plan import NotConverged, Plan, PlanDrift, ensure_converged, ensure_no_drift
 from tasks.approvals.gate import ApprovalTimeout, announce_result, require_approval
-from tasks.approvals.models import ApprovalDecision
 from tasks.approvals.storm import storm_hold
-from tasks.planning.plan import NotConverged, Plan, PlanDrift, ensure_converged, ensure_no_drift
 from tasks.reporting.report import RunbookOutcome, RunStatus, publish_plan, write_report
 from tasks.steps import progress
 from tasks.steps.apply import ApplyFailed, apply_plan

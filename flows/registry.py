@@ -14,8 +14,10 @@ from typing import Any, Literal
 
 import yaml
 from prefect import Flow
-from prefect.tasks import Task
 
+from core.planning.changes import Action
+from core.planning.context import Planner
+from core.planning.specs import SpecModel
 from flows.access_review.flow import access_review
 from flows.access_review.plan import plan_access_review
 from flows.access_review.spec import AccessReviewSpec
@@ -37,8 +39,6 @@ from flows.rotate_service_keys.spec import RotateServiceKeysSpec
 from flows.saml_role_mapping.flow import saml_role_mapping
 from flows.saml_role_mapping.plan import plan_saml_role_mapping
 from flows.saml_role_mapping.spec import SamlRoleMappingSpec
-from tasks.planning.changes import Action
-from tasks.planning.specs import SpecModel
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -69,8 +69,8 @@ class Runbook:
     """One line, for help texts."""
     flow: Flow[..., Any]
     spec: type[SpecModel]
-    planner: Task[..., Any]
-    """The read-only planning task; ``planner.fn`` runs without Prefect."""
+    planner: Planner[Any, Any]
+    """The read-only planner, ``planner(client, spec, context)``; it runs without Prefect."""
     destructive: frozenset[str]
     """Actions this runbook may plan as destructive (they wait for an approval)."""
     deployment: Deployment

@@ -17,14 +17,12 @@ their run count is at most ``max_attempts``, so a run that crashes every time st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from prefect import get_client
 from prefect.client.orchestration import PrefectClient
-from prefect.client.schemas.objects import State, StateType
+from prefect.client.schemas.objects import StateType
 from prefect.events.actions import ChangeFlowRunState
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 from prefect.events.schemas.events import ResourceSpecification
@@ -203,46 +201,6 @@ async def ensure_crash_recovery(
             await client.delete_automation(duplicate.id)
         ids.append(keep.id)
     return ids
-
-
-@dataclass(frozen=True)
-class CrashResumption:
-    """One crash of a run and the rescheduling that followed it."""
-
-    crashed_at: datetime
-    crash_message: str
-    rescheduled_at: datetime
-
-
-def crash_resumptions(states: Sequence[State]) -> list[CrashResumption]:
-    """Each time the run crashed and was then put back to Scheduled, oldest first."""
-    ordered = sorted(states, key=lambda s: s.timestamp)
-    found: list[CrashResumption] = []
-    crash: State | None = None
-    for state in ordered:
-        if state.type is StateType.CRASHED:
-            crash = state
-        elif state.type is StateType.SCHEDULED and crash is not None:
-            found.append(
-                CrashResumption(
-                    crashed_at=crash.timestamp,
-                    crash_message=crash.message or "",
-                    rescheduled_at=state.timestamp,
-                )
-            )
-            crash = None
-    return found
-
-
-async def was_rescheduled_after_crash(
-    flow_run_id: UUID | str, client: PrefectClient | None = None
-) -> bool:
-    """Whether this flow run crashed and was resumed under the same id (reads its states)."""
-    if client is None:
-        async with get_client() as own:
-            return await was_rescheduled_after_crash(flow_run_id, own)
-    run_id = flow_run_id if isinstance(flow_run_id, UUID) else UUID(str(flow_run_id))
-    return bool(crash_resumptions(await client.read_flow_run_states(run_id)))
 
 
 async def last_heartbeat(client: PrefectClient, flow_run_id: UUID) -> datetime | None:

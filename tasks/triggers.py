@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from tasks.service_key import ENV_VAR, ServiceKeyMissing, service_key, sign, verify
+from core.service_key import ENV_VAR, ServiceKeyMissing, service_key, sign, verify
 
 #: Why a trigger was not believed: no signature, a wrong one, or no key here to check it with.
 Unverified = Literal["unsigned", "forged", "no-key"]

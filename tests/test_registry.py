@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from cli.run import RunbookName
+from core.planning.changes import CHANGE_MODELS
+from core.planning.context import PLANNER_PARAMETERS
 from flows import RUNBOOKS
 from flows.registry import EXAMPLES, REGISTRY, Runbook, get
-from tasks.planning.changes import CHANGE_MODELS
 
 ROOT = Path(__file__).parents[1]
 PREFECT_YAML = yaml.safe_load((ROOT / "prefect.yaml").read_text())
@@ -64,9 +65,11 @@ def test_each_example_and_default_parameters_validate_against_the_spec(runbook: 
 
 
 @pytest.mark.parametrize("runbook", REGISTRY, ids=lambda r: r.name)
-def test_the_flow_takes_the_registered_spec_and_planner_is_a_task(runbook: Runbook):
+def test_the_flow_takes_the_registered_spec_and_the_planner_has_the_one_signature(runbook: Runbook):
     assert runbook.flow.fn.__annotations__["spec"] in (runbook.spec, runbook.spec.__name__)
-    assert callable(runbook.planner.fn)
+    parameters = inspect.signature(runbook.planner).parameters
+    assert tuple(parameters) == PLANNER_PARAMETERS, "one signature: planner(client, spec, context)"
+    assert parameters["spec"].annotation in (runbook.spec, runbook.spec.__name__)
     assert runbook.destructive <= set(CHANGE_MODELS)
 
 

@@ -36,10 +36,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.slack import slack_web_client
-from tasks.approvals.directory import resolve_directory
-from tasks.approvals.gate import HOLD_EXPIRED_MESSAGE
-from tasks.approvals.models import ApprovalAnswer, ApprovalDecision, ApprovalRequest
-from tasks.approvals.policy import (
+from core.approvals.requests import ApprovalDecision, ApprovalRequest
+from core.approvals.rules import (
     Outcome,
     Subjects,
     Vote,
@@ -49,6 +47,9 @@ from tasks.approvals.policy import (
     held_refusal,
     refusal,
 )
+from tasks.approvals.answer import ApprovalAnswer
+from tasks.approvals.directory import resolve_directory
+from tasks.approvals.gate import HOLD_EXPIRED_MESSAGE
 from tasks.approvals.slack_blocks import (
     APPROVE_ACTION,
     REJECT_ACTION,

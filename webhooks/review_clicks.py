@@ -31,6 +31,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.slack import slack_web_client
+from core.approvals.rules import VoteChannel, Voter
 from flows.access_review import decisions as store
 from flows.access_review.decisions import Decision, Verdict, refusal_of
 from flows.access_review.messages import (
@@ -39,7 +40,6 @@ from flows.access_review.messages import (
     replace_item_block,
 )
 from flows.access_review.review import ReviewItem
-from tasks.approvals.policy import VoteChannel, Voter
 from webhooks.buttons import parse_button_click
 
 logger = logging.getLogger(__name__)

@@ -28,8 +28,8 @@ import httpx
 from prefect.client.orchestration import PrefectClient
 from pydantic import BaseModel, Field, TypeAdapter
 
+from core.approvals.rules import ApprovalPolicy, Directory, Subjects, VoteChannel, Voter, refusal
 from flows.access_review.review import ReviewItem
-from tasks.approvals.policy import ApprovalPolicy, Directory, Subjects, VoteChannel, Voter, refusal
 
 MANIFEST_KEY = "review-manifest"
 ITEMS_PREFIX = "review-items-"

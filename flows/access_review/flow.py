@@ -21,8 +21,11 @@ from prefect.client.schemas.sorting import FlowRunSort
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
-from blocks._naming import slug
+from blocks.arize import ArizeCredentials
 from blocks.policy import RunbookPolicy
+from core.naming import slug
+from core.planning.context import PlanContext
+from core.planning.plan import Plan, SpecError
 from flows.access_review import decisions as store
 from flows.access_review.decisions import Decision, Manifest, Posted, Verdict
 from flows.access_review.messages import post_messages, review_messages, reviewer_channel
@@ -32,11 +35,29 @@ from flows.access_review.review import Finding, Review, ReviewItem
 from flows.access_review.spec import AccessReviewSpec
 from flows.engine import execute_plan, load_policy, resolve_trigger
 from tasks.approvals.slack_blocks import escape
-from tasks.planning.plan import Plan, SpecError
+from tasks.planner import planning_task
 from tasks.reporting.report import RunbookOutcome, RunStatus
+from tasks.retry import STEP_OPTIONS
 from tasks.triggers import TriggerParam
 
 FINDINGS_KEY = "review-findings"
+
+
+plan_access_review_task = planning_task(
+    plan_access_review, name="Plan access-review", task_run_name="inventory for access review"
+)
+
+
+@task(name="Plan remediation", task_run_name="plan remediation {review_id}", **STEP_OPTIONS)
+async def plan_remediation_task(
+    credentials: ArizeCredentials,
+    review_id: str,
+    revoked: list[ReviewItem],
+    decisions: dict[str, Decision],
+) -> Plan:
+    """The remediation plan, on a client opened from ``credentials`` (see ``plan_remediation``)."""
+    async with credentials.get_client() as client:
+        return await plan_remediation(client, review_id, revoked, decisions)
 
 
 class AccessReviewOutcome(BaseModel):
@@ -105,7 +126,7 @@ async def access_review(
     credentials = runbook_policy.credentials
 
     async def replan() -> Plan:
-        return await plan_remediation(credentials, review_id, revoked, decided)
+        return await plan_remediation_task(credentials, review_id, revoked, decided)
 
     remediation = None
     if revoked:
@@ -223,7 +244,8 @@ async def _open_review(
                 review_id=review_id, items=items, findings=stored.findings, limits=stored.limits
             )
             return review, manifest
-        plan = await plan_access_review(policy.credentials, spec, review_id)
+        context = PlanContext(review_id=review_id)
+        plan = await plan_access_review_task(policy.credentials, spec, context)
         review = plan.review
         if dry_run:
             return review, None

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
-from tasks.planning.plan import SpecError
+from core.planning.plan import SpecError
 
 _EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
 _FIELD = "idp_export"

@@ -18,7 +18,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from pydantic import BaseModel
 
-from blocks._naming import slug
+from core.naming import slug
 from flows.access_review.decisions import Decision
 from flows.access_review.review import Review
 

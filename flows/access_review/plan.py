@@ -8,19 +8,17 @@ check drift before applying and convergence after.
 
 from __future__ import annotations
 
-from prefect import task
 from pydantic import Field
 
 from arize_admin import ApiKeyType, AsyncArizeAdmin
-from blocks.arize import ArizeCredentials
+from core.planning.changes import Change, DeleteUser, RevokeKey, UnbindRole
+from core.planning.context import PlanContext
+from core.planning.plan import Plan
 from flows.access_review.decisions import Decision
 from flows.access_review.idp import load_active_emails
 from flows.access_review.inventory import Inventory, take_inventory
 from flows.access_review.review import ItemKind, Review, ReviewItem, build_review
 from flows.access_review.spec import AccessReviewSpec
-from tasks.planning.changes import Change, DeleteUser, RevokeKey, UnbindRole
-from tasks.planning.plan import Plan
-from tasks.retry import STEP_OPTIONS
 
 RUNBOOK = "access-review"
 
@@ -32,33 +30,32 @@ class AccessReviewPlan(Plan):
     inventory_calls: int = Field(default=0, description="Requests the inventory made.")
 
 
-@task(name="Plan access-review", task_run_name="inventory for access review", **STEP_OPTIONS)
 async def plan_access_review(
-    credentials: ArizeCredentials, spec: AccessReviewSpec, review_id: str | None = None
+    client: AsyncArizeAdmin, spec: AccessReviewSpec, context: PlanContext = PlanContext()
 ) -> AccessReviewPlan:
     """Inventory the account and build the review. Changes nothing.
 
     Example:
         ```python
         @flow
-        async def preview(credentials: ArizeCredentials):
-            plan = await plan_access_review(credentials, AccessReviewSpec(review_id="2025-Q3"))
+        async def preview(client: AsyncArizeAdmin):
+            plan = await plan_access_review(client, AccessReviewSpec(review_id="2025-Q3"))
             print(len(plan.review.items), "grants,", len(plan.review.findings), "findings")
         ```
 
     Raises:
         SpecError: the IdP export cannot be read; the message names the row.
     """
-    review_id = review_id or spec.name()
+    review_id = context.review_id or spec.name()
     # Refused before a single request: a half-read export would flag active people.
     active = (
         load_active_emails(spec.idp_export, allow_empty=spec.allow_empty_idp_export)
         if spec.idp_export is not None
         else None
     )
-    async with credentials.get_client() as client:
-        inventory = await take_inventory(client, refresh_lookback_days=spec.refresh_lookback_days)
-        calls = client.request_count
+    before = client.request_count
+    inventory = await take_inventory(client, refresh_lookback_days=spec.refresh_lookback_days)
+    calls = client.request_count - before
     review = build_review(review_id, inventory, spec, active)
     plan = AccessReviewPlan(
         runbook=RUNBOOK,
@@ -72,9 +69,8 @@ async def plan_access_review(
     return plan
 
 
-@task(name="Plan remediation", task_run_name="plan remediation {review_id}", **STEP_OPTIONS)
 async def plan_remediation(
-    credentials: ArizeCredentials,
+    client: AsyncArizeAdmin,
     review_id: str,
     revoked: list[ReviewItem],
     decisions: dict[str, Decision],
@@ -84,10 +80,10 @@ async def plan_remediation(
     A grant already gone (removed by hand, or by an earlier run) is listed as in place; the
     runbook's own user and keys are never revoked by it (that would cut the run off).
     """
-    async with credentials.get_client() as client:
-        live = await take_inventory(client)
-        caller = await _caller_id(client)
-        calls = client.request_count
+    before = client.request_count
+    live = await take_inventory(client)
+    caller = await _caller_id(client)
+    calls = client.request_count - before
     plan = build_remediation(review_id, revoked, decisions, live, caller)
     plan.api_calls = calls
     return plan

@@ -17,9 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from core.planning.changes import Action
 from flows.access_review.inventory import Inventory, KeyRecord, UserRecord
 from flows.access_review.spec import AccessReviewSpec
-from tasks.planning.changes import Action
 
 
 class ItemKind(StrEnum):

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from tasks.planning.specs import SpecModel
+from core.planning.specs import SpecModel
 
 DefaultDecision = Literal["keep_and_flag", "revoke"]
 

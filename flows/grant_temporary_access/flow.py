@@ -13,6 +13,8 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel
 
 from blocks.policy import RunbookPolicy
+from core.approvals.requests import ApprovalDecision
+from core.planning.plan import Plan, SpecError, ensure_converged, ensure_no_drift
 from flows.engine import load_policy, resolve_trigger
 from flows.grant_temporary_access.notices import notify_requester
 from flows.grant_temporary_access.plan import GrantPlan, plan_grant
@@ -31,8 +33,7 @@ from tasks.access_grants import (
     update_grant,
 )
 from tasks.approvals.gate import require_approval
-from tasks.approvals.models import ApprovalDecision
-from tasks.planning.plan import Plan, SpecError, ensure_converged, ensure_no_drift
+from tasks.planner import planning_task
 from tasks.reporting.report import RunbookOutcome, RunStatus, publish_plan, write_report
 from tasks.steps.apply import apply_plan
 from tasks.steps.step import StepContext, StepResult
@@ -61,6 +62,13 @@ class GrantOutcome(BaseModel):
     expires_at: datetime | None = None
     message: str
     report: RunbookOutcome
+
+
+plan_grant_task = planning_task(
+    plan_grant,
+    name="Plan grant-temporary-access",
+    task_run_name="plan grant {spec.role} to {spec.email} on {spec.space}",
+)
 
 
 @flow(name="grant-temporary-access", persist_result=True)
@@ -101,7 +109,7 @@ async def grant_temporary_access(
     runbook_policy = await load_policy(policy)
 
     async def replan() -> GrantPlan:
-        return await plan_grant(runbook_policy.credentials, spec)
+        return await plan_grant_task(runbook_policy.credentials, spec)
 
     try:
         (await load_access_policy(access_policy)).check(spec)

@@ -13,7 +13,6 @@ Arize allows one binding per user and resource, so these three cases are all the
 
 from __future__ import annotations
 
-from prefect import task
 from pydantic import BaseModel
 
 from arize_admin import (
@@ -25,12 +24,11 @@ from arize_admin import (
     RoleBindingResourceType,
     Space,
 )
-from blocks.arize import ArizeCredentials
+from core.planning.changes import BindRole, RebindRole
+from core.planning.context import PlanContext
+from core.planning.plan import Plan, SpecError
+from core.planning.specs import PREDEFINED_SPACE_ROLES
 from flows.grant_temporary_access.spec import GrantTemporaryAccessSpec, describe_duration
-from tasks.planning.changes import BindRole, RebindRole
-from tasks.planning.plan import Plan, SpecError
-from tasks.planning.specs import PREDEFINED_SPACE_ROLES
-from tasks.retry import STEP_OPTIONS
 
 RUNBOOK = "grant-temporary-access"
 
@@ -59,12 +57,9 @@ class GrantPlan(BaseModel):
     target: GrantTarget
 
 
-@task(
-    name="Plan grant-temporary-access",
-    task_run_name="plan grant {spec.role} to {spec.email} on {spec.space}",
-    **STEP_OPTIONS,
-)
-async def plan_grant(credentials: ArizeCredentials, spec: GrantTemporaryAccessSpec) -> GrantPlan:
+async def plan_grant(
+    client: AsyncArizeAdmin, spec: GrantTemporaryAccessSpec, context: PlanContext = PlanContext()
+) -> GrantPlan:
     """Read live state and plan the one binding change that grants ``spec``. Changes nothing.
 
     The change is marked for approval: access is a privilege, so every grant is approved.
@@ -74,16 +69,17 @@ async def plan_grant(credentials: ArizeCredentials, spec: GrantTemporaryAccessSp
         @flow
         async def preview(spec: GrantTemporaryAccessSpec) -> str:
             policy = await RunbookPolicy.aload("default")
-            return (await plan_grant(policy.credentials, spec)).plan.render_text()
+            async with policy.credentials.get_client() as client:
+                return (await plan_grant(client, spec)).plan.render_text()
         ```
 
     Raises:
         SpecError: the user, organization, space, project or role does not exist (or is
             ambiguous); names the field and the value.
     """
-    async with credentials.get_client() as client:
-        planned = await _plan(client, spec)
-        planned.plan.api_calls = client.request_count
+    before = client.request_count
+    planned = await _plan(client, spec)
+    planned.plan.api_calls = client.request_count - before
     return planned
 
 

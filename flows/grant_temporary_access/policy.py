@@ -7,13 +7,13 @@ from datetime import timedelta
 from prefect.blocks.core import Block
 from pydantic import Field
 
+from core.planning.plan import SpecError
+from core.planning.specs import PREDEFINED_SPACE_ROLES
 from flows.grant_temporary_access.spec import (
     LONGEST_GRANT,
     GrantTemporaryAccessSpec,
     describe_duration,
 )
-from tasks.planning.plan import SpecError
-from tasks.planning.specs import PREDEFINED_SPACE_ROLES
 
 
 class TemporaryAccessPolicy(Block):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import EmailStr, Field, WithJsonSchema
 
-from tasks.planning.specs import SpecModel
+from core.planning.specs import SpecModel
 
 LONGEST_GRANT = timedelta(days=30)
 """No temporary grant, however the access policy is set, lasts longer: that is standing access."""

@@ -17,7 +17,7 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
-from blocks._naming import slug
+from core.naming import slug
 from flows.offboard_user.plan import Inventory, KeyRecord
 from flows.offboard_user.spec import OffboardUserSpec
 from tasks.reporting.report import RunbookOutcome

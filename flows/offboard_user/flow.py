@@ -10,8 +10,13 @@ from flows.engine import execute_plan, load_policy, resolve_trigger
 from flows.offboard_user.audit import build_record, write_audit_record
 from flows.offboard_user.plan import OffboardPlan, plan_offboard_user
 from flows.offboard_user.spec import OffboardUserSpec
+from tasks.planner import planning_task
 from tasks.reporting.report import RunbookOutcome, RunStatus
 from tasks.triggers import TriggerParam
+
+plan_offboard_user_task = planning_task(
+    plan_offboard_user, name="Plan offboard-user", task_run_name="plan offboard-user {spec.email}"
+)
 
 
 @flow(name="offboard-user", persist_result=True)
@@ -47,7 +52,7 @@ async def offboard_user(
     runbook_policy = await load_policy(policy)
 
     async def replan() -> OffboardPlan:
-        return await plan_offboard_user(runbook_policy.credentials, spec)
+        return await plan_offboard_user_task(runbook_policy.credentials, spec)
 
     plan = await replan()
     protected = [plan.inventory.email] if plan.inventory.email else []

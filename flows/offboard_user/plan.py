@@ -14,7 +14,6 @@ from collections.abc import AsyncIterable
 from datetime import datetime
 from typing import TypeVar
 
-from prefect import task
 from pydantic import BaseModel, Field
 
 from arize_admin import (
@@ -28,11 +27,10 @@ from arize_admin import (
     User,
     UserStatus,
 )
-from blocks.arize import ArizeCredentials
+from core.planning.changes import DeleteUser, RevokeKey
+from core.planning.context import PlanContext
+from core.planning.plan import Plan, SpecError
 from flows.offboard_user.spec import OffboardUserSpec
-from tasks.planning.changes import DeleteUser, RevokeKey
-from tasks.planning.plan import Plan, SpecError
-from tasks.retry import STEP_OPTIONS
 
 RUNBOOK = "offboard-user"
 
@@ -101,12 +99,9 @@ class OffboardPlan(Plan):
     inventory: Inventory
 
 
-@task(
-    name="Plan offboard-user",
-    task_run_name="plan offboard-user {spec.email}",
-    **STEP_OPTIONS,
-)
-async def plan_offboard_user(credentials: ArizeCredentials, spec: OffboardUserSpec) -> OffboardPlan:
+async def plan_offboard_user(
+    client: AsyncArizeAdmin, spec: OffboardUserSpec, context: PlanContext = PlanContext()
+) -> OffboardPlan:
     """Inventory the leaver and list the changes that remove them. Changes nothing.
 
     A user that does not exist gives a plan with no changes and a note: offboarding someone
@@ -115,9 +110,9 @@ async def plan_offboard_user(credentials: ArizeCredentials, spec: OffboardUserSp
     Example:
         ```python
         @flow
-        async def preview(credentials: ArizeCredentials):
+        async def preview(client: AsyncArizeAdmin):
             spec = OffboardUserSpec(email="lee.leaver@acme.example", reason="left")
-            plan = await plan_offboard_user(credentials, spec)
+            plan = await plan_offboard_user(client, spec)
             print(plan.render_text())
         ```
 
@@ -125,12 +120,12 @@ async def plan_offboard_user(credentials: ArizeCredentials, spec: OffboardUserSp
         SpecError: the user is the last active account admin, or holds the credentials the
             runbook runs with.
     """
-    async with credentials.get_client() as client:
-        inventory = await take_inventory(client, spec)
-        plan = build_plan(spec, inventory)
-        if inventory.found:
-            await _refuse_unsafe(client, spec, inventory)
-        plan.api_calls = client.request_count
+    before = client.request_count
+    inventory = await take_inventory(client, spec)
+    plan = build_plan(spec, inventory)
+    if inventory.found:
+        await _refuse_unsafe(client, spec, inventory)
+    plan.api_calls = client.request_count - before
     return plan
 
 

@@ -5,11 +5,17 @@ from __future__ import annotations
 from prefect import flow
 from prefect.utilities.annotations import quote
 
+from core.planning.context import PlanContext
 from flows.engine import execute_plan, load_policy, resolve_trigger
 from flows.onboard_team.plan import plan_onboard_team
 from flows.onboard_team.spec import OnboardTeamSpec
+from tasks.planner import planning_task
 from tasks.reporting.report import RunbookOutcome
 from tasks.triggers import TriggerParam
+
+plan_onboard_team_task = planning_task(
+    plan_onboard_team, name="Plan onboard-team", task_run_name="plan onboard-team {spec.space}"
+)
 
 
 @flow(name="onboard-team", persist_result=True)
@@ -43,9 +49,8 @@ async def onboard_team(
 
     async def replan():
         # quote: a spec of thousands of members is not walked looking for futures.
-        return await plan_onboard_team(
-            runbook_policy.credentials, runbook_policy.key_store, quote(spec)
-        )
+        context = PlanContext(keys=runbook_policy.key_store)
+        return await plan_onboard_team_task(runbook_policy.credentials, quote(spec), context)
 
     plan = await replan()
     outcome, _ = await execute_plan(plan, replan, runbook_policy, trigger, dry_run=dry_run)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from prefect import task
-
 from arize_admin import (
     ApiKeyType,
     AsyncArizeAdmin,
@@ -13,21 +11,19 @@ from arize_admin import (
     RoleBinding,
     RoleBindingResourceType,
 )
-from blocks.arize import ArizeCredentials
-from blocks.key_store import ArizeKeyStore
-from flows.onboard_team.spec import OnboardTeamSpec
-from tasks.planning.changes import (
+from core.planning.changes import (
     CreateServiceKey,
     CreateSpace,
     InviteUser,
     SetOrgRole,
     SetSpaceRole,
 )
-from tasks.planning.names import listed
-from tasks.planning.plan import Plan, SpecError
-from tasks.planning.roles import plan_custom_role
-from tasks.planning.specs import PREDEFINED_SPACE_ROLES, OrgRoleName
-from tasks.retry import STEP_OPTIONS
+from core.planning.context import PlanContext
+from core.planning.names import listed
+from core.planning.plan import Plan, SpecError
+from core.planning.roles import plan_custom_role
+from core.planning.specs import PREDEFINED_SPACE_ROLES, OrgRoleName
+from flows.onboard_team.spec import OnboardTeamSpec
 
 RUNBOOK = "onboard-team"
 
@@ -35,22 +31,24 @@ RUNBOOK = "onboard-team"
 SPACE_AND_ROLES, INVITES, ORG_ROLES, SPACE_ROLES, KEYS = range(5)
 
 
-@task(name="Plan onboard-team", task_run_name="plan onboard-team {spec.space}", **STEP_OPTIONS)
 async def plan_onboard_team(
-    credentials: ArizeCredentials, key_store: ArizeKeyStore, spec: OnboardTeamSpec
+    client: AsyncArizeAdmin, spec: OnboardTeamSpec, context: PlanContext = PlanContext()
 ) -> Plan:
     """Read live state and list the changes that make it match ``spec``. Changes nothing.
+
+    The key store (``context.keys``) is read only when the spec asks for a service key that
+    already exists.
 
     Raises:
         SpecError: the organization, or a member's custom space role, does not exist.
     """
-    async with credentials.get_client() as client:
-        plan = await _plan(client, key_store, spec)
-        plan.api_calls = client.request_count
+    before = client.request_count
+    plan = await _plan(client, context, spec)
+    plan.api_calls = client.request_count - before
     return plan
 
 
-async def _plan(client: AsyncArizeAdmin, key_store: ArizeKeyStore, spec: OnboardTeamSpec) -> Plan:
+async def _plan(client: AsyncArizeAdmin, context: PlanContext, spec: OnboardTeamSpec) -> Plan:
     plan = Plan(runbook=RUNBOOK, subject=f"{spec.organization}/{spec.space}")
     org = await client.organizations.find_by_name(spec.organization)
     if org is None:
@@ -128,7 +126,7 @@ async def _plan(client: AsyncArizeAdmin, key_store: ArizeKeyStore, spec: Onboard
         _plan_space_role(plan, spec, email, space_role, current, roles_by_id, wanted_roles, space)
 
     if spec.service_key is not None:
-        await _plan_service_key(plan, client, key_store, spec, org.id, space)
+        await _plan_service_key(plan, client, context, spec, org.id, space)
     return plan
 
 
@@ -209,7 +207,7 @@ def _permissions_of(role_name: str, roles_by_id: dict[str, Role]) -> set:
 
 
 async def _plan_service_key(
-    plan: Plan, client: AsyncArizeAdmin, key_store: ArizeKeyStore, spec: OnboardTeamSpec,
+    plan: Plan, client: AsyncArizeAdmin, context: PlanContext, spec: OnboardTeamSpec,
     org_id: str, space,
 ) -> None:
     key_spec = spec.service_key
@@ -217,7 +215,7 @@ async def _plan_service_key(
         async for key in client.api_keys.list(space_id=space.id, key_type=ApiKeyType.SERVICE):
             if key.name == key_spec.name:
                 plan.in_place.append(f"service key {key_spec.name}")
-                stored = await key_store.read_key(
+                stored = await context.key_reader(RUNBOOK).read_key(
                     key_spec.name, spec.space, api_key_ids=[key.id]
                 )
                 if stored is None or stored.api_key_id != key.id:

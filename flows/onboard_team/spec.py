@@ -7,7 +7,7 @@ import re
 from pydantic import EmailStr, Field, model_validator
 
 from arize_admin import InviteMode
-from tasks.planning.specs import (
+from core.planning.specs import (
     PREDEFINED_SPACE_ROLES,
     AccountRoleName,
     CustomRoleSpec,

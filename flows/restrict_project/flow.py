@@ -7,8 +7,15 @@ from prefect import flow
 from flows.engine import execute_plan, load_policy, resolve_trigger
 from flows.restrict_project.plan import plan_restrict_project
 from flows.restrict_project.spec import RestrictProjectSpec
+from tasks.planner import planning_task
 from tasks.reporting.report import RunbookOutcome
 from tasks.triggers import TriggerParam
+
+plan_restrict_project_task = planning_task(
+    plan_restrict_project,
+    name="Plan restrict-project",
+    task_run_name="plan restrict-project {spec.space}/{spec.project}",
+)
 
 
 @flow(name="restrict-project", persist_result=True)
@@ -43,7 +50,7 @@ async def restrict_project(
     runbook_policy = await load_policy(policy)
 
     async def replan():
-        return await plan_restrict_project(runbook_policy.credentials, spec)
+        return await plan_restrict_project_task(runbook_policy.credentials, spec)
 
     plan = await replan()
     outcome, _ = await execute_plan(plan, replan, runbook_policy, trigger, dry_run=dry_run)

@@ -8,8 +8,6 @@ stage 2, after the restriction is in place. At no moment does an allowed user la
 
 from __future__ import annotations
 
-from prefect import task
-
 from arize_admin import (
     AmbiguousNameError,
     APIStatusError,
@@ -21,12 +19,11 @@ from arize_admin import (
     RoleBindingResourceType,
     Space,
 )
-from blocks.arize import ArizeCredentials
+from core.planning.changes import BindRole, RebindRole, RestrictProject, UnbindRole
+from core.planning.context import PlanContext
+from core.planning.names import listed
+from core.planning.plan import Plan, SpecError
 from flows.restrict_project.spec import RestrictProjectSpec
-from tasks.planning.changes import BindRole, RebindRole, RestrictProject, UnbindRole
-from tasks.planning.names import listed
-from tasks.planning.plan import Plan, SpecError
-from tasks.retry import STEP_OPTIONS
 
 RUNBOOK = "restrict-project"
 
@@ -34,12 +31,9 @@ RUNBOOK = "restrict-project"
 BIND, RESTRICT, UNBIND = range(3)
 
 
-@task(
-    name="Plan restrict-project",
-    task_run_name="plan restrict-project {spec.space}/{spec.project}",
-    **STEP_OPTIONS,
-)
-async def plan_restrict_project(credentials: ArizeCredentials, spec: RestrictProjectSpec) -> Plan:
+async def plan_restrict_project(
+    client: AsyncArizeAdmin, spec: RestrictProjectSpec, context: PlanContext = PlanContext()
+) -> Plan:
     """Read live state and list the changes that restrict the project to ``spec.allowed``.
 
     Changes nothing.
@@ -49,7 +43,8 @@ async def plan_restrict_project(credentials: ArizeCredentials, spec: RestrictPro
         @flow
         async def preview(spec: RestrictProjectSpec) -> str:
             policy = await RunbookPolicy.aload("default")
-            plan = await plan_restrict_project(policy.credentials, spec)
+            async with policy.credentials.get_client() as client:
+                plan = await plan_restrict_project(client, spec)
             return plan.render_text()
         ```
 
@@ -57,9 +52,9 @@ async def plan_restrict_project(credentials: ArizeCredentials, spec: RestrictPro
         SpecError: the organization, space, project, an allowed user or a role does not exist
             (or is ambiguous, or is not a custom role); names the field and the value.
     """
-    async with credentials.get_client() as client:
-        plan = await _plan(client, spec)
-        plan.api_calls = client.request_count
+    before = client.request_count
+    plan = await _plan(client, spec)
+    plan.api_calls = client.request_count - before
     return plan
 
 

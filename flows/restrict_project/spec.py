@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import EmailStr, Field, model_validator
 
-from tasks.planning.specs import (
+from core.planning.specs import (
     SpecModel,
     require_unique,
 )

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from prefect import flow
 
+from core.planning.context import PlanContext
 from flows.engine import execute_plan, load_policy, resolve_trigger
 from flows.rotate_service_keys.plan import (
     RotationPlan,
@@ -13,8 +14,15 @@ from flows.rotate_service_keys.plan import (
     publish_key_report,
 )
 from flows.rotate_service_keys.spec import RotateServiceKeysSpec
+from tasks.planner import planning_task
 from tasks.reporting.report import RunbookOutcome
 from tasks.triggers import TriggerParam
+
+plan_rotate_service_keys_task = planning_task(
+    plan_rotate_service_keys,
+    name="Plan rotate-service-keys",
+    task_run_name="plan rotate-service-keys {spec.name_pattern}",
+)
 
 
 @flow(name="rotate-service-keys", persist_result=True)
@@ -50,9 +58,8 @@ async def rotate_service_keys(
     runbook_policy = await load_policy(policy)
 
     async def replan() -> RotationPlan:
-        return await plan_rotate_service_keys(
-            runbook_policy.credentials, runbook_policy.key_store, spec
-        )
+        context = PlanContext(keys=runbook_policy.key_store)
+        return await plan_rotate_service_keys_task(runbook_policy.credentials, spec, context)
 
     plan = await replan()
     outcome, results = await execute_plan(

@@ -28,14 +28,13 @@ from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel, Field
 
 from arize_admin import ApiKeyType, AsyncArizeAdmin, ServiceApiKey, ServiceKeyOrgAssignment
-from blocks._naming import slug
-from blocks.arize import ArizeCredentials
-from blocks.key_store import ArizeKeyStore, StoredKey
+from core.keys import KeyReader, StoredKey
+from core.naming import slug
+from core.planning.changes import Change, ReplaceKey, RevokeKey, RotateKey
+from core.planning.context import PlanContext
+from core.planning.names import listed
+from core.planning.plan import Plan, SpecError
 from flows.rotate_service_keys.spec import RotateServiceKeysSpec
-from tasks.planning.changes import Change, ReplaceKey, RevokeKey, RotateKey
-from tasks.planning.names import listed
-from tasks.planning.plan import Plan, SpecError
-from tasks.retry import STEP_OPTIONS
 from tasks.steps.step import StepResult
 
 RUNBOOK = "rotate-service-keys"
@@ -65,13 +64,8 @@ class RotationPlan(Plan):
     key_rows: list[KeyRow] = Field(default_factory=list)
 
 
-@task(
-    name="Plan rotate-service-keys",
-    task_run_name="plan rotate-service-keys {spec.name_pattern}",
-    **STEP_OPTIONS,
-)
 async def plan_rotate_service_keys(
-    credentials: ArizeCredentials, key_store: ArizeKeyStore, spec: RotateServiceKeysSpec
+    client: AsyncArizeAdmin, spec: RotateServiceKeysSpec, context: PlanContext = PlanContext()
 ) -> RotationPlan:
     """Read the service keys and the key store; list the keys to rotate, replace or revoke.
 
@@ -80,21 +74,23 @@ async def plan_rotate_service_keys(
         @flow
         async def preview(policy: RunbookPolicy):
             spec = RotateServiceKeysSpec(name_pattern="ci-*", max_age_days=90)
-            plan = await plan_rotate_service_keys(policy.credentials, policy.key_store, spec)
+            async with policy.credentials.get_client() as client:
+                context = PlanContext(keys=policy.key_store)
+                plan = await plan_rotate_service_keys(client, spec, context)
             print(plan.render_text())
         ```
 
     Raises:
         SpecError: the space does not exist, or its name is ambiguous across organizations.
     """
-    async with credentials.get_client() as client:
-        plan = await _plan(client, key_store, spec, datetime.now(UTC))
-        plan.api_calls = client.request_count
+    before = client.request_count
+    plan = await _plan(client, context.key_reader(RUNBOOK), spec, datetime.now(UTC))
+    plan.api_calls = client.request_count - before
     return plan
 
 
 async def _plan(
-    client: AsyncArizeAdmin, key_store: ArizeKeyStore, spec: RotateServiceKeysSpec, now: datetime
+    client: AsyncArizeAdmin, key_store: KeyReader, spec: RotateServiceKeysSpec, now: datetime
 ) -> RotationPlan:
     plan = RotationPlan(
         runbook=RUNBOOK, subject=f"{spec.space or 'all spaces'}/{spec.name_pattern}"
@@ -183,7 +179,7 @@ def _plan_key(
     stored: StoredKey | None,
     same_name: list[ServiceApiKey],
     spaces: dict[str, str],
-    key_store: ArizeKeyStore,
+    key_store: KeyReader,
     now: datetime,
 ) -> None:
     mine = stored is not None and stored.api_key_id == key.id and stored.rotated_at is not None

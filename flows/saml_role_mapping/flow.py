@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from core.planning.context import PlanContext
 from flows.engine import execute_plan, load_policy, resolve_trigger
 from flows.saml_role_mapping.mapping import (
     DEFAULT_STORE,
@@ -12,8 +13,13 @@ from flows.saml_role_mapping.mapping import (
 )
 from flows.saml_role_mapping.plan import plan_saml_role_mapping
 from flows.saml_role_mapping.spec import SamlRoleMappingSpec
+from tasks.planner import planning_task
 from tasks.reporting.report import RunbookOutcome, RunStatus
 from tasks.triggers import TriggerParam
+
+plan_saml_role_mapping_task = planning_task(
+    plan_saml_role_mapping, name="Plan saml-role-mapping", task_run_name="plan saml-role-mapping"
+)
 
 
 @flow(name="saml-role-mapping", persist_result=True)
@@ -53,7 +59,8 @@ async def saml_role_mapping(
     last_mapping = await load_last_mapping(mapping_store)
 
     async def replan():
-        return await plan_saml_role_mapping(runbook_policy.credentials, spec, last_mapping)
+        context = PlanContext(last_mapping=last_mapping)
+        return await plan_saml_role_mapping_task(runbook_policy.credentials, spec, context)
 
     plan = await replan()
     outcome, _ = await execute_plan(plan, replan, runbook_policy, trigger, dry_run=dry_run)

@@ -9,15 +9,12 @@ changes, with the bindings counted, lets the admin move those people first.
 
 from __future__ import annotations
 
-from prefect import task
-
 from arize_admin import AsyncArizeAdmin, Role, RoleBindingResourceType
-from blocks.arize import ArizeCredentials
+from core.planning.changes import DeleteRole
+from core.planning.context import PlanContext
+from core.planning.plan import Plan, SpecError
+from core.planning.roles import plan_custom_role
 from flows.saml_role_mapping.spec import SamlRoleMappingSpec
-from tasks.planning.changes import DeleteRole
-from tasks.planning.plan import Plan, SpecError
-from tasks.planning.roles import plan_custom_role
-from tasks.retry import STEP_OPTIONS
 
 RUNBOOK = "saml-role-mapping"
 SUBJECT = "custom roles"
@@ -29,11 +26,8 @@ ROLES, PRUNE = range(2)
 # what Arize accepts in a role name.
 
 
-@task(name="Plan saml-role-mapping", task_run_name="plan saml-role-mapping", **STEP_OPTIONS)
 async def plan_saml_role_mapping(
-    credentials: ArizeCredentials,
-    spec: SamlRoleMappingSpec,
-    last_mapping: dict[str, str] | None = None,
+    client: AsyncArizeAdmin, spec: SamlRoleMappingSpec, context: PlanContext = PlanContext()
 ) -> Plan:
     """Read live roles and list the changes that make them match ``spec``. Changes nothing.
 
@@ -42,23 +36,24 @@ async def plan_saml_role_mapping(
         @flow
         async def preview(spec: SamlRoleMappingSpec) -> str:
             policy = await RunbookPolicy.aload("default")
-            plan = await plan_saml_role_mapping(policy.credentials, spec)
+            async with policy.credentials.get_client() as client:
+                plan = await plan_saml_role_mapping(client, spec)
             return plan.render_text()
         ```
 
     Args:
-        credentials: The Arize account.
+        client: The Arize account.
         spec: Group → role mappings and the prune switch.
-        last_mapping: The group → role id mapping published by the last run, if any; groups
-            whose role id changed since then are named in the plan's notes.
+        context: ``last_mapping``, the group → role id mapping published by the last run, if
+            any; groups whose role id changed since then are named in the plan's notes.
 
     Raises:
         SpecError: a mapping names a predefined role or an invalid role name, or prune would
             delete roles that still have role bindings.
     """
-    async with credentials.get_client() as client:
-        plan = await _plan(client, spec, last_mapping or {})
-        plan.api_calls = client.request_count
+    before = client.request_count
+    plan = await _plan(client, spec, dict(context.last_mapping))
+    plan.api_calls = client.request_count - before
     return plan
 
 

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.slack import SlackApprovals
-from tasks.approvals.policy import ApprovalPolicy, Directory
+from core.approvals.rules import ApprovalPolicy, Directory
 
 logger = logging.getLogger(__name__)
 

@@ -6,10 +6,16 @@ process exits, nothing is held while people take hours, and an answer costs a ne
 process). Local runs and tests pause for the whole timeout.
 Whatever resumes the run (a Slack click, ``arize-runbooks approve``, the Prefect UI's form, a
 raw API call) only wakes it: the flow then reads the votes stored on the run and judges them
-with :mod:`tasks.approvals.policy`. A form answer from someone without a vote is recorded as a
+with :mod:`core.approvals.rules`. A form answer from someone without a vote is recorded as a
 UI vote and judged like any other. When the votes do not decide, the refusal goes to the log,
 the Slack thread and finally the report, and the gate waits again (under a new pause key, since
 Prefect answers a used key from its stored input) until the request's original expiry.
+
+This module is the Prefect adapter: it waits (pause, hold then suspend) and wires the ports of
+the decision logic in :mod:`core.approvals.decision` (which judges, times the hold and expiry,
+and says what to tell) to the system clock, the votes on the flow run
+(:class:`~tasks.approvals.store.PrefectVoteStore`) and Slack
+(:class:`~tasks.approvals.notifier.SlackNotifier`).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import contextlib
 import json
 import signal
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from types import FrameType
 from typing import Any
 from uuid import UUID
@@ -36,40 +42,34 @@ from prefect.states import Running
 from pydantic import Field, create_model
 
 from blocks.policy import RunbookPolicy
+from core.approvals.decision import (
+    decision_of,
+    expiry_message,
+    hold_seconds,
+    judge,
+    refused_text,
+    remaining_seconds,
+    rules_in_words,
+    tell_decided,
+    tell_refused,
+    wait_state_message,
+)
+from core.approvals.metrics import BREAK_GLASS_APPROVALS
+from core.approvals.ports import SystemClock
+from core.approvals.requests import ApprovalDecision, ApprovalRequest
+from core.approvals.rules import Subjects, Verdict
+from core.planning.plan import Plan
+from tasks.approvals.answer import ApprovalAnswer
 from tasks.approvals.directory import resolve_directory
-from tasks.approvals.metrics import BREAK_GLASS_APPROVALS
-from tasks.approvals.models import ApprovalAnswer, ApprovalDecision, ApprovalRequest
-from tasks.approvals.policy import (
-    Directory,
-    Subjects,
-    Verdict,
-    Vote,
-    VoteChannel,
-    Voter,
-    evaluate,
-    held_refusal,
-    refusal,
-    ui_votes_in_words,
-    who_may_approve,
-)
+from tasks.approvals.notifier import notifier_for
 from tasks.approvals.slack_crash import disable_buttons_on_crash, reopen_request
-from tasks.approvals.slack_messages import (
-    mark_decided,
-    mark_expired,
-    post_approval_request,
-    post_run_result,
-)
-from tasks.approvals.store import (
-    claim_note,
-    read_request,
-    read_votes,
-    record_vote,
-    store_request,
-    vote_is_authentic,
-)
+from tasks.approvals.slack_messages import post_approval_request, post_run_result
+from tasks.approvals.store import PrefectVoteStore, read_request, store_request
 from tasks.approvals.wait_message import waiting_with_message
-from tasks.planning.plan import Plan
 from tasks.triggers import Trigger
+
+#: The gate's clock; the decision logic in ``core.approvals.decision`` reads time only from it.
+CLOCK = SystemClock()
 
 
 class ApprovalTimeout(RuntimeError):
@@ -156,10 +156,15 @@ async def require_approval(
         except ApprovalTimeout as ex:
             ex.refused = history
             raise
-        verdict = await _judge(plan, policy, request, subjects, directory, answer, held)
+        async with get_client() as client:
+            store = PrefectVoteStore(client, request.run_id)
+            verdict = await judge(
+                rules, request, subjects, directory, answer,
+                plan_hash=plan.hash, held=held, store=store, clock=CLOCK,
+            )
+            if verdict.decided:
+                await store.claim_note(f"{request.gate}-decided")
         if verdict.decided:
-            async with get_client() as client:
-                await claim_note(client, request.run_id, f"{request.gate}-decided")
             decision = await _decided(plan, policy, request, verdict)
             decision.refused = list(dict.fromkeys([*history, *decision.refused]))
             return decision
@@ -197,7 +202,7 @@ async def _ask(
         destructive=[change.describe() for change in plan.destructive],
         counts=plan.counts(),
         timeout_seconds=timeout,
-        expires_at=datetime.now(UTC) + timedelta(seconds=timeout),
+        expires_at=CLOCK.now() + timedelta(seconds=timeout),
         flow_run_url=flow_run.ui_url,
         policy=policy.approval,
         held=held,
@@ -218,23 +223,19 @@ async def _wait(
     """Pause, or hold then suspend, until someone answers, within the request's expiry."""
     form = _answer_form(plan, policy, request)
     try:
-        if _remaining(request) <= 0:
+        if remaining_seconds(request, CLOCK) <= 0:
             raise FlowPauseTimeout("the request has expired")
         if deployment.id:
             return await _hold_then_suspend(policy, request, attempt, form)
         return await apause_flow_run(
             wait_for_input=form,
             key=wait_key(request.gate, attempt),
-            timeout=_remaining(request),
+            timeout=remaining_seconds(request, CLOCK),
             poll_interval=policy.poll_interval_seconds,
         )
     except FlowPauseTimeout as ex:
-        if policy.approvals is not None:
-            await mark_expired(policy.approvals, request)
-        raise ApprovalTimeout(
-            f"no decision on plan {plan.hash[:12]} by {request.expires_at:%Y-%m-%d %H:%M:%S} "
-            "UTC; treated as rejected, nothing was applied"
-        ) from ex
+        await notifier_for(policy).expired(request)
+        raise ApprovalTimeout(expiry_message(request)) from ex
 
 
 async def _buttons_follow_crashes(policy: RunbookPolicy, request: ApprovalRequest) -> None:
@@ -247,10 +248,6 @@ async def _buttons_follow_crashes(policy: RunbookPolicy, request: ApprovalReques
     if any(s.type is StateType.CRASHED for s in states):
         await reopen_request(policy.approvals, request)
     disable_buttons_on_crash(policy.approvals, request)
-
-
-def _remaining(request: ApprovalRequest) -> int:
-    return int((request.expires_at - datetime.now(UTC)).total_seconds())
 
 
 async def _hold_then_suspend(
@@ -271,9 +268,9 @@ async def _hold_then_suspend(
     if suspend_key in fired:
         # Re-entered after the suspension was answered: Prefect returns the stored answer.
         return await asuspend_flow_run(
-            wait_for_input=form, key=suspend_key, timeout=max(_remaining(request), 1)
+            wait_for_input=form, key=suspend_key, timeout=max(remaining_seconds(request, CLOCK), 1)
         )
-    hold = min(policy.approval.hold_seconds, _remaining(request))
+    hold = hold_seconds(policy.approval, request, CLOCK)
     if hold_key not in fired and hold > 0:
         try:
             async with asyncio.timeout(hold) as holding:
@@ -281,7 +278,7 @@ async def _hold_then_suspend(
                     return await apause_flow_run(
                         wait_for_input=form,
                         key=hold_key,
-                        timeout=_remaining(request),
+                        timeout=remaining_seconds(request, CLOCK),
                         poll_interval=policy.poll_interval_seconds,
                     )
         except TimeoutError:
@@ -292,7 +289,7 @@ async def _hold_then_suspend(
             answer = await _held_answer(client, run_id, hold_key)
             if answer is not None:
                 return form(**answer)
-    remaining = _remaining(request)
+    remaining = remaining_seconds(request, CLOCK)
     if remaining <= 0:
         raise FlowPauseTimeout("the request expired during the hold")
     get_run_logger().info(
@@ -364,114 +361,12 @@ async def _held_answer(
     return loaded if isinstance(loaded, dict) else None
 
 
-async def _judge(
-    plan: Plan,
-    policy: RunbookPolicy,
-    request: ApprovalRequest,
-    subjects: Subjects,
-    directory: Directory,
-    answer: ApprovalAnswer,
-    held: str | None,
-) -> Verdict:
-    """Record a form answer from someone without a vote as a UI vote; judge every vote."""
-    async with get_client() as client:
-        votes = await read_votes(client, request.run_id, request.gate)
-        answer_refused = await _record_form_answer(
-            client, plan, policy, request, subjects, directory, answer, votes
-        )
-        if answer_refused is None:
-            votes = await read_votes(client, request.run_id, request.gate)
-    authentic = {
-        index
-        for index, vote in enumerate(votes)
-        if vote_is_authentic(request.run_id, request.gate, vote)
-    }
-    verdict = evaluate(
-        policy.approval,
-        votes,
-        subjects,
-        directory,
-        plan_hash=plan.hash,
-        held=held is not None,
-        authentic=authentic,
-    )
-    if answer_refused:
-        verdict.refused.insert(0, answer_refused)
-    if held and not verdict.decided:
-        verdict.refused.append(f"the run is held for break-glass approval: {held}")
-    return verdict
-
-
-async def _record_form_answer(
-    client: PrefectClient,
-    plan: Plan,
-    policy: RunbookPolicy,
-    request: ApprovalRequest,
-    subjects: Subjects,
-    directory: Directory,
-    answer: ApprovalAnswer,
-    votes: list[Vote],
-) -> str | None:
-    """Record the answer that woke the gate as a UI vote, if it is one the policy counts.
-
-    An answer from a Slack or CLI voter comes with their stored vote and is not a vote itself.
-    Any other answer is a Prefect UI (or raw API) answer: it is stored only when the policy
-    lets it count, so a refused answer never takes the key of the person it names.
-
-    Returns:
-        ``None`` when there was nothing to refuse, else why the answer counts for nothing.
-    """
-    claimed = answer.approver.strip().lower()
-    own = [vote for vote in votes if claimed in vote.voter.identities()]
-    if own and own[0].approved != answer.approved:
-        # Not the resume that came with their vote: a second, different answer.
-        earlier = "an approval" if own[0].approved else "a rejection"
-        return (
-            f"an answer by {claimed} counts for nothing: they already voted ({earlier} via "
-            f"{own[0].voter.channel.value})"
-        )
-    if not claimed or own:
-        return None
-    shown = answer.approver.strip()[:120]
-    if "@" not in claimed:
-        return (
-            f"a Prefect UI answer as {shown!r} was refused and not recorded: the approver "
-            "field must be your e-mail"
-        )
-    voter = Voter(channel=VoteChannel.UI, id=claimed, email=claimed)
-    why = refusal(policy.approval, voter, subjects, directory) or held_refusal(
-        request.held, approved=answer.approved
-    )
-    if why is not None:
-        return f"a Prefect UI answer was refused and not recorded as a vote: {why}"
-    ui_vote = Vote(
-        voter=voter,
-        approved=answer.approved,
-        plan_hash=plan.hash,
-        at=datetime.now(UTC),
-        reason=answer.comment,
-    )
-    if not await record_vote(client, request.run_id, request.gate, ui_vote):
-        return f"a Prefect UI answer by {claimed} counts for nothing: they already voted"
-    return None
-
-
 async def _decided(
     plan: Plan, policy: RunbookPolicy, request: ApprovalRequest, verdict: Verdict
 ) -> ApprovalDecision:
     logger = get_run_logger()
-    approved = verdict.break_glass is not None or verdict.rejected_by is None
-    voters = [verdict.rejected_by] if verdict.rejected_by else verdict.approvers
-    if verdict.break_glass is not None:
-        voters = [verdict.break_glass.voter]
-    decision = ApprovalDecision(
-        approved=approved,
-        approver=verdict.summary(),
-        comment=verdict.break_glass.reason if verdict.break_glass else "",
-        approvers=[v.email or v.id for v in voters if v is not None],
-        break_glass=verdict.break_glass is not None,
-        refused=verdict.refused,
-    )
+    decided = decision_of(verdict)
+    decision = decided.decision
     logger.info("plan %s %s", plan.hash[:12], verdict.summary())
     if decision.break_glass:
         BREAK_GLASS_APPROVALS.labels(runbook=plan.runbook).inc()
@@ -481,67 +376,30 @@ async def _decided(
             payload={"runbook": plan.runbook, "subject": plan.subject, "by": decision.approver},
         )
         logger.warning("BREAK-GLASS: %s", verdict.summary())
-    if policy.approvals is not None:
-        # The message names people as Slack mentions where it can (ids), else by e-mail.
-        shown = decision.model_copy(
-            update={"approver": voters[0].id, "approvers": [v.id for v in voters]}
-        )
-        await mark_decided(policy.approvals, request, shown)
-        if decision.break_glass:
-            await post_run_result(
-                policy.approvals,
-                request,
-                f":rotating_light: *BREAK-GLASS* for {plan.runbook} {plan.subject}: "
-                f"{verdict.summary()}",
-                broadcast=True,
-            )
+    await tell_decided(request, decided, verdict, notifier_for(policy))
     return decision
 
 
 async def _refused(
     policy: RunbookPolicy, request: ApprovalRequest, attempt: int, verdict: Verdict
 ) -> str:
-    """Say in the log, and once per attempt in the Slack thread, why the gate still waits.
-
-    A vote short of the quorum is progress; anything that did not count is a refused attempt
-    and is shown in the channel too.
-    """
-    if verdict.refused:
-        text = (
-            f":no_entry: An answer did not count ({verdict.summary()} so far): "
-            + "; ".join(verdict.refused)
-        )
-    else:
-        text = f"Vote recorded: {verdict.summary()}; waiting for more."
-    get_run_logger().warning("%s; waiting again", text)
+    """Say in the log, and once per attempt in the Slack thread, why the gate still waits."""
+    get_run_logger().warning("%s; waiting again", refused_text(verdict))
     async with get_client() as client:
-        first = await claim_note(client, request.run_id, f"{request.gate}-refused-{attempt}")
-    if first and policy.approvals is not None:
-        await post_run_result(policy.approvals, request, text, broadcast=bool(verdict.refused))
-    return f"woken at attempt {attempt + 1}: {text.removeprefix(':no_entry: ')}"
-
-
-#: Prefect keeps state messages short in its UI; the rules come first, then the last refusal.
-_MAX_STATE_MESSAGE = 1000
+        store = PrefectVoteStore(client, request.run_id)
+        return await tell_refused(request, attempt, verdict, store, notifier_for(policy))
 
 
 def _rules_in_words(policy: RunbookPolicy, request: ApprovalRequest) -> tuple[str, str, str]:
-    """Who may approve, whether UI answers count, and the expiry: the policy that judges."""
-    return (
-        who_may_approve(policy.approval, held=request.held is not None),
-        ui_votes_in_words(policy.approval, slack_configured=policy.approvals is not None),
-        f"{request.expires_at:%Y-%m-%d %H:%M:%S} UTC",
+    return rules_in_words(
+        policy.approval, request, slack_configured=policy.approvals is not None
     )
 
 
 def _wait_state_message(policy: RunbookPolicy, request: ApprovalRequest, history: list[str]) -> str:
-    """The waiting state's message on the run's page: who may approve, by when, and why the
-    last answer did not count."""
-    who, ui, expires = _rules_in_words(policy, request)
-    text = f"Waiting for approval until {expires} by {who}. {ui}."
-    if history:
-        text = f"{text} Last answer: {history[-1]}"
-    return text[:_MAX_STATE_MESSAGE]
+    return wait_state_message(
+        policy.approval, request, history, slack_configured=policy.approvals is not None
+    )
 
 
 def _answer_form(

@@ -1,6 +1,6 @@
 """The approval message in Block Kit: asked, voting, decided, expired. Pure functions, no I/O.
 
-Everything shown comes from the :class:`~tasks.approvals.models.ApprovalRequest`, which holds
+Everything shown comes from the :class:`~core.approvals.requests.ApprovalRequest`, which holds
 no secret; user text is escaped for mrkdwn and anything shaped like a Slack token is redacted
 anyway. Button values carry only ``"<run_id>|<gate>|<plan_hash>"``; the handler looks the rest
 up on the flow run and authorizes the clicker there, never from the message.
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tasks.approvals.models import ApprovalRequest
+from core.approvals.requests import ApprovalRequest
 
 APPROVE_ACTION = "approve"
 REJECT_ACTION = "reject"

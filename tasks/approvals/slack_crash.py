@@ -17,7 +17,7 @@ from typing import Any
 from prefect.context import FlowRunContext
 
 from blocks.slack import SlackApprovals
-from tasks.approvals.models import ApprovalRequest
+from core.approvals.requests import ApprovalRequest
 from tasks.approvals.slack_blocks import SlackMessage, request_message, slack_date
 
 logger = logging.getLogger(__name__)

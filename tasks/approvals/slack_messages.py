@@ -20,7 +20,7 @@ from prefect.tasks import exponential_backoff
 from slack_sdk.errors import SlackApiError
 
 from blocks.slack import SlackApprovals
-from tasks.approvals.models import ApprovalDecision, ApprovalRequest, request_key
+from core.approvals.requests import ApprovalDecision, ApprovalRequest, request_key
 from tasks.approvals.slack_blocks import decided_message, expired_message, redact, request_message
 from tasks.approvals.store import claim_expiry, read_request, store_request
 from tasks.retry import retry_when

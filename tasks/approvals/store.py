@@ -10,21 +10,22 @@ function takes an open ``PrefectClient``.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from uuid import UUID
 
 import httpx
 from prefect.client.orchestration import PrefectClient
 from pydantic import ValidationError
 
-from tasks.approvals.models import (
+from core.approvals.requests import (
     REQUEST_KEY_PREFIX,
     VOTE_KEY_PREFIX,
     ApprovalRequest,
     request_key,
     vote_key,
 )
-from tasks.approvals.policy import Vote
-from tasks.service_key import sign, verify
+from core.approvals.rules import Vote
+from core.service_key import sign, verify
 
 EXPIRED_KEY_PREFIX = "approval-expired-"
 
@@ -295,3 +296,23 @@ async def unanswered_requests(client: PrefectClient, run_id: UUID | str) -> list
 def decided_key(gate: str) -> str:
     """Run-input key of the note the flow writes once it has decided a gate."""
     return f"note-{gate}-decided"
+
+
+@dataclass(frozen=True)
+class PrefectVoteStore:
+    """The gate's ``VoteStore`` port on one flow run, through an open ``PrefectClient``."""
+
+    client: PrefectClient
+    run_id: str
+
+    async def read_votes(self, gate: str) -> list[Vote]:
+        return await read_votes(self.client, self.run_id, gate)
+
+    def is_authentic(self, gate: str, vote: Vote) -> bool:
+        return vote_is_authentic(self.run_id, gate, vote)
+
+    async def record_vote(self, gate: str, vote: Vote) -> bool:
+        return await record_vote(self.client, self.run_id, gate, vote)
+
+    async def claim_note(self, name: str) -> bool:
+        return await claim_note(self.client, self.run_id, name)

@@ -22,10 +22,10 @@ from prefect.exceptions import ObjectAlreadyExists
 from prefect.runtime import flow_run
 
 from blocks.policy import RunbookPolicy
-from tasks.approvals.metrics import STORM_HOLDS
+from core.approvals.metrics import STORM_HOLDS
+from core.planning.plan import Action, Plan
 from tasks.approvals.slack_messages import post_alert
 from tasks.approvals.store import read_note, write_note
-from tasks.planning.plan import Action, Plan
 from tasks.triggers import Trigger
 
 

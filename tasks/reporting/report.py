@@ -11,10 +11,10 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
-from blocks._naming import slug
-from ops.crash_recovery import crash_resumptions
-from tasks.approvals.models import ApprovalDecision, ApprovalRequest
-from tasks.planning.plan import Plan
+from core.approvals.requests import ApprovalDecision, ApprovalRequest
+from core.naming import slug
+from core.planning.plan import Plan
+from tasks.reporting.crash_history import crash_resumptions
 from tasks.steps.step import Outcome, StepResult
 from tasks.triggers import Trigger
 

@@ -26,7 +26,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from arize_admin import is_transient
-from tasks.planning.changes import (
+from core.planning.changes import (
     CHANGE_MODELS,
     BindRole,
     Change,
@@ -46,7 +46,7 @@ from tasks.planning.changes import (
     UnbindRole,
     UpdateRole,
 )
-from tasks.planning.plan import Plan
+from core.planning.plan import Plan
 from tasks.steps import progress, throttle
 from tasks.steps.bindings import bind_role, rebind_role, unbind_role
 from tasks.steps.keys import ensure_service_key, revoke_key

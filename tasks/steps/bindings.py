@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import task
 
 from arize_admin import RoleBindingResourceType
-from tasks.planning.changes import BindRole, RebindRole, UnbindRole
+from core.planning.changes import BindRole, RebindRole, UnbindRole
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.step import (
     Outcome,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from arize_admin import CreatedServiceApiKey, RefreshedApiKey
-from blocks.key_store import StoredKey
+from core.keys import StoredKey
 from tasks.steps.step import StepContext
 
 

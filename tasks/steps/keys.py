@@ -12,7 +12,7 @@ from arize_admin import (
     ServiceKeyOrgAssignment,
     ServiceKeySpaceAssignment,
 )
-from tasks.planning.changes import CreateServiceKey, RevokeKey
+from core.planning.changes import CreateServiceKey, RevokeKey
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.key_values import store_issued_key
 from tasks.steps.step import Outcome, StepContext, StepResult, find_or_create

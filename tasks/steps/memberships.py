@@ -9,7 +9,7 @@ from __future__ import annotations
 from prefect import task
 
 from arize_admin import CustomRole, PredefinedRole
-from tasks.planning.changes import SetOrgRole, SetSpaceRole
+from core.planning.changes import SetOrgRole, SetSpaceRole
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.step import Outcome, StepContext, StepResult, resolve_user_id
 

@@ -10,7 +10,7 @@ from collections.abc import Awaitable
 from contextvars import ContextVar
 from typing import Protocol, TypeVar
 
-from tasks.planning.plan import Change, Plan
+from core.planning.plan import Change, Plan
 
 T = TypeVar("T")
 

@@ -20,7 +20,7 @@ from arize_admin import (
     RoleBindingResourceType,
     ServiceApiKey,
 )
-from tasks.planning.changes import ReplaceKey
+from core.planning.changes import ReplaceKey
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.key_values import prove_authenticates, store_issued_key
 from tasks.steps.step import Outcome, StepContext, StepResult

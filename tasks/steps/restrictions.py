@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import task
 
-from tasks.planning.changes import RestrictProject
+from core.planning.changes import RestrictProject
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.step import Outcome, StepContext, StepResult
 

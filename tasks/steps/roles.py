@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import task
 
-from tasks.planning.changes import CreateRole, DeleteRole, UpdateRole
+from core.planning.changes import CreateRole, DeleteRole, UpdateRole
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.step import Outcome, StepContext, StepResult, find_or_create, remove_if_present
 

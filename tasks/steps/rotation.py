@@ -6,8 +6,8 @@ from datetime import datetime
 
 from prefect import task
 
-from blocks.key_store import StoredKey
-from tasks.planning.changes import RotateKey
+from core.keys import StoredKey
+from core.planning.changes import RotateKey
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.key_values import prove_authenticates, store_issued_key
 from tasks.steps.step import Outcome, StepContext, StepResult

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import task
 
-from tasks.planning.changes import CreateSpace
+from core.planning.changes import CreateSpace
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.step import StepContext, StepResult, find_or_create
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from prefect import task
 
 from arize_admin import ConflictError, PredefinedRole
-from blocks.key_store import StoredKey
-from tasks.planning.changes import DeleteUser, InviteUser
+from core.keys import StoredKey
+from core.planning.changes import DeleteUser, InviteUser
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.step import Outcome, StepContext, StepResult, remove_if_present
 

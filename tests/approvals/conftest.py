@@ -29,10 +29,11 @@ from prefect.runtime import flow_run
 from prefect.states import State
 
 from blocks.slack import SlackApprovals
+from core.approvals.requests import ApprovalRequest
+from core.approvals.rules import ApprovalPolicy
 from emulator.slack import SlackEmulatorServer
 from emulator.slack.interactions import SignedRequest, build_click
-from tasks.approvals.models import ApprovalAnswer, ApprovalRequest
-from tasks.approvals.policy import ApprovalPolicy
+from tasks.approvals.answer import ApprovalAnswer
 from tasks.approvals.slack_blocks import parse_button_value
 from tasks.approvals.slack_messages import mark_expired, post_approval_request, post_run_result
 from tests.fixtures.slack import SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET

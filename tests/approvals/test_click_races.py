@@ -30,10 +30,11 @@ from prefect.runtime import flow_run
 from prefect.states import Paused, Running, State
 
 from blocks.slack import SlackApprovals
+from core.approvals.requests import ApprovalRequest
 from emulator.slack import SlackEmulatorServer
 from emulator.slack.interactions import build_click
+from tasks.approvals.answer import ApprovalAnswer
 from tasks.approvals.gate import HOLD_EXPIRED_MESSAGE
-from tasks.approvals.models import ApprovalAnswer, ApprovalRequest
 from tasks.approvals.slack_messages import post_approval_request
 from tests.approvals.conftest import ALICE, APPROVERS, request_fields, send
 from tests.fixtures.slack import SLACK_SIGNING_SECRET

@@ -33,11 +33,11 @@ from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore
 from blocks.policy import RunbookPolicy
 from cli.approvals import answer_gate
+from core.approvals.rules import ApprovalPolicy
 from ops.ha_stack import WORK_POOL, deploy, free_port
 from ops.processes import ManagedProcess
 from ops.worker_stop import stop_worker
 from tasks.approvals.gate import deployment_wait_keys
-from tasks.approvals.policy import ApprovalPolicy
 from tests.fixtures.runbooks import APPROVER
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]

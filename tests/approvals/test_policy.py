@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tasks.approvals.policy import (
+from core.approvals.rules import (
     ApprovalPolicy,
     Directory,
     Outcome,
@@ -156,7 +156,7 @@ def test_a_space_can_name_its_own_approvers() -> None:
 def test_vote_keys_keep_every_distinct_email_apart() -> None:
     import re
 
-    from tasks.approvals.models import vote_key
+    from core.approvals.requests import vote_key
 
     emails = ["jo.ann@acme.example", "jo_ann@acme.example", "jo-ann@acme.example",
               "jo+ann@acme.example", "joann@acme.example"]

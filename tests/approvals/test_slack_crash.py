@@ -12,8 +12,8 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from blocks.slack import SlackApprovals
+from core.approvals.requests import ApprovalRequest
 from emulator.slack import SlackEmulatorServer
-from tasks.approvals.models import ApprovalRequest
 from tasks.approvals.slack_crash import CRASHED_LINE, disable_buttons_on_crash, reopen_request
 from tasks.approvals.slack_messages import post_approval_request
 from tests.approvals.conftest import APPROVERS, request_fields

@@ -12,8 +12,8 @@ from prefect.client.orchestration import get_client
 from prefect.runtime import flow_run
 
 from blocks.slack import SlackApprovals
+from core.approvals.requests import ApprovalDecision, ApprovalRequest
 from emulator.slack import SlackEmulatorServer
-from tasks.approvals.models import ApprovalDecision, ApprovalRequest
 from tasks.approvals.slack_messages import (
     ApprovalRequestConflict,
     mark_decided,

@@ -17,10 +17,10 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 
 from arize_admin import PredefinedRole
 from cli.approvals import GateNotAnswered, answer_gate, wait_for_gate
+from core.approvals.metrics import BREAK_GLASS_APPROVALS
+from core.approvals.requests import ApprovalRequest
+from core.approvals.rules import ApprovalPolicy, Vote, VoteChannel, Voter
 from flows.offboard_user.flow import offboard_user
-from tasks.approvals.metrics import BREAK_GLASS_APPROVALS
-from tasks.approvals.models import ApprovalRequest
-from tasks.approvals.policy import ApprovalPolicy, Vote, VoteChannel, Voter
 from tasks.approvals.store import read_request, read_votes, record_vote
 from tasks.reporting.report import RunStatus
 from tasks.triggers import Trigger, TriggerSource

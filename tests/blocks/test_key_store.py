@@ -14,7 +14,8 @@ from arize_admin import (
     ServiceKeyOrgAssignment,
     ServiceKeySpaceAssignment,
 )
-from blocks.key_store import ArizeKeyStore, StoredKey
+from blocks.key_store import ArizeKeyStore
+from core.keys import StoredKey
 from flows.rotate_service_keys.flow import rotate_service_keys
 from flows.rotate_service_keys.spec import RotateServiceKeysSpec
 from tasks.reporting.report import RunStatus

@@ -27,9 +27,9 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore
 from blocks.policy import RunbookPolicy
+from core.approvals.rules import ApprovalPolicy
 from ops.ha_stack import HAOptions, PrefectHAStack, free_port
 from ops.postgres import drop_database
-from tasks.approvals.policy import ApprovalPolicy
 from tests.fixtures.arize import ADMIN_KEY
 from tests.fixtures.services import PG_HOST, PG_PORT, PG_USER, _reachable, unavailable
 

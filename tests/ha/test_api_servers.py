@@ -8,7 +8,7 @@ from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.objects import StateType
 
 from arize_admin import AsyncArizeAdmin
-from ops.crash_recovery import was_rescheduled_after_crash
+from tasks.reporting.crash_history import was_rescheduled_after_crash
 from tests.ha.conftest import HA, save_policy, start_onboarding, team, wait_final
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]

@@ -13,9 +13,9 @@ from ops.crash_recovery import (
     HEARTBEAT_AUTOMATION,
     RESCHEDULE_AUTOMATION,
     crash_recovery_automations,
-    crash_resumptions,
     ensure_crash_recovery,
 )
+from tasks.reporting.crash_history import crash_resumptions
 
 
 async def test_setup_twice_keeps_one_automation_of_each_and_applies_new_settings(

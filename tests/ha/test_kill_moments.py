@@ -43,15 +43,15 @@ from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore
 from blocks.policy import RunbookPolicy
 from cli.approvals import answer_gate
+from core.approvals.rules import ApprovalPolicy
 from ops.crash_recovery import (
     MISSED_HEARTBEAT_MESSAGE,
     RESCHEDULED_STATE_NAME,
-    crash_resumptions,
     ensure_crash_recovery,
     last_heartbeat,
 )
 from ops.processes import ManagedProcess
-from tasks.approvals.policy import ApprovalPolicy
+from tasks.reporting.crash_history import crash_resumptions
 from tests.fixtures.arize import ADMIN_KEY
 from tests.fixtures.runbooks import APPROVER
 from tests.ha.conftest import (

@@ -18,10 +18,9 @@ from arize_admin import ApiKeyType, AsyncArizeAdmin
 from ops.crash_recovery import (
     MISSED_HEARTBEAT_MESSAGE,
     RESCHEDULED_STATE_NAME,
-    crash_resumptions,
-    was_rescheduled_after_crash,
 )
 from ops.processes import ManagedProcess
+from tasks.reporting.crash_history import crash_resumptions, was_rescheduled_after_crash
 from tests.fixtures.runbooks import mutation_count, set_faults
 from tests.ha.conftest import HA, save_policy, start_onboarding, team, wait_final
 

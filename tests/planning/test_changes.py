@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 import flows.registry  # noqa: F401  (every runbook's own change models and steps register)
 from arize_admin import InviteMode
-from tasks.planning.changes import (
+from core.planning.changes import (
     CHANGE_MODELS,
     Action,
     Change,
@@ -19,7 +19,7 @@ from tasks.planning.changes import (
     RevokeKey,
     RotateKey,
 )
-from tasks.planning.plan import Plan
+from core.planning.plan import Plan
 from tasks.steps.apply import STEPS, add_step, missing_steps
 from tasks.steps.step import StepContext, StepResult
 

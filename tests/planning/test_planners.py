@@ -6,16 +6,16 @@ for the same state, and name the spec field when a name does not exist.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import pytest
 
-from blocks.arize import ArizeCredentials
+from arize_admin import AsyncArizeAdmin
 from blocks.key_store import ArizeKeyStore
+from core.planning.changes import Action, CreateRole, DeleteUser, RevokeKey
+from core.planning.context import PlanContext
+from core.planning.plan import Plan, SpecError
 from flows.registry import REGISTRY, Runbook, get
-from tasks.planning.changes import Action, CreateRole, DeleteUser, RevokeKey
-from tasks.planning.plan import Plan, SpecError
 from tests.fixtures.runbooks import mutation_count
 
 # The key store is Prefect Secret blocks: planners that read it need the Prefect API.
@@ -25,13 +25,11 @@ WITHOUT_KEY_STORE = {"onboard-team": {"service_key": None}}
 
 
 async def plan_of(runbook: Runbook, arize, **changes: Any) -> Plan:
-    credentials = ArizeCredentials(api_key=arize.admin_key, base_url=arize.base_url)
     spec = runbook.example(**{**WITHOUT_KEY_STORE.get(runbook.name, {}), **changes})
     # Without a service key in the spec, onboard-team's planner never reads its key store.
-    key_store = ArizeKeyStore(prefix="planner-test")
-    known = {"credentials": credentials, "key_store": key_store, "spec": spec, "last_mapping": {}}
-    wanted = inspect.signature(runbook.planner.fn).parameters
-    plan = await runbook.planner.fn(**{k: v for k, v in known.items() if k in wanted})
+    context = PlanContext(keys=ArizeKeyStore(prefix="planner-test"))
+    async with AsyncArizeAdmin(api_key=arize.admin_key, base_url=arize.base_url) as client:
+        plan = await runbook.planner(client, spec, context)
     return getattr(plan, "plan", plan)
 
 

@@ -19,10 +19,10 @@ from arize_admin import (
     RoleBindingResourceType,
 )
 from cli.approvals import answer_gate
+from core.planning.plan import SpecError
 from flows.offboard_user.flow import offboard_user
 from flows.offboard_user.spec import OffboardUserSpec
 from tasks.approvals.store import read_request
-from tasks.planning.plan import SpecError
 from tasks.reporting.report import RunStatus
 from tests.fixtures.runbooks import (
     admin_client,

@@ -6,10 +6,10 @@ import pytest
 from prefect import get_client
 
 from arize_admin import ApiKeyType, AsyncArizeAdmin, RoleBindingResourceType
+from core.planning.plan import SpecError
 from flows.onboard_team.flow import onboard_team
 from flows.onboard_team.plan import spec_role_name
 from flows.onboard_team.spec import OnboardTeamSpec
-from tasks.planning.plan import SpecError
 from tasks.reporting.report import RunStatus
 from tests.fixtures.runbooks import (
     admin_client,

@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from arize_admin import AsyncArizeAdmin, ResourceRestrictionType, RoleBindingResourceType
+from core.planning.plan import Action, SpecError
 from flows.restrict_project.flow import restrict_project
 from flows.restrict_project.plan import plan_restrict_project
 from flows.restrict_project.spec import RestrictProjectSpec
-from tasks.planning.plan import Action, SpecError
 from tasks.reporting.report import RunStatus
 from tests.fixtures.runbooks import (
     admin_client,
@@ -59,12 +59,18 @@ async def project_access(arize) -> tuple[dict[str, str], bool]:
     return by_email, restricted
 
 
+async def plan_with(runbook_policy, spec):
+    """The planner on its own, on a client from the runbook's credentials."""
+    async with runbook_policy.credentials.get_client() as client:
+        return await plan_restrict_project(client, spec)
+
+
 SEED_ACCESS = ({LEE: "Project Viewer"}, False)
 RESTRICTED_ACCESS = ({DANA: "Project Viewer", SAM: "Project Viewer"}, True)
 
 
 async def test_plan_orders_bind_then_restrict_then_unbind(arize, runbook_policy):
-    plan = await plan_restrict_project.fn(runbook_policy.credentials, example_spec())
+    plan = await plan_with(runbook_policy, example_spec())
 
     assert [(c.stage, c.action, c.destructive) for c in plan.changes] == [
         (0, Action.BIND_ROLE, False),
@@ -144,8 +150,7 @@ async def test_project_by_id_and_organization(arize, runbook_policy):
         space = await client.spaces.find_by_name("fraud-detection")
         project = await client.projects.find_by_name("fraud-model", space_id=space.id)
 
-    plan = await plan_restrict_project.fn(
-        runbook_policy.credentials, example_spec(project=project.id, organization="Acme")
+    plan = await plan_with(runbook_policy, example_spec(project=project.id, organization="Acme")
     )
 
     assert plan.subject == "fraud-detection/fraud-model"
@@ -163,13 +168,11 @@ async def test_space_name_in_two_organizations_needs_the_organization(arize, run
     assert caught.value.field == "space"
     assert mutation_count(arize) == before
 
-    plan = await plan_restrict_project.fn(
-        runbook_policy.credentials, example_spec(organization="Acme")
+    plan = await plan_with(runbook_policy, example_spec(organization="Acme")
     )
     assert len(plan.changes) == 4
     with pytest.raises(SpecError) as caught:
-        await plan_restrict_project.fn(
-            runbook_policy.credentials, example_spec(organization="Globex")
+        await plan_with(runbook_policy, example_spec(organization="Globex")
         )
     assert caught.value.field == "project"  # Globex's fraud-detection has no fraud-model
 
@@ -180,7 +183,7 @@ async def test_rebind_to_a_narrower_role_is_destructive(arize, runbook_policy):
         await client.roles.create(name="Span Reader", permissions=["PROJECT_READ"])
     spec = example_spec(allowed=[{"email": LEE, "role": "Span Reader"}])
 
-    plan = await plan_restrict_project.fn(runbook_policy.credentials, spec)
+    plan = await plan_with(runbook_policy, spec)
 
     rebind = next(c for c in plan.changes if c.action is Action.REBIND_ROLE)
     assert rebind.destructive and rebind.stage == 0

@@ -31,11 +31,12 @@ from arize_admin import (
     ServiceKeySpaceAssignment,
     is_transient,
 )
-from blocks.key_store import ArizeKeyStore, StoredKey
+from blocks.key_store import ArizeKeyStore
 from blocks.policy import RunbookPolicy
+from core.keys import StoredKey
+from core.planning.plan import SpecError
 from flows.rotate_service_keys.flow import rotate_service_keys
 from flows.rotate_service_keys.spec import RotateServiceKeysSpec
-from tasks.planning.plan import SpecError
 from tasks.reporting.report import RunStatus
 from tasks.steps.apply import ApplyFailed
 from tests.fixtures.runbooks import (

@@ -15,11 +15,11 @@ from prefect.blocks.system import Secret
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
 from arize_admin import CustomRole
+from core.planning.plan import Action, SpecError
 from flows.saml_role_mapping.flow import saml_role_mapping
 from flows.saml_role_mapping.mapping import ARTIFACT_KEY, load_last_mapping
 from flows.saml_role_mapping.plan import plan_saml_role_mapping
 from flows.saml_role_mapping.spec import SamlRoleMappingSpec
-from tasks.planning.plan import Action, SpecError
 from tasks.reporting.report import RunStatus
 from tests.fixtures.runbooks import (
     EXAMPLES,
@@ -236,7 +236,8 @@ def test_unknown_permission_is_refused_by_validation():
 async def test_prune_deletes_unmapped_unbound_roles_after_approval(arize, runbook_policy, variable):
     # Only "Project Viewer" is mapped; "Space Editor" has no bindings, so it may go.
     spec = example_spec(mappings=[example_spec().mappings[0].model_dump()], prune=True)
-    plan = await plan_saml_role_mapping.fn(runbook_policy.credentials, spec)
+    async with runbook_policy.credentials.get_client() as client:
+        plan = await plan_saml_role_mapping(client, spec)
     assert [(c.action, c.target, c.destructive, c.stage) for c in plan.changes] == [
         (Action.DELETE_ROLE, "Space Editor", True, 1)
     ]

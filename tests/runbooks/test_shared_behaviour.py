@@ -17,9 +17,10 @@ from prefect.blocks.system import Secret
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
 from cli.approvals import answer_gate
+from core.planning.context import PlanContext
+from core.planning.plan import PlanDrift
 from flows.registry import REGISTRY, Runbook
 from tasks.approvals.gate import ApprovalTimeout
-from tasks.planning.plan import PlanDrift
 from tasks.reporting.report import RunStatus
 from tasks.steps.apply import STEPS
 from tasks.steps.step import StepContext
@@ -51,10 +52,8 @@ def test_every_runbook_is_covered_or_says_why_not():
 
 async def _plan(runbook: Runbook, policy, spec):
     """The runbook's plan right now, through its planner outside any flow."""
-    known = {"credentials": policy.credentials, "key_store": policy.key_store, "spec": spec,
-             "last_mapping": {}}
-    wanted = runbook.planner.fn.__code__.co_varnames[: runbook.planner.fn.__code__.co_argcount]
-    plan = await runbook.planner.fn(**{k: v for k, v in known.items() if k in wanted})
+    async with policy.credentials.get_client() as client:
+        plan = await runbook.planner(client, spec, PlanContext(keys=policy.key_store))
     return getattr(plan, "plan", plan)
 
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tasks.approvals.models import ApprovalRequest
-from tasks.approvals.policy import ApprovalPolicy
+from core.approvals.requests import ApprovalRequest
+from core.approvals.rules import ApprovalPolicy
 from tasks.approvals.slack_blocks import (
     actions_block_id,
     button_value,

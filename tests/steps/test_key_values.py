@@ -6,7 +6,8 @@ import pytest
 
 from arize_admin import AuthenticationError
 from blocks.arize import ArizeCredentials
-from blocks.key_store import ArizeKeyStore, StoredKey
+from blocks.key_store import ArizeKeyStore
+from core.keys import StoredKey
 from tasks.steps.key_values import prove_authenticates
 from tasks.steps.step import StepContext
 from tests.fixtures.runbooks import admin_client

@@ -9,8 +9,8 @@ from prefect import flow, get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
 from arize_admin import InviteMode
-from tasks.planning.changes import InviteUser
-from tasks.planning.plan import Plan
+from core.planning.changes import InviteUser
+from core.planning.plan import Plan
 from tasks.reporting.report import LOGGED_PLAN_LINES, publish_plan
 
 

@@ -24,7 +24,7 @@ from prefect.states import Cancelled
 
 from blocks.arize import ArizeCredentials
 from blocks.policy import RunbookPolicy
-from tasks.approvals.policy import ApprovalPolicy
+from core.approvals.rules import ApprovalPolicy
 from tests.fixtures.runbooks import mutation_count
 from tests.ui.conftest import PrefectUI
 

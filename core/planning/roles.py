@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 
 from arize_admin import Role
-from tasks.planning.changes import CreateRole, UpdateRole
-from tasks.planning.plan import Plan, SpecError
-from tasks.planning.specs import CustomRoleSpec
+from core.planning.changes import CreateRole, UpdateRole
+from core.planning.plan import Plan, SpecError
+from core.planning.specs import CustomRoleSpec
 
 # Arize's own rule for role names; checked here to name the field.
 ROLE_NAME = re.compile(r"^[a-zA-Z0-9 \-_.,()\[\]'\"/:\\&@#$%!?+=]+$")

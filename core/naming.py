@@ -1,4 +1,4 @@
-"""Names that Prefect accepts for block documents, run-input keys and pause keys."""
+"""Slugs: names that Prefect accepts for block documents, run-input, pause and artifact keys."""
 
 from __future__ import annotations
 

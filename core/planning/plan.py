@@ -1,6 +1,6 @@
 """Plans: the read-only diff between a spec and live state, as an ordered list of typed changes.
 
-The changes are the models of tasks.planning.changes; tasks.steps.apply applies each through
+The changes are the models of core.planning.changes; tasks.steps.apply applies each through
 its step. A plan is what an approver approves. Its hash covers every change and every field, so a
 plan recomputed after approval can be compared with the approved one: if live state moved in
 between, the hashes differ and nothing is applied (see `ensure_no_drift`).
@@ -14,8 +14,8 @@ from collections import Counter
 
 from pydantic import BaseModel, Field
 
-from tasks.planning.changes import Action as Action  # re-exported: Plan users name actions
-from tasks.planning.changes import AnyChange, Change
+from core.planning.changes import Action as Action  # re-exported: Plan users name actions
+from core.planning.changes import AnyChange, Change
 
 
 class Plan(BaseModel):

@@ -1,9 +1,10 @@
-"""The approval gate's data: what is asked, what a vote is, what the answer is.
+"""The approval gate's data: what is asked, how it was decided, and the keys it is kept under.
 
-Shared by the flow-side gate (`tasks.approvals.gate`), the Slack poster
-(`tasks.approvals.slack_messages`) and the click handler in the webhook service, which reads and
-writes these on the flow run through Prefect's run-input API. Keys of run inputs may hold only
-``[a-z0-9-]``.
+Shared by the gate's decision logic (`core.approvals.decision`), the Prefect gate
+(`tasks.approvals.gate`), the Slack poster (`tasks.approvals.slack_messages`) and the click
+handler in the webhook service, which keep these on the flow run through Prefect's run-input
+API. Keys of run inputs may hold only ``[a-z0-9-]``; the resume form is
+`tasks.approvals.answer.ApprovalAnswer`.
 """
 
 from __future__ import annotations
@@ -11,28 +12,12 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from prefect.input import RunInput
 from pydantic import BaseModel, Field
 
-from tasks.approvals.policy import ApprovalPolicy
+from core.approvals.rules import ApprovalPolicy
 
 REQUEST_KEY_PREFIX = "approval-request-"
 VOTE_KEY_PREFIX = "vote-"
-
-
-class ApprovalAnswer(RunInput):
-    """What resumes a waiting gate: the Prefect UI's resume form, the CLI and Slack send it.
-
-    It is a claim, not a decision: the flow records a form answer as a UI vote from
-    ``approver`` (refused unless the policy allows UI votes), and decides only on the durable
-    votes. Slack and CLI voters record their vote first and then resume with this.
-    """
-
-    approved: bool = Field(description="True to approve the plan, false to reject it.")
-    approver: str = Field(
-        min_length=1, description="Your e-mail: the approver identity the policy checks."
-    )
-    comment: str = Field(default="", description="Why, for the audit record.")
 
 
 class ApprovalDecision(BaseModel):
@@ -96,7 +81,7 @@ VOTER_HASH_LENGTH = 32
 def vote_key(gate: str, voter_key: str) -> str:
     """Run-input key of one voter's vote on one gate; the key itself makes votes unique.
 
-    ``voter_key`` is :attr:`~tasks.approvals.policy.Voter.key` (the normalised e-mail, or the
+    ``voter_key`` is :attr:`~core.approvals.rules.Voter.key` (the normalised e-mail, or the
     Slack id of a voter without one). Run-input keys allow only ``[a-z0-9-]``, and slugging an
     e-mail would fold ``jo.ann@`` and ``jo_ann@`` into one voter, so the key holds a hash of
     it; the vote itself (the value) keeps the e-mail.

@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from arize_admin import InviteMode, ServiceKeyOrgAssignment
-from tasks.planning.specs import AccountRoleName, OrgRoleName, ServiceSpaceRoleName
+from core.planning.specs import AccountRoleName, OrgRoleName, ServiceSpaceRoleName
 
 
 class Action(StrEnum):

@@ -1,0 +1,1 @@
+"""What decides an approval: the rules (quorum, approvers, protected people, break-glass)."""

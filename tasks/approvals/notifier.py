@@ -1,0 +1,32 @@
+"""The gate's ``Notifier`` port on Slack: the request's message and its thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from blocks.policy import RunbookPolicy
+from blocks.slack import SlackApprovals
+from core.approvals.ports import Notifier, Silent
+from core.approvals.requests import ApprovalDecision, ApprovalRequest
+from tasks.approvals.slack_messages import mark_decided, mark_expired, post_run_result
+
+
+@dataclass(frozen=True)
+class SlackNotifier:
+    """Tells the approvers' channel, through the Slack app of the policy."""
+
+    slack: SlackApprovals
+
+    async def decided(self, request: ApprovalRequest, decision: ApprovalDecision) -> None:
+        await mark_decided(self.slack, request, decision)
+
+    async def announce(self, request: ApprovalRequest, text: str, *, broadcast: bool) -> None:
+        await post_run_result(self.slack, request, text, broadcast=broadcast)
+
+    async def expired(self, request: ApprovalRequest) -> None:
+        await mark_expired(self.slack, request)
+
+
+def notifier_for(policy: RunbookPolicy) -> Notifier:
+    """Slack when the policy has a Slack app, else nobody."""
+    return SlackNotifier(policy.approvals) if policy.approvals is not None else Silent()

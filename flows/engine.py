@@ -20,7 +20,7 @@ from tasks.approvals.models import ApprovalDecision
 from tasks.approvals.storm import storm_hold
 from tasks.planning.plan import NotConverged, Plan, PlanDrift, ensure_converged, ensure_no_drift
 from tasks.reporting.report import RunbookOutcome, RunStatus, publish_plan, write_report
-from tasks.steps import progress
+from tasks.steps import progress, throttle
 from tasks.steps.apply import ApplyFailed, apply_plan
 from tasks.steps.step import StepContext, StepResult
 from tasks.triggers import Trigger, TriggerSource, claimed_requesters
@@ -29,8 +29,16 @@ Replan = Callable[[], Awaitable[Plan]]
 
 
 async def load_policy(name: str) -> RunbookPolicy:
-    """The saved policy block the run uses."""
-    return await RunbookPolicy.aload(name)
+    """The saved policy block the run uses; from here on the run's requests to Arize are paced.
+
+    Every runbook loads its policy before its first request to Arize, so this is where the
+    run starts taking a slot of the policy's rate limit per request (its plan's reads
+    included: Arize limits reads too). A missing limit fails the run here, before any request.
+    """
+    policy = await RunbookPolicy.aload(name)
+    if policy.rate_limit:
+        await throttle.pace(policy.rate_limit)
+    return policy
 
 
 def resolve_trigger(trigger: Trigger | None) -> Trigger:

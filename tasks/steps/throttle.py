@@ -1,4 +1,4 @@
-"""Pace one run's requests to Arize against the shared Prefect rate limit (``arize-api`` by default).
+"""Pace one run's requests to Arize against the shared Prefect rate limit (``arize-api``).
 
 The limit is a Prefect global concurrency limit with slot decay: ``limit`` slots that drain at
 ``slot_decay_per_second``; the Prefect server is the one place that counts them for every

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -77,7 +76,8 @@ async def test_a_run_reserves_its_slots_in_a_few_increments_each_request_covered
 
     assert outcome.status is RunStatus.COMPLETED
     requests = arize.requests()["total"]
-    assert arize.control("GET", "faults")["injected"] == 0  # no 429: every request waited for its turn
+    # No 429: every request waited for its turn.
+    assert arize.control("GET", "faults")["injected"] == 0
     ours = [i for i in increments if i["names"] == [name]]
     granted = [i["slots"] for i in ours if i["status"] == 200]
     # Every request, reads included, ran on a slot the server granted, and no reservation

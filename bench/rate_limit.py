@@ -177,20 +177,43 @@ async def fixed_cost(emulator: EmulatorProcess, rate_limit: str | None) -> dict[
     state, _ = await _onboard(spec)
     outcome = await state.result()
     run_id = state.state_details.flow_run_id
-    phases: dict[str, float] = {}
-    for task_run in await _task_runs(run_id):
-        if task_run.start_time is None or task_run.end_time is None:
-            continue
-        phase = task_run.name.split(" ")[0]
-        seconds = (task_run.end_time - task_run.start_time).total_seconds()
-        phases[phase] = round(phases.get(phase, 0.0) + seconds, 3)
     return {
         "rate_limit": rate_limit and "on",
         "load_avg_1m_before": round(load, 2),
         "changes": outcome.planned,
         "applied": outcome.applied,
         "flow_run_seconds": round(await _flow_run_seconds(run_id), 2),
+        **await _timeline(run_id),
+    }
+
+
+async def _timeline(run_id: Any) -> dict[str, Any]:
+    """Where a run's time goes: each task run's start and end from the flow run's start, and
+    the time inside no task (the flow's own code and its round trips to Prefect between tasks)."""
+    from prefect import get_client
+
+    async with get_client() as client:
+        run = await client.read_flow_run(run_id)
+    assert run.start_time is not None and run.end_time is not None
+    phases: dict[str, float] = {}
+    timeline: list[dict[str, Any]] = []
+    busy_until = 0.0
+    in_tasks = 0.0
+    task_runs = [t for t in await _task_runs(run_id) if t.start_time and t.end_time]
+    for task_run in sorted(task_runs, key=lambda t: t.start_time):
+        start = (task_run.start_time - run.start_time).total_seconds()
+        end = (task_run.end_time - run.start_time).total_seconds()
+        phase = task_run.name.split(" ")[0]
+        phases[phase] = round(phases.get(phase, 0.0) + end - start, 3)
+        timeline.append({"task": task_run.name, "start": round(start, 3), "end": round(end, 3)})
+        # Time covered by some task, counted once where tasks overlap.
+        in_tasks += max(0.0, end - max(start, busy_until))
+        busy_until = max(busy_until, end)
+    total = (run.end_time - run.start_time).total_seconds()
+    return {
         "task_seconds_by_phase": phases,
+        "seconds_outside_tasks": round(total - in_tasks, 3),
+        "timeline": timeline,
     }
 
 

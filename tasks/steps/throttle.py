@@ -36,10 +36,11 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
+from uuid import UUID
 
 import httpx
 
@@ -125,8 +126,6 @@ class Pacer:
         """Slots spent on requests."""
         self.expired = 0
         """Granted slots left unspent for a whole window, and so not spent at all."""
-        self.loop: asyncio.AbstractEventLoop | None = None
-        """The event loop the pacer's waits belong to (set on first use)."""
         self._reserve = reserve or (lambda n: _reserve_on_server(name, n))
         self._clock = clock
         self._sleep = sleep
@@ -150,7 +149,6 @@ class Pacer:
 
     def prime(self) -> None:
         """Reserve the first slots now, while the run does other work before its first request."""
-        self.loop = self.loop or asyncio.get_running_loop()
         self._start_refill()
 
     def close(self) -> None:
@@ -160,7 +158,6 @@ class Pacer:
         self._refill = None
 
     async def _take_turn(self) -> _Turn:
-        self.loop = self.loop or asyncio.get_running_loop()
         async with self._lock:
             if len(self._recent) >= self.limit:
                 # The request ``limit`` turns back must have been answered a window ago: it
@@ -170,11 +167,7 @@ class Pacer:
                 free = oldest.at + self.window
                 if free > self._clock():
                     await self._sleep(free - self._clock())
-            if self._banked and self._clock() > self._banked_until:
-                # Granted for then, not for now: spending them late could meet another
-                # worker's slots granted since, above the rate.
-                self.expired += self._banked
-                self._banked = 0
+            self._expire()
             if self._banked == 0:
                 self._start_refill()
                 assert self._refill is not None
@@ -187,7 +180,15 @@ class Pacer:
             self._recent.append(turn)
             return turn
 
+    def _expire(self) -> None:
+        if self._banked and self._clock() > self._banked_until:
+            # Granted for then, not for now: spending them late could meet another worker's
+            # slots granted since, above the rate.
+            self.expired += self._banked
+            self._banked = 0
+
     def _start_refill(self) -> None:
+        self._expire()
         if self._refill is not None and not self._refill.done():
             return
         if self._refill is not None and self._refill.exception() is not None:
@@ -239,7 +240,9 @@ async def _reserve_on_server(name: str, slots: int) -> float | None:
     from prefect import get_client
 
     body = {"names": [name], "slots": slots, "mode": "rate_limit"}
-    async with get_client() as client:
+    # A client of its own (other httpx settings than the run's): a reservation made ahead may
+    # still be under way when the run, and the client it would otherwise share, has ended.
+    async with get_client(httpx_settings={}) as client:
         http = client._client  # the configured httpx client under PrefectClient's retries
         for pause in (*RETRY_SECONDS, None):
             request = http.build_request("POST", "/v2/concurrency_limits/increment", json=body)
@@ -279,18 +282,56 @@ async def pacer_for(name: str) -> Pacer:
     return Pacer(name, found.limit, found.slot_decay_per_second or 0.0)
 
 
-async def pace(name: str) -> Pacer:
-    """Pace every Arize request of this run (this context and its tasks) against ``name``.
+RUNS_KEPT = 32
+"""Pacers kept for runs in this process (a worker's flow-run process has one; tests, many)."""
 
-    Idempotent: a run already paced against ``name`` on this event loop keeps its pacer. The
-    first reservation starts at once, so it overlaps whatever the run does before its first
-    request.
+_runs: OrderedDict[tuple[UUID | None, asyncio.AbstractEventLoop], Pacer] = OrderedDict()
+
+
+def _this_run() -> tuple[UUID | None, asyncio.AbstractEventLoop]:
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    run_id = context.flow_run.id if context is not None and context.flow_run else None
+    return run_id, asyncio.get_running_loop()
+
+
+class _RunGate:
+    """The request gate a paced run sets: its own run's pacer, and no wait anywhere else.
+
+    A context variable set inside a flow outlives the flow in its caller's context (a test,
+    a bench, a parent flow); keyed by flow run, a pacer never paces another run's requests.
     """
-    gate = request_gate.get()
-    loop = asyncio.get_running_loop()
-    if isinstance(gate, Pacer) and gate.name == name and gate.loop in (None, loop):
-        return gate
-    pacer = await pacer_for(name)
-    pacer.prime()
-    request_gate.set(pacer)
+
+    def request(self, method: str, path: str) -> AbstractAsyncContextManager[None]:
+        pacer = _runs.get(_this_run())
+        return pacer.request(method, path) if pacer is not None else nullcontext()
+
+
+RUN_GATE = _RunGate()
+
+
+def prime() -> None:
+    """Reserve ahead for this run's pacer, if it has one: its next requests are near (a gate
+    just opened), and the reservation's round trip can overlap what comes before them."""
+    pacer = _runs.get(_this_run())
+    if pacer is not None:
+        pacer.prime()
+
+
+async def pace(name: str) -> Pacer:
+    """Pace every Arize request of this flow run (its tasks included) against ``name``.
+
+    Idempotent: a run already paced against ``name`` keeps its pacer. The first reservation
+    starts at once, so it overlaps whatever the run does before its first request.
+    """
+    key = _this_run()
+    pacer = _runs.get(key)
+    if pacer is None or pacer.name != name:
+        pacer = await pacer_for(name)
+        pacer.prime()
+        _runs[key] = pacer
+        while len(_runs) > RUNS_KEPT:
+            _runs.popitem(last=False)[1].close()
+    request_gate.set(RUN_GATE)
     return pacer

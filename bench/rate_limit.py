@@ -154,6 +154,24 @@ async def run_size(
         "most_in_one_second": most_in_one_second(during_run),
         "rate_429s": rate_429s,
         "flow_run_seconds": round(await _flow_run_seconds(state.state_details.flow_run_id), 2),
+        "pacer": _pacer_counts(state.state_details.flow_run_id),
+    }
+
+
+def _pacer_counts(run_id: Any) -> dict[str, Any] | None:
+    """What the run's pacer did: slots granted and spent, and what requests waited for."""
+    from tasks.steps import throttle
+
+    pacer = throttle.of_run(run_id)
+    if pacer is None:
+        return None
+    return {
+        "reservations": pacer.reservations,
+        "granted": pacer.granted,
+        "spent": pacer.handed_out,
+        "lapsed": pacer.expired,
+        "seconds_waiting_for_window": round(pacer.waited_for_window, 2),
+        "seconds_waiting_for_server": round(pacer.waited_for_server, 2),
     }
 
 
@@ -183,6 +201,7 @@ async def fixed_cost(emulator: EmulatorProcess, rate_limit: str | None) -> dict[
         "changes": outcome.planned,
         "applied": outcome.applied,
         "flow_run_seconds": round(await _flow_run_seconds(run_id), 2),
+        "pacer": _pacer_counts(run_id),
         **await _timeline(run_id),
     }
 

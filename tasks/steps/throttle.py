@@ -126,6 +126,10 @@ class Pacer:
         """Slots spent on requests."""
         self.expired = 0
         """Granted slots left unspent for a whole window, and so not spent at all."""
+        self.waited_for_window = 0.0
+        """Seconds requests waited for room in the window (Arize's count)."""
+        self.waited_for_server = 0.0
+        """Seconds requests waited for a reservation (the Prefect server's grant)."""
         self._reserve = reserve or (lambda n: _reserve_on_server(name, n))
         self._clock = clock
         self._sleep = sleep
@@ -163,15 +167,19 @@ class Pacer:
                 # The request ``limit`` turns back must have been answered a window ago: it
                 # reached Arize before its answer, so this one reaches it a window after.
                 oldest = self._recent.popleft()
+                began = self._clock()
                 await oldest.answered.wait()
                 free = oldest.at + self.window
                 if free > self._clock():
                     await self._sleep(free - self._clock())
+                self.waited_for_window += self._clock() - began
             self._expire()
             if self._banked == 0:
+                began = self._clock()
                 self._start_refill()
                 assert self._refill is not None
                 await asyncio.shield(self._refill)
+                self.waited_for_server += self._clock() - began
             self._banked -= 1
             self.handed_out += 1
             self._start_refill()
@@ -285,15 +293,19 @@ async def pacer_for(name: str) -> Pacer:
 RUNS_KEPT = 32
 """Pacers kept for runs in this process (a worker's flow-run process has one; tests, many)."""
 
-_runs: OrderedDict[tuple[UUID | None, asyncio.AbstractEventLoop], Pacer] = OrderedDict()
+_runs: OrderedDict[tuple[UUID | None, asyncio.AbstractEventLoop | None], Pacer] = OrderedDict()
 
 
-def _this_run() -> tuple[UUID | None, asyncio.AbstractEventLoop]:
+def _this_run() -> tuple[UUID | None, asyncio.AbstractEventLoop | None]:
+    """The flow run; outside one (an apply called directly), the event loop instead."""
     from prefect.context import FlowRunContext
 
     context = FlowRunContext.get()
-    run_id = context.flow_run.id if context is not None and context.flow_run else None
-    return run_id, asyncio.get_running_loop()
+    if context is not None and context.flow_run is not None:
+        # Not the loop too: a request of this run from another loop must meet its pacer (and
+        # fail loudly on it), never go unpaced.
+        return context.flow_run.id, None
+    return None, asyncio.get_running_loop()
 
 
 class _RunGate:
@@ -309,6 +321,12 @@ class _RunGate:
 
 
 RUN_GATE = _RunGate()
+
+
+def of_run(run_id: UUID) -> Pacer | None:
+    """The pacer of the flow run ``run_id`` in this process, if it was paced (benches read its
+    counts)."""
+    return next((pacer for (run, _), pacer in _runs.items() if run == run_id), None)
 
 
 def prime() -> None:

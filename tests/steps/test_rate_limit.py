@@ -18,6 +18,7 @@ import pytest
 from prefect import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
+from arize_admin import AsyncArizeAdmin
 from flows.onboard_team.flow import onboard_team
 from flows.onboard_team.spec import OnboardTeamSpec
 from tasks.reporting.report import RunStatus
@@ -72,10 +73,13 @@ async def test_a_run_reserves_its_slots_in_a_few_increments_each_request_covered
     await runbook_policy.asave("default", overwrite=True)
     arize.set_faults(max_rps=10)
 
-    outcome = await onboard_team(spec=team(10, "paced-team"))
+    state = await onboard_team(spec=team(10, "paced-team"), return_state=True)
+    outcome = await state.result()
 
     assert outcome.status is RunStatus.COMPLETED
     requests = arize.requests()["total"]
+    pacer = throttle.of_run(state.state_details.flow_run_id)
+    assert pacer is not None and pacer.handed_out == requests  # each went through the pacer
     # No 429: every request waited for its turn.
     assert arize.control("GET", "faults")["injected"] == 0
     ours = [i for i in increments if i["names"] == [name]]
@@ -89,6 +93,10 @@ async def test_a_run_reserves_its_slots_in_a_few_increments_each_request_covered
     assert len(granted) < requests / 2
     # A run alone waits for its slots to drain before asking again: never refused.
     assert all(i["status"] != 423 for i in ours)
+    # The run's pacer paces only the run, not what its caller does afterwards.
+    async with AsyncArizeAdmin(api_key=arize.admin_key, base_url=arize.base_url) as client:
+        await client.users.find_by_email("paced0@acme.example")
+    assert pacer.handed_out == requests
 
 
 async def test_two_runs_together_get_no_more_slots_than_the_limit(prefect_harness, increments):

@@ -14,11 +14,14 @@ request reached it. Per run:
   against ``configured_per_second``; ``writes`` and ``requests`` count the whole run;
 - ``most_in_one_second``: the most requests that reached Arize within any one second;
 - ``rate_429s``: the 429s the emulator answered (none is the goal);
-- ``flow_run_seconds``: the flow run's start to end in the Prefect API.
+- ``flow_run_seconds``: the flow run's start to end in the Prefect API;
+- ``pacer``: reservations, slots granted and spent, and the seconds requests waited for room
+  in Arize's window and for the Prefect server's grant.
 
 Then the smallest run: a member taken out of an onboarded team's space and put back (the plan
 says how many changes that is: ``changes``), with and without the limit: ``fixed_cost`` gives
-the flow run's start to end and each phase's task run time.
+the flow run's start to end, each task run on a timeline from the flow run's start, the time in
+no task (the flow's own round trips to Prefect), and what the run's pacer waited for.
 
 Writes bench/results/rate_limit.json. Asserts nothing.
 

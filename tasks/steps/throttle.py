@@ -53,6 +53,10 @@ down)."""
 CHUNK_SECONDS = 1.0
 """Each reservation covers about this many seconds of slots (at most half the limit): few
 reservations, so few meet a busy SQLite server."""
+LAPSE_WINDOWS = 10
+"""Granted slots unspent for this many windows lapse: long enough that a run's pause between
+stages on a busy machine does not cost a new reservation on its critical path, short enough
+that a run held at its gate does not spend minutes-old slots."""
 RETRY_SECONDS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 4.0, 8.0, 16.0)
 """Waits before asking again after a 503 or a connection error, then the error is raised:
 short first (a SQLite lock clears in milliseconds), then as patient as Prefect's own client
@@ -125,7 +129,7 @@ class Pacer:
         self.handed_out = 0
         """Slots spent on requests."""
         self.expired = 0
-        """Granted slots left unspent for a whole window, and so not spent at all."""
+        """Granted slots left unspent for ``LAPSE_WINDOWS`` windows, and so not spent at all."""
         self.waited_for_window = 0.0
         """Seconds requests waited for room in the window (Arize's count)."""
         self.waited_for_server = 0.0
@@ -221,7 +225,7 @@ class Pacer:
         self.reservations += 1
         self.granted += slots
         self._banked += slots
-        self._banked_until = now + self.window
+        self._banked_until = now + self.window * LAPSE_WINDOWS
 
     def _mirrored(self, now: float) -> int:
         """The server's active slots as this run alone would leave them (decay rounds down)."""

@@ -95,7 +95,7 @@ async def test_requests_in_flight_together_wait_for_the_earlier_answers():
     assert started[3] >= 0.4 + gate.window
 
 
-async def test_slots_left_unspent_for_a_window_are_not_spent_later():
+async def test_slots_left_unspent_for_long_are_not_spent_later():
     clock = Clock()
     server = Server(clock)
     gate = pacer(clock, server, limit=4, per_second=4)  # reservations of two slots

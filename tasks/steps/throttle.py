@@ -13,7 +13,7 @@ take 50 s instead of 3 s, for two reasons found by tracing the calls:
   ``floor(rate * seconds since the last update)``), so asking faster than the slots drain
   starves the limit below its rate.
 
-So a run reserves slots in chunks (half the limit) from the server through Prefect's
+So a run reserves slots in chunks (a window's worth) from the server through Prefect's
 concurrency API, answers a 503 with a short retry of its own and a 423 with the server's
 ``Retry-After``, and spends them on its requests. The server still decides: a run gets no slot
 the server did not grant, so every worker together stays within the one limit.
@@ -51,8 +51,12 @@ MARGIN = 1.04
 that absorbs jitter in the time the server sees between two reservations (its decay rounds
 down)."""
 CHUNK_SECONDS = 1.0
-"""Each reservation covers about this many seconds of slots (at most half the limit): few
-reservations, so few meet a busy SQLite server."""
+"""Each reservation covers about this many seconds of slots (at most the limit): few
+reservations, so few meet a busy SQLite server. The mirror sends a reservation only once the
+previous one's slots have drained, counted from its answer, so every reservation costs its
+round trip on top: a whole window per reservation pays it once a window, where half a window
+(as before) paid it twice, and on a loaded server (0.5 s a round trip) held a run to half its
+rate."""
 LAPSE_WINDOWS = 10
 """Granted slots unspent for this many windows lapse: long enough that a run's pause between
 stages on a busy machine does not cost a new reservation on its critical path, short enough
@@ -121,7 +125,7 @@ class Pacer:
         self.window = limit / per_second
         """Seconds in which ``limit`` requests may reach Arize."""
         self.interval = MARGIN / per_second
-        self.chunk = max(1, min(limit // 2 or 1, math.ceil(per_second * CHUNK_SECONDS)))
+        self.chunk = max(1, min(limit, math.ceil(per_second * CHUNK_SECONDS)))
         self.granted = 0
         """Slots the server granted this run."""
         self.reservations = 0

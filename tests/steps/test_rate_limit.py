@@ -89,7 +89,7 @@ async def test_a_run_reserves_its_slots_in_a_few_increments_each_request_covered
     assert sum(granted) >= requests > outcome.planned
     assert max(granted) <= 10
     # One increment per change was the old path: 30+ requests, each a chance of Prefect's
-    # 2 s back-off on a busy SQLite server. A reservation is half the limit here.
+    # 2 s back-off on a busy SQLite server. A reservation is the whole limit here.
     assert len(granted) < requests / 2
     # A run alone waits for its slots to drain before asking again: never refused.
     assert all(i["status"] != 423 for i in ours)

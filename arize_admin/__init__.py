@@ -27,6 +27,7 @@ from ._exceptions import (
     UnprocessableEntityError,
     is_transient,
 )
+from ._pacing import RequestGate, request_gate
 from ._pagination import AsyncPaginator, Page
 from ._resource import UNSET, Unset
 from .types import (
@@ -116,6 +117,7 @@ __all__ = [
     "ProjectType",
     "RateLimitError",
     "RefreshedApiKey",
+    "RequestGate",
     "ResourceRestriction",
     "ResourceRestrictionType",
     "Role",
@@ -136,5 +138,6 @@ __all__ = [
     "UserApiKey",
     "UserStatus",
     "is_transient",
+    "request_gate",
     "types",
 ]

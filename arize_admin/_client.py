@@ -19,6 +19,7 @@ import httpx
 from pydantic import SecretStr
 
 from ._exceptions import APIConnectionError, APIStatusError, APITimeoutError, make_status_error
+from ._pacing import RequestGate, request_gate
 from ._retry import (
     _calculate_retry_timeout,
     _parse_retry_after,
@@ -124,6 +125,8 @@ class AsyncArizeAdmin:
         max_retries: retries of a retryable request after the first try.
         max_concurrency: requests in flight at once through this client.
         requests_per_second: optional pacing of request starts.
+        request_gate: entered around every attempt of every request (a shared rate limit);
+            defaults to the `arize_admin.request_gate` context variable when the request is sent.
         http_client: an `httpx.AsyncClient` to use instead of a new one; it is not closed
             by this client.
 
@@ -146,6 +149,7 @@ class AsyncArizeAdmin:
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         requests_per_second: float | None = None,
         http_client: httpx.AsyncClient | None = None,
+        request_gate: RequestGate | None = None,
     ) -> None:
         if api_key is None:
             api_key = os.environ.get("ARIZE_API_KEY")
@@ -165,6 +169,7 @@ class AsyncArizeAdmin:
         """HTTP requests sent by this instance, retries included (for run reports)."""
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._limiter = _RateLimiter(requests_per_second) if requests_per_second else None
+        self._gate = request_gate
         self._owns_http_client = http_client is None
         self._http = http_client or httpx.AsyncClient(
             timeout=timeout,
@@ -262,6 +267,7 @@ class AsyncArizeAdmin:
             max_retries=self.max_retries if max_retries is None else max_retries,
             max_concurrency=max_concurrency or self.max_concurrency,
             http_client=self._http,
+            request_gate=self._gate,
         )
         if max_concurrency is None:
             copy._semaphore = self._semaphore
@@ -287,15 +293,26 @@ class AsyncArizeAdmin:
         async with self._semaphore:
             if self._limiter is not None:
                 await self._limiter.wait()
-            self.request_count += 1
-            return await self._http.request(
-                method,
-                self.base_url + path,
-                params=params or None,
-                json=body,
-                headers=self._headers(body is not None),
-                timeout=self.timeout,
-            )
+            gate = self._gate or request_gate.get()
+            if gate is None:
+                return await self._attempt(method, path, params, body)
+            # Inside the concurrency cap: a turn granted while waiting for a connection would
+            # be spent late, bunched with the turns after it.
+            async with gate.request(method, path):
+                return await self._attempt(method, path, params, body)
+
+    async def _attempt(
+        self, method: str, path: str, params: list[tuple[str, str]], body: Any
+    ) -> httpx.Response:
+        self.request_count += 1
+        return await self._http.request(
+            method,
+            self.base_url + path,
+            params=params or None,
+            json=body,
+            headers=self._headers(body is not None),
+            timeout=self.timeout,
+        )
 
     async def _request(
         self,

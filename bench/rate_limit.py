@@ -4,18 +4,24 @@
 For 10 and 200 new members (``--sizes`` to choose), the account is reset and the run is made
 twice on one Prefect test server and one emulator process: with ``rate_limit=None``, then with
 the policy naming a Prefect global concurrency limit of ``--per-second`` slots that drain at
-that rate (exactly what ``setup`` creates). The emulator answers 429 to writes above the same
-rate (its ``max_rps`` over POST/PUT/PATCH/DELETE) in the throttled run, standing in for Arize's
-limit; every change is one write, and reads are not rate limited. Per run:
+that rate (exactly what ``setup`` creates). In the throttled run the emulator answers 429 to
+any request above the same rate (its ``max_rps``, every method: Arize documents a 429 on every
+endpoint, reads included), standing in for Arize's limit. The emulator process logs when each
+request reached it. Per run:
 
-- ``writes_per_second``: changes applied ÷ the apply's time (from its start to the last change
-  finishing, heard through the apply's progress listener), against ``configured_per_second``;
+- ``requests_per_second``: requests that reached Arize during the apply ÷ the apply's time
+  (from its start to the last change finishing, heard through the apply's progress listener),
+  against ``configured_per_second``; ``writes`` and ``requests`` count the whole run;
+- ``most_in_one_second``: the most requests that reached Arize within any one second;
 - ``rate_429s``: the 429s the emulator answered (none is the goal);
-- ``flow_run_seconds``: the flow run's start to end in the Prefect API.
+- ``flow_run_seconds``: the flow run's start to end in the Prefect API;
+- ``pacer``: reservations, slots granted and spent, and the seconds requests waited for room
+  in Arize's window and for the Prefect server's grant.
 
 Then the smallest run: a member taken out of an onboarded team's space and put back (the plan
 says how many changes that is: ``changes``), with and without the limit: ``fixed_cost`` gives
-the flow run's start to end and each phase's task run time.
+the flow run's start to end, each task run on a timeline from the flow run's start, the time in
+no task (the flow's own round trips to Prefect), and what the run's pacer waited for.
 
 Writes bench/results/rate_limit.json. Asserts nothing.
 
@@ -26,7 +32,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import os
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -34,7 +42,7 @@ from typing import Any
 
 import httpx
 
-from bench._emulator import EmulatorProcess, emulator_process
+from bench._emulator import EmulatorProcess, arrivals, emulator_process
 from bench._figures import machine, save
 from bench.onboard_team import LATENCY_MS, _flow_run_seconds, _task_runs, team_spec
 
@@ -53,11 +61,12 @@ class _ApplyClock:
         self.done = 0
 
     def started(self, total: int) -> None:
-        self.started_at = time.perf_counter()
+        # Unix time: compared with the emulator process's arrival log.
+        self.started_at = time.time()
 
     def finished(self, change: Any, error: BaseException | None) -> None:
         self.done += 1
-        self.last_at = time.perf_counter()
+        self.last_at = time.time()
 
 
 async def _rate_limit(name: str, per_second: int) -> None:
@@ -101,8 +110,13 @@ async def _onboard(spec_data: dict[str, Any]) -> tuple[Any, _ApplyClock]:
     return state, clock
 
 
+def most_in_one_second(times: list[float]) -> int:
+    """The most of ``times`` (sorted) that fall within any one second."""
+    return max((bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times)), default=0)
+
+
 async def run_size(
-    emulator: EmulatorProcess, members: int, rate_limit: str | None, per_second: int
+    emulator: EmulatorProcess, log: Path, members: int, rate_limit: str | None, per_second: int
 ) -> dict[str, Any]:
     """One onboarding of ``members`` people, with or without the rate limit."""
     admin_key = emulator.reset("demo")
@@ -111,10 +125,11 @@ async def run_size(
         base_url=f"{emulator.base_url}/_emulator", timeout=30, trust_env=False
     ) as control:
         # Arize's limit stands only against the throttled run; the other shows the run's pace.
-        limit = {"max_rps": per_second, "methods": WRITES} if rate_limit else {}
+        limit = {"max_rps": per_second} if rate_limit else {}
         await control.put("/faults", json={"latency_ms": LATENCY_MS, **limit})
         await control.delete("/requests")
         load = os.getloadavg()[0]
+        run_started = time.time()
         state, clock = await _onboard(team_spec(members, space=f"rl-{members}"))
         outcome = await state.result()
         rate_429s = (await control.get("/faults")).json()["injected"]
@@ -123,6 +138,9 @@ async def run_size(
     assert clock.started_at is not None and clock.last_at is not None
     apply_seconds = clock.last_at - clock.started_at
     writes = sum(by_method.get(m, 0) for m in WRITES)
+    during_run = arrivals(log, since=run_started)
+    during_apply = arrivals(log, since=clock.started_at, until=clock.last_at)
+    per_second_achieved = len(during_apply) / apply_seconds
     return {
         "members": members,
         "rate_limit": rate_limit and "on",
@@ -130,12 +148,33 @@ async def run_size(
         "status": outcome.status.value,
         "changes": clock.done,
         "writes": writes,
+        "requests": sum(by_method.values()),
+        "apply_requests": len(during_apply),
         "apply_seconds": round(apply_seconds, 2),
-        "writes_per_second": round(writes / apply_seconds, 2),
+        "requests_per_second": round(per_second_achieved, 2),
         "configured_per_second": per_second if rate_limit else None,
-        "of_configured": round(writes / apply_seconds / per_second, 3) if rate_limit else None,
+        "of_configured": round(per_second_achieved / per_second, 3) if rate_limit else None,
+        "most_in_one_second": most_in_one_second(during_run),
         "rate_429s": rate_429s,
         "flow_run_seconds": round(await _flow_run_seconds(state.state_details.flow_run_id), 2),
+        "pacer": _pacer_counts(state.state_details.flow_run_id),
+    }
+
+
+def _pacer_counts(run_id: Any) -> dict[str, Any] | None:
+    """What the run's pacer did: slots granted and spent, and what requests waited for."""
+    from tasks.steps import throttle
+
+    pacer = throttle.of_run(run_id)
+    if pacer is None:
+        return None
+    return {
+        "reservations": pacer.reservations,
+        "granted": pacer.granted,
+        "spent": pacer.handed_out,
+        "lapsed": pacer.expired,
+        "seconds_waiting_for_window": round(pacer.waited_for_window, 2),
+        "seconds_waiting_for_server": round(pacer.waited_for_server, 2),
     }
 
 
@@ -159,20 +198,44 @@ async def fixed_cost(emulator: EmulatorProcess, rate_limit: str | None) -> dict[
     state, _ = await _onboard(spec)
     outcome = await state.result()
     run_id = state.state_details.flow_run_id
-    phases: dict[str, float] = {}
-    for task_run in await _task_runs(run_id):
-        if task_run.start_time is None or task_run.end_time is None:
-            continue
-        phase = task_run.name.split(" ")[0]
-        seconds = (task_run.end_time - task_run.start_time).total_seconds()
-        phases[phase] = round(phases.get(phase, 0.0) + seconds, 3)
     return {
         "rate_limit": rate_limit and "on",
         "load_avg_1m_before": round(load, 2),
         "changes": outcome.planned,
         "applied": outcome.applied,
         "flow_run_seconds": round(await _flow_run_seconds(run_id), 2),
+        "pacer": _pacer_counts(run_id),
+        **await _timeline(run_id),
+    }
+
+
+async def _timeline(run_id: Any) -> dict[str, Any]:
+    """Where a run's time goes: each task run's start and end from the flow run's start, and
+    the time inside no task (the flow's own code and its round trips to Prefect between tasks)."""
+    from prefect import get_client
+
+    async with get_client() as client:
+        run = await client.read_flow_run(run_id)
+    assert run.start_time is not None and run.end_time is not None
+    phases: dict[str, float] = {}
+    timeline: list[dict[str, Any]] = []
+    busy_until = 0.0
+    in_tasks = 0.0
+    task_runs = [t for t in await _task_runs(run_id) if t.start_time and t.end_time]
+    for task_run in sorted(task_runs, key=lambda t: t.start_time):
+        start = (task_run.start_time - run.start_time).total_seconds()
+        end = (task_run.end_time - run.start_time).total_seconds()
+        phase = task_run.name.split(" ")[0]
+        phases[phase] = round(phases.get(phase, 0.0) + end - start, 3)
+        timeline.append({"task": task_run.name, "start": round(start, 3), "end": round(end, 3)})
+        # Time covered by some task, counted once where tasks overlap.
+        in_tasks += max(0.0, end - max(start, busy_until))
+        busy_until = max(busy_until, end)
+    total = (run.end_time - run.start_time).total_seconds()
+    return {
         "task_seconds_by_phase": phases,
+        "seconds_outside_tasks": round(total - in_tasks, 3),
+        "timeline": timeline,
     }
 
 
@@ -187,17 +250,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     before = machine()
     name = f"arize-api-{uuid.uuid4().hex[:6]}"
-    with emulator_process() as emulator, prefect_test_harness(server_startup_timeout=120):
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        emulator_process(log=Path(tmp) / "arrivals.log") as emulator,
+        prefect_test_harness(server_startup_timeout=120),
+    ):
+        log = Path(tmp) / "arrivals.log"
         asyncio.run(_rate_limit(name, args.per_second))
         runs = [
-            asyncio.run(run_size(emulator, n, limit, args.per_second))
+            asyncio.run(run_size(emulator, log, n, limit, args.per_second))
             for n in sizes for limit in (None, name)
         ]
         fixed = [asyncio.run(fixed_cost(emulator, limit)) for limit in (None, name)]
     return save(RESULTS, {
         "configuration": f"setup's rate limit: {args.per_second} slots, "
                          f"{args.per_second}/s decay; emulator 429 above {args.per_second} "
-                         f"writes/s, {LATENCY_MS} ms per request",
+                         f"requests/s (any method), {LATENCY_MS} ms per request",
         "machine_before": before,
         "machine_after": machine(),
         "runs": runs,

@@ -8,6 +8,7 @@ apply; re-plan to verify nothing is left; report.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -20,17 +21,25 @@ from core.planning.plan import NotConverged, Plan, PlanDrift, ensure_converged, 
 from tasks.approvals.gate import ApprovalTimeout, announce_result, require_approval
 from tasks.approvals.storm import storm_hold
 from tasks.reporting.report import RunbookOutcome, RunStatus, publish_plan, write_report
-from tasks.steps import progress
+from tasks.steps import progress, throttle
 from tasks.steps.apply import ApplyFailed, apply_plan
-from tasks.steps.step import StepContext, StepResult
+from tasks.steps.step import Outcome, StepContext, StepResult
 from tasks.triggers import Trigger, TriggerSource, claimed_requesters
 
 Replan = Callable[[], Awaitable[Plan]]
 
 
 async def load_policy(name: str) -> RunbookPolicy:
-    """The saved policy block the run uses."""
-    return await RunbookPolicy.aload(name)
+    """The saved policy block the run uses; from here on the run's requests to Arize are paced.
+
+    Every runbook loads its policy before its first request to Arize, so this is where the
+    run starts taking a slot of the policy's rate limit per request (its plan's reads
+    included: Arize limits reads too). A missing limit fails the run here, before any request.
+    """
+    policy = await RunbookPolicy.aload(name)
+    if policy.rate_limit:
+        await throttle.pace(policy.rate_limit)
+    return policy
 
 
 def resolve_trigger(trigger: Trigger | None) -> Trigger:
@@ -128,6 +137,9 @@ async def execute_plan(
     context = StepContext(credentials=policy.credentials, key_store=policy.key_store)
     try:
         if decision is not None:
+            # Slots reserved before the gate have lapsed; the next ones are reserved while the
+            # drift re-plan's task starts, not after.
+            throttle.prime()
             ensure_no_drift(plan, await replan())
         results = await apply_plan(
             plan, context, max_parallel=policy.max_parallel, rate_limit_name=policy.rate_limit
@@ -138,9 +150,14 @@ async def execute_plan(
         await report(RunStatus.FAILED, applied, decision, notes=[str(ex)])
         await announce_result(plan, policy, f"Run failed; see the report. {ex}")
         raise
-    outcome = await report(RunStatus.COMPLETED, results, decision)
-    await announce_result(
-        plan, policy, f"Done: {outcome.applied} change(s) applied, {outcome.already} already "
-        "in place; verified against live state."
+    applied = sum(r.outcome is Outcome.APPLIED for r in results)
+    # Independent round trips (an artifact, a Slack reply): side by side, not one after the
+    # other, as the run's last steps before Completed.
+    outcome, _ = await asyncio.gather(
+        report(RunStatus.COMPLETED, results, decision),
+        announce_result(
+            plan, policy, f"Done: {applied} change(s) applied, {len(results) - applied} already "
+            "in place; verified against live state."
+        ),
     )
     return outcome, results

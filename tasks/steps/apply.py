@@ -126,13 +126,8 @@ class ApplyFailed(RuntimeError):
         super().__init__(f"{len(failures)} change(s) failed:\n" + "\n".join(lines))
 
 
-async def _apply_one(
-    ctx: StepContext, change: Change, rate_limit_name: str | None, *, direct: bool
-) -> StepResult:
+async def _apply_one(ctx: StepContext, change: Change, *, direct: bool) -> StepResult:
     """One change through its step: as its own task, or called directly inside a batch."""
-    if rate_limit_name:
-        # A missing limit fails loudly (RateLimitMissing), never silently unprotects Arize.
-        await throttle.acquire(rate_limit_name)
     step = STEPS[str(change.action)]
     if not direct:
         result = await progress.track(change, step(quote(ctx), change))
@@ -164,7 +159,6 @@ async def apply_batch(
     ctx: StepContext,
     changes: list[Change],
     label: str,
-    rate_limit_name: str | None = None,
     max_parallel: int = 8,
 ) -> list[StepResult | str]:
     """Apply ``changes``, ``max_parallel`` at a time; each outcome a row of the batch's table.
@@ -180,7 +174,7 @@ async def apply_batch(
     async def one(change: Change) -> StepResult | str:
         async with gate:
             try:
-                return await _apply_one(ctx, change, rate_limit_name, direct=True)
+                return await _apply_one(ctx, change, direct=True)
             except Exception as error:
                 return f"{type(error).__name__}: {error}"
 
@@ -212,7 +206,6 @@ async def _run_stage(
     number: int,
     *,
     max_parallel: int,
-    rate_limit_name: str | None,
 ) -> list[StepResult | BaseException]:
     """Every change of one stage, in order: a result or the exception that stopped it."""
     if len(stage) <= BATCH_ABOVE:
@@ -220,14 +213,13 @@ async def _run_stage(
 
         async def one(change: Change) -> StepResult:
             async with gate:
-                return await _apply_one(stage_ctx, change, rate_limit_name, direct=False)
+                return await _apply_one(stage_ctx, change, direct=False)
 
         return await asyncio.gather(*(one(c) for c in stage), return_exceptions=True)
     outcomes = await apply_batch(
         quote(stage_ctx),
         quote(stage),
         f"stage {number} ({len(stage)} changes)",
-        rate_limit_name,
         max_parallel,
     )
     return [o if isinstance(o, StepResult) else _BatchError(o) for o in outcomes]
@@ -249,7 +241,7 @@ async def apply_plan(
         plan: The approved plan.
         ctx: Blocks and ids known before the first stage.
         max_parallel: Changes of one stage in flight at once.
-        rate_limit_name: Prefect global concurrency limit each change occupies a slot of.
+        rate_limit_name: Prefect global concurrency limit each request to Arize takes a slot of.
 
     Returns:
         One result per change, in plan order.
@@ -259,16 +251,13 @@ async def apply_plan(
     """
     results: list[StepResult] = []
     refs = dict(ctx.refs)
-    pacer = None
     if rate_limit_name and plan.changes:
-        # One pacer for the whole apply: its stages, batches and step tasks share its slots.
-        pacer = await throttle.start(rate_limit_name, len(plan.changes))
+        # Every request of the run from here on, in every stage, batch and step task, takes a
+        # slot (a run started by `load_policy` already does). A missing limit fails loudly
+        # (RateLimitMissing), never silently unprotects Arize.
+        await throttle.pace(rate_limit_name)
     progress.started(len(plan.changes))
-    try:
-        return await _apply_stages(plan, ctx, refs, results, max_parallel, rate_limit_name)
-    finally:
-        if pacer is not None:
-            pacer.close()
+    return await _apply_stages(plan, ctx, refs, results, max_parallel)
 
 
 async def _apply_stages(
@@ -277,15 +266,12 @@ async def _apply_stages(
     refs: dict[str, str],
     results: list[StepResult],
     max_parallel: int,
-    rate_limit_name: str | None,
 ) -> list[StepResult]:
     logger = get_run_logger()
     for number, stage in enumerate(plan.stages, start=1):
         stage_ctx = ctx.model_copy(update={"refs": dict(refs)})
         logger.info("stage %d/%d: %d change(s)", number, len(plan.stages), len(stage))
-        outcomes = await _run_stage(
-            stage_ctx, stage, number, max_parallel=max_parallel, rate_limit_name=rate_limit_name
-        )
+        outcomes = await _run_stage(stage_ctx, stage, number, max_parallel=max_parallel)
         failures: list[tuple[Change, BaseException]] = []
         for change, outcome in zip(stage, outcomes, strict=True):
             if isinstance(outcome, BaseException):

@@ -1,4 +1,4 @@
-"""Pace one run's changes against the shared Prefect rate limit (``arize-api`` by default).
+"""Pace one run's requests to Arize against the shared Prefect rate limit (``arize-api``).
 
 The limit is a Prefect global concurrency limit with slot decay: ``limit`` slots that drain at
 ``slot_decay_per_second``; the Prefect server is the one place that counts them for every
@@ -13,12 +13,22 @@ take 50 s instead of 3 s, for two reasons found by tracing the calls:
   ``floor(rate * seconds since the last update)``), so asking faster than the slots drain
   starves the limit below its rate.
 
-So a run reserves slots in chunks (half a second's worth) from the server through Prefect's
+So a run reserves slots in chunks (a window's worth) from the server through Prefect's
 concurrency API, answers a 503 with a short retry of its own and a 423 with the server's
-``Retry-After``, and hands the reserved slots to its changes evenly spaced at the limit's rate,
-a little under it, so that on its own it never asks before its earlier slots have drained. The
-server still decides: a run gets no slot the server did not grant, so every worker together
-stays within the one limit.
+``Retry-After``, and spends them on its requests. The server still decides: a run gets no slot
+the server did not grant, so every worker together stays within the one limit.
+
+What a slot pays for is one request to Arize, not one change: Arize documents a 429 on every
+endpoint, and a change can cost a lookup and a create, a listing several pages, a 429 or 503
+its client's retry. So the pacer is an ``arize_admin`` request gate, set for the whole run
+(``pace``), and every attempt of every request any of the run's clients sends takes a slot:
+the plan's reads, each stage's writes, the client's retries, the verifying re-plan.
+
+Inside the run, requests are spaced as Arize counts them (no more than ``limit`` in any
+``limit / per_second`` seconds), anchored on when each answer came back, so an event loop
+that is slow to send under load cannot bunch requests up at the server. A run that idled
+between stages may then catch up with a burst of what the window allows, rather than losing
+those slots for good.
 """
 
 from __future__ import annotations
@@ -26,17 +36,31 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from dataclasses import dataclass, field
+from uuid import UUID
 
 import httpx
 
+from arize_admin import request_gate
+
 MARGIN = 1.04
-"""Slots are handed out this much slower than the limit's rate: the room that absorbs jitter
-in the time the server sees between two reservations (its decay rounds down)."""
+"""Reservations assume the server's bucket drains this much slower than its rate: the room
+that absorbs jitter in the time the server sees between two reservations (its decay rounds
+down)."""
 CHUNK_SECONDS = 1.0
-"""Each reservation covers about this many seconds of slots (at most the limit, and no more
-than the apply has changes left): few reservations, so few meet a busy SQLite server."""
+"""Each reservation covers about this many seconds of slots (at most the limit): few
+reservations, so few meet a busy SQLite server. The mirror sends a reservation only once the
+previous one's slots have drained, counted from its answer, so every reservation costs its
+round trip on top: a whole window per reservation pays it once a window, where half a window
+(as before) paid it twice, and on a loaded server (0.5 s a round trip) held a run to half its
+rate."""
+LAPSE_WINDOWS = 10
+"""Granted slots unspent for this many windows lapse: long enough that a run's pause between
+stages on a busy machine does not cost a new reservation on its critical path, short enough
+that a run held at its gate does not spend minutes-old slots."""
 RETRY_SECONDS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 4.0, 8.0, 16.0)
 """Waits before asking again after a 503 or a connection error, then the error is raised:
 short first (a SQLite lock clears in milliseconds), then as patient as Prefect's own client
@@ -58,13 +82,23 @@ Reserve = Callable[[int], Awaitable[float | None]]
 """Ask the server for ``n`` slots: None when granted, else seconds to wait before asking again."""
 
 
-class Pacer:
-    """Hands the slots of one Prefect rate limit to one run's changes, evenly spaced.
+@dataclass
+class _Turn:
+    """One request's slot: when its answer came back, once it has."""
 
-    Slots come from the server in reservations of up to ``chunk``; the next reservation is made
-    in the background while the last one's slots are being handed out, as soon as a local
-    mirror of the server's bucket (the same decay, a little slower) says it fits, so a busy
-    server's answer rarely holds a change up and a run alone never meets a 423.
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+    at: float = 0.0
+
+
+class Pacer:
+    """Spends the slots of one Prefect rate limit on one run's requests to Arize.
+
+    An ``arize_admin.RequestGate``: each attempt of each request waits for a slot the server
+    granted and for room in the window, ``limit`` requests per ``limit / per_second`` seconds
+    counted from their answers. Slots come from the server in reservations of up to ``chunk``;
+    the next one is made in the background while the last one's slots are being spent, as soon
+    as a local mirror of the server's bucket (the same decay, a little slower) says it fits, so
+    a busy server's answer rarely holds a request up and a run alone never meets a 423.
 
     Args:
         name: The Prefect global concurrency limit.
@@ -88,72 +122,97 @@ class Pacer:
             raise RateLimitMissing(name)
         self.name = name
         self.limit = limit
+        self.window = limit / per_second
+        """Seconds in which ``limit`` requests may reach Arize."""
         self.interval = MARGIN / per_second
-        self.chunk = max(1, min(limit // 2 or 1, math.ceil(per_second * CHUNK_SECONDS)))
+        self.chunk = max(1, min(limit, math.ceil(per_second * CHUNK_SECONDS)))
         self.granted = 0
         """Slots the server granted this run."""
         self.reservations = 0
         """Increments the server accepted."""
         self.handed_out = 0
-        """Slots given to changes."""
-        self.remaining: int | None = None
-        """Changes the apply still has to start, when known: reservations ask for no more."""
+        """Slots spent on requests."""
+        self.expired = 0
+        """Granted slots left unspent for ``LAPSE_WINDOWS`` windows, and so not spent at all."""
+        self.waited_for_window = 0.0
+        """Seconds requests waited for room in the window (Arize's count)."""
+        self.waited_for_server = 0.0
+        """Seconds requests waited for a reservation (the Prefect server's grant)."""
         self._reserve = reserve or (lambda n: _reserve_on_server(name, n))
         self._clock = clock
         self._sleep = sleep
         self._banked = 0
-        self._next = 0.0
+        self._banked_until = 0.0
+        self._recent: deque[_Turn] = deque()
         self._mirror_active = 0
         self._mirror_updated = 0.0
         self._refill: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
-    async def acquire(self) -> None:
-        """Wait for this change's turn and a slot the server granted."""
+    @asynccontextmanager
+    async def request(self, method: str, path: str) -> AsyncIterator[None]:
+        """One attempt of a request: wait for its slot, send it, note when it was answered."""
+        turn = await self._take_turn()
+        try:
+            yield
+        finally:
+            turn.at = self._clock()
+            turn.answered.set()
+
+    def prime(self) -> None:
+        """Reserve the first slots now, while the run does other work before its first request."""
+        self._start_refill()
+
+    def close(self) -> None:
+        """Stop a reservation still waiting for room (the run ended); a later request resumes."""
+        if self._refill is not None and not self._refill.done():
+            self._refill.cancel()
+        self._refill = None
+
+    async def _take_turn(self) -> _Turn:
         async with self._lock:
-            start = max(self._clock(), self._next)
-            if start > self._clock():
-                await self._sleep(start - self._clock())
+            if len(self._recent) >= self.limit:
+                # The request ``limit`` turns back must have been answered a window ago: it
+                # reached Arize before its answer, so this one reaches it a window after.
+                oldest = self._recent.popleft()
+                began = self._clock()
+                await oldest.answered.wait()
+                free = oldest.at + self.window
+                if free > self._clock():
+                    await self._sleep(free - self._clock())
+                self.waited_for_window += self._clock() - began
+            self._expire()
             if self._banked == 0:
+                began = self._clock()
                 self._start_refill()
                 assert self._refill is not None
                 await asyncio.shield(self._refill)
-                if self._clock() - start > self.interval:
-                    # The server made us wait (another worker holds the slots): restart the
-                    # schedule from now rather than catch up in a burst.
-                    start = self._clock()
+                self.waited_for_server += self._clock() - began
             self._banked -= 1
             self.handed_out += 1
-            if self.remaining is not None:
-                self.remaining -= 1
-            # From the scheduled start, not from now: a reservation's round trip must not push
-            # every later slot back.
-            self._next = start + self.interval
             self._start_refill()
+            # Last: a turn in the window must be answered, or every later one would wait on it.
+            turn = _Turn()
+            self._recent.append(turn)
+            return turn
 
-    def close(self) -> None:
-        """Stop a reservation still waiting for room (the apply ended early)."""
-        if self._refill is not None and not self._refill.done():
-            self._refill.cancel()
-
-    def _uncovered(self) -> int:
-        """Slots still to reserve: the apply's remaining changes not covered by banked slots."""
-        if self.remaining is None:
-            return self.chunk if self._banked == 0 else 0
-        uncovered = max(0, self.remaining - self._banked)
-        # More changes than announced still get a slot, never a hang.
-        return max(1, uncovered) if self._banked == 0 else uncovered
+    def _expire(self) -> None:
+        if self._banked and self._clock() > self._banked_until:
+            # Granted for then, not for now: spending them late could meet another worker's
+            # slots granted since, above the rate.
+            self.expired += self._banked
+            self._banked = 0
 
     def _start_refill(self) -> None:
+        self._expire()
         if self._refill is not None and not self._refill.done():
             return
         if self._refill is not None and self._refill.exception() is not None:
             raise self._refill.exception()  # type: ignore[misc]
-        slots = min(self.chunk, self._uncovered())
         # Keep at most two reservations' worth in hand: enough to hide a slow answer.
-        if slots == 0 or self._banked >= self.chunk:
+        if self._banked >= self.chunk:
             return
-        self._refill = asyncio.ensure_future(self._take(slots))
+        self._refill = asyncio.ensure_future(self._take(self.chunk))
 
     async def _take(self, slots: int) -> None:
         room = self._room_at(slots)
@@ -170,6 +229,7 @@ class Pacer:
         self.reservations += 1
         self.granted += slots
         self._banked += slots
+        self._banked_until = now + self.window * LAPSE_WINDOWS
 
     def _mirrored(self, now: float) -> int:
         """The server's active slots as this run alone would leave them (decay rounds down)."""
@@ -196,7 +256,9 @@ async def _reserve_on_server(name: str, slots: int) -> float | None:
     from prefect import get_client
 
     body = {"names": [name], "slots": slots, "mode": "rate_limit"}
-    async with get_client() as client:
+    # A client of its own (other httpx settings than the run's): a reservation made ahead may
+    # still be under way when the run, and the client it would otherwise share, has ended.
+    async with get_client(httpx_settings={}) as client:
         http = client._client  # the configured httpx client under PrefectClient's retries
         for pause in (*RETRY_SECONDS, None):
             request = http.build_request("POST", "/v2/concurrency_limits/increment", json=body)
@@ -236,22 +298,66 @@ async def pacer_for(name: str) -> Pacer:
     return Pacer(name, found.limit, found.slot_decay_per_second or 0.0)
 
 
-current: ContextVar[Pacer | None] = ContextVar("rate_limit_pacer", default=None)
-"""The running apply's pacer; its batch and step tasks run in copies of this context."""
+RUNS_KEPT = 32
+"""Pacers kept for runs in this process (a worker's flow-run process has one; tests, many)."""
+
+_runs: OrderedDict[tuple[UUID | None, asyncio.AbstractEventLoop | None], Pacer] = OrderedDict()
 
 
-async def start(name: str, changes: int) -> Pacer:
-    """Make a pacer of ``name`` the current one, for an apply of ``changes`` changes."""
-    pacer = await pacer_for(name)
-    pacer.remaining = changes
-    current.set(pacer)
-    return pacer
+def _this_run() -> tuple[UUID | None, asyncio.AbstractEventLoop | None]:
+    """The flow run; outside one (an apply called directly), the event loop instead."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is not None and context.flow_run is not None:
+        # Not the loop too: a request of this run from another loop must meet its pacer (and
+        # fail loudly on it), never go unpaced.
+        return context.flow_run.id, None
+    return None, asyncio.get_running_loop()
 
 
-async def acquire(name: str) -> None:
-    """Take one slot of ``name`` for a change, through the apply's pacer."""
-    pacer = current.get()
+class _RunGate:
+    """The request gate a paced run sets: its own run's pacer, and no wait anywhere else.
+
+    A context variable set inside a flow outlives the flow in its caller's context (a test,
+    a bench, a parent flow); keyed by flow run, a pacer never paces another run's requests.
+    """
+
+    def request(self, method: str, path: str) -> AbstractAsyncContextManager[None]:
+        pacer = _runs.get(_this_run())
+        return pacer.request(method, path) if pacer is not None else nullcontext()
+
+
+RUN_GATE = _RunGate()
+
+
+def of_run(run_id: UUID) -> Pacer | None:
+    """The pacer of the flow run ``run_id`` in this process, if it was paced (benches read its
+    counts)."""
+    return next((pacer for (run, _), pacer in _runs.items() if run == run_id), None)
+
+
+def prime() -> None:
+    """Reserve ahead for this run's pacer, if it has one: its next requests are near (a gate
+    just opened), and the reservation's round trip can overlap what comes before them."""
+    pacer = _runs.get(_this_run())
+    if pacer is not None:
+        pacer.prime()
+
+
+async def pace(name: str) -> Pacer:
+    """Pace every Arize request of this flow run (its tasks included) against ``name``.
+
+    Idempotent: a run already paced against ``name`` keeps its pacer. The first reservation
+    starts at once, so it overlaps whatever the run does before its first request.
+    """
+    key = _this_run()
+    pacer = _runs.get(key)
     if pacer is None or pacer.name != name:
         pacer = await pacer_for(name)
-        current.set(pacer)
-    await pacer.acquire()
+        pacer.prime()
+        _runs[key] = pacer
+        while len(_runs) > RUNS_KEPT:
+            _runs.popitem(last=False)[1].close()
+    request_gate.set(RUN_GATE)
+    return pacer

@@ -27,12 +27,20 @@ router = APIRouter(prefix="/slack", tags=["slack"])
 
 _DEFAULT_MAX_BODY = 256 * 1024
 
+#: What switches Slack on (both: clicks are verified with one and answered with the other).
+SLACK_VARIABLES = "ARIZE_RUNBOOKS_SLACK_SIGNING_SECRET and ARIZE_RUNBOOKS_SLACK_BOT_TOKEN"
+
+
+def slack_not_configured() -> SourceNotConfigured:
+    """The 404 of a service without Slack, naming the variables to set."""
+    return SourceNotConfigured.naming("slack", SLACK_VARIABLES)
+
 
 def slack_settings(request: Request) -> Any:
     """The service's settings, if Slack is configured (its signing secret is set)."""
     settings = getattr(request.app.state, "settings", None)
     if settings is None or settings.slack_signing_secret is None:
-        raise SourceNotConfigured.of("slack")
+        raise slack_not_configured()
     return settings
 
 
@@ -131,7 +139,7 @@ def interaction_handlers(request: Request) -> list[InteractionHandler]:
         handlers = build_handlers(slack_settings(request), shared)
         request.app.state.slack_handlers = handlers
     if not handlers:
-        raise SourceNotConfigured.of("slack")
+        raise slack_not_configured()
     return handlers
 
 

@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse, Response
 from slack_sdk.errors import SlackApiError
 
 from webhooks.access_requests import AccessRequestHandler, build_access_handler, request_modal
-from webhooks.errors import MalformedRequest, SourceNotConfigured
-from webhooks.routes.slack import slack_settings, verified_slack_body
+from webhooks.errors import MalformedRequest
+from webhooks.routes.slack import slack_not_configured, slack_settings, verified_slack_body
 
 router = APIRouter(prefix="/slack", tags=["slack"])
 
@@ -59,7 +59,7 @@ def access_handler(request: Request) -> AccessRequestHandler:
         slack_settings(request), getattr(request.app.state, "prefect_client", None)
     )
     if handler is None:
-        raise SourceNotConfigured.of("slack")
+        raise slack_not_configured()
     return handler
 
 

@@ -13,6 +13,7 @@ settings class can be built from the sources without an import cycle.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -29,20 +30,8 @@ from webhooks.verify import read_body
 
 logger = logging.getLogger("webhooks.verify")
 
-#: Request headers worth keeping with an event (never credentials or signatures).
-_KEPT_HEADERS = frozenset(
-    {
-        "content-type",
-        "user-agent",
-        "x-bamboohr-timestamp",
-        "x-atlassian-webhook-identifier",
-        "x-atlassian-webhook-retry",
-        "x-atlassian-webhook-flow",
-        "webhook-id",
-        "webhook-timestamp",
-        "idempotency-key",
-    }
-)
+#: Request headers every source keeps with its events; each adds its own (``kept_headers``).
+_COMMON_HEADERS = frozenset({"content-type", "user-agent"})
 
 
 @dataclass(frozen=True)
@@ -131,10 +120,17 @@ class WebhookSource(ABC, Generic[SettingsT]):
     summary: ClassVar[str]
     body_model: ClassVar[type[BaseModel]]
     header_docs: ClassVar[Mapping[str, str]] = {}
+    #: Request headers stored with each event besides content-type and user-agent (lower
+    #: case): its id or timestamp headers, never credentials or signatures.
+    kept_headers: ClassVar[frozenset[str]] = frozenset()
     #: The status of an accepted delivery (a pure duplicate is always 200).
     accepted_status: ClassVar[int] = 202
     #: What ``send-test-event`` sends, in words (its help lists it).
     test_event_summary: ClassVar[str] = "a test event"
+
+    @functools.cached_property
+    def _kept(self) -> frozenset[str]:
+        return _COMMON_HEADERS | self.kept_headers
 
     @property
     def path(self) -> str:
@@ -202,7 +198,8 @@ class WebhookSource(ABC, Generic[SettingsT]):
             client = request.client.host if request.client else "?"
             logger.warning("rejected %s delivery from %s: %s", self.name, client, exc.reason)
             raise
-        kept = {k: v[:512] for k, v in headers.items() if k in _KEPT_HEADERS}
+        wanted = self._kept
+        kept = {k: v[:512] for k, v in headers.items() if k in wanted}
         return VerifiedEvent(source=self.name, body=body, payload=parse_json(body), headers=kept)
 
 

@@ -109,6 +109,7 @@ class BambooHR(WebhookSource[BambooHRSettings]):
     scheme = "X-BambooHR-Signature: hex HMAC-SHA256 of body + X-BambooHR-Timestamp"
     summary = "BambooHR webhook delivery"
     body_model = BambooHRWebhook
+    kept_headers = frozenset({"x-bamboohr-timestamp"})
     header_docs = {
         "x_bamboohr_signature": "Hex HMAC-SHA256 of body + timestamp.",
         "x_bamboohr_timestamp": "Unix seconds.",

@@ -64,6 +64,7 @@ class Generic(WebhookSource[GenericSettings]):
     scheme = "Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature v1 (whsec_)"
     summary = "Standard Webhooks delivery"
     body_model = GenericEvent
+    kept_headers = frozenset({"webhook-id", "webhook-timestamp"})
     header_docs = {
         "webhook_id": "Message id (dedupe key).",
         "webhook_timestamp": "Unix seconds.",

@@ -69,6 +69,9 @@ class Jira(WebhookSource[JiraSettings]):
     scheme = "X-Hub-Signature: sha256=<hex HMAC-SHA256 of the body>"
     summary = "Jira Cloud webhook delivery"
     body_model = JiraWebhook
+    kept_headers = frozenset(
+        {"x-atlassian-webhook-identifier", "x-atlassian-webhook-retry", "x-atlassian-webhook-flow"}
+    )
     header_docs = {
         "x_hub_signature": "sha256=<hex HMAC-SHA256 of the body>.",
         "x_atlassian_webhook_identifier": (

@@ -62,6 +62,7 @@ class ServiceNow(WebhookSource[ServiceNowSettings]):
     scheme = "Authorization: Bearer <token>, or Basic with ARIZE_RUNBOOKS_SERVICENOW_USERNAME"
     summary = "ServiceNow / JSM automation request"
     body_model = ServiceNowRequest
+    kept_headers = frozenset({"idempotency-key"})
     header_docs = {
         "authorization": "'Bearer <token>' or 'Basic <user:password>'.",
         "idempotency_key": "Event id; wins over the body's event_id.",

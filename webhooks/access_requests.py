@@ -4,7 +4,8 @@
 ``view_submission`` and the "Revoke now" button reach ``POST /slack/interactions``, whose route
 has verified Slack's signature, and are offered to :class:`AccessRequestHandler`. The handler
 never grants anything itself: it starts ``grant-temporary-access`` or
-``revoke-temporary-access`` through Prefect, with the requester (looked up in Slack, never
+``revoke-temporary-access`` through the durable inbox (the forwarder creates the run once,
+even if Prefect is away when the person asks), with the requester (looked up in Slack, never
 taken from the form) in a trigger signed by this service, and tells the requester in a DM.
 """
 
@@ -13,20 +14,21 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
-from prefect.client.orchestration import PrefectClient
-from prefect.deployments import arun_deployment
 from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.slack import slack_web_client
 from flows.grant_temporary_access.notices import REVOKE_ACTION_ID
 from flows.grant_temporary_access.spec import LONGEST_GRANT, GrantTemporaryAccessSpec
 from tasks.access_grants import read_grant
 from tasks.triggers import Trigger, TriggerSource
+from webhooks.inbox import Inbox, NewEvent
+from webhooks.interactions import InteractionContext, SlackInteraction, look_up, tell_direct
 
 logger = logging.getLogger("webhooks.access_requests")
 
@@ -145,146 +147,219 @@ def explain(error: ValidationError) -> str:
     )
 
 
-class AccessRequestHandler:
-    """Acts on access-request submissions and "Revoke now" clicks; ignores everything else."""
+class AccessOutcome(StrEnum):
+    """What became of an access request or an early revoke."""
+
+    QUEUED = "queued"
+    DUPLICATE = "duplicate"
+    REFUSED = "refused"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class AccessAction:
+    """A submitted request form, or a "Revoke now" click."""
+
+    user_id: str
+    view: dict[str, Any] | None = None
+    grant_id: str | None = None
+
+    @property
+    def is_revoke(self) -> bool:
+        """Whether this is the "Revoke now" button."""
+        return self.view is None
+
+
+@dataclass(frozen=True)
+class AccessResult:
+    """The outcome, what the person is told, and the inbox event it was stored as."""
+
+    outcome: AccessOutcome
+    text: str
+    inbox_id: int | None = None
+
+
+class AccessRequestHandler(SlackInteraction[AccessAction, AccessResult]):
+    """Acts on access-request submissions and "Revoke now" clicks; ignores everything else.
+
+    Neither starts a run itself: each is stored in the durable inbox with its deployment and
+    parameters, and the forwarder creates the run exactly once (keyed by the form's view id,
+    or the grant id), however long Prefect is away.
+
+    Args:
+        inbox: The service's inbox.
+        wake: Wakes the forwarder once something is stored (``None``: it polls).
+    """
+
+    kind = "Access request"
 
     def __init__(
-        self,
-        *,
-        bot_token: str,
-        slack_base_url: str | None,
-        prefect_client: Callable[[], PrefectClient],
+        self, *, inbox: Inbox, wake: Callable[[], None] | None = None, **slack: Any
     ) -> None:
-        self._bot_token = bot_token
-        self._slack_base_url = slack_base_url
-        self._prefect_client = prefect_client
-
-    def __repr__(self) -> str:  # the token stays out of logs and tracebacks
-        return "AccessRequestHandler()"
-
-    def slack(self) -> AsyncWebClient:
-        """A Slack client with the bot token."""
-        return slack_web_client(self._bot_token, self._slack_base_url)
+        super().__init__(**slack)
+        self._inbox = inbox
+        self._wake = wake
 
     async def requester_email(self, user_id: str) -> str | None:
         """The Slack user's e-mail; ``None`` when Slack does not know them (or no e-mail)."""
         try:
-            response = await self.slack().users_info(user=user_id)
+            person = await look_up(self.slack(), user_id)
         except SlackApiError:
             return None
-        user = response.get("user") or {}
-        if user.get("deleted") or user.get("is_bot"):
-            return None
-        return (user.get("profile") or {}).get("email") or None
+        return person.email if person else None
 
-    async def tell(self, user_id: str, text: str) -> None:
-        """DM ``text`` to the user; a Slack failure is logged, not raised."""
-        try:
-            await self.slack().chat_postMessage(channel=user_id, text=text)
-        except SlackApiError as ex:
-            logger.warning("could not DM %s: %s", user_id, ex.response.get("error"))
-
-    async def handle(self, payload: dict[str, Any]) -> object | None:
-        """Start a grant from a submitted form, or an early revoke from a click.
-
-        Returns:
-            The flow run started (or ``False`` when the request was refused); ``None`` when the
-            payload is not an access request.
-        """
+    def parse(self, payload: dict[str, Any]) -> AccessAction | None:
+        user_id = str(payload.get("user", {}).get("id", ""))
         kind = payload.get("type")
-        if kind == "view_submission" and payload.get("view", {}).get("callback_id") == CALLBACK_ID:
-            return await self.submit(payload)
+        view = payload.get("view") or {}
+        if kind == "view_submission" and view.get("callback_id") == CALLBACK_ID:
+            return AccessAction(user_id=user_id, view=view)
         if kind == "block_actions":
             actions = payload.get("actions") or []
             if actions and actions[0].get("action_id") == REVOKE_ACTION_ID:
-                return await self.revoke_now(payload, str(actions[0].get("value", "")))
+                return AccessAction(user_id=user_id, grant_id=str(actions[0].get("value", "")))
         return None
 
-    async def submit(self, payload: dict[str, Any]) -> object:
-        """Validate the form, then start grant-temporary-access for the requester."""
-        user_id = str(payload.get("user", {}).get("id", ""))
-        view = payload.get("view", {})
-        requester = await self.requester_email(user_id)
+    async def decide(self, action: AccessAction, slack: AsyncWebClient) -> AccessResult:
+        if action.is_revoke:
+            return await self._revoke_now(action)
+        return await self._submit(action)
+
+    def failed(self, action: AccessAction) -> AccessResult:
+        what = "revoked" if action.is_revoke else "requested"
+        return AccessResult(
+            AccessOutcome.ERROR,
+            f"Something went wrong: nothing was {what}. Try again in a minute; if it keeps "
+            "failing, ask an Arize admin.",
+        )
+
+    async def tell(self, slack: AsyncWebClient, action: AccessAction, result: AccessResult) -> None:
+        await tell_direct(slack, action.user_id, result.text)
+
+    def describe(self, action: AccessAction) -> str:
+        if action.is_revoke:
+            return f"by {action.user_id}: revoke grant {action.grant_id} now"
+        return f"by {action.user_id}: form {(action.view or {}).get('id')}"
+
+    def outcome(self, result: AccessResult) -> str:
+        return result.outcome.value
+
+    # -- the two actions ---------------------------------------------------------------------
+
+    async def _submit(self, action: AccessAction) -> AccessResult:
+        """Validate the form, then queue grant-temporary-access for the requester."""
+        view = action.view or {}
+        requester = await self.requester_email(action.user_id)
         if requester is None:
-            logger.info("access request refused: Slack user %s has no e-mail", user_id)
-            await self.tell(user_id, "Refused: Slack does not know you with an e-mail address, "
-                            "so nobody could tell who asked. Ask an admin to run it instead.")
-            return False
+            return AccessResult(
+                AccessOutcome.REFUSED,
+                "Refused: Slack does not know you with an e-mail address, so nobody could tell "
+                "who asked. Ask an admin to run it instead.",
+            )
         try:
             spec = GrantTemporaryAccessSpec.model_validate(
                 submitted_spec(view.get("state", {}).get("values", {}))
             )
         except ValidationError as ex:
-            await self.tell(user_id, f"Refused, nothing was changed: {explain(ex)}.")
-            return False
+            text = f"Refused, nothing was changed: {explain(ex)}."
+            return AccessResult(AccessOutcome.REFUSED, text)
         except FormError as ex:
-            logger.info("access request refused: unreadable %s", ex.field)
-            await self.tell(user_id, f"Refused, nothing was changed: {ex}.")
-            return False
+            return AccessResult(AccessOutcome.REFUSED, f"Refused, nothing was changed: {ex}.")
         trigger = Trigger(
             source=TriggerSource.SLACK, event_id=str(view.get("id", "")), requested_by=requester
         ).signed()
-        async with self._prefect_client() as client:
-            run = await arun_deployment(
-                GRANT_DEPLOYMENT,
-                parameters={
-                    "spec": spec.model_dump(mode="json"),
-                    "trigger": trigger.model_dump(mode="json"),
-                    "requester_slack_id": user_id,
-                },
-                idempotency_key=f"slack-access:{view.get('id')}",
-                timeout=0,
-                as_subflow=False,
-                client=client,
-            )
-        await self.tell(
-            user_id,
-            f"Request received: {spec.role} for {spec.email} on {spec.resource}. It waits for "
-            f"an approver (not you); you will hear the outcome here. Run {run.id}.",
+        spec_json = spec.model_dump(mode="json")
+        stored, created = await self._queue(
+            event_id=f"access-request:{view.get('id')}",
+            event_type="access.request",
+            deployment=GRANT_DEPLOYMENT,
+            parameters={
+                "spec": spec_json,
+                "trigger": trigger.model_dump(mode="json"),
+                "requester_slack_id": action.user_id,
+            },
+            payload={"spec": spec_json, "requester_slack_id": action.user_id},
         )
-        return run
-
-    async def revoke_now(self, payload: dict[str, Any], grant_id: str) -> object:
-        """Start an early revoke of ``grant_id`` for whoever clicked (the record names them)."""
-        user_id = str(payload.get("user", {}).get("id", ""))
-        clicker = await self.requester_email(user_id)
-        if clicker is None or not grant_id:
-            await self.tell(user_id, "Not revoked: Slack does not know you with an e-mail address.")
-            return False
-        async with self._prefect_client() as client:
-            grant = await read_grant(client, grant_id)
-            allowed = {grant.email.lower(), (grant.requested_by or "").lower()} if grant else set()
-            if clicker.lower() not in allowed:
-                await self.tell(user_id, f"Not revoked: only the person with the access or who "
-                                f"asked for it may end grant {grant_id} here; an admin can run "
-                                f"`arize-runbooks access revoke {grant_id}`.")
-                return False
-            run = await arun_deployment(
-                REVOKE_DEPLOYMENT,
-                parameters={"grant_id": grant_id, "early": True, "by": clicker},
-                idempotency_key=f"revoke-early:{grant_id}",
-                timeout=0,
-                as_subflow=False,
-                client=client,
+        if not created:
+            return AccessResult(
+                AccessOutcome.DUPLICATE,
+                "This request was received already; you will hear its outcome here.",
+                stored,
             )
-        await self.tell(user_id, f"Revoking grant {grant_id} now (run {run.id}).")
-        return run
+        return AccessResult(
+            AccessOutcome.QUEUED,
+            f"Request received: {spec.role} for {spec.email} on {spec.resource}. It waits for "
+            f"an approver (not you); you will hear the outcome here. Request {stored}.",
+            stored,
+        )
+
+    async def _revoke_now(self, action: AccessAction) -> AccessResult:
+        """Queue an early revoke of the grant for whoever clicked (the record names them)."""
+        grant_id = action.grant_id or ""
+        clicker = await self.requester_email(action.user_id)
+        if clicker is None or not grant_id:
+            return AccessResult(
+                AccessOutcome.REFUSED,
+                "Not revoked: Slack does not know you with an e-mail address.",
+            )
+        async with self._prefect() as client:
+            grant = await read_grant(client, grant_id)
+        allowed = {grant.email.lower(), (grant.requested_by or "").lower()} if grant else set()
+        if clicker.lower() not in allowed:
+            return AccessResult(
+                AccessOutcome.REFUSED,
+                f"Not revoked: only the person with the access or who asked for it may end "
+                f"grant {grant_id} here; an admin can run "
+                f"`arize-runbooks access revoke {grant_id}`.",
+            )
+        stored, created = await self._queue(
+            event_id=f"revoke-early:{grant_id}",
+            event_type="access.revoke_early",
+            deployment=REVOKE_DEPLOYMENT,
+            parameters={"grant_id": grant_id, "early": True, "by": clicker},
+            payload={"grant_id": grant_id, "by": clicker},
+        )
+        if not created:
+            return AccessResult(
+                AccessOutcome.DUPLICATE, f"Grant {grant_id} is being revoked already.", stored
+            )
+        return AccessResult(AccessOutcome.QUEUED, f"Revoking grant {grant_id} now.", stored)
+
+    async def _queue(
+        self,
+        *,
+        event_id: str,
+        event_type: str,
+        deployment: str,
+        parameters: dict[str, Any],
+        payload: dict[str, Any],
+    ) -> tuple[int, bool]:
+        """Store the run to create in the inbox (deduplicated by ``event_id``) and wake the
+        forwarder; the inbox id and whether it is new."""
+        stored, created = await self._inbox.add(
+            NewEvent(
+                source=TriggerSource.SLACK,
+                event_id=event_id,
+                event_type=event_type,
+                payload=payload,
+                deployment=deployment,
+                parameters=parameters,
+            )
+        )
+        if created and self._wake is not None:
+            self._wake()
+        return stored.id, created
 
 
-def build_access_handler(settings: Any, shared: Any | None) -> AccessRequestHandler | None:
-    """The access-request handler from the service's settings (None without a bot token).
-
-    Shaped like the interaction route's handler factories: listed in ``HANDLER_FACTORIES``.
-    """
-    from webhooks.approvals import prefect_client_factory
-
-    token = getattr(settings, "slack_bot_token", None)
-    if token is None:
+def build_access_handler(context: InteractionContext) -> AccessRequestHandler | None:
+    """The access-request handler (None without a bot token, or without the inbox)."""
+    token = context.settings.slack_bot_token
+    if token is None or context.inbox is None:
         return None
     return AccessRequestHandler(
+        inbox=context.inbox,
+        wake=context.forwarder.wake if context.forwarder is not None else None,
         bot_token=token.get_secret_value(),
-        slack_base_url=getattr(settings, "slack_base_url", None),
-        prefect_client=(lambda: shared)
-        if shared is not None
-        else prefect_client_factory(getattr(settings, "prefect_api_url", None)),
+        slack_base_url=context.settings.slack_base_url,
+        prefect_client=context.prefect_client,
     )

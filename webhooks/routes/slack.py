@@ -19,6 +19,7 @@ from slack_sdk.signature import SignatureVerifier
 from webhooks.access_requests import build_access_handler
 from webhooks.approvals import SlackApprovalHandler, prefect_client_factory
 from webhooks.errors import InvalidSignature, MalformedRequest, SourceNotConfigured
+from webhooks.interactions import InteractionContext
 from webhooks.review_clicks import build_review_handler
 from webhooks.settings import Settings
 from webhooks.verify import read_body
@@ -96,20 +97,18 @@ class InteractionHandler(Protocol):
         ...
 
 
-HandlerFactory = Callable[[Settings, Any], InteractionHandler | None]
+HandlerFactory = Callable[[InteractionContext], InteractionHandler | None]
 
 
-def build_handler(settings: Settings, shared: Any | None) -> SlackApprovalHandler | None:
-    """A click handler from settings (None without a bot token), on the shared Prefect client."""
+def build_handler(context: InteractionContext) -> SlackApprovalHandler | None:
+    """The approval click handler (None without a bot token)."""
+    settings = context.settings
     if settings.slack_bot_token is None:
         return None
     return SlackApprovalHandler(
         bot_token=settings.slack_bot_token.get_secret_value(),
         slack_base_url=settings.slack_base_url,
-        # The lifespan's client is re-entrant: each click enters it without closing it.
-        prefect_client=(lambda: shared)
-        if shared is not None
-        else prefect_client_factory(settings.prefect_api_url),
+        prefect_client=context.prefect_client,
     )
 
 
@@ -121,10 +120,36 @@ HANDLER_FACTORIES: list[HandlerFactory] = [
 ]
 
 
-def build_handlers(settings: Settings, shared: Any | None) -> list[InteractionHandler]:
-    """One handler per factory that is configured, on the shared Prefect client."""
-    built = (factory(settings, shared) for factory in HANDLER_FACTORIES)
+def interaction_context(
+    settings: Settings, shared: Any | None, inbox: Any | None = None, forwarder: Any | None = None
+) -> InteractionContext:
+    """The context handlers are built from; ``shared`` is the lifespan's Prefect client."""
+    return InteractionContext(
+        settings=settings,
+        # The lifespan's client is re-entrant: each click enters it without closing it.
+        prefect_client=(lambda: shared)
+        if shared is not None
+        else prefect_client_factory(settings.prefect_api_url),
+        inbox=inbox,
+        forwarder=forwarder,
+    )
+
+
+def build_handlers(context: InteractionContext) -> list[InteractionHandler]:
+    """One handler per factory that is configured."""
+    built = (factory(context) for factory in HANDLER_FACTORIES)
     return [handler for handler in built if handler is not None]
+
+
+def handler_context(request: Request) -> InteractionContext:
+    """The context of this app (its settings, Prefect client, inbox and forwarder)."""
+    state = request.app.state
+    return interaction_context(
+        slack_settings(request),
+        getattr(state, "prefect_client", None),
+        getattr(state, "inbox", None),
+        getattr(state, "forwarder", None),
+    )
 
 
 def interaction_handlers(request: Request) -> list[InteractionHandler]:
@@ -135,8 +160,7 @@ def interaction_handlers(request: Request) -> list[InteractionHandler]:
     """
     handlers = getattr(request.app.state, "slack_handlers", None)
     if handlers is None:
-        shared = getattr(request.app.state, "prefect_client", None)
-        handlers = build_handlers(slack_settings(request), shared)
+        handlers = build_handlers(handler_context(request))
         request.app.state.slack_handlers = handlers
     if not handlers:
         raise slack_not_configured()

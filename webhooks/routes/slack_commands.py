@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from webhooks.access_requests import AccessRequestHandler, build_access_handler, request_modal
 from webhooks.errors import MalformedRequest
-from webhooks.routes.slack import slack_not_configured, slack_settings, verified_slack_body
+from webhooks.routes.slack import handler_context, slack_not_configured, verified_slack_body
 
 router = APIRouter(prefix="/slack", tags=["slack"])
 
@@ -55,9 +55,7 @@ def access_handler(request: Request) -> AccessRequestHandler:
     for handler in getattr(request.app.state, "slack_handlers", None) or []:
         if isinstance(handler, AccessRequestHandler):
             return handler
-    handler = build_access_handler(
-        slack_settings(request), getattr(request.app.state, "prefect_client", None)
-    )
+    handler = build_access_handler(handler_context(request))
     if handler is None:
         raise slack_not_configured()
     return handler

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -25,10 +24,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from flows.grant_temporary_access.notices import REVOKE_ACTION_ID
 from flows.grant_temporary_access.spec import LONGEST_GRANT, GrantTemporaryAccessSpec
+from flows.slack_interactions import (
+    InteractionContext,
+    RunQueue,
+    RunRequest,
+    SlackInteraction,
+    look_up,
+    tell_direct,
+)
 from tasks.access_grants import read_grant
 from tasks.triggers import Trigger, TriggerSource
-from webhooks.inbox import Inbox, NewEvent
-from webhooks.interactions import InteractionContext, SlackInteraction, look_up, tell_direct
 
 logger = logging.getLogger("webhooks.access_requests")
 
@@ -187,18 +192,14 @@ class AccessRequestHandler(SlackInteraction[AccessAction, AccessResult]):
     or the grant id), however long Prefect is away.
 
     Args:
-        inbox: The service's inbox.
-        wake: Wakes the forwarder once something is stored (``None``: it polls).
+        queue: The service's durable run queue (its inbox).
     """
 
     kind = "Access request"
 
-    def __init__(
-        self, *, inbox: Inbox, wake: Callable[[], None] | None = None, **slack: Any
-    ) -> None:
+    def __init__(self, *, queue: RunQueue, **slack: Any) -> None:
         super().__init__(**slack)
-        self._inbox = inbox
-        self._wake = wake
+        self._queue_run = queue
 
     async def requester_email(self, user_id: str) -> str | None:
         """The Slack user's e-mail; ``None`` when Slack does not know them (or no e-mail)."""
@@ -334,31 +335,26 @@ class AccessRequestHandler(SlackInteraction[AccessAction, AccessResult]):
         parameters: dict[str, Any],
         payload: dict[str, Any],
     ) -> tuple[int, bool]:
-        """Store the run to create in the inbox (deduplicated by ``event_id``) and wake the
-        forwarder; the inbox id and whether it is new."""
-        stored, created = await self._inbox.add(
-            NewEvent(
+        """Store the run to create (deduplicated by ``event_id``); its id and whether it is new."""
+        return await self._queue_run(
+            RunRequest(
                 source=TriggerSource.SLACK,
                 event_id=event_id,
                 event_type=event_type,
-                payload=payload,
                 deployment=deployment,
                 parameters=parameters,
+                payload=payload,
             )
         )
-        if created and self._wake is not None:
-            self._wake()
-        return stored.id, created
 
 
 def build_access_handler(context: InteractionContext) -> AccessRequestHandler | None:
-    """The access-request handler (None without a bot token, or without the inbox)."""
+    """The access-request handler (None without a bot token, or without the run queue)."""
     token = context.settings.slack_bot_token
-    if token is None or context.inbox is None:
+    if token is None or context.queue is None:
         return None
     return AccessRequestHandler(
-        inbox=context.inbox,
-        wake=context.forwarder.wake if context.forwarder is not None else None,
+        queue=context.queue,
         bot_token=token.get_secret_value(),
         slack_base_url=context.settings.slack_base_url,
         prefect_client=context.prefect_client,

@@ -35,6 +35,8 @@ from prefect.exceptions import ObjectNotFound
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from flows.slack_buttons import parse_button_click
+from flows.slack_interactions import SlackInteraction, look_up, tell_ephemeral
 from tasks.approvals.directory import resolve_directory
 from tasks.approvals.gate import HOLD_EXPIRED_MESSAGE
 from tasks.approvals.models import ApprovalAnswer, ApprovalDecision, ApprovalRequest
@@ -64,8 +66,6 @@ from tasks.approvals.store import (
     vote_is_authentic,
 )
 from tasks.reporting.report import expired_report, report_key
-from webhooks.buttons import parse_button_click
-from webhooks.interactions import SlackInteraction, look_up, tell_ephemeral
 
 logger = logging.getLogger(__name__)
 

@@ -36,14 +36,14 @@ from flows.access_review.messages import (
     replace_item_block,
 )
 from flows.access_review.review import ReviewItem
-from tasks.approvals.policy import VoteChannel, Voter
-from webhooks.buttons import parse_button_click
-from webhooks.interactions import (
+from flows.slack_buttons import parse_button_click
+from flows.slack_interactions import (
     InteractionContext,
     SlackInteraction,
     look_up,
     tell_ephemeral,
 )
+from tasks.approvals.policy import VoteChannel, Voter
 
 logger = logging.getLogger(__name__)
 

@@ -16,10 +16,12 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from slack_sdk.signature import SignatureVerifier
 
+from flows.slack_interactions import InteractionContext, RunQueue, RunRequest
 from webhooks.access_requests import build_access_handler
 from webhooks.approvals import SlackApprovalHandler, prefect_client_factory
 from webhooks.errors import InvalidSignature, MalformedRequest, SourceNotConfigured
-from webhooks.interactions import InteractionContext
+from webhooks.forwarder import Forwarder
+from webhooks.inbox import Inbox, NewEvent
 from webhooks.review_clicks import build_review_handler
 from webhooks.settings import Settings
 from webhooks.verify import read_body
@@ -130,9 +132,33 @@ def interaction_context(
         prefect_client=(lambda: shared)
         if shared is not None
         else prefect_client_factory(settings.prefect_api_url),
-        inbox=inbox,
-        forwarder=forwarder,
+        queue=inbox_queue(inbox, forwarder) if inbox is not None else None,
     )
+
+
+def inbox_queue(inbox: Inbox, forwarder: Forwarder | None) -> RunQueue:
+    """The durable run queue of Slack interactions: the inbox, as for every other trigger.
+
+    The forwarder creates the run once (Prefect's idempotency key is ``source:event_id``),
+    whenever Prefect answers.
+    """
+
+    async def queue(request: RunRequest) -> tuple[int, bool]:
+        stored, created = await inbox.add(
+            NewEvent(
+                source=request.source,
+                event_id=request.event_id,
+                event_type=request.event_type,
+                payload=request.payload,
+                deployment=request.deployment,
+                parameters=request.parameters,
+            )
+        )
+        if created and forwarder is not None:
+            forwarder.wake()
+        return stored.id, created
+
+    return queue
 
 
 def build_handlers(context: InteractionContext) -> list[InteractionHandler]:

@@ -1,7 +1,9 @@
 """One shape for every Slack interaction: parse → decide → catch → tell → log.
 
-``POST /slack/interactions`` verifies Slack's signature, acknowledges at once and offers the
-parsed payload to each handler in turn (:func:`webhooks.routes.slack.dispatch`). A handler is a
+The webhook service's ``POST /slack/interactions`` verifies Slack's signature, acknowledges at
+once and offers the parsed payload to each handler in turn. Handlers live with their feature
+(approvals in the service, review clicks in ``flows/access_review``, access requests in
+``flows/time_bound_access``); this module is below all of them. A handler is a
 :class:`SlackInteraction`: it says whether the payload is its own (:meth:`~SlackInteraction.
 parse`), decides (authorizing the person first, from Slack's ``users.info``, never from the
 payload), and tells the person the outcome. The base runs those steps in order and keeps the
@@ -17,7 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from prefect.client.orchestration import PrefectClient, get_client
 from slack_sdk.errors import SlackApiError
@@ -25,17 +27,43 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.slack import slack_web_client
 
-logger = logging.getLogger("webhooks.interactions")
+logger = logging.getLogger("flows.slack_interactions")
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A flow run a Slack interaction asks for, created once by the webhook service's inbox.
+
+    Attributes:
+        source: Where it came from (``slack``).
+        event_id: Its dedupe key within ``source``: the same request twice is one run.
+        event_type: What kind of request, for the inbox's listing.
+        deployment: ``<flow>/<deployment>`` to run.
+        parameters: The run's parameters.
+        payload: What the inbox shows of the request (never a signed trigger or a secret).
+    """
+
+    source: str
+    event_id: str
+    event_type: str
+    deployment: str
+    parameters: dict[str, Any]
+    payload: dict[str, Any]
+
+
+class RunQueue(Protocol):
+    """Stores a :class:`RunRequest` durably; the inbox id and whether it is new."""
+
+    async def __call__(self, request: RunRequest) -> tuple[int, bool]: ...
+
 
 @dataclass(frozen=True)
 class InteractionContext:
     """What a handler factory may build a handler from: the service's settings, its shared
-    Prefect client factory, and its inbox and forwarder (``None`` before the lifespan ran)."""
+    Prefect client factory, and its durable run queue (``None`` before the lifespan ran)."""
 
     settings: Any
     prefect_client: Callable[[], PrefectClient]
-    inbox: Any | None = None
-    forwarder: Any | None = None
+    queue: RunQueue | None = None
 
 
 ActionT = TypeVar("ActionT")

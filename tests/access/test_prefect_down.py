@@ -24,8 +24,8 @@ from blocks.slack import slack_web_client
 from emulator.slack.commands import view_submission_payload
 from emulator.slack.interactions import asend, sign_payload
 from flows.access_review.messages import KEEP_ACTION
-from flows.grant_temporary_access.flow import grant_temporary_access
-from flows.grant_temporary_access.notices import REVOKE_ACTION_ID
+from flows.time_bound_access.grant import grant_temporary_access
+from flows.time_bound_access.notices import REVOKE_ACTION_ID
 from tasks.approvals.slack_blocks import APPROVE_ACTION
 from tasks.triggers import Trigger
 from tests.access.conftest import until

@@ -17,8 +17,8 @@ from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterNam
 from prefect.exceptions import ObjectAlreadyExists
 
 from blocks.slack import SlackApprovals
-from flows.grant_temporary_access.flow import grant_temporary_access
-from flows.revoke_expired_access.flow import revoke_temporary_access
+from flows.time_bound_access.grant import grant_temporary_access
+from flows.time_bound_access.revoke_flow import revoke_temporary_access
 from tasks.triggers import Trigger
 from tests.access.conftest import approve_next, binding_of, until
 from tests.fixtures.prefect import process_worker

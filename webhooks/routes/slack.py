@@ -16,13 +16,13 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from slack_sdk.signature import SignatureVerifier
 
+from flows.access_review.slack_clicks import build_review_handler
 from flows.slack_interactions import InteractionContext, RunQueue, RunRequest
-from webhooks.access_requests import build_access_handler
+from flows.time_bound_access.slack_requests import build_access_handler
 from webhooks.approvals import SlackApprovalHandler, prefect_client_factory
 from webhooks.errors import InvalidSignature, MalformedRequest, SourceNotConfigured
 from webhooks.forwarder import Forwarder
 from webhooks.inbox import Inbox, NewEvent
-from webhooks.review_clicks import build_review_handler
 from webhooks.settings import Settings
 from webhooks.verify import read_body
 

@@ -1,6 +1,6 @@
 """Temporary access requested in Slack: the modal, its submission, and "Revoke now".
 
-``/arize-access`` (``webhooks.routes.slack_commands``) opens :func:`request_modal`. Its
+``/arize-access`` (the service's ``POST /slack/commands``) opens :func:`request_modal`. Its
 ``view_submission`` and the "Revoke now" button reach ``POST /slack/interactions``, whose route
 has verified Slack's signature, and are offered to :class:`AccessRequestHandler`. The handler
 never grants anything itself: it starts ``grant-temporary-access`` or
@@ -22,8 +22,6 @@ from pydantic import ValidationError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from flows.grant_temporary_access.notices import REVOKE_ACTION_ID
-from flows.grant_temporary_access.spec import LONGEST_GRANT, GrantTemporaryAccessSpec
 from flows.slack_interactions import (
     InteractionContext,
     RunQueue,
@@ -32,10 +30,12 @@ from flows.slack_interactions import (
     look_up,
     tell_direct,
 )
-from tasks.access_grants import read_grant
+from flows.time_bound_access.notices import REVOKE_ACTION_ID
+from flows.time_bound_access.records import read_grant
+from flows.time_bound_access.spec import LONGEST_GRANT, GrantTemporaryAccessSpec
 from tasks.triggers import Trigger, TriggerSource
 
-logger = logging.getLogger("webhooks.access_requests")
+logger = logging.getLogger(__name__)
 
 CALLBACK_ID = "access-request"
 GRANT_DEPLOYMENT = "grant-temporary-access/grant-temporary-access"
@@ -208,6 +208,21 @@ class AccessRequestHandler(SlackInteraction[AccessAction, AccessResult]):
         except SlackApiError:
             return None
         return person.email if person else None
+
+    async def open_form(self, user_id: str, trigger_id: str) -> str | None:
+        """Open the request form for ``/arize-access``: ``None`` when it opened, else what to
+        answer the person (ephemerally)."""
+        email = await self.requester_email(user_id)
+        if email is None:
+            return (
+                "Refused: Slack does not know you with an e-mail address, so a request could "
+                "not name who asked. Ask an Arize admin instead."
+            )
+        try:
+            await self.slack().views_open(trigger_id=trigger_id, view=request_modal(email))
+        except SlackApiError as ex:
+            return f"Could not open the form ({ex.response.get('error')}); try again."
+        return None
 
     def parse(self, payload: dict[str, Any]) -> AccessAction | None:
         user_id = str(payload.get("user", {}).get("id", ""))

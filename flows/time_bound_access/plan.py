@@ -26,7 +26,7 @@ from arize_admin import (
     Space,
 )
 from blocks.arize import ArizeCredentials
-from flows.grant_temporary_access.spec import GrantTemporaryAccessSpec, describe_duration
+from flows.time_bound_access.spec import GrantTemporaryAccessSpec, describe_duration
 from tasks.planning.changes import BindRole, RebindRole
 from tasks.planning.plan import Plan, SpecError
 from tasks.planning.specs import PREDEFINED_SPACE_ROLES

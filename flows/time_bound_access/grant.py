@@ -14,12 +14,10 @@ from pydantic import BaseModel
 
 from blocks.policy import RunbookPolicy
 from flows.engine import load_policy, resolve_trigger
-from flows.grant_temporary_access.notices import notify_requester
-from flows.grant_temporary_access.plan import GrantPlan, plan_grant
-from flows.grant_temporary_access.policy import load_access_policy
-from flows.grant_temporary_access.spec import GrantTemporaryAccessSpec, describe_duration
-from flows.revoke_expired_access.revoke import plan_revoke
-from tasks.access_grants import (
+from flows.time_bound_access.notices import notify_requester
+from flows.time_bound_access.plan import GrantPlan, plan_grant
+from flows.time_bound_access.policy import load_access_policy
+from flows.time_bound_access.records import (
     AccessGrant,
     GrantEnded,
     clock,
@@ -30,6 +28,8 @@ from tasks.access_grants import (
     read_grant,
     update_grant,
 )
+from flows.time_bound_access.revoke import plan_revoke
+from flows.time_bound_access.spec import GrantTemporaryAccessSpec, describe_duration
 from tasks.approvals.gate import require_approval
 from tasks.approvals.models import ApprovalDecision
 from tasks.planning.plan import Plan, SpecError, ensure_converged, ensure_no_drift

@@ -21,7 +21,7 @@ from prefect import get_client, task
 
 from arize_admin import AsyncArizeAdmin, NotFoundError, RoleBinding
 from blocks.arize import ArizeCredentials
-from tasks.access_grants import AccessGrant, GrantEnd, claim_end, finish_end, read_grant
+from flows.time_bound_access.records import AccessGrant, GrantEnd, claim_end, finish_end, read_grant
 from tasks.planning.changes import RebindRole, UnbindRole
 from tasks.planning.plan import Plan, ensure_converged
 from tasks.retry import STEP_OPTIONS

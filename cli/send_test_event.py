@@ -29,7 +29,8 @@ def _source(name: str) -> Any:
     from webhooks.sources import SOURCES
 
     if name not in SOURCES:
-        raise typer.BadParameter(f"use one of {', '.join(SOURCES)}", param_hint="SOURCE")
+        known = "; ".join(f"{s.name} ({s.test_event_summary})" for s in SOURCES.values())
+        raise typer.BadParameter(f"use one of: {known}", param_hint="SOURCE")
     return SOURCES[name]
 
 

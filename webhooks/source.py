@@ -114,7 +114,7 @@ class WebhookSource(ABC, Generic[SettingsT]):
     settings: ClassVar[type[SourceSettings]]
     #: The secret fields of ``settings``; any one of them set switches the source on.
     secret_fields: ClassVar[tuple[str, ...]]
-    #: How deliveries are signed, in one line (doctor and the docs show it).
+    #: How deliveries are signed, in one line (``doctor`` shows it beside the secret).
     scheme: ClassVar[str]
     #: OpenAPI: the route's summary, the body's documented shape and the headers it reads.
     summary: ClassVar[str]
@@ -125,7 +125,7 @@ class WebhookSource(ABC, Generic[SettingsT]):
     kept_headers: ClassVar[frozenset[str]] = frozenset()
     #: The status of an accepted delivery (a pure duplicate is always 200).
     accepted_status: ClassVar[int] = 202
-    #: What ``send-test-event`` sends, in words (its help lists it).
+    #: What ``send-test-event`` sends, in words (its list of sources shows it).
     test_event_summary: ClassVar[str] = "a test event"
 
     @functools.cached_property

@@ -503,6 +503,8 @@ def _check_environment(
     if half and not slack:
         report.add("environment", "slack", Status.FAIL, half, "set both, or neither")
     if router is not None:
+        from webhooks.sources import SOURCES
+
         routed = {route.source for route in router.config.routes}
         missing = settings.unconfigured_sources(routed)
         for source in sorted(routed):
@@ -511,8 +513,9 @@ def _check_environment(
                            f"{missing[source]} is not set: `serve` refuses to start with "
                            f"{source} routes", "set it (and rerun setup to keep it in the env "
                            "file), or remove the source's routes")
-            elif source != "slack":
-                report.add("environment", f"source {source}", Status.OK, "secret set")
+            elif source in SOURCES:
+                report.add("environment", f"source {source}", Status.OK,
+                           f"secret set; deliveries signed with {SOURCES[source].scheme}")
 
 
 async def _check_service(report: Report, url: str, settings: Settings) -> None:

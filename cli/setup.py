@@ -234,12 +234,15 @@ def _env_file(policy: RunbookPolicy) -> Outcome:
     from pydantic import ValidationError
 
     from config.env_file import env_file_path, read_env_file, write_env_file
-    from config.settings import SECRET_FIELDS, RunbooksSettings, env_name
+    from config.settings import env_name
+    from webhooks.settings import Settings
+    from webhooks.source import SourceSettings
+    from webhooks.sources import SOURCES
 
     path = env_file_path()
     before = read_env_file(path)
     try:
-        here = RunbooksSettings()
+        here = Settings()
     except ValidationError as ex:
         first = ex.errors()[0]
         raise CliError(
@@ -247,9 +250,14 @@ def _env_file(policy: RunbookPolicy) -> Outcome:
             where="this shell's environment", fix="correct or unset it and run setup again",
         ) from None
     values = dict(before)
-    for field in (*SECRET_FIELDS, "servicenow_username", "okta_auth_header", "slack_base_url"):
+    # Every secret, each source's settings and the Slack host, where not left at the default.
+    source_fields = (
+        f for source in SOURCES.values() for f in source.settings.model_fields
+        if f not in SourceSettings.model_fields  # the service's limits stay out of the file
+    )
+    for field in dict.fromkeys((*here.secret_fields(), *source_fields, "slack_base_url")):
         value = getattr(here, field)
-        if value is None or (field == "okta_auth_header" and value == "Authorization"):
+        if value is None or value == Settings.model_fields[field].default:
             continue
         values[env_name(field)] = getattr(value, "get_secret_value", lambda v=value: v)()
     if policy.approvals is not None:

@@ -21,9 +21,6 @@ from core.planning.specs import SpecModel
 from flows.access_review.flow import access_review
 from flows.access_review.plan import plan_access_review
 from flows.access_review.spec import AccessReviewSpec
-from flows.grant_temporary_access.flow import grant_temporary_access
-from flows.grant_temporary_access.plan import plan_grant
-from flows.grant_temporary_access.spec import GrantTemporaryAccessSpec
 from flows.offboard_user.flow import offboard_user
 from flows.offboard_user.plan import plan_offboard_user
 from flows.offboard_user.spec import OffboardUserSpec
@@ -39,6 +36,9 @@ from flows.rotate_service_keys.spec import RotateServiceKeysSpec
 from flows.saml_role_mapping.flow import saml_role_mapping
 from flows.saml_role_mapping.plan import plan_saml_role_mapping
 from flows.saml_role_mapping.spec import SamlRoleMappingSpec
+from flows.time_bound_access.grant import grant_temporary_access
+from flows.time_bound_access.plan import plan_grant
+from flows.time_bound_access.spec import GrantTemporaryAccessSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

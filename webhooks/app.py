@@ -26,7 +26,7 @@ from webhooks.errors import InvalidSignature, WebhookError
 from webhooks.forwarder import Forwarder
 from webhooks.inbox import Inbox
 from webhooks.metrics import DeliveryMetrics, Metrics
-from webhooks.routes.slack import build_handlers
+from webhooks.routes.slack import build_handlers, interaction_context
 from webhooks.routing import Router
 from webhooks.settings import Settings
 
@@ -73,7 +73,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.forwarder = forwarder
         app.state.forwarder_task = None
         # Clicks use these same handlers (the route reads app.state), not copies of them.
-        app.state.slack_handlers = build_handlers(settings, client)
+        app.state.slack_handlers = build_handlers(
+            interaction_context(settings, client, inbox, forwarder)
+        )
         sweeper = next(
             (h for h in app.state.slack_handlers if isinstance(h, SlackApprovalHandler)), None
         )

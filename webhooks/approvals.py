@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -35,7 +35,6 @@ from prefect.exceptions import ObjectNotFound
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.slack import slack_web_client
 from core.approvals.requests import ApprovalDecision, ApprovalRequest
 from core.approvals.rules import (
     Outcome,
@@ -47,6 +46,8 @@ from core.approvals.rules import (
     held_refusal,
     refusal,
 )
+from flows.slack_buttons import parse_button_click
+from flows.slack_interactions import SlackInteraction, look_up, tell_ephemeral
 from tasks.approvals.answer import ApprovalAnswer
 from tasks.approvals.directory import resolve_directory
 from tasks.approvals.gate import HOLD_EXPIRED_MESSAGE
@@ -66,7 +67,6 @@ from tasks.approvals.store import (
     vote_is_authentic,
 )
 from tasks.reporting.report import expired_report, report_key
-from webhooks.buttons import parse_button_click
 
 logger = logging.getLogger(__name__)
 
@@ -191,8 +191,11 @@ def prefect_client_factory(api_url: str | None = None) -> Callable[[], PrefectCl
     return factory
 
 
-class SlackApprovalHandler:
+class SlackApprovalHandler(SlackInteraction[Click, ClickResult]):
     """Turns verified Slack clicks into votes and decisions on paused flow runs.
+
+    Decisions update the approval message in place (buttons removed, verdict, who and when);
+    everything else is told to the clicker in an ephemeral message.
 
     Examples:
         ```python
@@ -201,75 +204,35 @@ class SlackApprovalHandler:
         ```
     """
 
-    def __init__(
-        self,
-        *,
-        bot_token: str,
-        slack_base_url: str | None = None,
-        prefect_client: Callable[[], PrefectClient] | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        """Configure the handler.
+    kind = "Approval click"
 
-        Args:
-            bot_token: Slack bot token, for authorization look-ups and message updates.
-            slack_base_url: Slack Web API base URL (the emulator's in tests).
-            prefect_client: Factory of Prefect clients; Prefect's configured API by default.
-            clock: Now, in UTC (tests pin it).
-        """
-        self._slack: Callable[[], AsyncWebClient] = lambda: slack_web_client(
-            bot_token, slack_base_url
+    def parse(self, payload: dict[str, Any]) -> Click | None:
+        return Click.from_payload(payload)
+
+    def failed(self, action: Click) -> ClickResult:
+        return ClickResult(
+            ClickOutcome.ERROR, "Something went wrong recording your click; try again."
         )
-        self._prefect = prefect_client or get_client
-        self._clock = clock
 
-    async def handle(self, payload: dict[str, Any]) -> ClickResult | None:
-        """Process one verified interaction payload end to end, answering in Slack.
-
-        Decisions update the approval message in place (buttons removed, verdict, who and
-        when); everything else is told to the clicker in an ephemeral message.
-
-        Args:
-            payload: The parsed ``payload`` form field of a verified request.
-
-        Returns:
-            The result, or ``None`` when the payload is not an approval click.
-        """
-        click = Click.from_payload(payload)
-        if click is None:
-            return None
-        slack = self._slack()
-        try:
-            result = await self.decide(click, slack)
-        except Exception:
-            logger.exception("Approval click on run %s gate %s failed", click.run_id, click.gate)
-            result = ClickResult(
-                ClickOutcome.ERROR, "Something went wrong recording your click; try again."
-            )
+    async def tell(self, slack: AsyncWebClient, action: Click, result: ClickResult) -> None:
         if result.decision is not None and result.request is not None:
-            await self._show_decision(slack, click, result.request, result.decision)
+            await self._show_decision(slack, action, result.request, result.decision)
         else:
-            await self._tell(slack, click, result.text)
-        logger.info(
-            "Approval click by %s on run %s gate %s: %s",
-            click.user_id,
-            click.run_id,
-            click.gate,
-            result.outcome.value,
-        )
-        return result
+            await tell_ephemeral(slack, action.channel_id, action.user_id, result.text)
 
-    async def decide(self, click: Click, slack: AsyncWebClient | None = None) -> ClickResult:
+    def describe(self, action: Click) -> str:
+        return f"by {action.user_id} on run {action.run_id} gate {action.gate}"
+
+    def outcome(self, result: ClickResult) -> str:
+        return result.outcome.value
+
+    async def decide(self, action: Click, slack: AsyncWebClient) -> ClickResult:
         """Check, authorize, record the vote and, on a decision, resume the run.
-
-        Args:
-            click: The click.
-            slack: A Slack client for authorization look-ups; a new one by default.
 
         Returns:
             The outcome; ``decision`` is set only for the one click whose resume was accepted.
         """
-        slack = slack or self._slack()
+        click = action
         async with self._prefect() as prefect:
             refusal, request = await self._check_waiting(prefect, click)
             if refusal is not None:
@@ -448,17 +411,11 @@ class SlackApprovalHandler:
             None,
             request,
         )
-        try:
-            user = (await slack.users_info(user=click.user_id))["user"]
-        except SlackApiError as ex:
-            if ex.response.get("error") == "user_not_found":
-                return refused
-            raise
-        if user.get("deleted") or user.get("is_bot") or user.get("is_restricted"):
+        person = await look_up(slack, click.user_id)
+        if person is None or person.is_restricted:
             return refused
-        email = ((user.get("profile") or {}).get("email") or "").lower() or None
         voter = Voter(
-            channel=VoteChannel.SLACK, id=click.user_id, email=email, name=click.user_name
+            channel=VoteChannel.SLACK, id=click.user_id, email=person.email, name=click.user_name
         )
         subjects = Subjects.of(request.protected, request.requested_by)
         directory = await resolve_directory(request.policy, slack)
@@ -592,14 +549,6 @@ class SlackApprovalHandler:
         return result
 
     # -- answers in Slack ------------------------------------------------------------------
-
-    async def _tell(self, slack: AsyncWebClient, click: Click, text: str) -> None:
-        if not click.channel_id:
-            return
-        try:
-            await slack.chat_postEphemeral(channel=click.channel_id, user=click.user_id, text=text)
-        except SlackApiError as ex:
-            logger.warning("Could not answer %s: %s", click.user_id, ex.response.get("error"))
 
     async def _show_decision(
         self,

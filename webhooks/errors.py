@@ -33,14 +33,8 @@ class SourceNotConfigured(WebhookError):
     status_code = 404
 
     @classmethod
-    def of(cls, source: str) -> SourceNotConfigured:
-        """The error for ``source`` (``okta``, ..., ``slack``), naming the variable to set."""
-        from config.settings import SOURCES
-
-        if source == "slack":
-            variables = "ARIZE_RUNBOOKS_SLACK_SIGNING_SECRET and ARIZE_RUNBOOKS_SLACK_BOT_TOKEN"
-        else:
-            variables = " or ".join(SOURCES[source].variables)
+    def naming(cls, source: str, variables: str) -> SourceNotConfigured:
+        """The error for ``source`` (``okta``, ..., ``slack``), naming the variables to set."""
         return cls(
             f"the {source} source is not configured: set {variables} for "
             "`arize-runbooks serve` (or rerun `arize-runbooks setup` with it exported) and "

@@ -1,34 +1,26 @@
-"""Configuration of the webhook service: the shared settings plus the service's own knobs.
+"""Configuration of the webhook service: the shared settings, every source's, and its own knobs.
 
-The sources' secrets, Slack and the service key are in :class:`config.settings.RunbooksSettings`
-(read by every process); this subclass adds the inbox, the forwarder and the limits. All are
-read from ``ARIZE_RUNBOOKS_<NAME>`` variables.
+Slack and the service key are in :class:`config.settings.RunbooksSettings` (read by every
+process); each webhook source brings its settings model (``webhooks/sources/<name>.py``),
+which this class inherits, so ``okta_secret`` is read from ``ARIZE_RUNBOOKS_OKTA_SECRET``; the
+service adds the inbox, the forwarder and the limits. All are read from
+``ARIZE_RUNBOOKS_<NAME>`` variables.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import Field
 
-from config.settings import (
-    PLACEHOLDER_SECRETS,
-    SECRET_FIELDS,
-    SOURCES,
-    RunbooksSettings,
-    decode_whsec,
-    env_name,
-)
+from config.settings import RunbooksSettings
+from webhooks.sources import SOURCES, source_named
 
-__all__ = [
-    "PLACEHOLDER_SECRETS",
-    "SECRET_FIELDS",
-    "SOURCES",
-    "Settings",
-    "decode_whsec",
-    "default_inbox_url",
-    "env_name",
-]
+__all__ = ["Settings", "default_inbox_url"]
+
+#: The settings models of the sources, in the order of :data:`SOURCES`.
+_SOURCE_SETTINGS = tuple(dict.fromkeys(source.settings for source in SOURCES.values()))
 
 
 def default_inbox_url() -> str:
@@ -36,7 +28,7 @@ def default_inbox_url() -> str:
     return f"sqlite+aiosqlite:///{Path.home() / '.arize-runbooks' / 'inbox.db'}"
 
 
-class Settings(RunbooksSettings):
+class Settings(RunbooksSettings, *_SOURCE_SETTINGS):  # type: ignore[misc]
     """Settings of ``arize-runbooks serve``.
 
     Attributes are read from ``ARIZE_RUNBOOKS_<NAME>`` environment variables, e.g.
@@ -74,9 +66,6 @@ class Settings(RunbooksSettings):
     # --- limits ----------------------------------------------------------------------------
     max_body_bytes: int = Field(
         default=256 * 1024, gt=0, description="Largest accepted request body; larger is 413."
-    )
-    replay_window_seconds: int = Field(
-        default=300, gt=0, description="Signed timestamps further than this from now are refused."
     )
 
     # --- forwarder -------------------------------------------------------------------------
@@ -122,3 +111,17 @@ class Settings(RunbooksSettings):
         ge=0,
         description="Retries inside the Prefect client per call; the forwarder backs off itself.",
     )
+
+    # --- sources, by variable name ----------------------------------------------------------
+
+    def source_configured(self, source: str) -> bool:
+        """Whether ``source`` has its secret (any of its secret fields)."""
+        return source_named(source).configured(self)
+
+    def unconfigured_sources(self, sources: Iterable[str]) -> dict[str, str]:
+        """Each of ``sources`` lacking its secret → the variable(s) to set."""
+        return {
+            name: " or ".join(SOURCES[name].variables)
+            for name in sorted(set(sources))
+            if name in SOURCES and not SOURCES[name].configured(self)
+        }

@@ -11,6 +11,7 @@ The ``sign_*`` helpers produce what each sender would send; tests and the bench 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import time
@@ -163,6 +164,23 @@ def check_bearer_or_basic(
 
 
 # --- Standard Webhooks: v1,<base64 HMAC of id.timestamp.body>, whsec_ secrets ---------------
+
+
+def decode_whsec(secret: str) -> bytes:
+    """Decode a Standard Webhooks secret (``whsec_`` + base64) to its key bytes.
+
+    Raises:
+        ValueError: the secret is not ``whsec_`` followed by base64 of 24 to 64 bytes.
+    """
+    if not secret.startswith("whsec_"):
+        raise ValueError("a Standard Webhooks secret starts with 'whsec_'")
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("a Standard Webhooks secret is 'whsec_' followed by base64") from exc
+    if not 24 <= len(key) <= 64:
+        raise ValueError("a Standard Webhooks secret decodes to 24-64 bytes")
+    return key
 
 
 def sign_standard(key: bytes, msg_id: str, timestamp: str, body: bytes) -> str:

@@ -13,9 +13,9 @@ from prefect import get_client
 from arize_admin import AsyncArizeAdmin, RoleBinding, RoleBindingResourceType
 from cli.approvals import answer_gate
 from core.service_key import ENV_VAR
-from flows.grant_temporary_access.flow import GrantOutcome, grant_temporary_access
-from flows.grant_temporary_access.spec import GrantTemporaryAccessSpec
-from tasks.access_grants import GRANT_PREFIX
+from flows.time_bound_access.grant import GrantOutcome, grant_temporary_access
+from flows.time_bound_access.records import GRANT_PREFIX
+from flows.time_bound_access.spec import GrantTemporaryAccessSpec
 from tasks.triggers import Trigger, TriggerSource
 from tests.fixtures.runbooks import APPROVER, wait_for_paused_run
 

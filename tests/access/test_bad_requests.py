@@ -9,8 +9,8 @@ import pytest
 
 from cli.approvals import GateNotAnswered, answer_gate
 from core.planning.plan import SpecError
-from flows.grant_temporary_access.flow import GrantResult, grant_temporary_access
-from flows.grant_temporary_access.policy import TemporaryAccessPolicy
+from flows.time_bound_access.grant import GrantResult, grant_temporary_access
+from flows.time_bound_access.policy import TemporaryAccessPolicy
 from tasks.triggers import Trigger, TriggerSource
 from tests.access.conftest import APPROVER, GRANT_FLOW, REQUESTER, grant, spec
 from tests.fixtures.runbooks import mutation_count, wait_for_paused_run

@@ -8,7 +8,7 @@ from prefect import get_client
 from typer.testing import CliRunner
 
 from cli.main import app
-from tasks.access_grants import read_grant
+from flows.time_bound_access.records import read_grant
 from tests.access.conftest import binding_of, grant, spec
 
 runner = CliRunner()

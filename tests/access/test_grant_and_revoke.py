@@ -9,9 +9,9 @@ import pytest
 from prefect import get_client
 
 from cli.approvals import GateNotAnswered, answer_gate
-from flows.grant_temporary_access.flow import GrantResult, grant_temporary_access
-from flows.revoke_expired_access.flow import revoke_expired_access, revoke_temporary_access
-from tasks.access_grants import GrantStatus, clock, read_grant
+from flows.time_bound_access.grant import GrantResult, grant_temporary_access
+from flows.time_bound_access.records import GrantStatus, clock, read_grant
+from flows.time_bound_access.revoke_flow import revoke_expired_access, revoke_temporary_access
 from tasks.triggers import Trigger, TriggerSource
 from tests.access.conftest import (
     APPROVER,

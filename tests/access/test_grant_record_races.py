@@ -19,12 +19,12 @@ from prefect import get_client
 from prefect.client.orchestration import PrefectClient
 from typer.testing import CliRunner
 
-import flows.grant_temporary_access.flow as grant_flow
-import tasks.access_grants as access_grants
+import flows.time_bound_access.grant as grant_flow
+import flows.time_bound_access.records as access_grants
 from cli.main import app
-from flows.grant_temporary_access.flow import GrantResult
-from flows.revoke_expired_access.flow import revoke_expired_access, revoke_temporary_access
-from tasks.access_grants import AccessGrant, GrantStatus, list_grants, read_grant
+from flows.time_bound_access.grant import GrantResult
+from flows.time_bound_access.records import AccessGrant, GrantStatus, list_grants, read_grant
+from flows.time_bound_access.revoke_flow import revoke_expired_access, revoke_temporary_access
 from tests.access.conftest import binding_of, grant, spec
 
 runner = CliRunner()

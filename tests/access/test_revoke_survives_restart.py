@@ -23,9 +23,9 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from blocks.policy import RunbookPolicy
 from cli.stack import PrefectServer
-from flows.grant_temporary_access.flow import GrantResult
-from flows.revoke_expired_access.flow import revoke_expired_access, revoke_temporary_access
-from tasks.access_grants import read_grant
+from flows.time_bound_access.grant import GrantResult
+from flows.time_bound_access.records import read_grant
+from flows.time_bound_access.revoke_flow import revoke_expired_access, revoke_temporary_access
 from tests.access.conftest import binding_of, grant, spec, until
 
 pytestmark = pytest.mark.slow
@@ -66,7 +66,7 @@ async def deploy(policy: RunbookPolicy) -> None:
             await client.create_deployment(
                 flow_id=flow_id,
                 name=flow.name,
-                entrypoint=f"flows/revoke_expired_access/flow.py:{flow.fn.__name__}",
+                entrypoint=f"flows/time_bound_access/revoke_flow.py:{flow.fn.__name__}",
                 path=str(ROOT),
                 work_pool_name=POOL,
                 pull_steps=pull,

@@ -17,8 +17,8 @@ from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterNam
 from prefect.exceptions import ObjectAlreadyExists
 
 from blocks.slack import SlackApprovals
-from flows.grant_temporary_access.flow import grant_temporary_access
-from flows.revoke_expired_access.flow import revoke_temporary_access
+from flows.time_bound_access.grant import grant_temporary_access
+from flows.time_bound_access.revoke_flow import revoke_temporary_access
 from tasks.triggers import Trigger
 from tests.access.conftest import approve_next, binding_of, until
 from tests.fixtures.prefect import process_worker
@@ -43,7 +43,8 @@ FORM = {
 
 @pytest.fixture
 def service(slack_emulator, prefect_harness, tmp_path: Path) -> Iterator[str]:
-    """The webhook service with Slack on (the emulator); the conftest sets its signing key."""
+    """The webhook service with Slack on (the emulator) and its forwarder; the conftest sets
+    its signing key."""
     slack_emulator.add_user(SAM, "sam", email="sam@acme.example")
     slack_emulator.add_user(GHOST, "ghost")  # in Slack, but without an e-mail
     settings = test_settings(
@@ -51,7 +52,8 @@ def service(slack_emulator, prefect_harness, tmp_path: Path) -> Iterator[str]:
         prefect_api_url=prefect_harness,
         slack_bot_token=BOT_TOKEN,
         slack_base_url=slack_emulator.base_url,
-        forwarder_enabled=False,
+        # Requests go through the inbox: its forwarder creates the runs.
+        slack_expiry_sweep_seconds=0,
     )
     with WebhookServer(settings) as server:
         yield server.base_url

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from prefect import get_client
 
 from arize_admin import AsyncArizeAdmin
-from flows.grant_temporary_access.flow import GrantResult
-from flows.revoke_expired_access.flow import revoke_expired_access, revoke_temporary_access
-from tasks.access_grants import GrantEnded, GrantStatus, extend_grant, read_grant
+from flows.time_bound_access.grant import GrantResult
+from flows.time_bound_access.records import GrantEnded, GrantStatus, extend_grant, read_grant
+from flows.time_bound_access.revoke_flow import revoke_expired_access, revoke_temporary_access
 from tests.access.conftest import binding_of, grant, spec
 
 

@@ -23,7 +23,7 @@ from core.approvals.rules import ApprovalPolicy, Vote, VoteChannel, Voter
 from flows.offboard_user.flow import offboard_user
 from tasks.approvals.store import read_request, read_votes, record_vote
 from tasks.reporting.report import RunStatus
-from tasks.triggers import Trigger, TriggerSource
+from tasks.triggers import Trigger
 from tests.fixtures.runbooks import BREAK_GLASS, admin_client, mutation_count
 
 pytestmark = pytest.mark.slow
@@ -249,7 +249,7 @@ async def test_a_leaver_storm_holds_the_sixth_run_until_break_glass(arize, quoru
         asyncio.create_task(
             offboard_user(
                 spec=spec(email),
-                trigger=Trigger(source=TriggerSource.OKTA, event_id=f"evt-{email}").signed(),
+                trigger=Trigger(source="okta", event_id=f"evt-{email}").signed(),
             )
         )
         for email in emails
@@ -283,7 +283,7 @@ async def test_a_leaver_storm_holds_the_sixth_run_until_break_glass(arize, quoru
 
 async def test_an_unsigned_trigger_is_recorded_as_an_unverified_claim(arize, quorum_two):
     since = datetime.now(UTC)
-    forged = Trigger(source=TriggerSource.JIRA, ticket="OPS-1", requested_by=FIRST)
+    forged = Trigger(source="jira", ticket="OPS-1", requested_by=FIRST)
     flow = asyncio.create_task(offboard_user(spec=spec(), trigger=forged))
     run, request = await waiting(since)
 

@@ -32,6 +32,7 @@ from flows.access_review.flow import access_review
 from flows.access_review.idp import load_active_emails
 from flows.access_review.messages import KEEP_ACTION, REVOKE_ACTION, parse_button_value
 from flows.access_review.review import FindingKind, ItemKind
+from flows.access_review.slack_clicks import ReviewClickHandler, ReviewClickOutcome
 from flows.access_review.spec import AccessReviewSpec
 from tests.fixtures.runbooks import (
     APPROVER,
@@ -40,7 +41,6 @@ from tests.fixtures.runbooks import (
     mutation_count,
 )
 from tests.fixtures.slack import SLACK_BOT_TOKEN
-from webhooks.review_clicks import ReviewClickHandler, ReviewClickOutcome
 
 pytestmark = pytest.mark.slow
 

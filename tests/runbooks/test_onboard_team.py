@@ -156,10 +156,10 @@ async def test_report_names_what_triggered_the_run(arize, runbook_policy):
         ArtifactFilterKey,
     )
 
-    from tasks.triggers import Trigger, TriggerSource
+    from tasks.triggers import Trigger
 
     # Signed as the webhook service signs what it forwards; unsigned, it would be a claim.
-    trigger = Trigger(source=TriggerSource.JIRA, event_id="10001", ticket="OPS-7",
+    trigger = Trigger(source="jira", event_id="10001", ticket="OPS-7",
                       requested_by="pm@acme.example").signed()
 
     state = await onboard_team(

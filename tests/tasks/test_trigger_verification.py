@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from flows.engine import resolve_trigger
-from tasks.triggers import Trigger, TriggerSource
+from tasks.triggers import Trigger
 
-OKTA = Trigger(source=TriggerSource.OKTA, event_id="ev-1", requested_by="it@acme.example")
+OKTA = Trigger(source="okta", event_id="ev-1", requested_by="it@acme.example")
 
 
 def test_a_worker_without_the_key_says_so(monkeypatch: pytest.MonkeyPatch) -> None:

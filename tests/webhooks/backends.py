@@ -7,6 +7,8 @@ when PostgreSQL is not there). Test modules import the fixture by name.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -15,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -161,3 +164,50 @@ class ServiceProcess:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class TcpProxy:
+    """A loopback TCP relay: "Prefect is back" is this proxy starting to listen."""
+
+    def __init__(self, listen_port: int, target: tuple[str, int]) -> None:
+        self.listen_port = listen_port
+        self.target = target
+        self._server: asyncio.Server | None = None
+        self._pipes: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.listen_port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for pipe in self._pipes:
+                pipe.cancel()
+            await asyncio.gather(*self._pipes, return_exceptions=True)
+            await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        tasks = [
+            asyncio.create_task(self._pipe(reader, up_writer)),
+            asyncio.create_task(self._pipe(up_reader, writer)),
+        ]
+        self._pipes.update(tasks)
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                writer.close()
+
+
+def prefect_outage(prefect_api_url: str) -> tuple[str, TcpProxy]:
+    """A Prefect API URL that is down until ``proxy.start()`` (then it relays to the real one)."""
+    parts = urlsplit(prefect_api_url)
+    proxy = TcpProxy(free_port(), (parts.hostname or "127.0.0.1", parts.port or 80))
+    return f"http://127.0.0.1:{proxy.listen_port}{parts.path}", proxy

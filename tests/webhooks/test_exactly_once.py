@@ -4,13 +4,10 @@ and replays; each on a SQLite and on a PostgreSQL inbox (``inbox_url``)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -19,6 +16,7 @@ from typer.testing import CliRunner
 
 from cli.main import app as cli_app
 from tests.fixtures.webhooks import WebhookServer, test_settings
+from tests.webhooks.backends import TcpProxy, prefect_outage
 from tests.webhooks.conftest import (
     Sender,
     bamboohr_termination,
@@ -127,59 +125,11 @@ async def test_200_concurrent_deliveries_with_duplicates_give_one_run_per_event(
 # --- Prefect unreachable, then back ----------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class TcpProxy:
-    """A loopback TCP relay: "Prefect is back" is this proxy starting to listen."""
-
-    def __init__(self, listen_port: int, target: tuple[str, int]) -> None:
-        self.listen_port = listen_port
-        self.target = target
-        self._server: asyncio.Server | None = None
-        self._pipes: set[asyncio.Task[None]] = set()
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.listen_port)
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            for pipe in self._pipes:
-                pipe.cancel()
-            await asyncio.gather(*self._pipes, return_exceptions=True)
-            await self._server.wait_closed()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(*self.target)
-        tasks = [
-            asyncio.create_task(self._pipe(reader, up_writer)),
-            asyncio.create_task(self._pipe(up_reader, writer)),
-        ]
-        self._pipes.update(tasks)
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            with contextlib.suppress(Exception):
-                writer.close()
-
-
 @pytest.fixture
 async def outage(prefect_harness: str) -> AsyncIterator[tuple[str, TcpProxy]]:
     """A Prefect API URL that is down until ``proxy.start()``."""
-    parts = urlsplit(prefect_harness)
-    port = _free_port()
-    proxy = TcpProxy(port, (parts.hostname or "127.0.0.1", parts.port or 80))
-    yield f"http://127.0.0.1:{port}{parts.path}", proxy
+    url, proxy = prefect_outage(prefect_harness)
+    yield url, proxy
     await proxy.stop()
 
 

@@ -8,7 +8,6 @@ import pytest
 from pydantic import SecretStr
 
 from webhooks.errors import InvalidSignature
-from webhooks.settings import decode_whsec
 from webhooks.verify import (
     basic_credentials,
     check_bamboohr,
@@ -16,6 +15,7 @@ from webhooks.verify import (
     check_hub_signature,
     check_shared_secret,
     check_standard_webhooks,
+    decode_whsec,
     sign_bamboohr,
     sign_hub,
     sign_standard,

@@ -16,10 +16,13 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from slack_sdk.signature import SignatureVerifier
 
-from webhooks.access_requests import build_access_handler
+from flows.access_review.slack_clicks import build_review_handler
+from flows.slack_interactions import InteractionContext, RunQueue, RunRequest
+from flows.time_bound_access.slack_requests import build_access_handler
 from webhooks.approvals import SlackApprovalHandler, prefect_client_factory
 from webhooks.errors import InvalidSignature, MalformedRequest, SourceNotConfigured
-from webhooks.review_clicks import build_review_handler
+from webhooks.forwarder import Forwarder
+from webhooks.inbox import Inbox, NewEvent
 from webhooks.settings import Settings
 from webhooks.verify import read_body
 
@@ -27,12 +30,20 @@ router = APIRouter(prefix="/slack", tags=["slack"])
 
 _DEFAULT_MAX_BODY = 256 * 1024
 
+#: What switches Slack on (both: clicks are verified with one and answered with the other).
+SLACK_VARIABLES = "ARIZE_RUNBOOKS_SLACK_SIGNING_SECRET and ARIZE_RUNBOOKS_SLACK_BOT_TOKEN"
+
+
+def slack_not_configured() -> SourceNotConfigured:
+    """The 404 of a service without Slack, naming the variables to set."""
+    return SourceNotConfigured.naming("slack", SLACK_VARIABLES)
+
 
 def slack_settings(request: Request) -> Any:
     """The service's settings, if Slack is configured (its signing secret is set)."""
     settings = getattr(request.app.state, "settings", None)
     if settings is None or settings.slack_signing_secret is None:
-        raise SourceNotConfigured.of("slack")
+        raise slack_not_configured()
     return settings
 
 
@@ -88,20 +99,18 @@ class InteractionHandler(Protocol):
         ...
 
 
-HandlerFactory = Callable[[Settings, Any], InteractionHandler | None]
+HandlerFactory = Callable[[InteractionContext], InteractionHandler | None]
 
 
-def build_handler(settings: Settings, shared: Any | None) -> SlackApprovalHandler | None:
-    """A click handler from settings (None without a bot token), on the shared Prefect client."""
+def build_handler(context: InteractionContext) -> SlackApprovalHandler | None:
+    """The approval click handler (None without a bot token)."""
+    settings = context.settings
     if settings.slack_bot_token is None:
         return None
     return SlackApprovalHandler(
         bot_token=settings.slack_bot_token.get_secret_value(),
         slack_base_url=settings.slack_base_url,
-        # The lifespan's client is re-entrant: each click enters it without closing it.
-        prefect_client=(lambda: shared)
-        if shared is not None
-        else prefect_client_factory(settings.prefect_api_url),
+        prefect_client=context.prefect_client,
     )
 
 
@@ -113,10 +122,60 @@ HANDLER_FACTORIES: list[HandlerFactory] = [
 ]
 
 
-def build_handlers(settings: Settings, shared: Any | None) -> list[InteractionHandler]:
-    """One handler per factory that is configured, on the shared Prefect client."""
-    built = (factory(settings, shared) for factory in HANDLER_FACTORIES)
+def interaction_context(
+    settings: Settings, shared: Any | None, inbox: Any | None = None, forwarder: Any | None = None
+) -> InteractionContext:
+    """The context handlers are built from; ``shared`` is the lifespan's Prefect client."""
+    return InteractionContext(
+        settings=settings,
+        # The lifespan's client is re-entrant: each click enters it without closing it.
+        prefect_client=(lambda: shared)
+        if shared is not None
+        else prefect_client_factory(settings.prefect_api_url),
+        queue=inbox_queue(inbox, forwarder) if inbox is not None else None,
+    )
+
+
+def inbox_queue(inbox: Inbox, forwarder: Forwarder | None) -> RunQueue:
+    """The durable run queue of Slack interactions: the inbox, as for every other trigger.
+
+    The forwarder creates the run once (Prefect's idempotency key is ``source:event_id``),
+    whenever Prefect answers.
+    """
+
+    async def queue(request: RunRequest) -> tuple[int, bool]:
+        stored, created = await inbox.add(
+            NewEvent(
+                source=request.source,
+                event_id=request.event_id,
+                event_type=request.event_type,
+                payload=request.payload,
+                deployment=request.deployment,
+                parameters=request.parameters,
+            )
+        )
+        if created and forwarder is not None:
+            forwarder.wake()
+        return stored.id, created
+
+    return queue
+
+
+def build_handlers(context: InteractionContext) -> list[InteractionHandler]:
+    """One handler per factory that is configured."""
+    built = (factory(context) for factory in HANDLER_FACTORIES)
     return [handler for handler in built if handler is not None]
+
+
+def handler_context(request: Request) -> InteractionContext:
+    """The context of this app (its settings, Prefect client, inbox and forwarder)."""
+    state = request.app.state
+    return interaction_context(
+        slack_settings(request),
+        getattr(state, "prefect_client", None),
+        getattr(state, "inbox", None),
+        getattr(state, "forwarder", None),
+    )
 
 
 def interaction_handlers(request: Request) -> list[InteractionHandler]:
@@ -127,11 +186,10 @@ def interaction_handlers(request: Request) -> list[InteractionHandler]:
     """
     handlers = getattr(request.app.state, "slack_handlers", None)
     if handlers is None:
-        shared = getattr(request.app.state, "prefect_client", None)
-        handlers = build_handlers(slack_settings(request), shared)
+        handlers = build_handlers(handler_context(request))
         request.app.state.slack_handlers = handlers
     if not handlers:
-        raise SourceNotConfigured.of("slack")
+        raise slack_not_configured()
     return handlers
 
 

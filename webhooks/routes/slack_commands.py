@@ -3,7 +3,7 @@
 ``POST /slack/commands`` verifies Slack's v0 signature over the raw body with slack-sdk's
 ``SignatureVerifier`` (as the interactivity route does) before reading a single field, then
 opens the modal at once: Slack's trigger id lives three seconds. The submission comes back
-through ``POST /slack/interactions`` (``webhooks.access_requests``).
+through ``POST /slack/interactions`` (``flows.time_bound_access.slack_requests``).
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
-from slack_sdk.errors import SlackApiError
 
-from webhooks.access_requests import AccessRequestHandler, build_access_handler, request_modal
-from webhooks.errors import MalformedRequest, SourceNotConfigured
-from webhooks.routes.slack import slack_settings, verified_slack_body
+from flows.time_bound_access.slack_requests import AccessRequestHandler, build_access_handler
+from webhooks.errors import MalformedRequest
+from webhooks.routes.slack import handler_context, slack_not_configured, verified_slack_body
 
 router = APIRouter(prefix="/slack", tags=["slack"])
 
@@ -55,11 +54,9 @@ def access_handler(request: Request) -> AccessRequestHandler:
     for handler in getattr(request.app.state, "slack_handlers", None) or []:
         if isinstance(handler, AccessRequestHandler):
             return handler
-    handler = build_access_handler(
-        slack_settings(request), getattr(request.app.state, "prefect_client", None)
-    )
+    handler = build_access_handler(handler_context(request))
     if handler is None:
-        raise SourceNotConfigured.of("slack")
+        raise slack_not_configured()
     return handler
 
 
@@ -75,14 +72,5 @@ async def commands(
     """Open the access request form for ``/arize-access``; refuse anything else politely."""
     if form["command"] != ACCESS_COMMAND:
         return _ephemeral(f"Unknown command {form['command']}; try {ACCESS_COMMAND}.")
-    email = await handler.requester_email(form["user_id"])
-    if email is None:
-        return _ephemeral(
-            "Refused: Slack does not know you with an e-mail address, so a request could not "
-            "name who asked. Ask an Arize admin instead."
-        )
-    try:
-        await handler.slack().views_open(trigger_id=form["trigger_id"], view=request_modal(email))
-    except SlackApiError as ex:
-        return _ephemeral(f"Could not open the form ({ex.response.get('error')}); try again.")
-    return Response(status_code=200)
+    refusal = await handler.open_form(form["user_id"], form["trigger_id"])
+    return _ephemeral(refusal) if refusal is not None else Response(status_code=200)

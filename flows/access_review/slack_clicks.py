@@ -20,17 +20,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from prefect.client.orchestration import PrefectClient, get_client
+from prefect.client.orchestration import PrefectClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.slack import slack_web_client
 from core.approvals.rules import VoteChannel, Voter
 from flows.access_review import decisions as store
 from flows.access_review.decisions import Decision, Verdict, refusal_of
@@ -40,7 +37,13 @@ from flows.access_review.messages import (
     replace_item_block,
 )
 from flows.access_review.review import ReviewItem
-from webhooks.buttons import parse_button_click
+from flows.slack_buttons import parse_button_click
+from flows.slack_interactions import (
+    InteractionContext,
+    SlackInteraction,
+    look_up,
+    tell_ephemeral,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +107,7 @@ class ReviewClickResult:
     decision: Decision | None = None
 
 
-class ReviewClickHandler:
+class ReviewClickHandler(SlackInteraction[ReviewClick, ReviewClickResult]):
     """Turns verified Keep / Revoke clicks into durable decisions on the review's flow run.
 
     Examples:
@@ -114,58 +117,32 @@ class ReviewClickHandler:
         ```
     """
 
-    def __init__(
-        self,
-        *,
-        bot_token: str,
-        slack_base_url: str | None = None,
-        prefect_client: Callable[[], PrefectClient] | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    kind = "Review click"
+
+    def parse(self, payload: dict[str, Any]) -> ReviewClick | None:
+        return ReviewClick.from_payload(payload)
+
+    def failed(self, action: ReviewClick) -> ReviewClickResult:
+        return ReviewClickResult(
+            ReviewClickOutcome.ERROR, "Something went wrong recording your decision; retry."
+        )
+
+    async def tell(
+        self, slack: AsyncWebClient, action: ReviewClick, result: ReviewClickResult
     ) -> None:
-        """Configure the handler.
-
-        Args:
-            bot_token: Slack bot token, for ``users.info`` and message updates.
-            slack_base_url: Slack Web API base URL (the emulator's in tests).
-            prefect_client: Factory of Prefect clients; Prefect's configured API by default.
-            clock: Now, in UTC.
-        """
-        self._slack: Callable[[], AsyncWebClient] = lambda: slack_web_client(
-            bot_token, slack_base_url
-        )
-        self._prefect = prefect_client or get_client
-        self._clock = clock
-
-    async def handle(self, payload: dict[str, Any]) -> ReviewClickResult | None:
-        """Process one verified payload; None when it is not a review click."""
-        click = ReviewClick.from_payload(payload)
-        if click is None:
-            return None
-        slack = self._slack()
-        try:
-            result = await self.decide(click, slack)
-        except Exception:
-            logger.exception("Review click on run %s item %s failed", click.run_id, click.item_id)
-            result = ReviewClickResult(
-                ReviewClickOutcome.ERROR, "Something went wrong recording your decision; retry."
-            )
         if result.decision is not None:
-            await self._show(slack, click, result.decision)
-        await self._tell(slack, click, result.text)
-        logger.info(
-            "Review click by %s on run %s item %s: %s",
-            click.user_id,
-            click.run_id,
-            click.item_id,
-            result.outcome.value,
-        )
-        return result
+            await self._show(slack, action, result.decision)
+        await tell_ephemeral(slack, action.channel_id, action.user_id, result.text)
 
-    async def decide(
-        self, click: ReviewClick, slack: AsyncWebClient | None = None
-    ) -> ReviewClickResult:
+    def describe(self, action: ReviewClick) -> str:
+        return f"by {action.user_id} on run {action.run_id} item {action.item_id}"
+
+    def outcome(self, result: ReviewClickResult) -> str:
+        return result.outcome.value
+
+    async def decide(self, action: ReviewClick, slack: AsyncWebClient) -> ReviewClickResult:
         """Check the button, authorize the clicker, and record the decision."""
-        slack = slack or self._slack()
+        click = action
         async with self._prefect() as prefect:
             item = await self._check(prefect, click)
             if isinstance(item, ReviewClickResult):
@@ -226,16 +203,12 @@ class ReviewClickHandler:
         return item
 
     async def _voter(self, slack: AsyncWebClient, click: ReviewClick) -> Voter | None:
-        try:
-            user = (await slack.users_info(user=click.user_id))["user"]
-        except SlackApiError as ex:
-            if ex.response.get("error") == "user_not_found":
-                return None
-            raise
-        if user.get("deleted") or user.get("is_bot") or user.get("is_restricted"):
+        person = await look_up(slack, click.user_id)
+        if person is None or person.is_restricted:
             return None
-        email = ((user.get("profile") or {}).get("email") or "").lower() or None
-        return Voter(channel=VoteChannel.SLACK, id=click.user_id, email=email, name=click.user_name)
+        return Voter(
+            channel=VoteChannel.SLACK, id=click.user_id, email=person.email, name=click.user_name
+        )
 
     async def _show(self, slack: AsyncWebClient, click: ReviewClick, decision: Decision) -> None:
         if not click.channel_id or not click.message_ts or not click.blocks:
@@ -250,26 +223,14 @@ class ReviewClickHandler:
         except SlackApiError as ex:
             logger.warning("Could not update review message: %s", ex.response.get("error"))
 
-    async def _tell(self, slack: AsyncWebClient, click: ReviewClick, text: str) -> None:
-        if not click.channel_id:
-            return
-        try:
-            await slack.chat_postEphemeral(channel=click.channel_id, user=click.user_id, text=text)
-        except SlackApiError as ex:
-            logger.warning("Could not answer %s: %s", click.user_id, ex.response.get("error"))
 
-
-def build_review_handler(settings: Any, shared: Any | None) -> ReviewClickHandler | None:
-    """The review click handler from the service's settings (None without a bot token).
-
-    Shaped like the route's handler factories: list it in ``HANDLER_FACTORIES``.
-    """
-    token = getattr(settings, "slack_bot_token", None)
+def build_review_handler(context: InteractionContext) -> ReviewClickHandler | None:
+    """The review click handler (None without a bot token)."""
+    token = context.settings.slack_bot_token
     if token is None:
         return None
     return ReviewClickHandler(
         bot_token=token.get_secret_value(),
-        slack_base_url=getattr(settings, "slack_base_url", None),
-        # The lifespan's client is re-entrant: each click enters it without closing it.
-        prefect_client=(lambda: shared) if shared is not None else None,
+        slack_base_url=context.settings.slack_base_url,
+        prefect_client=context.prefect_client,
     )

@@ -13,9 +13,9 @@ from pydantic import BaseModel
 
 from blocks.policy import RunbookPolicy
 from flows.engine import load_policy
-from flows.grant_temporary_access.notices import notify_requester
-from flows.revoke_expired_access.revoke import end_grant
-from tasks.access_grants import AccessGrant, GrantStatus, clock, list_grants, read_grant
+from flows.time_bound_access.notices import notify_requester
+from flows.time_bound_access.records import AccessGrant, GrantStatus, clock, list_grants, read_grant
+from flows.time_bound_access.revoke import end_grant
 from tasks.steps.step import StepContext
 
 SWEEPER = "revoke-expired-access"

@@ -23,7 +23,7 @@ from arize_admin import AsyncArizeAdmin, NotFoundError, RoleBinding
 from blocks.arize import ArizeCredentials
 from core.planning.changes import RebindRole, UnbindRole
 from core.planning.plan import Plan, ensure_converged
-from tasks.access_grants import AccessGrant, GrantEnd, claim_end, finish_end, read_grant
+from flows.time_bound_access.records import AccessGrant, GrantEnd, claim_end, finish_end, read_grant
 from tasks.retry import STEP_OPTIONS
 from tasks.steps.apply import apply_plan
 from tasks.steps.step import StepContext

@@ -28,7 +28,7 @@ from core.planning.changes import BindRole, RebindRole
 from core.planning.context import PlanContext
 from core.planning.plan import Plan, SpecError
 from core.planning.specs import PREDEFINED_SPACE_ROLES
-from flows.grant_temporary_access.spec import GrantTemporaryAccessSpec, describe_duration
+from flows.time_bound_access.spec import GrantTemporaryAccessSpec, describe_duration
 
 RUNBOOK = "grant-temporary-access"
 

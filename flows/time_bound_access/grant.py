@@ -16,12 +16,10 @@ from blocks.policy import RunbookPolicy
 from core.approvals.requests import ApprovalDecision
 from core.planning.plan import Plan, SpecError, ensure_converged, ensure_no_drift
 from flows.engine import load_policy, resolve_trigger
-from flows.grant_temporary_access.notices import notify_requester
-from flows.grant_temporary_access.plan import GrantPlan, plan_grant
-from flows.grant_temporary_access.policy import load_access_policy
-from flows.grant_temporary_access.spec import GrantTemporaryAccessSpec, describe_duration
-from flows.revoke_expired_access.revoke import plan_revoke
-from tasks.access_grants import (
+from flows.time_bound_access.notices import notify_requester
+from flows.time_bound_access.plan import GrantPlan, plan_grant
+from flows.time_bound_access.policy import load_access_policy
+from flows.time_bound_access.records import (
     AccessGrant,
     GrantEnded,
     clock,
@@ -32,6 +30,8 @@ from tasks.access_grants import (
     read_grant,
     update_grant,
 )
+from flows.time_bound_access.revoke import plan_revoke
+from flows.time_bound_access.spec import GrantTemporaryAccessSpec, describe_duration
 from tasks.approvals.gate import require_approval
 from tasks.planner import planning_task
 from tasks.reporting.report import RunbookOutcome, RunStatus, publish_plan, write_report

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from core.planning.plan import SpecError
 from core.planning.specs import PREDEFINED_SPACE_ROLES
-from flows.grant_temporary_access.spec import (
+from flows.time_bound_access.spec import (
     LONGEST_GRANT,
     GrantTemporaryAccessSpec,
     describe_duration,
@@ -23,7 +23,7 @@ class TemporaryAccessPolicy(Block):
 
     Examples:
         ```python
-        from flows.grant_temporary_access.policy import TemporaryAccessPolicy
+        from flows.time_bound_access.policy import TemporaryAccessPolicy
 
         policy = await TemporaryAccessPolicy.aload("BLOCK_NAME")
         ```

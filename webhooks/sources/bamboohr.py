@@ -1,4 +1,4 @@
-"""BambooHR webhooks: event-based (``employee.*``) and field-based (``employees[]``) bodies.
+"""BambooHR webhooks: HMAC-SHA256 of body + timestamp; event-based and field-based bodies.
 
 BambooHR sends no event id, so one is derived from what identifies the change (guide §10B):
 event type, company, employee, the event's own timestamp and the changed fields. A
@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+import uuid
+from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from webhooks.deps import header_docs, services, verify_bamboohr
-from webhooks.receiver import EventDraft, Receipt, accept, check_id, respond, validate_shape
+from webhooks.receiver import EventDraft, check_id, validate_shape
+from webhooks.source import SourceSettings, VerifiedEvent, WebhookSource, required
+from webhooks.verify import check_bamboohr, sign_bamboohr
 
-router = APIRouter(prefix="/webhooks/bamboohr", tags=["bamboohr"])
+
+class BambooHRSettings(SourceSettings):
+    """The BambooHR source's settings."""
+
+    bamboohr_secret: SecretStr | None = Field(
+        default=None, description="BambooHR webhook private key (HMAC-SHA256 of body + timestamp)."
+    )
 
 
 class BambooHREventData(BaseModel):
@@ -91,34 +100,56 @@ def drafts_from(body: BambooHRWebhook, raw: dict[str, Any]) -> list[EventDraft]:
     return [EventDraft(event_id=event_id, event_type=body.type, payload=raw)]
 
 
-@router.post(
-    "",
-    response_model=Receipt,
-    status_code=202,
-    summary="BambooHR webhook delivery",
-    openapi_extra={
-        "parameters": header_docs(
-            x_bamboohr_signature="Hex HMAC-SHA256 of body + timestamp.",
-            x_bamboohr_timestamp="Unix seconds.",
-        ),
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": BambooHRWebhook.model_json_schema()}},
-        },
-    },
-)
-async def receive(request: Request) -> Response:
-    """Store the change(s); terminations are routed to offboard-user by the routing config."""
-    app = services(request)
-    delivery = await verify_bamboohr(request, app.settings)
-    body = validate_shape(BambooHRWebhook, delivery.payload, "a BambooHR webhook")
-    receipt = await accept(
-        source="bamboohr",
-        drafts=drafts_from(body, delivery.payload),
-        headers=delivery.headers,
-        inbox=app.inbox,
-        router=app.router,
-        forwarder=app.forwarder,
-        metrics=app.metrics,
-    )
-    return respond(receipt)
+class BambooHR(WebhookSource[BambooHRSettings]):
+    """BambooHR webhooks."""
+
+    name = "bamboohr"
+    settings = BambooHRSettings
+    secret_fields = ("bamboohr_secret",)
+    scheme = "X-BambooHR-Signature: hex HMAC-SHA256 of body + X-BambooHR-Timestamp"
+    summary = "BambooHR webhook delivery"
+    body_model = BambooHRWebhook
+    kept_headers = frozenset({"x-bamboohr-timestamp"})
+    header_docs = {
+        "x_bamboohr_signature": "Hex HMAC-SHA256 of body + timestamp.",
+        "x_bamboohr_timestamp": "Unix seconds.",
+    }
+    test_event_summary = "a leaver (terminated)"
+
+    def check(self, settings: BambooHRSettings, headers: Mapping[str, str], body: bytes) -> None:
+        check_bamboohr(
+            required(settings.bamboohr_secret),
+            body,
+            timestamp=headers.get("x-bamboohr-timestamp"),
+            signature=headers.get("x-bamboohr-signature"),
+            window=settings.replay_window_seconds,
+            now=time.time,
+        )
+
+    def events(self, delivery: VerifiedEvent) -> list[EventDraft]:
+        body = validate_shape(BambooHRWebhook, delivery.payload, "a BambooHR webhook")
+        return drafts_from(body, delivery.payload)
+
+    def test_event(self, email: str, requested_by: str) -> dict[str, Any]:
+        return {
+            "employees": [{
+                "id": str(uuid.uuid4())[:8],
+                "action": "Updated",
+                "changedFields": ["employmentHistoryStatus"],
+                "fields": {"employmentHistoryStatus": {"value": "Terminated"},
+                           "workEmail": {"value": email}},
+            }],
+            "fields": {"employmentHistoryStatus": "Employment Status", "workEmail": "Work Email"},
+        }  # fmt: skip
+
+    def sign(self, settings: BambooHRSettings, body: bytes, now: int) -> dict[str, str]:
+        stamp = str(now)
+        return {
+            "x-bamboohr-timestamp": stamp,
+            "x-bamboohr-signature": sign_bamboohr(
+                required(settings.bamboohr_secret).get_secret_value(), body, stamp
+            ),
+        }
+
+
+SOURCE = BambooHR()

@@ -59,3 +59,86 @@ def _own_variables_restored() -> Iterator[None]:
     saved = _own_variables()
     yield
     _restore(saved)
+
+
+# --- The two tiers, and who may run beside whom under pytest-xdist -------------------------
+#
+# `check` (make check): tests that need no real part: no server process, no loopback server
+# thread, no database, no browser. They run in process (httpx.ASGITransport where they speak
+# HTTP) and answer in seconds. The tier is derived, not hand-kept: a test is `check` unless it
+# asks, directly or through another fixture, for one of REAL_PARTS, or is one of REAL_PLACES
+# (a module or test that starts real parts by itself). Everything runs under `make test`.
+
+#: Fixtures that bring up a real part (or need one to be up).
+REAL_PARTS = frozenset({
+    "prefect_harness",
+    "arize_emulator",
+    "slack_emulator",
+    "webhook_service",
+    "postgres_database",
+    "redis_url",
+    "inbox_url",
+    "chromium",
+    "ha",
+    "authed_prefect",
+})
+
+#: Modules (or single tests, by node id) that start processes or servers themselves
+#: (subprocess, a server thread) or write a real database of their own at length.
+REAL_PLACES = (
+    "tests/access/test_revoke_survives_restart.py",
+    "tests/approvals/test_hold_then_suspend.py",
+    "tests/cli/test_config.py",
+    "tests/cli/test_errors.py",
+    "tests/cli/test_readme.py",
+    "tests/cli/test_setup_doctor.py",
+    "tests/emulator/test_official_clients.py",
+    "tests/emulator/test_persistence_and_cli.py",
+    "tests/emulator/test_scale.py",
+    "tests/runbooks/test_crash_recovery.py",
+    "tests/test_cli_approvals.py",
+    "tests/test_deployments.py",
+    "tests/ui/test_prefect_auth.py",
+    # 820 events of 100 KB through a SQLite file: a real database, seconds of disk.
+    "tests/webhooks/test_inbox_hostile.py::test_sqlite_statements_keep_no_payload_after_a_batch",
+    # Builds the wheel with hatchling in a subprocess.
+    "tests/webhooks/test_migrations.py::test_migrations_ship_in_the_wheel",
+)
+
+#: xdist groups, by the fixture that makes them one: the tests of a group run one after another
+#: on one worker. `ha` shares one HA stack (a dozen processes) for the session, and its tests
+#: stop its Redis and kill its workers; `ui` shares an authenticated Prefect server with every
+#: runbook deployed, and a browser: one copy per worker would cost more than it saves.
+SERIAL_GROUPS = {"ha": "ha", "authed_prefect": "ui", "chromium": "ui"}
+
+#: Module-scoped fixtures cheap enough to set up on every worker (no server behind them).
+_CHEAP_MODULE_FIXTURES = frozenset({"_env_file_per_module"})
+
+
+def _module_path(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+def _xdist_group(item: pytest.Item) -> str | None:
+    for fixture, group in SERIAL_GROUPS.items():
+        if fixture in item.fixturenames:
+            return group
+    # A module whose tests share an expensive module-scoped fixture (a server, a deployed
+    # stack) keeps them together: split over workers, each worker would start its own copy.
+    for name in item.fixturenames:
+        for definition in item._fixtureinfo.name2fixturedefs.get(name, ()):
+            if definition.scope == "module" and name not in _CHEAP_MODULE_FIXTURES:
+                return _module_path(item)
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the `check` tier and the xdist groups (see REAL_PARTS, SERIAL_GROUPS)."""
+    for item in items:
+        real = item.nodeid.startswith(REAL_PLACES) or not REAL_PARTS.isdisjoint(
+            item.fixturenames
+        )
+        item.add_marker(pytest.mark.real if real else pytest.mark.check)
+        group = _xdist_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))

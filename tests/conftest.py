@@ -135,10 +135,15 @@ def _xdist_group(item: pytest.Item) -> str | None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the `check` tier and the xdist groups (see REAL_PARTS, SERIAL_GROUPS)."""
     for item in items:
-        real = item.nodeid.startswith(REAL_PLACES) or not REAL_PARTS.isdisjoint(
-            item.fixturenames
+        real = (
+            item.get_closest_marker("real") is not None  # e.g. set on a parameter
+            or item.nodeid.startswith(REAL_PLACES)
+            or not REAL_PARTS.isdisjoint(item.fixturenames)
         )
-        item.add_marker(pytest.mark.real if real else pytest.mark.check)
+        if not real:
+            item.add_marker(pytest.mark.check)
+        elif item.get_closest_marker("real") is None:
+            item.add_marker(pytest.mark.real)
         group = _xdist_group(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))

@@ -16,6 +16,11 @@ os.environ.setdefault(
     "ARIZE_RUNBOOKS_ENV_FILE", str(Path(tempfile.mkdtemp(prefix="arize-runbooks-")) / "env")
 )
 
+# Rich sizes its consoles (the CLI's, made at import) from the terminal, or from COLUMNS when
+# there is none: an xdist worker or CI has no terminal, so without this, CLI output wraps at
+# 80 columns there and not on a developer's screen, and assertions on it depend on where they run.
+os.environ["COLUMNS"] = "200"
+
 pytest_plugins = [
     "tests.fixtures.arize",
     "tests.fixtures.browser",
@@ -134,6 +139,12 @@ def _xdist_group(item: pytest.Item) -> str | None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the `check` tier and the xdist groups (see REAL_PARTS, SERIAL_GROUPS)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # The serial groups are the longest stretches of the run: handed out first, they
+        # start at once beside everything else instead of ending the run on their own.
+        # (Every worker collects, so the order must be, and is, the same everywhere.)
+        serial = set(SERIAL_GROUPS)
+        items.sort(key=lambda item: serial.isdisjoint(item.fixturenames))
     for item in items:
         real = (
             item.get_closest_marker("real") is not None  # e.g. set on a parameter

@@ -137,8 +137,13 @@ def _xdist_group(item: pytest.Item) -> str | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the `check` tier and the xdist groups (see REAL_PARTS, SERIAL_GROUPS)."""
+    """Mark the `check` tier and the xdist groups (see REAL_PARTS, SERIAL_GROUPS).
+
+    First of all such hooks: xdist's worker reads the `xdist_group` marks in its own hook, and
+    that is registered before this conftest, so it would otherwise run first and see none.
+    """
     if os.environ.get("PYTEST_XDIST_WORKER"):
         # The serial groups are the longest stretches of the run: handed out first, they
         # start at once beside everything else instead of ending the run on their own.

@@ -30,11 +30,11 @@ $(FIDELITY)/.installed:
 demo: $(STAMP)
 	$(BIN)/arize-runbooks demo
 
-# The whole suite, every real part included. The tests that share a stack (the xdist groups
-# of tests/conftest.py) run one after another on one worker; the rest are spread one by one.
+# The whole suite, every real part included, spread over xdist workers module by module; the
+# tests that share a stack (the HA and UI groups of tests/conftest.py) run on one worker.
 test: $(STAMP) $(FIDELITY)/.installed
 	$(BIN)/ruff check .
-	FIDELITY_REQUIRED=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=20
+	FIDELITY_REQUIRED=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=20
 
 # The fast tier: tests that need no server, database, browser or subprocess (marked `check`
 # by tests/conftest.py), in process.

@@ -110,56 +110,58 @@ REAL_PLACES = (
     "tests/webhooks/test_migrations.py::test_migrations_ship_in_the_wheel",
 )
 
-#: xdist groups, by the fixture that makes them one: the tests of a group run one after another
-#: on one worker. `ha` shares one HA stack (a dozen processes) for the session, and its tests
-#: stop its Redis and kill its workers; `ui` shares an authenticated Prefect server with every
-#: runbook deployed, and a browser: one copy per worker would cost more than it saves.
-SERIAL_GROUPS = {"ha": "ha", "authed_prefect": "ui", "chromium": "ui"}
-
-#: Module-scoped fixtures cheap enough to set up on every worker (no server behind them).
-_CHEAP_MODULE_FIXTURES = frozenset({"_env_file_per_module"})
+#: Tests that run one after another on one xdist worker, by path: `ha` shares one HA stack
+#: (a dozen processes) for the session, and its tests stop its Redis and kill its workers; `ui`
+#: shares an authenticated Prefect server with every runbook deployed, and a browser. One
+#: copy of either per worker would cost more than it saves.
+SERIAL_GROUPS = {"tests/ha/": "ha", "tests/ui/": "ui"}
 
 
-def _module_path(item: pytest.Item) -> str:
-    return item.nodeid.split("::", 1)[0]
+def _module_path(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
 
 
-def _xdist_group(item: pytest.Item) -> str | None:
-    for fixture, group in SERIAL_GROUPS.items():
-        if fixture in item.fixturenames:
+def xdist_scope(nodeid: str) -> str:
+    """The unit xdist hands to one worker: a serial group, else the test's module (so a
+    module's module-scoped fixtures are set up once, on one worker)."""
+    for prefix, group in SERIAL_GROUPS.items():
+        if nodeid.startswith(prefix):
             return group
-    # A module whose tests share an expensive module-scoped fixture (a server, a deployed
-    # stack) keeps them together: split over workers, each worker would start its own copy.
-    for name in item.fixturenames:
-        for definition in item._fixtureinfo.name2fixturedefs.get(name, ()):
-            if definition.scope == "module" and name not in _CHEAP_MODULE_FIXTURES:
-                return _module_path(item)
-    return None
+    return _module_path(nodeid)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the `check` tier and the xdist groups (see REAL_PARTS, SERIAL_GROUPS).
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """`--dist loadscope`, with SERIAL_GROUPS as scopes of their own.
 
-    First of all such hooks: xdist's worker reads the `xdist_group` marks in its own hook, and
-    that is registered before this conftest, so it would otherwise run first and see none.
+    Not `xdist_group` with `--dist loadgroup`: that renames the items (`item._nodeid`), which
+    pytest 9 no longer reads, so every group silently ran spread over all workers.
     """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SerialGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_scope(nodeid)
+
+    return SerialGroupScheduling(config, log)
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark the test's tier (see REAL_PARTS) as it is collected."""
+    real = (
+        item.get_closest_marker("real") is not None  # e.g. set on a parameter
+        or item.nodeid.startswith(REAL_PLACES)
+        or not REAL_PARTS.isdisjoint(item.fixturenames)
+    )
+    if not real:
+        item.add_marker(pytest.mark.check)
+    elif item.get_closest_marker("real") is None:
+        item.add_marker(pytest.mark.real)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, hand out the serial groups first."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         # The serial groups are the longest stretches of the run: handed out first, they
         # start at once beside everything else instead of ending the run on their own.
         # (Every worker collects, so the order must be, and is, the same everywhere.)
-        serial = set(SERIAL_GROUPS)
-        items.sort(key=lambda item: serial.isdisjoint(item.fixturenames))
-    for item in items:
-        real = (
-            item.get_closest_marker("real") is not None  # e.g. set on a parameter
-            or item.nodeid.startswith(REAL_PLACES)
-            or not REAL_PARTS.isdisjoint(item.fixturenames)
-        )
-        if not real:
-            item.add_marker(pytest.mark.check)
-        elif item.get_closest_marker("real") is None:
-            item.add_marker(pytest.mark.real)
-        group = _xdist_group(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+        items.sort(key=lambda item: not item.nodeid.startswith(tuple(SERIAL_GROUPS)))

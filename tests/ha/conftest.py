@@ -2,7 +2,7 @@
 two API servers, a services process and two workers, with the runbooks deployed.
 
 One stack serves the whole session (it takes about 30 s to start): the tests that use it
-form the xdist group ``ha`` (tests/conftest.py), so they run one after another on one worker,
+form the xdist scope ``ha`` (tests/conftest.py), so they run one after another on one worker,
 and each leaves the stack whole (a test that stops Redis starts it again, one that kills a
 worker starts a replacement). Redis is a redis-server of the stack's own on a free port: a
 test may stop it, which the machine's shared Redis must never be.

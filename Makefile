@@ -34,7 +34,7 @@ demo: $(STAMP)
 # tests that share a stack (the HA and UI groups of tests/conftest.py) run on one worker.
 test: $(STAMP) $(FIDELITY)/.installed
 	$(BIN)/ruff check .
-	FIDELITY_REQUIRED=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=20
+	FIDELITY_REQUIRED=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=20
 
 # The fast tier: tests that need no server, database, browser or subprocess (marked `check`
 # by tests/conftest.py), in process.

@@ -1,6 +1,7 @@
 # Two entry points for a fresh machine with only Python 3.11+ and make:
 #   make demo   runs every runbook against the embedded emulators
 #   make test   runs the test suite
+# and, while working, `make check`: ruff plus the fast tier (docs/testing.md), under a minute.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,7 +10,11 @@ STAMP  := $(VENV)/.installed
 # they would downgrade packages Prefect needs.
 FIDELITY := .venv-fidelity
 
-.PHONY: demo test lint bench clean
+# pytest-xdist workers for `make test`. More than the two cores pay: most tests wait on
+# servers, workers and polls rather than compute (docs/testing.md has the measurements).
+TEST_WORKERS ?= 4
+
+.PHONY: demo test check lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +30,17 @@ $(FIDELITY)/.installed:
 demo: $(STAMP)
 	$(BIN)/arize-runbooks demo
 
+# The whole suite, every real part included, spread over xdist workers module by module; the
+# tests that share a stack (the HA and UI groups of tests/conftest.py) run on one worker.
 test: $(STAMP) $(FIDELITY)/.installed
 	$(BIN)/ruff check .
-	FIDELITY_REQUIRED=1 $(BIN)/python -m pytest
+	FIDELITY_REQUIRED=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=20
+
+# The fast tier: tests that need no server, database, browser or subprocess (marked `check`
+# by tests/conftest.py), in process.
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -m check -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

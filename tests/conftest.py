@@ -16,6 +16,11 @@ os.environ.setdefault(
     "ARIZE_RUNBOOKS_ENV_FILE", str(Path(tempfile.mkdtemp(prefix="arize-runbooks-")) / "env")
 )
 
+# Rich sizes its consoles (the CLI's, made at import) from the terminal, or from COLUMNS when
+# there is none: an xdist worker or CI has no terminal, so without this, CLI output wraps at
+# 80 columns there and not on a developer's screen, and assertions on it depend on where they run.
+os.environ["COLUMNS"] = "200"
+
 pytest_plugins = [
     "tests.fixtures.arize",
     "tests.fixtures.browser",
@@ -59,3 +64,104 @@ def _own_variables_restored() -> Iterator[None]:
     saved = _own_variables()
     yield
     _restore(saved)
+
+
+# --- The two tiers, and who may run beside whom under pytest-xdist -------------------------
+#
+# `check` (make check): tests that need no real part: no server process, no loopback server
+# thread, no database, no browser. They run in process (httpx.ASGITransport where they speak
+# HTTP) and answer in seconds. The tier is derived, not hand-kept: a test is `check` unless it
+# asks, directly or through another fixture, for one of REAL_PARTS, or is one of REAL_PLACES
+# (a module or test that starts real parts by itself). Everything runs under `make test`.
+
+#: Fixtures that bring up a real part (or need one to be up).
+REAL_PARTS = frozenset({
+    "prefect_harness",
+    "arize_emulator",
+    "slack_emulator",
+    "webhook_service",
+    "postgres_database",
+    "redis_url",
+    "inbox_url",
+    "chromium",
+    "ha",
+    "authed_prefect",
+})
+
+#: Modules (or single tests, by node id) that start processes or servers themselves
+#: (subprocess, a server thread) or write a real database of their own at length.
+REAL_PLACES = (
+    "tests/access/test_revoke_survives_restart.py",
+    "tests/approvals/test_hold_then_suspend.py",
+    "tests/cli/test_config.py",
+    "tests/cli/test_errors.py",
+    "tests/cli/test_readme.py",
+    "tests/cli/test_setup_doctor.py",
+    "tests/emulator/test_official_clients.py",
+    "tests/emulator/test_persistence_and_cli.py",
+    "tests/emulator/test_scale.py",
+    "tests/runbooks/test_crash_recovery.py",
+    "tests/test_cli_approvals.py",
+    "tests/test_deployments.py",
+    "tests/ui/test_prefect_auth.py",
+    # 820 events of 100 KB through a SQLite file: a real database, seconds of disk.
+    "tests/webhooks/test_inbox_hostile.py::test_sqlite_statements_keep_no_payload_after_a_batch",
+    # Builds the wheel with hatchling in a subprocess.
+    "tests/webhooks/test_migrations.py::test_migrations_ship_in_the_wheel",
+)
+
+#: Tests that run one after another on one xdist worker, by path: `ha` shares one HA stack
+#: (a dozen processes) for the session, and its tests stop its Redis and kill its workers; `ui`
+#: shares an authenticated Prefect server with every runbook deployed, and a browser. One
+#: copy of either per worker would cost more than it saves.
+SERIAL_GROUPS = {"tests/ha/": "ha", "tests/ui/": "ui"}
+
+
+def _module_path(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def xdist_scope(nodeid: str) -> str:
+    """The unit xdist hands to one worker: a serial group, else the test's module (so a
+    module's module-scoped fixtures are set up once, on one worker)."""
+    for prefix, group in SERIAL_GROUPS.items():
+        if nodeid.startswith(prefix):
+            return group
+    return _module_path(nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """`--dist loadscope`, with SERIAL_GROUPS as scopes of their own.
+
+    Not `xdist_group` with `--dist loadgroup`: that renames the items (`item._nodeid`), which
+    pytest 9 no longer reads, so every group silently ran spread over all workers.
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SerialGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_scope(nodeid)
+
+    return SerialGroupScheduling(config, log)
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark the test's tier (see REAL_PARTS) as it is collected."""
+    real = (
+        item.get_closest_marker("real") is not None  # e.g. set on a parameter
+        or item.nodeid.startswith(REAL_PLACES)
+        or not REAL_PARTS.isdisjoint(item.fixturenames)
+    )
+    if not real:
+        item.add_marker(pytest.mark.check)
+    elif item.get_closest_marker("real") is None:
+        item.add_marker(pytest.mark.real)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, hand out the serial groups first."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # The serial groups are the longest stretches of the run: handed out first, they
+        # start at once beside everything else instead of ending the run on their own.
+        # (Every worker collects, so the order must be, and is, the same everywhere.)
+        items.sort(key=lambda item: not item.nodeid.startswith(tuple(SERIAL_GROUPS)))

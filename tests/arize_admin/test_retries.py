@@ -224,6 +224,7 @@ async def test_a_conflict_is_never_retried(
     assert await _count(control, "POST /v2/organizations") == 1
 
 
+@pytest.mark.real  # a dropped connection, a read timeout: a real socket
 async def test_a_lost_post_surfaces_as_connection_error_and_was_applied(
     admin: AsyncArizeAdmin, control: httpx.AsyncClient
 ) -> None:
@@ -239,6 +240,7 @@ async def test_a_lost_post_surfaces_as_connection_error_and_was_applied(
     assert await admin.organizations.find_by_name("Lost") is not None  # look it up, not redo
 
 
+@pytest.mark.real  # a dropped connection, a read timeout: a real socket
 async def test_lost_get_responses_are_retried(
     admin: AsyncArizeAdmin, control: httpx.AsyncClient, fast_backoff: None
 ) -> None:
@@ -248,6 +250,7 @@ async def test_lost_get_responses_are_retried(
         assert (await client.spaces.list()).items
 
 
+@pytest.mark.real  # a dropped connection, a read timeout: a real socket
 async def test_slow_responses_time_out(
     admin: AsyncArizeAdmin, control: httpx.AsyncClient, fast_backoff: None
 ) -> None:

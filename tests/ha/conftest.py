@@ -1,9 +1,11 @@
 """Prefect in its HA shape for the tests: an own redis-server, a fresh PostgreSQL database,
 two API servers, a services process and two workers, with the runbooks deployed.
 
-Each test module gets its own stack (about 30 s to start) so one module may break Redis
-without touching another. Redis is a redis-server of the module's own on a free port: a test
-may stop it, which the machine's shared Redis must never be.
+One stack serves the whole session (it takes about 30 s to start): the tests that use it
+form the xdist scope ``ha`` (tests/conftest.py), so they run one after another on one worker,
+and each leaves the stack whole (a test that stops Redis starts it again, one that kills a
+worker starts a replacement). Redis is a redis-server of the stack's own on a free port: a
+test may stop it, which the machine's shared Redis must never be.
 """
 
 from __future__ import annotations
@@ -31,7 +33,14 @@ from core.approvals.rules import ApprovalPolicy
 from ops.ha_stack import HAOptions, PrefectHAStack, free_port
 from ops.postgres import drop_database
 from tests.fixtures.arize import ADMIN_KEY
-from tests.fixtures.services import PG_HOST, PG_PORT, PG_USER, _reachable, unavailable
+from tests.fixtures.services import (
+    PG_HOST,
+    PG_PORT,
+    PG_USER,
+    XDIST_WORKER,
+    _reachable,
+    unavailable,
+)
 
 HEARTBEAT_SECONDS = 30
 MISSED_HEARTBEATS = 2
@@ -100,7 +109,7 @@ def start_ha_stack(tmp: Path, name: str, *, workers: int = 2) -> Iterator[HA]:
     own_redis = OwnRedis(tmp / "redis")
     own_redis.start()
     server_dsn = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}"
-    database = f"arb_ha_{name}_{uuid.uuid4().hex[:8]}"
+    database = f"arb_ha_{name}_{XDIST_WORKER}_{uuid.uuid4().hex[:8]}"
     options = HAOptions(
         server_dsn=server_dsn,
         database=database,
@@ -118,9 +127,9 @@ def start_ha_stack(tmp: Path, name: str, *, workers: int = 2) -> Iterator[HA]:
         asyncio.run(drop_database(server_dsn, database))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def ha(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HA]:
-    """The HA stack of this test module, with its own Redis and database."""
+    """The session's HA stack, with its own Redis and database."""
     with start_ha_stack(tmp_path_factory.mktemp("ha"), "t") as started:
         yield started
 

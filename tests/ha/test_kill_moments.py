@@ -22,7 +22,6 @@ import asyncio
 import itertools
 import signal
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -59,7 +58,6 @@ from tests.ha.conftest import (
     HA,
     HEARTBEAT_SECONDS,
     MISSED_HEARTBEATS,
-    start_ha_stack,
     start_onboarding,
     team,
     wait_final,
@@ -73,17 +71,17 @@ REPLACEMENTS = itertools.count(10)
 
 
 @pytest.fixture(scope="module")
-def ha(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HA]:
-    with start_ha_stack(tmp_path_factory.mktemp("ha"), "kill") as started:
-        # Through the API server the runs are not created on: triggers are evaluated in the
-        # services process, which hears of automation changes through PostgreSQL.
-        with temporary_settings({PREFECT_API_URL: started.stack.api_urls[1]}):
-            asyncio.run(
-                ensure_crash_recovery(
-                    heartbeat_frequency=HEARTBEAT_SECONDS, missed_heartbeats=MISSED_HEARTBEATS
-                )
+def ha(ha: HA) -> HA:
+    """The session's stack, its crash-recovery automations applied again through the API
+    server the runs are not created on: triggers are evaluated in the services process, which
+    hears of automation changes through PostgreSQL."""
+    with temporary_settings({PREFECT_API_URL: ha.stack.api_urls[1]}):
+        asyncio.run(
+            ensure_crash_recovery(
+                heartbeat_frequency=HEARTBEAT_SECONDS, missed_heartbeats=MISSED_HEARTBEATS
             )
-        yield started
+        )
+    return ha
 
 
 async def save_policy(api_url: str, arize_base_url: str) -> None:

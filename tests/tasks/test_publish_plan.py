@@ -20,7 +20,7 @@ async def publish(plan: Plan) -> str:
 
 
 async def test_a_large_plan_logs_its_head_and_publishes_every_change(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, prefect_harness: str
 ) -> None:
     caplog.set_level(logging.INFO)
     emails = [f"person{i:04d}@acme.example" for i in range(LOGGED_PLAN_LINES + 50)]

@@ -406,6 +406,7 @@ async def test_custom_space_roles_and_project_roles_take_the_first_match(
     assert bindings == [(project, viewer)]
 
 
+@pytest.mark.real  # signs in with a key of its own, on the emulator's real address
 async def test_the_login_applies_the_mappings_to_stored_roles_only_with_sync(
     admin: AsyncArizeAdmin, control: httpx.AsyncClient, seed: Seed
 ) -> None:
@@ -454,6 +455,7 @@ async def test_no_match_without_default_login_refuses_the_login(
 # ---------------------------------------------------------------- faults
 
 
+@pytest.mark.real  # a lost response is a dropped connection: a real socket
 async def test_a_lost_mapping_post_is_not_resent_and_landed_once(
     admin: AsyncArizeAdmin, control: httpx.AsyncClient
 ) -> None:

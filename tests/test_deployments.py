@@ -24,15 +24,17 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).parents[1]
 
-BROKEN = {
-    "onboard-team": {"organization": "Acme", "space": "x", "members": [{"name": "A"}]},
-    "saml-role-mapping": {"mappings": [{"group": "g", "role": {"name": "r", "permissions": []}}]},
-    "restrict-project": {"space": "s", "project": "p", "allowed": [{"email": 12}]},
+BROKEN: dict[str, tuple[dict, ...]] = {
+    "onboard-team": ({"organization": "Acme", "space": "x", "members": [{"name": "A"}]},),
+    "saml-role-mapping": (
+        {"mappings": [{"group": "g", "role": {"name": "r", "permissions": []}}]},
+    ),
+    "restrict-project": ({"space": "s", "project": "p", "allowed": [{"email": 12}]},),
     # The server checks JSON-schema constraints only (not "format": "email"): a missing field.
-    "offboard-user": {"email": "lee.leaver@acme.example"},
-    "rotate-service-keys": {"grace_period_seconds": "soon"},
-    "access-review": {"decision_seconds": "soon"},
-    "grant-temporary-access": {"email": "sam@acme.example", "role": "Project Viewer"},
+    "offboard-user": ({"email": "lee.leaver@acme.example"},),
+    "rotate-service-keys": ({"grace_period_seconds": "soon"},),
+    "access-review": ({"decision_seconds": "soon"},),
+    "grant-temporary-access": ({"email": "sam@acme.example", "role": "Project Viewer"},),
 }
 
 
@@ -74,12 +76,15 @@ async def test_each_deployment_accepts_its_example_and_refuses_a_broken_spec(dep
         assert run.parameters["spec"] == example
         await client.delete_flow_run(run.id)
 
-        with pytest.raises(PrefectHTTPStatusError) as refused:
-            await client.create_flow_run_from_deployment(
-                deployment.id, parameters={"spec": BROKEN[runbook]}
-            )
-        assert refused.value.response.status_code == 409
-        assert "Validation failed" in refused.value.response.text
+        # Every spec forbids unknown fields, so the example plus one is refused for any runbook,
+        # a new one included; the hand-picked broken specs add each runbook's own constraints.
+        for broken in ({**example, "not_a_field": True}, *BROKEN.get(runbook, ())):
+            with pytest.raises(PrefectHTTPStatusError) as refused:
+                await client.create_flow_run_from_deployment(
+                    deployment.id, parameters={"spec": broken}
+                )
+            assert refused.value.response.status_code == 409
+            assert "Validation failed" in refused.value.response.text
 
 
 async def test_key_rotation_is_scheduled_weekly_and_never_overlaps(deployed):

@@ -34,7 +34,8 @@ demo: $(STAMP)
 # tests that share a stack (the HA and UI groups of tests/conftest.py) run on one worker.
 test: $(STAMP) $(FIDELITY)/.installed
 	$(BIN)/ruff check .
-	FIDELITY_REQUIRED=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=20
+	FIDELITY_REQUIRED=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder -m 'not solo' --durations=20
+	FIDELITY_REQUIRED=1 $(BIN)/python -m pytest -m solo --durations=10
 
 # The fast tier: tests that need no server, database, browser or subprocess (marked `check`
 # by tests/conftest.py), in process.

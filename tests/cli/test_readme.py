@@ -10,6 +10,10 @@ included), so the service key must come from the env file ``setup`` writes. ``HO
 fresh directory (the new admin's), which is where that env file and the inbox go. Added to
 the README's lines: a free ``--port`` for ``serve`` and the matching ``--url`` for
 ``send-test-event``, so the test cannot collide with a service already on 8787.
+
+The Prefect server is the README's other choice, a fresh ``prefect server start`` of the new
+admin's own: the session's shared test server carries blocks other tests saved (a policy with
+a quorum of 2, say), which ``setup`` rightly keeps, and a new admin has none of them.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,7 @@ import httpx
 import pytest
 
 from cli.stack import free_port
+from ops.processes import ManagedProcess
 from tests.cli.conftest import ROOT
 from tests.fixtures.arize import ADMIN_KEY
 from tests.fixtures.slack import SLACK_BOT_TOKEN
@@ -96,13 +101,34 @@ def readme_environment(prefect_url: str, arize_url: str, slack_url: str, home: P
     return env
 
 
+@pytest.fixture
+def own_prefect_server(tmp_path: Path) -> Iterator[str]:
+    """``prefect server start`` on SQLite in its own PREFECT_HOME; yield its API URL."""
+    port = free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    server = ManagedProcess(
+        "prefect-server",
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+         "--port", str(port)],
+        {"PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": api_url,
+         "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
+        tmp_path / "prefect-logs", health_url=f"{api_url}/health",
+    )
+    server.start()
+    try:
+        server.wait_healthy()
+        yield api_url
+    finally:
+        server.stop()
+
+
 @pytest.mark.timeout(1500)  # five processes and a real flow on 2 shared CPUs
 def test_the_readme_takes_a_new_admin_to_the_first_approved_leaver(
-    arize, slack_emulator, prefect_harness, tmp_path
+    arize, slack_emulator, own_prefect_server, tmp_path
 ):
     slack_emulator.state.add_channel("arize-approvals")
     slack_emulator.add_user(APPROVER[0], "You Approver", email=APPROVER[1])
-    env = readme_environment(prefect_harness, arize.base_url, slack_emulator.base_url, tmp_path)
+    env = readme_environment(own_prefect_server, arize.base_url, slack_emulator.base_url, tmp_path)
     commands = first_hour_commands()
     assert [c.split()[1] for c in commands] == ["setup", "doctor", "run", "worker", "serve"]
     setup, doctor, dry_run, worker, serve = commands
@@ -139,7 +165,7 @@ def test_the_readme_takes_a_new_admin_to_the_first_approved_leaver(
         message = _approval_message(slack_emulator)
         assert "could not verify" not in str(message) and "unsigned" not in str(message)
         # A person reads the message first; the click comes once the run waits at its gate.
-        _wait_for(lambda: asyncio.run(_leaver_run_paused()), processes[0], logs)
+        _wait_for(lambda: asyncio.run(_leaver_run_paused(own_prefect_server)), processes[0], logs)
         clicked = slack_emulator.click(
             f"{url}/slack/interactions",
             signing_secret=PLACEHOLDER_VALUES["ARIZE_RUNBOOKS_SLACK_SIGNING_SECRET"],
@@ -178,10 +204,10 @@ def _approval_message(slack_emulator: Any) -> dict[str, Any] | None:
     return None
 
 
-async def _leaver_run_paused() -> bool:
-    from prefect import get_client
+async def _leaver_run_paused(api_url: str) -> bool:
+    from prefect.client.orchestration import PrefectClient
 
-    async with get_client() as client:
+    async with PrefectClient(api_url) as client:
         runs = await client.read_flow_runs()
     return any(r.state is not None and r.state.is_paused() and
                (r.parameters.get("spec") or {}).get("email") == LEAVER for r in runs)

@@ -22,6 +22,7 @@ import asyncio
 import itertools
 import signal
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -58,6 +59,7 @@ from tests.ha.conftest import (
     HA,
     HEARTBEAT_SECONDS,
     MISSED_HEARTBEATS,
+    start_ha_stack,
     start_onboarding,
     team,
     wait_final,
@@ -71,17 +73,20 @@ REPLACEMENTS = itertools.count(10)
 
 
 @pytest.fixture(scope="module")
-def ha(ha: HA) -> HA:
-    """The session's stack, its crash-recovery automations applied again through the API
-    server the runs are not created on: triggers are evaluated in the services process, which
-    hears of automation changes through PostgreSQL."""
-    with temporary_settings({PREFECT_API_URL: ha.stack.api_urls[1]}):
-        asyncio.run(
-            ensure_crash_recovery(
-                heartbeat_frequency=HEARTBEAT_SECONDS, missed_heartbeats=MISSED_HEARTBEATS
+def ha(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HA]:
+    """A stack of this module's own, not the session's: the moments are injected by freezing
+    the flow-run process under a known worker, which the workers other modules replaced
+    (and their leftover runs) would make ambiguous."""
+    with start_ha_stack(tmp_path_factory.mktemp("ha"), "kill") as started:
+        # Through the API server the runs are not created on: triggers are evaluated in the
+        # services process, which hears of automation changes through PostgreSQL.
+        with temporary_settings({PREFECT_API_URL: started.stack.api_urls[1]}):
+            asyncio.run(
+                ensure_crash_recovery(
+                    heartbeat_frequency=HEARTBEAT_SECONDS, missed_heartbeats=MISSED_HEARTBEATS
+                )
             )
-        )
-    return ha
+        yield started
 
 
 async def save_policy(api_url: str, arize_base_url: str) -> None:

@@ -46,9 +46,10 @@ class VerifiedEvent:
     """
 
     source: str
-    body: bytes
-    payload: Any
-    headers: dict[str, str] = field(default_factory=dict)
+    # Payloads never reach a repr (a log line, a traceback's locals): the source name does.
+    body: bytes = field(repr=False)
+    payload: Any = field(repr=False)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
 
     def header(self, name: str) -> str | None:
         """A kept header by (case-insensitive) name."""

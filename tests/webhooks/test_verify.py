@@ -156,3 +156,12 @@ def test_whsec_decoding() -> None:
     for bad in ("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_not base64!", "whsec_" + "QUJD"):
         with pytest.raises(ValueError):
             decode_whsec(bad)
+
+
+def test_a_verified_event_keeps_its_payload_out_of_its_repr():
+    from webhooks.source import VerifiedEvent
+
+    event = VerifiedEvent("okta", b'{"email": "lee@acme.example"}', {"email": "lee@acme.example"},
+                          {"x-okta-verification-challenge": "c"})
+    assert repr(event) == "VerifiedEvent(source='okta')"
+    assert "lee@acme.example" not in str(event)

@@ -38,6 +38,7 @@ from ops.ha_stack import WORK_POOL, deploy, free_port
 from ops.processes import ManagedProcess
 from ops.worker_stop import stop_worker
 from tasks.approvals.gate import deployment_wait_keys
+from tests.fixtures.prefect import prefect_server_process
 from tests.fixtures.runbooks import APPROVER
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
@@ -63,12 +64,7 @@ class SingleServer:
         self.workers = 0
 
     def start_server(self) -> None:
-        self.server = ManagedProcess(
-            "prefect-server",
-            [sys.executable, "-m", "prefect", "server", "start",
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            self.env, self.workdir / "logs", health_url=f"{self.api_url}/health",
-        )
+        self.server = prefect_server_process(self.workdir, self.port)
         self.server.start()
         self.server.wait_healthy()
 

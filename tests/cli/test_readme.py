@@ -34,9 +34,9 @@ import httpx
 import pytest
 
 from cli.stack import free_port
-from ops.processes import ManagedProcess
 from tests.cli.conftest import ROOT
 from tests.fixtures.arize import ADMIN_KEY
+from tests.fixtures.prefect import prefect_server_process
 from tests.fixtures.slack import SLACK_BOT_TOKEN
 
 pytestmark = pytest.mark.slow
@@ -105,19 +105,11 @@ def readme_environment(prefect_url: str, arize_url: str, slack_url: str, home: P
 def own_prefect_server(tmp_path: Path) -> Iterator[str]:
     """``prefect server start`` on SQLite in its own PREFECT_HOME; yield its API URL."""
     port = free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
-    server = ManagedProcess(
-        "prefect-server",
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-         "--port", str(port)],
-        {"PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": api_url,
-         "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
-        tmp_path / "prefect-logs", health_url=f"{api_url}/health",
-    )
+    server = prefect_server_process(tmp_path / "prefect", port)
     server.start()
     try:
         server.wait_healthy()
-        yield api_url
+        yield f"http://127.0.0.1:{port}/api"
     finally:
         server.stop()
 

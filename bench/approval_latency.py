@@ -4,8 +4,9 @@ Each round resets the Arize emulator, starts restrict-project (its plan is destr
 posts to the Slack emulator and waits at the gate), and once the run waits sends Alice's signed
 "approve" click to the webhook service's interactivity endpoint. Two modes, in one bench run:
 
-- ``local``: the flow runs in this process and pauses (``apause_flow_run``), polling its state
-  every ``poll_interval_seconds`` of the policy (1 s here): that poll is the floor.
+- ``local``: the flow runs in this process and pauses; the resume's own ``Running`` event wakes
+  it (``tasks/approvals/pause.py``). The policy's ``poll_interval_seconds`` is left at the
+  default ``setup`` ships (5 s): it is only the fallback when no event arrives.
 - ``deployment``: restrict-project is deployed to a process work pool on the same Prefect
   server and run by ``prefect worker start`` (a subprocess). With the approval policy's
   ``hold_seconds`` (``--hold``; ``default`` is the policy's 300 s) the run first holds at the
@@ -62,7 +63,6 @@ from bench._emulator import EmulatorProcess, emulator_process
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "restrict-project.yaml"
 RESULTS = Path(__file__).parent / "results" / "approval_latency.json"
-POLL_INTERVAL_SECONDS = 1
 SAMPLE_SECONDS = 0.02
 # Deployment rounds last seconds; sampling the API as often as the local mode would load it.
 DEPLOYMENT_SAMPLE_SECONDS = 0.05
@@ -126,9 +126,15 @@ async def _save_policy(
             **({} if hold == DEFAULT_HOLD else {"hold_seconds": int(hold)}),
         ),
         key_store=ArizeKeyStore(prefix="bench-approval"),
-        poll_interval_seconds=POLL_INTERVAL_SECONDS,
         rate_limit=RATE_LIMIT if rate_limit else None,
     ).asave("default", overwrite=True)
+
+
+def _default_poll_seconds() -> int:
+    """The policy's fallback poll, as ``setup`` ships it (the bench does not lower it)."""
+    from blocks.policy import RunbookPolicy
+
+    return int(RunbookPolicy.model_fields["poll_interval_seconds"].default)
 
 
 async def _click(
@@ -433,8 +439,8 @@ async def _run(
             load = os.getloadavg()[0]
             rounds = [await _one_click(emulator, slack, webhook, spec) for _ in range(clicks)]
             figures["local"] = {
-                "mode": "local pause (apause_flow_run in the flow's process)",
-                "poll_interval_seconds": POLL_INTERVAL_SECONDS,
+                "mode": "local pause in the flow's process, woken by its Running event",
+                "poll_interval_seconds": _default_poll_seconds(),
                 **_figures(rounds, load),
             }
         if "deployment" in modes:

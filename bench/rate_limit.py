@@ -9,9 +9,17 @@ any request above the same rate (its ``max_rps``, every method: Arize documents 
 endpoint, reads included), standing in for Arize's limit. The emulator process logs when each
 request reached it. Per run:
 
-- ``requests_per_second``: requests that reached Arize during the apply ÷ the apply's time
-  (from its start to the last change finishing, heard through the apply's progress listener),
-  against ``configured_per_second``; ``writes`` and ``requests`` count the whole run;
+- ``run_requests_per_second``: the whole run's requests as they reached Arize (plan, apply,
+  verify), one after another: (requests - 1) ÷ (last arrival - first arrival), against
+  ``configured_per_second`` (``of_configured``). Arize's limit is a sliding window that lets
+  a whole window's worth go at once, so a short run can show more than the rate; hence also
+  ``of_limit_best``: the least time the limit allows for that many requests (every window
+  full, from the first) ÷ the time they took;
+- ``apply_requests_per_second``: requests that reached Arize during the apply ÷ the apply's
+  time (from its start to the last change finishing, heard through the apply's progress
+  listener). The plan's reads just before it use up part of the first window, so this one
+  is below the rate even for a pacer that loses nothing; ``writes`` and ``requests`` count
+  the whole run;
 - ``most_in_one_second``: the most requests that reached Arize within any one second;
 - ``rate_429s``: the 429s the emulator answered (none is the goal);
 - ``flow_run_seconds``: the flow run's start to end in the Prefect API;
@@ -140,7 +148,10 @@ async def run_size(
     writes = sum(by_method.get(m, 0) for m in WRITES)
     during_run = arrivals(log, since=run_started)
     during_apply = arrivals(log, since=clock.started_at, until=clock.last_at)
-    per_second_achieved = len(during_apply) / apply_seconds
+    span = during_run[-1] - during_run[0] if len(during_run) > 1 else 0.0
+    run_rate = (len(during_run) - 1) / span if span else 0.0
+    # Every window full from the first request: the 1st, (limit+1)th, … each a window apart.
+    best = ((len(during_run) - 1) // per_second) * 1.0 if rate_limit else 0.0
     return {
         "members": members,
         "rate_limit": rate_limit and "on",
@@ -149,11 +160,14 @@ async def run_size(
         "changes": clock.done,
         "writes": writes,
         "requests": sum(by_method.values()),
+        "run_seconds": round(span, 2),
+        "run_requests_per_second": round(run_rate, 2),
+        "configured_per_second": per_second if rate_limit else None,
+        "of_configured": round(run_rate / per_second, 3) if rate_limit else None,
+        "of_limit_best": round(best / span, 3) if rate_limit and span else None,
         "apply_requests": len(during_apply),
         "apply_seconds": round(apply_seconds, 2),
-        "requests_per_second": round(per_second_achieved, 2),
-        "configured_per_second": per_second if rate_limit else None,
-        "of_configured": round(per_second_achieved / per_second, 3) if rate_limit else None,
+        "apply_requests_per_second": round(len(during_apply) / apply_seconds, 2),
         "most_in_one_second": most_in_one_second(during_run),
         "rate_429s": rate_429s,
         "flow_run_seconds": round(await _flow_run_seconds(state.state_details.flow_run_id), 2),
@@ -194,6 +208,9 @@ async def fixed_cost(emulator: EmulatorProcess, rate_limit: str | None) -> dict[
         user = await client.users.find_by_email(spec["members"][0]["email"])
         assert space is not None and user is not None
         await client.spaces.remove_user(space.id, user_id=user.id)
+    # The set-up run above used the limit a moment ago: let its slots drain (two windows), so
+    # the figure is this run's own cost, as for an admin's run on an idle limit.
+    await asyncio.sleep(2.0)
     load = os.getloadavg()[0]
     state, _ = await _onboard(spec)
     outcome = await state.result()

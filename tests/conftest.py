@@ -143,6 +143,7 @@ def xdist_scope(nodeid: str) -> str:
     return _module_path(nodeid)
 
 
+@pytest.hookimpl(optionalhook=True)  # run without xdist (`-p no:xdist`) too
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     """`--dist loadscope`, with SERIAL_GROUPS as scopes of their own.
 

@@ -22,21 +22,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import signal
 from collections.abc import Iterator
 from datetime import timedelta
 from types import FrameType
-from typing import Any
 from uuid import UUID
 
 from prefect import get_client, get_run_logger
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.objects import StateType
 from prefect.events import emit_event
-from prefect.exceptions import FlowPauseTimeout, ObjectNotFound, PrefectHTTPStatusError
-from prefect.flow_runs import apause_flow_run, asuspend_flow_run
-from prefect.input.run_input import keyset_from_base_key
+from prefect.exceptions import FlowPauseTimeout
+from prefect.flow_runs import asuspend_flow_run
 from prefect.runtime import deployment, flow_run
 from prefect.states import Running
 from pydantic import Field, create_model
@@ -62,6 +59,7 @@ from core.planning.plan import Plan
 from tasks.approvals.answer import ApprovalAnswer
 from tasks.approvals.directory import resolve_directory
 from tasks.approvals.notifier import notifier_for
+from tasks.approvals.pause import pause_until_answered, stored_answer
 from tasks.approvals.slack_crash import disable_buttons_on_crash, reopen_request
 from tasks.approvals.slack_messages import post_approval_request, post_run_result
 from tasks.approvals.store import PrefectVoteStore, read_request, store_request
@@ -227,10 +225,10 @@ async def _wait(
             raise FlowPauseTimeout("the request has expired")
         if deployment.id:
             return await _hold_then_suspend(policy, request, attempt, form)
-        return await apause_flow_run(
-            wait_for_input=form,
-            key=wait_key(request.gate, attempt),
-            timeout=remaining_seconds(request, CLOCK),
+        return await pause_until_answered(
+            form,
+            wait_key(request.gate, attempt),
+            expires_in=remaining_seconds(request, CLOCK),
             poll_interval=policy.poll_interval_seconds,
         )
     except FlowPauseTimeout as ex:
@@ -275,10 +273,10 @@ async def _hold_then_suspend(
         try:
             async with asyncio.timeout(hold) as holding:
                 with _sigterm_ends_hold(holding):
-                    return await apause_flow_run(
-                        wait_for_input=form,
-                        key=hold_key,
-                        timeout=remaining_seconds(request, CLOCK),
+                    return await pause_until_answered(
+                        form,
+                        hold_key,
+                        expires_in=remaining_seconds(request, CLOCK),
                         poll_interval=policy.poll_interval_seconds,
                     )
         except TimeoutError:
@@ -286,7 +284,7 @@ async def _hold_then_suspend(
     async with get_client() as client:
         if hold_key in fired or hold > 0:
             await _back_to_running(client, run_id)
-            answer = await _held_answer(client, run_id, hold_key)
+            answer = await stored_answer(client, run_id, hold_key)
             if answer is not None:
                 return form(**answer)
     remaining = remaining_seconds(request, CLOCK)
@@ -342,23 +340,6 @@ async def _back_to_running(client: PrefectClient, run_id: UUID) -> None:
     run = await client.read_flow_run(run_id)
     if run.state is not None and run.state.is_paused():
         await client.set_flow_run_state(run_id, Running(message=HOLD_EXPIRED_MESSAGE))
-
-
-async def _held_answer(
-    client: PrefectClient, run_id: UUID, hold_key: str
-) -> dict[str, Any] | None:
-    """The answer a resume stored under the hold's pause key, if any."""
-    response = keyset_from_base_key(f"paused-{hold_key}")["response"]
-    try:
-        value = await client.read_flow_run_input(run_id, response)
-    except ObjectNotFound:
-        return None
-    except PrefectHTTPStatusError as ex:
-        if ex.response.status_code == 404:
-            return None
-        raise
-    loaded = json.loads(value)
-    return loaded if isinstance(loaded, dict) else None
 
 
 async def _decided(

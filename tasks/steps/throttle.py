@@ -40,6 +40,7 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from uuid import UUID
 
 import httpx
@@ -105,6 +106,9 @@ class Pacer:
         limit: Its slots.
         per_second: Its slot decay per second.
         reserve: How slots are asked for (default: the Prefect API; tests inject a server).
+        in_use: Slots the server's bucket holds now, by other runs (the pacer's first
+            reservation asks for no more than is free, so it is not refused: a refusal costs
+            at least a second's ``Retry-After`` and restarts the server's decay).
         clock: Monotonic seconds; sleep: asyncio.sleep (injectable for tests).
     """
 
@@ -115,6 +119,7 @@ class Pacer:
         per_second: float,
         reserve: Reserve | None = None,
         *,
+        in_use: int = 0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -144,8 +149,8 @@ class Pacer:
         self._banked = 0
         self._banked_until = 0.0
         self._recent: deque[_Turn] = deque()
-        self._mirror_active = 0
-        self._mirror_updated = 0.0
+        self._mirror_active = max(0, min(limit, in_use))
+        self._mirror_updated = clock()
         self._refill: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -212,7 +217,14 @@ class Pacer:
         # Keep at most two reservations' worth in hand: enough to hide a slow answer.
         if self._banked >= self.chunk:
             return
-        self._refill = asyncio.ensure_future(self._take(self.chunk))
+        self._refill = asyncio.ensure_future(self._take(self._next_size()))
+
+    def _next_size(self) -> int:
+        """A whole chunk, except the run's first reservation: what is free now (at least one),
+        so a run that starts while others hold slots begins at once with what it may have."""
+        if self.reservations:
+            return self.chunk
+        return max(1, min(self.chunk, self.limit - self._mirrored(self._clock())))
 
     async def _take(self, slots: int) -> None:
         room = self._room_at(slots)
@@ -284,7 +296,8 @@ async def _reserve_on_server(name: str, slots: int) -> float | None:
 
 
 async def pacer_for(name: str) -> Pacer:
-    """A pacer for ``name``, sized from the limit as the Prefect server has it."""
+    """A pacer for ``name``, sized from the limit as the Prefect server has it, its bucket
+    starting where the server's is (slots in use, decayed to now as the server decays them)."""
     from prefect import get_client
     from prefect.exceptions import ObjectNotFound
 
@@ -295,7 +308,15 @@ async def pacer_for(name: str) -> Pacer:
             raise RateLimitMissing(name) from None
     if not found.active:
         raise RateLimitMissing(name)
-    return Pacer(name, found.limit, found.slot_decay_per_second or 0.0)
+    per_second = found.slot_decay_per_second or 0.0
+    in_use = found.active_slots
+    if found.updated is not None and per_second > 0:
+        # The server stores the count as of its last update and decays it when read; the
+        # clocks of one deployment agree closely enough, and a bucket thought emptier than it
+        # is costs one refusal, as before.
+        since = max(0.0, (datetime.now(UTC) - found.updated).total_seconds())
+        in_use = max(0, in_use - math.floor(per_second * since))
+    return Pacer(name, found.limit, per_second, in_use=in_use)
 
 
 RUNS_KEPT = 32

@@ -115,3 +115,50 @@ async def test_slots_left_unspent_for_long_are_not_spent_later():
     assert gate.expired >= 1
     # The request after the wait ran on a slot granted after the wait.
     assert len(server.granted) > reservations and server.granted[reservations][0] == 60.0
+
+
+class BucketServer(Server):
+    """Prefect's rate-limit bucket: refuses a reservation it has no room for, with the
+    Retry-After its API computes (slots / decay)."""
+
+    def __init__(self, clock: Clock, limit: int, per_second: float, in_use: int) -> None:
+        super().__init__(clock)
+        self.limit, self.per_second = limit, per_second
+        self.active, self.updated = in_use, clock.now
+        self.refused = 0
+
+    async def reserve(self, slots: int) -> float | None:
+        drained = int((self.clock.now - self.updated) * self.per_second)
+        active = max(0, self.active - drained)
+        self.updated = self.clock.now
+        if active + slots > self.limit:
+            self.active = active
+            self.refused += 1
+            return slots / self.per_second
+        self.active = active + slots
+        return await super().reserve(slots)
+
+
+async def test_a_run_that_starts_beside_others_takes_what_is_free_at_once_and_is_never_refused():
+    clock = Clock()
+    # Another run left 8 of 10 slots in use: a first reservation of a whole window (10) would
+    # be refused and cost a second's Retry-After before the run's first request.
+    server = BucketServer(clock, limit=10, per_second=10, in_use=8)
+    gate = Pacer(
+        "arize-api", 10, 10, server.reserve, in_use=8, clock=clock, sleep=clock.sleep
+    )
+    started: list[float] = []
+
+    async def request() -> None:
+        async with gate.request("GET", "/v2/users"):
+            started.append(clock.now)
+
+    for _ in range(5):
+        await request()
+    assert started[:2] == [0.0, 0.0]  # the two free slots, at once
+    assert server.granted[0] == (0.0, 2)
+    assert server.refused == 0
+    # The rest waited for the bucket to drain, as the server counts it: never more than the
+    # limit in use at any grant.
+    assert all(at > 0.0 for at in started[2:])
+    assert gate.handed_out == 5 <= gate.granted

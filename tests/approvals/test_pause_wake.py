@@ -1,0 +1,140 @@
+"""A paused gate wakes on the run's Running event, not at its next poll, and falls back to the
+poll whenever the event cannot tell it anything.
+
+Each flow pauses with a poll far longer than the test's own timeout, so a pause that only
+Prefect's poll could end fails the test instead of passing slowly; the fallback case pauses
+with a 1 s poll and no event stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+import pytest
+from prefect import flow
+from prefect.client.orchestration import get_client
+from prefect.exceptions import ObjectNotFound
+from prefect.runtime import flow_run
+
+from tasks.approvals.answer import ApprovalAnswer
+from tasks.approvals.pause import _running_event, pause_until_answered
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
+
+#: Longer than the test may take: a pause that had to wait for this poll fails by timeout.
+NEVER = 3600
+ALICE = "alice@acme.example"
+RUN_IDS: dict[str, uuid.UUID] = {}
+#: Set by each flow once its run id is known (a thread event: the flow may run on another loop).
+STARTED: defaultdict[str, threading.Event] = defaultdict(threading.Event)
+
+
+async def _no_events(run_id: uuid.UUID, since: datetime, subscribed: asyncio.Event) -> None:
+    raise ConnectionError("no event stream on this server")
+
+
+@flow(name="pause-wake-test")
+async def waits(key: str, poll: int, events: bool = True) -> dict[str, Any]:
+    RUN_IDS[key] = uuid.UUID(str(flow_run.get_id()))
+    STARTED[key].set()
+    answer = await pause_until_answered(
+        ApprovalAnswer.with_initial_data(description="test"),
+        key,
+        expires_in=NEVER,
+        poll_interval=poll,
+        subscribe=None if events else _no_events,
+    )
+    return {"approved": answer.approved, "approver": answer.approver}
+
+
+async def _form_saved(key: str) -> uuid.UUID:
+    """The run, once Paused with its answer form saved (a resume before is refused)."""
+    await asyncio.to_thread(STARTED[key].wait, 60)
+    run_id = RUN_IDS[key]
+    async with get_client() as client:
+        while True:
+            run = await client.read_flow_run(run_id)
+            if run.state is not None and run.state.is_paused():
+                schema = run.state.state_details.run_input_keyset["schema"]
+                try:
+                    await client.read_flow_run_input(run_id, schema)
+                    return run_id
+                except ObjectNotFound:
+                    pass
+            await asyncio.sleep(0.05)
+
+
+async def _answer(key: str) -> None:
+    run_id = await _form_saved(key)
+    async with get_client() as client:
+        response = await client.resume_flow_run(
+            run_id, run_input={"approved": True, "approver": ALICE}
+        )
+        assert response.status.value == "ACCEPT", response.details
+
+
+async def _run(key: str, poll: int, events: bool = True, **answer: Any) -> dict[str, Any]:
+    state, _ = await asyncio.gather(
+        waits(key=key, poll=poll, events=events, return_state=True), _answer(key, **answer)
+    )
+    return await state.result()
+
+
+@pytest.mark.usefixtures("prefect_harness")
+async def test_a_resume_wakes_the_pause_at_once_not_at_its_poll() -> None:
+    key = f"wake-{uuid.uuid4().hex[:8]}"
+    assert await _run(key, poll=NEVER) == {"approved": True, "approver": ALICE}
+
+
+@pytest.mark.usefixtures("prefect_harness")
+async def test_without_an_event_stream_the_poll_answers() -> None:
+    key = f"poll-{uuid.uuid4().hex[:8]}"
+    assert await _run(key, poll=1, events=False) == {"approved": True, "approver": ALICE}
+
+
+FIRE: dict[str, asyncio.Event] = {}
+
+
+async def _bare_event_first(run_id: uuid.UUID, since: datetime, subscribed: asyncio.Event) -> None:
+    """A Running event that arrives before anyone answered (a state set by hand), then the
+    real subscription."""
+    key = next(k for k, v in RUN_IDS.items() if v == run_id)
+    if not FIRE[key].is_set():
+        subscribed.set()
+        await FIRE[key].wait()
+        FIRE[key].clear()
+        FIRE[key].set()  # once only: later watches are the real ones
+        return
+    await _running_event(run_id, since, subscribed)
+
+
+@flow(name="pause-bare-event-test")
+async def waits_bare_event_first(key: str) -> dict[str, Any]:
+    RUN_IDS[key] = uuid.UUID(str(flow_run.get_id()))
+    STARTED[key].set()
+    answer = await pause_until_answered(
+        ApprovalAnswer.with_initial_data(description="test"),
+        key,
+        expires_in=NEVER,
+        poll_interval=NEVER,
+        subscribe=_bare_event_first,
+    )
+    return {"approved": answer.approved, "approver": answer.approver}
+
+
+@pytest.mark.usefixtures("prefect_harness")
+async def test_a_running_event_without_an_answer_keeps_the_gate_waiting() -> None:
+    key = f"bare-{uuid.uuid4().hex[:8]}"
+    FIRE[key] = asyncio.Event()
+    waiting = asyncio.ensure_future(waits_bare_event_first(key=key, return_state=True))
+    await _form_saved(key)
+    FIRE[key].set()  # the wake with no answer stored: the gate reads nothing and waits on
+    await asyncio.sleep(0)
+    await _answer(key)  # the real resume, seen through the re-made subscription
+    state = await waiting
+    assert await state.result() == {"approved": True, "approver": ALICE}

@@ -38,8 +38,28 @@ async def _no_events(run_id: uuid.UUID, since: datetime, subscribed: asyncio.Eve
     raise ConnectionError("no event stream on this server")
 
 
+FIRE: dict[str, asyncio.Event] = {}
+
+
+async def _bare_event_first(run_id: uuid.UUID, since: datetime, subscribed: asyncio.Event) -> None:
+    """A Running event that arrives before anyone answered (a state set by hand), then the
+    real subscription."""
+    key = next(k for k, v in RUN_IDS.items() if v == run_id)
+    if not FIRE[key].is_set():
+        subscribed.set()
+        await FIRE[key].wait()
+        FIRE[key].clear()
+        FIRE[key].set()  # once only: later watches are the real ones
+        return
+    await _running_event(run_id, since, subscribed)
+
+
+#: How the pause hears of a resume: the real subscription, none, or a bare event first.
+WATCHES: dict[str, Any] = {"events": None, "none": _no_events, "bare first": _bare_event_first}
+
+
 @flow(name="pause-wake-test")
-async def waits(key: str, poll: int, events: bool = True) -> dict[str, Any]:
+async def waits(key: str, poll: int, watch: str = "events") -> dict[str, Any]:
     RUN_IDS[key] = uuid.UUID(str(flow_run.get_id()))
     STARTED[key].set()
     answer = await pause_until_answered(
@@ -47,7 +67,7 @@ async def waits(key: str, poll: int, events: bool = True) -> dict[str, Any]:
         key,
         expires_in=NEVER,
         poll_interval=poll,
-        subscribe=None if events else _no_events,
+        subscribe=WATCHES[watch],
     )
     return {"approved": answer.approved, "approver": answer.approver}
 
@@ -78,9 +98,9 @@ async def _answer(key: str) -> None:
         assert response.status.value == "ACCEPT", response.details
 
 
-async def _run(key: str, poll: int, events: bool = True, **answer: Any) -> dict[str, Any]:
+async def _run(key: str, poll: int, watch: str = "events") -> dict[str, Any]:
     state, _ = await asyncio.gather(
-        waits(key=key, poll=poll, events=events, return_state=True), _answer(key, **answer)
+        waits(key=key, poll=poll, watch=watch, return_state=True), _answer(key)
     )
     return await state.result()
 
@@ -94,44 +114,16 @@ async def test_a_resume_wakes_the_pause_at_once_not_at_its_poll() -> None:
 @pytest.mark.usefixtures("prefect_harness")
 async def test_without_an_event_stream_the_poll_answers() -> None:
     key = f"poll-{uuid.uuid4().hex[:8]}"
-    assert await _run(key, poll=1, events=False) == {"approved": True, "approver": ALICE}
-
-
-FIRE: dict[str, asyncio.Event] = {}
-
-
-async def _bare_event_first(run_id: uuid.UUID, since: datetime, subscribed: asyncio.Event) -> None:
-    """A Running event that arrives before anyone answered (a state set by hand), then the
-    real subscription."""
-    key = next(k for k, v in RUN_IDS.items() if v == run_id)
-    if not FIRE[key].is_set():
-        subscribed.set()
-        await FIRE[key].wait()
-        FIRE[key].clear()
-        FIRE[key].set()  # once only: later watches are the real ones
-        return
-    await _running_event(run_id, since, subscribed)
-
-
-@flow(name="pause-bare-event-test")
-async def waits_bare_event_first(key: str) -> dict[str, Any]:
-    RUN_IDS[key] = uuid.UUID(str(flow_run.get_id()))
-    STARTED[key].set()
-    answer = await pause_until_answered(
-        ApprovalAnswer.with_initial_data(description="test"),
-        key,
-        expires_in=NEVER,
-        poll_interval=NEVER,
-        subscribe=_bare_event_first,
-    )
-    return {"approved": answer.approved, "approver": answer.approver}
+    assert await _run(key, poll=1, watch="none") == {"approved": True, "approver": ALICE}
 
 
 @pytest.mark.usefixtures("prefect_harness")
 async def test_a_running_event_without_an_answer_keeps_the_gate_waiting() -> None:
     key = f"bare-{uuid.uuid4().hex[:8]}"
     FIRE[key] = asyncio.Event()
-    waiting = asyncio.ensure_future(waits_bare_event_first(key=key, return_state=True))
+    waiting = asyncio.ensure_future(
+        waits(key=key, poll=NEVER, watch="bare first", return_state=True)
+    )
     await _form_saved(key)
     FIRE[key].set()  # the wake with no answer stored: the gate reads nothing and waits on
     await asyncio.sleep(0)

@@ -1,9 +1,10 @@
 """The IdP or HR export of active people: a CSV or JSON file, or emails inline.
 
 access-review reads who is active from it; saml-role-mapping reads each person's groups
-(a ``groups`` column or key, or one ``group`` per row). An export that does not parse is refused before anything is reviewed, with a message naming the
-row (1-based, the header of a CSV being row 1) and the fix: a review against a half-read export
-would flag people who are in fact active.
+(a ``groups`` column or key, or one ``group`` per row). An export that does not parse is
+refused before anything is reviewed, with a message naming the row (1-based, the header of
+a CSV being row 1) and the fix: a review against a half-read export would flag people who are
+in fact active.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""saml-role-mapping: custom roles as code, keyed by IdP group, and the mapping the IdP needs."""
+"""saml-role-mapping: custom roles as code, keyed by IdP group, and the ordered SAML rules that
+map IdP groups to them, written into Arize's SAML configuration."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from prefect import flow
 
 from core.planning.context import PlanContext
 from flows.engine import execute_plan, load_policy, resolve_trigger
+from flows.saml_role_mapping.drift import report_drift
 from flows.saml_role_mapping.mapping import (
     DEFAULT_STORE,
     load_last_mapping,
@@ -29,8 +31,13 @@ async def saml_role_mapping(
     trigger: TriggerParam = None,
     policy: str = "default",
     mapping_store: str = DEFAULT_STORE,
+    report_drift_to_slack: bool = False,
 ) -> RunbookOutcome:
-    """Make each IdP group's custom role match the spec, then publish group → role id.
+    """Make each IdP group's custom role and the SAML rules match the spec, then publish both.
+
+    The rules of ``identity_provider`` are put in the spec's order (first match wins); adding
+    rules needs no approval, but a change that takes a role away from a group, or replaces
+    one, waits for it, as does ``revoke_excess`` removing bindings beyond the rules.
 
     Roles are created or updated to exactly the listed permissions; with ``prune`` the custom
     roles no mapping names are deleted (a role that still has bindings is refused, nothing
@@ -46,6 +53,8 @@ async def saml_role_mapping(
         policy: Name of the saved runbook policy block (account, approvals, key store).
         mapping_store: Prefect block that remembers the last published mapping; use one
             per Arize account.
+        report_drift_to_slack: Post the plan's changes, if any, to the policy's Slack channel
+            (the deployment's drift-check schedule runs a dry run with this on).
 
     Raises:
         SpecError: a mapping names a predefined role, or prune would delete roles in use.
@@ -64,6 +73,10 @@ async def saml_role_mapping(
 
     plan = await replan()
     outcome, _ = await execute_plan(plan, replan, runbook_policy, trigger, dry_run=dry_run)
+    if report_drift_to_slack and outcome.status is RunStatus.DRY_RUN:
+        note = await report_drift(plan, runbook_policy)
+        if note:
+            outcome.notes.append(note)
     if outcome.status in (RunStatus.COMPLETED, RunStatus.NO_CHANGES):
         published = await publish_group_role_mapping(
             runbook_policy.credentials, spec, last_mapping, mapping_store

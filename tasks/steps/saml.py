@@ -221,13 +221,14 @@ async def update_saml_mapping(ctx: StepContext, change: UpdateSamlRoleMapping) -
         outcome = Outcome.ALREADY
         if mapping_key(current) != rule_key(rule):
             body = request_rule(rule)
+            space = (body.space_id, body.space_role) if body.space_id and body.space_role else None
             await client.saml_identity_providers.role_mappings.update(
                 change.idp_id,
                 change.mapping_id,
                 attribute_name=body.attribute_name,
                 attribute_value=body.attribute_value,
                 account_role=body.account_role,
-                space=(body.space_id, body.space_role) if body.space_id and body.space_role else None,
+                space=space,
                 project=(body.project_id, body.project_role_id)
                 if body.project_id and body.project_role_id
                 else None,

@@ -22,6 +22,7 @@ from arize_admin import (
     CustomRole,
     PermissionDeniedError,
     Role,
+    RoleBinding,
     RoleBindingResourceType,
 )
 from arize_admin.types import SamlIdentityProviderSummary, SamlRoleMapping
@@ -37,7 +38,14 @@ from core.planning.changes import (
 )
 from core.planning.plan import Plan, SpecError
 from core.planning.specs import PREDEFINED_SPACE_ROLES
-from flows.saml_role_mapping.effects import Grant, evaluate, gains, group_sets, losses
+from flows.saml_role_mapping.effects import (
+    SPACE_LEVEL,
+    Grant,
+    evaluate,
+    gains,
+    group_sets,
+    losses,
+)
 from flows.saml_role_mapping.spec import IdentityProviderSpec, SamlRoleMappingSpec
 from tasks.steps.saml import RuleKey, is_protected, managed, mapping_key, rule_key
 
@@ -120,7 +128,8 @@ async def plan_rules(
         ]
         new_keys = _diff(plan, live, rules, attribute)
     if spec.idp_export:
-        await _plan_excess(plan, client, spec, new_keys, live.names)
+        builtin = {role.id: role.name for role in roles.values() if role.is_predefined}
+        await _plan_excess(plan, client, spec, new_keys, live.names, builtin)
 
 
 async def _find_idp(
@@ -339,12 +348,17 @@ async def _plan_excess(
     spec: SamlRoleMappingSpec,
     rules: list[RuleKey],
     names: dict[str, str],
+    builtin: dict[str, str],
 ) -> None:
-    """List (and with ``revoke_excess`` remove) bindings beyond what people's groups give."""
+    """List (and with ``revoke_excess`` remove) bindings beyond what people's groups give.
+
+    A built-in space role counts as a binding too (Arize lists memberships as SPACE
+    bindings); it is within the rules when they give that role or a more permissive one.
+    """
     assert spec.idp_export is not None and spec.identity_provider is not None
     people = load_group_memberships(spec.idp_export)
     users = {u.email.lower(): u async for u in client.users.list(limit=100)}
-    by_user: dict[str, list] = {}
+    by_user: dict[str, list[RoleBinding]] = {}
     for resource_type in RoleBindingResourceType:
         async for binding in client.role_bindings.list(resource_type=resource_type, limit=100):
             by_user.setdefault(binding.user_id, []).append(binding)
@@ -356,7 +370,7 @@ async def _plan_excess(
             continue
         grant = evaluate(rules, attribute, people[email])
         for binding in by_user.get(user.id, []):
-            if _granted(grant, binding.resource_type, binding.resource_id, binding.role_id):
+            if _granted(grant, binding, builtin.get(binding.role_id)):
                 continue
             found += 1
             kind = str(binding.resource_type).lower()
@@ -383,7 +397,10 @@ async def _plan_excess(
         )
 
 
-def _granted(grant: Grant, resource_type: str, resource_id: str, role_id: str) -> bool:
-    if str(resource_type) == RoleBindingResourceType.SPACE:
-        return grant.spaces.get(resource_id) == f"custom:{role_id}"
-    return grant.projects.get(resource_id) == role_id
+def _granted(grant: Grant, binding: RoleBinding, builtin: str | None) -> bool:
+    if binding.resource_type != RoleBindingResourceType.SPACE:
+        return grant.projects.get(binding.resource_id) == binding.role_id
+    given = grant.spaces.get(binding.resource_id)
+    if builtin is None:
+        return given == f"custom:{binding.role_id}"
+    return given is not None and SPACE_LEVEL.get(given, -1) >= SPACE_LEVEL[builtin]

@@ -165,8 +165,8 @@ async def test_a_gated_reorder_changes_what_a_login_gives(arize, runbook_policy,
     assert again["projects"] == {fraud_model: viewer}
 
 
-async def test_faults_converge_with_no_duplicate_rules(arize, runbook_policy, store):
-    # The configuration exists with the first rule only (and the admin mapping).
+async def seed_first_rule(arize) -> None:
+    """The configuration exists with the example's first rule only (and the admin mapping)."""
     async with admin_client(arize) as client:
         await client.saml_identity_providers.create(
             name=IDP,
@@ -181,6 +181,14 @@ async def test_faults_converge_with_no_duplicate_rules(arize, runbook_policy, st
                 ),
             ],
         )
+
+
+def injected(arize) -> int:
+    return int(httpx.get(f"{arize.base_url}/_emulator/faults", timeout=10).json()["injected"])
+
+
+async def test_faults_converge_with_no_duplicate_rules(arize, runbook_policy, store):
+    await seed_first_rule(arize)
     # Every rule write may fail, be throttled, or land with its answer lost.
     set_faults(
         arize,
@@ -194,17 +202,38 @@ async def test_faults_converge_with_no_duplicate_rules(arize, runbook_policy, st
     )
     try:
         outcome = await run_flow(example_spec(), store)
+        faults = injected(arize)
+    finally:
+        clear_faults(arize)
+
+    assert faults > 0
+    assert outcome.status is RunStatus.COMPLETED
+    rules = await live_rules(arize)
+    assert [m.attribute_value for m in rules] == ["arize-admins", *GROUPS]
+    rerun = await run_flow(example_spec(), store)
+    assert rerun.status is RunStatus.NO_CHANGES
+
+
+async def test_an_add_whose_answer_was_lost_is_found_not_repeated(arize, runbook_policy, store):
+    await seed_first_rule(arize)
+    # The first three rule POSTs land in Arize, but their answers never arrive.
+    set_faults(
+        arize,
+        lost_response_rate=1.0,
+        max_faults=3,
+        path_prefix="/v2/saml-identity-providers",
+        methods=["POST"],
+    )
+    try:
+        outcome = await run_flow(example_spec(), store)
     finally:
         clear_faults(arize)
 
     assert outcome.status is RunStatus.COMPLETED
-    rules = await live_rules(arize)
-    assert [m.attribute_value for m in rules] == ["arize-admins", *GROUPS]
+    assert [m.attribute_value for m in await live_rules(arize)] == ["arize-admins", *GROUPS]
     journal = emulator_requests(arize)["by_route"]
-    posts = sum(n for route, n in journal.items() if route.startswith("POST /v2/saml"))
-    assert posts >= 4  # at least one per added rule; some were lost and found, not repeated
-    rerun = await run_flow(example_spec(), store)
-    assert rerun.status is RunStatus.NO_CHANGES
+    posts = journal["POST /v2/saml-identity-providers/{idp_id}/role-mappings"]
+    assert posts == 4  # one per added rule: each lost one was found on the retry
 
 
 async def test_revoke_excess_removes_bindings_through_the_gate(

@@ -126,6 +126,16 @@ async def plan_rules(
         live.mappings = [
             m async for m in client.saml_identity_providers.role_mappings.list(live.idp.id)
         ]
+        kept = [m for m in live.mappings if m not in managed(live.mappings, attribute)]
+        logins = any(r.account_role for r in rules) or any(m.account_role for m in kept)
+        if not live.idp.default_login_enabled and not logins:
+            # Arize refuses to lose the last login rule (409): refuse before any change.
+            raise SpecError(
+                "rules",
+                len(rules),
+                f"{live.idp.name} has default login off and no rule would grant an account "
+                "role any more, so nobody could log in; keep a rule with an account_role",
+            )
         new_keys = _diff(plan, live, rules, attribute)
     if spec.idp_export:
         builtin = {role.id: role.name for role in roles.values() if role.is_predefined}

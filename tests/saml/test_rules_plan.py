@@ -214,6 +214,27 @@ async def test_a_non_admin_key_is_explained(
     assert "account admin of an Enterprise account" in caught.value.fix
 
 
+async def test_the_last_login_rule_is_never_planned_away(client, control):
+    # A configuration without an admin mapping: its only login rule is a managed one.
+    await client.saml_identity_providers.create(
+        name=IDP,
+        email_domains=["acme.example"],
+        metadata_url="https://idp.acme.example/metadata",
+        role_mappings=[
+            SamlRoleMappingRule(
+                attribute_name="groups", attribute_value="arize-users", account_role="MEMBER"
+            )
+        ],
+    )
+    before = await mutations(control)
+
+    with pytest.raises(SpecError, match="nobody could log in") as caught:
+        await plan_saml_role_mapping(client, spec(READERS))
+
+    assert caught.value.field == "rules"
+    assert await mutations(control) == before
+
+
 async def test_names_that_do_not_exist_fail_naming_the_field(client):
     bad = {**READERS, "space": "nope"}
     with pytest.raises(SpecError, match=r"^spec\.rules\[1\]\.space"):

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from prefect import flow
 
+from core.planning.changes import Action
 from core.planning.context import PlanContext
 from flows.engine import execute_plan, load_policy, resolve_trigger
 from flows.saml_role_mapping.drift import report_drift
 from flows.saml_role_mapping.mapping import (
     DEFAULT_STORE,
     load_last_mapping,
+    load_last_rules,
     publish_group_role_mapping,
 )
 from flows.saml_role_mapping.plan import plan_saml_role_mapping
@@ -18,6 +20,15 @@ from flows.saml_role_mapping.spec import SamlRoleMappingSpec
 from tasks.planner import planning_task
 from tasks.reporting.report import RunbookOutcome, RunStatus
 from tasks.triggers import TriggerParam
+
+RULE_ACTIONS = frozenset(
+    {
+        Action.ADD_SAML_ROLE_MAPPING,
+        Action.UPDATE_SAML_ROLE_MAPPING,
+        Action.REMOVE_SAML_ROLE_MAPPING,
+    }
+)
+"""The changes that put the configuration's rules back in the spec's order."""
 
 plan_saml_role_mapping_task = planning_task(
     plan_saml_role_mapping, name="Plan saml-role-mapping", task_run_name="plan saml-role-mapping"
@@ -72,6 +83,14 @@ async def saml_role_mapping(
         return await plan_saml_role_mapping_task(runbook_policy.credentials, spec, context)
 
     plan = await replan()
+    if spec.rules and any(str(c.action) in RULE_ACTIONS for c in plan.changes):
+        last_rules = await load_last_rules(mapping_store)
+        if last_rules == [rule.model_dump(mode="json") for rule in spec.rules]:
+            plan.notes.insert(
+                0,
+                "drift: the spec's rules are the ones last applied, so the SAML rules were "
+                "edited in Arize since (by hand?); this run puts them back",
+            )
     outcome, _ = await execute_plan(plan, replan, runbook_policy, trigger, dry_run=dry_run)
     if report_drift_to_slack and outcome.status is RunStatus.DRY_RUN:
         note = await report_drift(plan, runbook_policy)

@@ -111,6 +111,25 @@ async def remember_mapping(store: str, mapping: dict[str, str]) -> None:
     await Secret(value=mapping).asave(store, overwrite=True)
 
 
+def rules_store(store: str) -> str:
+    """The block that keeps the spec's rules as last applied, next to the mapping's."""
+    return f"{store}-rules"
+
+
+@task(name="Load last applied rules", task_run_name="load {store}-rules")
+async def load_last_rules(store: str = DEFAULT_STORE) -> list[dict[str, Any]] | None:
+    """The spec's rules (as dumped) when they were last applied; None before the first apply.
+
+    The next plan compares them with the spec: the same rules with rule changes planned
+    means Arize was edited by hand since.
+    """
+    try:
+        value = (await Secret.aload(rules_store(store))).get()
+    except ValueError:
+        return None
+    return value if isinstance(value, list) else None
+
+
 @task(name="Publish group mapping", task_run_name="publish group mapping", **STEP_OPTIONS)
 async def publish_group_role_mapping(
     credentials: ArizeCredentials,
@@ -184,6 +203,9 @@ async def publish_group_role_mapping(
     if spec.output_dir:
         result.files = await asyncio.to_thread(_write_files, Path(spec.output_dir), result)
     await remember_mapping(store, {line.group: line.role_id for line in result.mappings})
+    if result.saml_configuration is not None:
+        applied = [rule.model_dump(mode="json") for rule in spec.rules]
+        await Secret(value=applied).asave(rules_store(store), overwrite=True)
     logger.info(
         "published %d group mapping(s), %d changed since the last run%s",
         len(result.mappings),

@@ -21,6 +21,7 @@ from blocks.policy import RunbookPolicy
 from blocks.slack import SlackApprovals
 from emulator.slack import SlackEmulatorServer
 from flows.saml_role_mapping.flow import saml_role_mapping
+from flows.saml_role_mapping.mapping import rules_store
 from flows.saml_role_mapping.spec import SamlRoleMappingSpec
 from tasks.reporting.report import RunStatus
 from tests.fixtures.runbooks import (
@@ -68,8 +69,9 @@ async def store(prefect_harness) -> AsyncIterator[str]:
     """A mapping store of this test's own."""
     name = f"saml-test-{uuid.uuid4().hex[:8]}"
     yield name
-    with contextlib.suppress(ValueError):
-        await Secret.adelete(name)
+    for block in (name, rules_store(name)):
+        with contextlib.suppress(ValueError):
+            await Secret.adelete(block)
 
 
 async def run_flow(spec, store, *, approved: bool | None = None, **kwargs):
@@ -295,10 +297,19 @@ async def test_a_hand_edit_is_drift_reported_to_slack_by_the_dry_run(
     assert outcome.status is RunStatus.DRY_RUN
     assert mutation_count(arize) == before
     assert any(n.startswith("drift: 1 SAML rule(s) in Arize differ") for n in outcome.notes)
+    assert any(n.startswith("drift: the spec's rules are the ones last applied") for n in (
+        outcome.notes
+    ))
     (text,) = _posted(slack_emulator)
     assert text.startswith("saml-role-mapping drift: 1 change(s)")
     assert "update saml role mapping SAML rule 5 (arize-ml-readers)" in text
     assert "arize-ml-readers → ADMIN on space ml-platform" in text
+    assert "edited in Arize since" in text
+
+    # A spec change is not a hand edit: the rules differ from the ones last applied.
+    changed = example_spec(rules=example_data()["rules"][:4])
+    planned = await run_flow(changed, store, dry_run=True)
+    assert not any("last applied" in n for n in planned.notes)
 
 
 def _posted(slack: SlackEmulatorServer) -> list[str]:

@@ -68,7 +68,10 @@ async def saml_role_mapping(
             (the deployment's drift-check schedule runs a dry run with this on).
 
     Raises:
-        SpecError: a mapping names a predefined role, or prune would delete roles in use.
+        SpecError: a mapping names a predefined role, or prune would delete roles in use;
+            the SAML configuration is missing, file-managed (read-only: the message names the
+            migration path) or hidden from a non-admin key (403); a rule names something
+            missing, or would leave nobody able to log in.
         PlanDrift: live state changed after approval; nothing applied.
         ApprovalTimeout: nobody approved in time; nothing applied.
         ApplyFailed: a change failed after its retries.

@@ -20,6 +20,7 @@ from arize_admin.types import SamlRoleMapping, SamlRoleMappingRule
 from blocks.policy import RunbookPolicy
 from blocks.slack import SlackApprovals
 from emulator.slack import SlackEmulatorServer
+from flows.registry import get
 from flows.saml_role_mapping.flow import saml_role_mapping
 from flows.saml_role_mapping.mapping import rules_store
 from flows.saml_role_mapping.spec import SamlRoleMappingSpec
@@ -314,3 +315,20 @@ async def test_a_hand_edit_is_drift_reported_to_slack_by_the_dry_run(
 
 def _posted(slack: SlackEmulatorServer) -> list[str]:
     return [str(m.get("text", "")) for m in slack.messages()["messages"]]
+
+
+async def test_the_demo_path_runs_the_example_after_onboard_team(
+    arize, runbook_policy, store, tmp_path: Path
+):
+    # As `arize-runbooks demo` does: onboard-team's example first, then this one's, with the
+    # demo's spec changes and its output_dir; no gate (nothing destructive on the demo account).
+    onboard, saml = get("onboard-team"), get("saml-role-mapping")
+    onboarded = await onboard.flow(spec=onboard.example(**onboard.demo_spec))
+    assert onboarded.status is RunStatus.COMPLETED
+    spec = {**example_data(), **saml.demo_spec, "output_dir": str(tmp_path)}
+
+    outcome = await saml.flow(spec=spec, mapping_store=store)
+
+    assert outcome.status is RunStatus.COMPLETED and outcome.approver is None
+    assert [m.attribute_value for m in await live_rules(arize)] == GROUPS
+    assert (tmp_path / "group-role-mapping.yaml").is_file()

@@ -57,6 +57,10 @@ class Deployment:
     collision_strategy: Literal["ENQUEUE", "CANCEL_NEW"] | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     """Defaults of the UI's custom-run form (the schedule's runs use them too)."""
+    schedule_active: bool = True
+    """False: the schedule is declared in prefect.yaml but off until an admin turns it on."""
+    schedule_parameters: dict[str, Any] = field(default_factory=dict)
+    """What the schedule's runs pass on top of ``parameters`` (a dry run, say)."""
 
 
 @dataclass(frozen=True)
@@ -115,13 +119,30 @@ REGISTRY: tuple[Runbook, ...] = (
     ),
     Runbook(
         name="saml-role-mapping",
-        summary="Custom roles as code per IdP group; publishes the group → role-id mapping.",
+        summary="Custom roles as code per IdP group and the ordered SAML rules in Arize.",
         flow=saml_role_mapping,
         spec=SamlRoleMappingSpec,
         planner=plan_saml_role_mapping,
-        destructive=frozenset({Action.UPDATE_ROLE, Action.DELETE_ROLE}),
+        destructive=frozenset(
+            {
+                Action.UPDATE_ROLE,
+                Action.DELETE_ROLE,
+                # A rule change is destructive when it takes a role away from a group or
+                # replaces one (an added rule can, by winning a first match).
+                Action.ADD_SAML_ROLE_MAPPING,
+                Action.UPDATE_SAML_ROLE_MAPPING,
+                Action.REMOVE_SAML_ROLE_MAPPING,
+                Action.UNBIND_ROLE,  # revoke_excess
+            }
+        ),
         deployment=Deployment(
-            description="Custom roles as code for the IdP's SAML groups.", tags=("arize", "rbac")
+            description="Custom roles as code for the IdP's SAML groups.",
+            tags=("arize", "rbac"),
+            # Daily drift check: a dry run that posts to Slack when Arize differs from the
+            # spec. Off until an admin puts the account's spec in prefect.yaml and turns it on.
+            cron="0 7 * * *",
+            schedule_active=False,
+            schedule_parameters={"dry_run": True, "report_drift_to_slack": True},
         ),
     ),
     Runbook(

@@ -50,6 +50,10 @@ class Action(StrEnum):
     ROTATE_KEY = "rotate-key"
     REPLACE_KEY = "replace-key"
     DELETE_USER = "delete-user"
+    CREATE_SAML_IDP = "create-saml-identity-provider"
+    ADD_SAML_ROLE_MAPPING = "add-saml-role-mapping"
+    UPDATE_SAML_ROLE_MAPPING = "update-saml-role-mapping"
+    REMOVE_SAML_ROLE_MAPPING = "remove-saml-role-mapping"
 
 
 CHANGE_MODELS: dict[str, type[Change]] = {}
@@ -244,3 +248,71 @@ class DeleteUser(Change):
     user_id: str
     email: str
 
+
+
+class SamlRule(BaseModel):
+    """One SAML role-mapping rule as planned: group → roles, by name and (when known) by id.
+
+    A custom role the plan creates has no id yet (``*_role_id`` None): the step finds it by
+    name. Spaces and projects must exist, so their ids are always known.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    attribute_name: str
+    group: str = Field(description="The attribute value that matches: the IdP group.")
+    account_role: AccountRoleName | None = None
+    space: str | None = None
+    space_id: str | None = None
+    space_role: str | None = Field(
+        default=None, description="A built-in space role, or a custom role's name when custom."
+    )
+    space_role_custom: bool = False
+    space_role_id: str | None = None
+    project: str | None = None
+    project_id: str | None = None
+    project_role: str | None = Field(default=None, description="The custom role's name.")
+    project_role_id: str | None = None
+
+    def describe(self) -> str:
+        """``group → account MEMBER, READ_ONLY on space s, Viewer on project p``."""
+        grants = []
+        if self.account_role:
+            grants.append(f"account {self.account_role}")
+        if self.space_role:
+            grants.append(f"{self.space_role} on space {self.space}")
+        if self.project_role:
+            grants.append(f"{self.project_role} on project {self.project}")
+        return f"{self.group} → {', '.join(grants)}"
+
+
+class CreateSamlIdentityProvider(Change):
+    action: Literal[Action.CREATE_SAML_IDP] = Action.CREATE_SAML_IDP
+    name: str
+    metadata_url: str
+    email_domains: list[str]
+    sync_user_roles: bool
+    rules: list[SamlRule] = Field(description="Its initial role mappings, in order.")
+
+
+class AddSamlRoleMapping(Change):
+    action: Literal[Action.ADD_SAML_ROLE_MAPPING] = Action.ADD_SAML_ROLE_MAPPING
+    idp_id: str
+    index: int = Field(description="Its place among the rules the runbook manages (from 0).")
+    rule: SamlRule
+
+
+class UpdateSamlRoleMapping(Change):
+    action: Literal[Action.UPDATE_SAML_ROLE_MAPPING] = Action.UPDATE_SAML_ROLE_MAPPING
+    idp_id: str
+    mapping_id: str
+    index: int
+    rule: SamlRule = Field(description="What the rule becomes; it keeps its place.")
+    was: str = Field(description="The rule as it was, in words.")
+
+
+class RemoveSamlRoleMapping(Change):
+    action: Literal[Action.REMOVE_SAML_ROLE_MAPPING] = Action.REMOVE_SAML_ROLE_MAPPING
+    idp_id: str
+    mapping_id: str
+    was: str

@@ -1,4 +1,5 @@
-"""Plan saml-role-mapping: custom roles as code, one per IdP group, optionally pruning the rest.
+"""Plan saml-role-mapping: custom roles as code, one per IdP group, optionally pruning the rest;
+then the ordered SAML rules of the named configuration (flows.saml_role_mapping.rules).
 
 Pruning refuses roles that still have role bindings (``SpecError`` naming ``prune``) instead of
 planning their removal. Unbinding would silently take access away from every person holding
@@ -14,16 +15,15 @@ from core.planning.changes import DeleteRole
 from core.planning.context import PlanContext
 from core.planning.plan import Plan, SpecError
 from core.planning.roles import plan_custom_role
+from flows.saml_role_mapping.rules import plan_rules
 from flows.saml_role_mapping.spec import SamlRoleMappingSpec
 
 RUNBOOK = "saml-role-mapping"
 SUBJECT = "custom roles"
 
 # Roles are created and updated before any is deleted: the account never has fewer of them
-# than either the old or the new spec asks for.
+# than either the old or the new spec asks for. SAML rule changes follow (rules.MAPPINGS on).
 ROLES, PRUNE = range(2)
-
-# what Arize accepts in a role name.
 
 
 async def plan_saml_role_mapping(
@@ -49,7 +49,8 @@ async def plan_saml_role_mapping(
 
     Raises:
         SpecError: a mapping names a predefined role or an invalid role name, or prune would
-            delete roles that still have role bindings.
+            delete roles that still have role bindings; the SAML configuration is missing,
+            file-managed or hidden from this key (403); a rule names something missing.
     """
     before = client.request_count
     plan = await _plan(client, spec, dict(context.last_mapping))
@@ -71,6 +72,8 @@ async def _plan(
         _note_id_change(plan, mapping.group, mapping.role.name, live, last_mapping)
     if spec.prune:
         await _plan_prune(plan, client, spec, roles)
+    if spec.rules:
+        await plan_rules(plan, client, spec, roles)
     return plan
 
 
@@ -97,6 +100,9 @@ async def _plan_prune(
     plan: Plan, client: AsyncArizeAdmin, spec: SamlRoleMappingSpec, roles: dict[str, Role]
 ) -> None:
     named = {m.role.name for m in spec.mappings}
+    named |= {r.space_role for r in spec.rules if r.space_role} | {
+        r.project_role for r in spec.rules if r.project_role
+    }
     unnamed = {r.id: r for r in roles.values() if not r.is_predefined and r.name not in named}
     if not unnamed:
         return

@@ -28,15 +28,18 @@ from prefect.utilities.annotations import quote
 from arize_admin import is_transient
 from core.planning.changes import (
     CHANGE_MODELS,
+    AddSamlRoleMapping,
     BindRole,
     Change,
     CreateRole,
+    CreateSamlIdentityProvider,
     CreateServiceKey,
     CreateSpace,
     DeleteRole,
     DeleteUser,
     InviteUser,
     RebindRole,
+    RemoveSamlRoleMapping,
     ReplaceKey,
     RestrictProject,
     RevokeKey,
@@ -45,6 +48,7 @@ from core.planning.changes import (
     SetSpaceRole,
     UnbindRole,
     UpdateRole,
+    UpdateSamlRoleMapping,
 )
 from core.planning.plan import Plan
 from tasks.steps import progress, throttle
@@ -55,6 +59,12 @@ from tasks.steps.replacement import replace_key
 from tasks.steps.restrictions import restrict_project
 from tasks.steps.roles import delete_role, ensure_role, update_role
 from tasks.steps.rotation import rotate_key
+from tasks.steps.saml import (
+    add_saml_mapping,
+    ensure_saml_idp,
+    remove_saml_mapping,
+    update_saml_mapping,
+)
 from tasks.steps.spaces import ensure_space
 from tasks.steps.step import StepContext, StepResult
 from tasks.steps.users import delete_user, ensure_user
@@ -103,6 +113,10 @@ for _model, _step in (
     (RotateKey, rotate_key),
     (ReplaceKey, replace_key),
     (DeleteUser, delete_user),
+    (CreateSamlIdentityProvider, ensure_saml_idp),
+    (AddSamlRoleMapping, add_saml_mapping),
+    (UpdateSamlRoleMapping, update_saml_mapping),
+    (RemoveSamlRoleMapping, remove_saml_mapping),
 ):
     add_step(_model, _step)
 

@@ -72,7 +72,11 @@ async def test_onboard_team_names_the_field_of_an_unknown_organization(arize):
 async def test_saml_role_mapping_creates_only_the_missing_role(arize):
     plan = await plan_of(get("saml-role-mapping"), arize)
 
-    assert [(c.action, c.target) for c in plan.changes] == [(Action.CREATE_ROLE, "Fraud Auditor")]
+    # The demo account has no SAML configuration yet: the example creates it with its rules.
+    assert [(c.action, c.target) for c in plan.changes] == [
+        (Action.CREATE_ROLE, "Fraud Auditor"),
+        (Action.CREATE_SAML_IDP, "Acme Okta"),
+    ]
     assert len(plan.in_place) == 2
 
 

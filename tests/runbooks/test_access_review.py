@@ -24,12 +24,12 @@ from arize_admin import ApiKeyType, InviteMode, PredefinedRole, RoleBindingResou
 from blocks.policy import RunbookPolicy
 from blocks.slack import SlackApprovals
 from cli.approvals import answer_gate
+from core.idp_export import load_active_emails
 from core.planning.plan import SpecError
 from emulator.slack import SlackEmulatorServer
 from emulator.slack.interactions import block_actions_payload
 from flows.access_review import decisions as store
 from flows.access_review.flow import access_review
-from flows.access_review.idp import load_active_emails
 from flows.access_review.messages import KEEP_ACTION, REVOKE_ACTION, parse_button_value
 from flows.access_review.review import FindingKind, ItemKind
 from flows.access_review.slack_clicks import ReviewClickHandler, ReviewClickOutcome

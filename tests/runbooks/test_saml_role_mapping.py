@@ -36,8 +36,14 @@ FLOW = "saml-role-mapping"
 VIEWERS, EDITORS, AUDITORS = "arize-project-viewers", "arize-space-editors", "arize-fraud-auditors"
 
 
+# The custom roles only: the SAML rules of the example are tests/saml's.
+ROLES_ONLY = {"identity_provider": None, "rules": []}
+
+
 def example_spec(**changes) -> SamlRoleMappingSpec:
-    return example(SamlRoleMappingSpec, "saml-role-mapping", **{"output_dir": None, **changes})
+    return example(
+        SamlRoleMappingSpec, "saml-role-mapping", **{"output_dir": None, **ROLES_ONLY, **changes}
+    )
 
 
 def narrowing_spec(output_dir: Path | None = None) -> SamlRoleMappingSpec:
@@ -46,7 +52,7 @@ def narrowing_spec(output_dir: Path | None = None) -> SamlRoleMappingSpec:
     viewer = data["mappings"][0]["role"]
     viewer["permissions"] = [p for p in viewer["permissions"] if p != "CUSTOM_METRIC_READ"]
     data["output_dir"] = str(output_dir) if output_dir else None
-    return SamlRoleMappingSpec.model_validate(data)
+    return SamlRoleMappingSpec.model_validate({**data, **ROLES_ONLY})
 
 
 admin = admin_client

@@ -1,8 +1,10 @@
 """The IdP or HR export of active people: a CSV or JSON file, or emails inline.
 
-An export that does not parse is refused before anything is reviewed, with a message naming the
-row (1-based, the header of a CSV being row 1) and the fix: a review against a half-read export
-would flag people who are in fact active.
+access-review reads who is active from it; saml-role-mapping reads each person's groups
+(a ``groups`` column or key, or one ``group`` per row). An export that does not parse is
+refused before anything is reviewed, with a message naming the row (1-based, the header of
+a CSV being row 1) and the fix: a review against a half-read export would flag people who are
+in fact active.
 """
 
 from __future__ import annotations
@@ -46,9 +48,35 @@ def load_active_emails(export: str | list[str], *, allow_empty: bool = False) ->
     return emails
 
 
+def load_group_memberships(export: str) -> dict[str, set[str]]:
+    """Each lower-cased email of the export with its IdP groups.
+
+    A CSV has an ``email`` column and either ``groups`` (separated by ``;``) or ``group`` (one
+    per row; a person's rows add up). JSON is a list (or ``{"people": [...]}``) of objects with
+    ``email`` and ``groups`` (a list) or ``group``.
+
+    Raises:
+        SpecError: as `load_active_emails`, or the export has no groups at all (the message
+            names the column or key it looked for).
+    """
+    people = _read(export)
+    if not any(people.values()):
+        raise SpecError(
+            _FIELD,
+            export,
+            "lists no groups: give a 'groups' column (groups separated by ';') or one 'group' "
+            "per row, or in JSON a 'groups' list per person",
+        )
+    return people
+
+
 def _load(export: str | list[str]) -> set[str]:
     if isinstance(export, list):
         return {_email(value, f"item {n}") for n, value in enumerate(export, start=1)}
+    return set(_read(export))
+
+
+def _read(export: str) -> dict[str, set[str]]:
     path = Path(export)
     if not path.is_file():
         raise SpecError(_FIELD, export, "no such file; give a CSV or JSON path, or the emails")
@@ -76,7 +104,15 @@ def _email(value: Any, where: str, source: str | None = None) -> str:
         ) from ex
 
 
-def _from_csv(export: str, text: str) -> set[str]:
+def _groups(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {g.strip() for g in value.split(";") if g.strip()}
+    if isinstance(value, list):
+        return {str(g).strip() for g in value if str(g).strip()}
+    return set()
+
+
+def _from_csv(export: str, text: str) -> dict[str, set[str]]:
     reader = csv.DictReader(io.StringIO(text), strict=True)
     try:
         header = [h.strip().lower() for h in reader.fieldnames or []]
@@ -84,21 +120,25 @@ def _from_csv(export: str, text: str) -> set[str]:
         raise SpecError(_FIELD, export, f"row 1: not CSV ({ex})") from ex
     if "email" not in header:
         raise SpecError(_FIELD, export, "row 1: the header has no 'email' column")
-    column = (reader.fieldnames or [])[header.index("email")]
-    emails: set[str] = set()
+    names = reader.fieldnames or []
+    column = names[header.index("email")]
+    group_columns = [names[header.index(h)] for h in ("groups", "group") if h in header]
+    people: dict[str, set[str]] = {}
     try:
         for row in reader:
             # DictReader's line_num counts physical lines read so far: the row just read.
             where = f"row {reader.line_num}"
             if None in row:
                 raise SpecError(_FIELD, export, f"{where}: more fields than the header has")
-            emails.add(_email(row.get(column), where, export))
+            groups = people.setdefault(_email(row.get(column), where, export), set())
+            for group_column in group_columns:
+                groups |= _groups(row.get(group_column))
     except csv.Error as ex:
         raise SpecError(_FIELD, export, f"row {reader.line_num}: not CSV ({ex})") from ex
-    return emails
+    return people
 
 
-def _from_json(export: str, text: str) -> set[str]:
+def _from_json(export: str, text: str) -> dict[str, set[str]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as ex:
@@ -113,8 +153,10 @@ def _from_json(export: str, text: str) -> set[str]:
             export,
             "expected a list of emails or of objects with 'email' (or {\"people\": [...]})",
         )
-    emails: set[str] = set()
+    people: dict[str, set[str]] = {}
     for n, item in enumerate(data, start=1):
         value = item.get("email") if isinstance(item, dict) else item
-        emails.add(_email(value, f"row {n}", export))
-    return emails
+        groups = people.setdefault(_email(value, f"row {n}", export), set())
+        if isinstance(item, dict):
+            groups |= _groups(item.get("groups")) | _groups(item.get("group"))
+    return people

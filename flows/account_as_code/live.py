@@ -8,6 +8,7 @@ per item. Bot users of service keys are not people: their bindings belong to the
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass, field
 
 from arize_admin import (
@@ -54,6 +55,14 @@ class LiveAccount:
         self.project_by_id = {p.id: p for p in self.projects}
         self.restricted = {r.resource_id for r in self.restrictions}
         self.bot_ids = {k.bot_user.id for k in self.service_keys}
+
+    def paged_read_bound(self) -> int:
+        """Requests a complete read needs at least: one per page of each collection."""
+        collections = (
+            self.organizations, self.users, self.roles, self.spaces, self.projects,
+            self.space_bindings, self.project_bindings, self.restrictions, self.service_keys,
+        )
+        return sum(max(1, math.ceil(len(c) / PAGE)) for c in collections)
 
     def role_name(self, role_id: str) -> str | None:
         """How the files name a role: predefined ones by their one canonical name."""

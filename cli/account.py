@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from cli.errors import CliError
+from cli.errors import CliError, exit_with
 from flows.account_as_code.commands import AccountCommandError
 from flows.account_as_code.commands import app as account_app
 
@@ -22,7 +22,9 @@ def _reported(callback: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return callback(*args, **kwargs)
         except AccountCommandError as ex:
-            raise CliError(ex.what, where=ex.where, fix=ex.fix, details=ex.details) from ex
+            # Printed and exited here (2), not left to the App: the same report either way.
+            error = CliError(ex.what, where=ex.where, fix=ex.fix, details=ex.details)
+            raise exit_with(error) from ex
 
     return run
 

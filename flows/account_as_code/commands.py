@@ -81,12 +81,14 @@ def load(directory: Path) -> LoadedAccount:
     try:
         return load_account(directory)
     except AccountFilesError as ex:
-        first = ex.problems[0]
+        if len(ex.problems) == 1:
+            (only,) = ex.problems
+            raise AccountCommandError(
+                f"{only.what}; nothing was planned or changed", fix=only.fix, where=only.where
+            ) from ex
         raise AccountCommandError(
-            f"{len(ex.problems)} problem(s) in the account files; nothing was planned or "
-            "changed",
-            fix=first.fix,
-            where=first.where,
+            f"{len(ex.problems)} problems in the account files; nothing was planned or changed",
+            fix="fix each one as it says",
             details=[p.render() for p in ex.problems],
         ) from ex
 

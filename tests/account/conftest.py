@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import random
 import pytest
 import yaml
 from fastapi import FastAPI
 
 import flows.account_as_code.steps  # noqa: F401  (the new changes' steps)
-from arize_admin import AsyncArizeAdmin
+from arize_admin import AsyncArizeAdmin, is_transient
 from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore
 from core.planning.plan import Plan
@@ -28,6 +29,32 @@ from tasks.steps.step import StepContext, StepResult
 from tests.fixtures.arize import ADMIN_KEY
 
 BASE_URL = "http://arize.test"
+
+
+class LossyTransport(httpx.AsyncBaseTransport):
+    """The app in process; a share of mutations is applied and its answer then lost.
+
+    The emulator's own ``lost_response_rate`` closes a real connection mid-answer, which an
+    in-process transport cannot show; this is the same fault one layer up: the request reaches
+    the app and commits, and the client sees ``RemoteProtocolError``.
+    """
+
+    def __init__(self, app: FastAPI) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.lose_rate = 0.0
+        self.lost = 0
+        self.random = random.Random(22)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if (
+            request.method in MUTATING
+            and request.url.path.startswith("/v2")
+            and self.random.random() < self.lose_rate
+        ):
+            self.lost += 1
+            raise httpx.RemoteProtocolError("answer lost (injected)", request=request)
+        return response
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
 
 
@@ -38,6 +65,7 @@ class Account:
     app: FastAPI
     http: httpx.AsyncClient
     client: AsyncArizeAdmin
+    transport: LossyTransport
 
     async def control(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self.http.request(method, f"/_emulator{path}", **kwargs)
@@ -55,10 +83,13 @@ class Account:
     async def plan(self, directory: Path) -> Plan:
         return await plan_account(self.client, load_account(directory).spec)
 
-    async def apply(self, plan: Plan, *, only_stages: int | None = None) -> list[StepResult]:
+    async def apply(
+        self, plan: Plan, *, only_stages: int | None = None, retries: int = 0
+    ) -> list[StepResult]:
         """Apply as the engine does: stage by stage, each change through its step's function.
 
-        ``only_stages`` stops after that many stages: an apply cut off halfway.
+        ``only_stages`` stops after that many stages: an apply cut off halfway. ``retries``:
+        a step that fails transiently runs again, as its Prefect task's retries would.
         """
         ctx = StepContext(
             credentials=ArizeCredentials(api_key=ADMIN_KEY, base_url=BASE_URL),
@@ -67,8 +98,14 @@ class Account:
         results: list[StepResult] = []
         for stage in plan.stages[:only_stages]:
             for change in stage:
-                step = STEPS[str(change.action)]
-                result = await getattr(step, "fn", step)(ctx, change)
+                step = getattr(STEPS[str(change.action)], "fn", None) or STEPS[str(change.action)]
+                for attempt in range(retries + 1):
+                    try:
+                        result = await step(ctx, change)
+                        break
+                    except Exception as ex:
+                        if attempt == retries or not is_transient(ex):
+                            raise
                 ctx.refs.update(result.refs)
                 results.append(result)
         return results
@@ -83,7 +120,7 @@ def edit(path: Path, change: Any) -> None:
 
 async def _account(seed: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Account]:
     app = create_app(seed=seed, admin_key=ADMIN_KEY)
-    transport = httpx.ASGITransport(app=app)
+    transport = LossyTransport(app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
 
         def in_process(self: ArizeCredentials, api_key: Any = None) -> AsyncArizeAdmin:
@@ -92,7 +129,7 @@ async def _account(seed: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
 
         monkeypatch.setattr(ArizeCredentials, "get_client", in_process)
         async with AsyncArizeAdmin(api_key=ADMIN_KEY, base_url=BASE_URL, http_client=http) as c:
-            yield Account(app=app, http=http, client=c)
+            yield Account(app=app, http=http, client=c, transport=transport)
 
 
 @pytest.fixture

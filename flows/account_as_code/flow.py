@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.utilities.annotations import quote
@@ -75,9 +77,12 @@ class DriftReport(BaseModel):
     adopt_patch: str = ""
 
 
-def drift_variable(name: str) -> str:
-    """The Prefect variable holding the last reported drift's hash for this source."""
-    return f"account-drift-{name}"
+def drift_key(name: str) -> str:
+    """The key of this source's remembered drift (a Prefect variable) and drift artifact.
+
+    Both allow lower-case letters, digits and dashes only.
+    """
+    return "account-drift-" + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "default")
 
 
 @flow(name="detect-drift", persist_result=True)
@@ -102,7 +107,7 @@ async def detect_drift(
             live = await read_live(client)
         plan = diff_account(loaded.spec, live)
         patch = adopt_patch(directory, account_spec(live)) if plan.changes else ""
-    variable = drift_variable(name)
+    variable = drift_key(name)
     if not plan.changes:
         await Variable.aset(variable, "", overwrite=True)
         logger.info("no drift: the account matches %s", source.describe())
@@ -115,7 +120,7 @@ async def detect_drift(
         logger.info("drift unchanged since it was reported (plan %s)", plan.hash[:12])
         return report
     await acreate_markdown_artifact(
-        key=f"account-drift-{name}",
+        key=variable,
         markdown=_drift_markdown(source, plan.render_markdown(), patch),
         description="Account drift: what Revert applies, and the patch that adopts it.",
     )

@@ -19,11 +19,11 @@ from core.planning.changes import Action
 from core.planning.context import Planner
 from core.planning.specs import SpecModel
 from flows.access_review.flow import access_review
+from flows.access_review.plan import plan_access_review
+from flows.access_review.spec import AccessReviewSpec
 from flows.account_as_code.flow import apply_account
 from flows.account_as_code.format import AccountSpec
 from flows.account_as_code.plan import plan_account
-from flows.access_review.plan import plan_access_review
-from flows.access_review.spec import AccessReviewSpec
 from flows.offboard_user.flow import offboard_user
 from flows.offboard_user.plan import plan_offboard_user
 from flows.offboard_user.spec import OffboardUserSpec

@@ -21,7 +21,7 @@ import yaml
 from pydantic import Field, model_validator
 
 from core.planning.specs import SpecModel
-from flows.account_as_code.export import HEADER
+from flows.account_as_code.export import dump
 from flows.account_as_code.format import AccountSpec
 
 
@@ -117,7 +117,7 @@ def adopt_patch(directory: Path, live: AccountSpec) -> str:
             data[kind] = adopted
         if not changed:
             continue
-        after = HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+        after = dump(data)
         name = path.relative_to(directory).as_posix()
         diffs += difflib.unified_diff(
             before.splitlines(keepends=True), after.splitlines(keepends=True),

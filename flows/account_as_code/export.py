@@ -105,8 +105,14 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "unnamed"
 
 
-def _dump(data: dict[str, Any]) -> str:
-    return HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def dump(data: dict[str, Any]) -> str:
+    """One file's text: the header, then the data in the order given (libyaml when built)."""
+    return HEADER + yaml.dump(
+        data, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=100
+    )
 
 
 def write_account(spec: AccountSpec, directory: str | Path) -> list[Path]:
@@ -121,20 +127,20 @@ def write_account(spec: AccountSpec, directory: str | Path) -> list[Path]:
         # A space deleted in Arize since the last export must not linger as a file.
         old.unlink()
     written: dict[Path, str] = {
-        root / "account.yaml": _dump(
+        root / "account.yaml": dump(
             {"ownership": spec.ownership.model_dump(mode="json"),
              "selector": spec.selector.model_dump(mode="json")}
         ),
-        root / "roles.yaml": _dump(
+        root / "roles.yaml": dump(
             {"roles": [r.model_dump(mode="json", exclude_defaults=True) for r in spec.roles]}
         ),
-        root / "users.yaml": _dump(
+        root / "users.yaml": dump(
             {"users": [u.model_dump(mode="json", exclude_defaults=True) for u in spec.users]}
         ),
     }
     for space in spec.spaces:
         path = root / "spaces" / _slug(space.organization) / f"{_slug(space.name)}.yaml"
-        written[path] = _dump({"spaces": [space.model_dump(mode="json", exclude_defaults=True)]})
+        written[path] = dump({"spaces": [space.model_dump(mode="json", exclude_defaults=True)]})
     for path, text in written.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)

@@ -105,7 +105,9 @@ class MemberDecl(SpecModel):
     """One person's role on a space or a project."""
 
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
-    role: str = Field(min_length=1, description="ADMIN, MEMBER, READ_ONLY, ANNOTATOR or a custom role.")
+    role: str = Field(
+        min_length=1, description="ADMIN, MEMBER, READ_ONLY, ANNOTATOR or a custom role."
+    )
 
 
 class ProjectDecl(SpecModel):

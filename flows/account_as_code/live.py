@@ -55,6 +55,12 @@ class LiveAccount:
         self.project_by_id = {p.id: p for p in self.projects}
         self.restricted = {r.resource_id for r in self.restrictions}
         self.bot_ids = {k.bot_user.id for k in self.service_keys}
+        # By the files' name: predefined roles under their canonical name, custom ones as named.
+        self.role_ids: dict[str, str] = {}
+        for role in self.roles:
+            name = predefined_name(role.name) if role.is_predefined else role.name
+            if name:
+                self.role_ids.setdefault(name, role.id)
 
     def paged_read_bound(self) -> int:
         """Requests a complete read needs at least: one per page of each collection."""
@@ -73,13 +79,7 @@ class LiveAccount:
 
     def role_id(self, name: str) -> str | None:
         """The id of a predefined (any spelling) or custom role by the files' name."""
-        canonical = predefined_name(name)
-        for role in self.roles:
-            if role.is_predefined and canonical and predefined_name(role.name) == canonical:
-                return role.id
-            if not role.is_predefined and role.name == name:
-                return role.id
-        return None
+        return self.role_ids.get(predefined_name(name) or name)
 
     def space_name(self, space_id: str) -> str:
         space = self.space_by_id.get(space_id)
@@ -102,7 +102,9 @@ async def read_live(client: AsyncArizeAdmin) -> LiveAccount:
         client.roles.list(limit=PAGE).to_list(),
         client.spaces.list(limit=PAGE).to_list(),
         client.projects.list(limit=PAGE).to_list(),
-        client.role_bindings.list(resource_type=RoleBindingResourceType.SPACE, limit=PAGE).to_list(),
+        client.role_bindings.list(
+            resource_type=RoleBindingResourceType.SPACE, limit=PAGE
+        ).to_list(),
         client.role_bindings.list(
             resource_type=RoleBindingResourceType.PROJECT, limit=PAGE
         ).to_list(),

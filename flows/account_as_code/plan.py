@@ -105,6 +105,19 @@ class _Planner:
         self.bindings_left: dict[str, int] = defaultdict(int)
         for b in (*live.space_bindings, *live.project_bindings):
             self.bindings_left[b.user_id] += 1
+        # Indexes, so each declared item is a lookup and not a scan of the whole account.
+        self.space_index = {id(d): i for i, d in enumerate(spec.spaces)}
+        self.bindings_on: dict[str, list[RoleBinding]] = defaultdict(list)
+        for b in (*live.space_bindings, *live.project_bindings):
+            if b.user_id not in live.bot_ids:
+                self.bindings_on[b.resource_id].append(b)
+        self.projects_in: dict[str, list[Project]] = defaultdict(list)
+        for p in live.projects:
+            self.projects_in[p.space_id].append(p)
+        self.keys_in: dict[str, list[ServiceApiKey]] = defaultdict(list)
+        for k in live.service_keys:
+            for space_id in _spaces_of(k):
+                self.keys_in[space_id].append(k)
         self.org_members: set[tuple[str, str]] = {
             (live.space_by_id[b.resource_id].organization_id or "", b.user_id)
             for b in live.space_bindings
@@ -136,7 +149,8 @@ class _Planner:
             field_path = f"roles[{index}]"
             if predefined_name(decl.name):
                 raise SpecError(
-                    f"{field_path}.name", decl.name, "that is a predefined role; choose another name"
+                    f"{field_path}.name", decl.name,
+                    "that is a predefined role; choose another name",
                 )
             live_role = by_id.get(decl.id or "") or by_name.get(decl.name)
             if live_role is not None:
@@ -348,7 +362,9 @@ class _Planner:
         into[email] = (role, path)
 
     def _binding_space(self, name: str, org: str | None, path: str) -> str:
-        keys = [k for k, d in self.decl_of.items() if d.name == name and org in (None, d.organization)]
+        keys = [
+            k for k, d in self.decl_of.items() if d.name == name and org in (None, d.organization)
+        ]
         if keys:
             return keys[0]
         # Additive: a binding may name a live space the files do not declare.
@@ -371,9 +387,8 @@ class _Planner:
         org = self.org_by_name[decl.organization]
         have: dict[str, RoleBinding] = {}
         if space is not None:
-            for b in self.live.space_bindings:
-                if b.resource_id == space.id and b.user_id not in self.live.bot_ids:
-                    have[b.user_id] = b
+            for b in self.bindings_on[space.id]:
+                have[b.user_id] = b
         for email, (role, path) in sorted(wanted.items()):
             user_id = self._user_known(email, path)
             current = have.pop(user_id, None) if user_id else None
@@ -406,7 +421,8 @@ class _Planner:
                     if current_role else "",
                 )
             )
-        if self.spec.ownership.space_members is Ownership.AUTHORITATIVE and key not in self._undeclared:
+        owned = self.spec.ownership.space_members is Ownership.AUTHORITATIVE
+        if owned and key not in self._undeclared:
             for binding in have.values():
                 self._unbind(binding, f"{self._email(binding.user_id)} from {decl.name}")
 
@@ -435,12 +451,10 @@ class _Planner:
 
     def _projects(self, key: str, decl: SpaceDecl, desired: _Desired) -> None:
         space = self.space_of[key]
-        live_projects = [p for p in self.live.projects if space and p.space_id == space.id]
+        live_projects = self.projects_in[space.id] if space else []
         by_id = {p.id: p for p in live_projects}
         by_name = {p.name: p for p in live_projects}
-        index = next(
-            (i for i, d in enumerate(self.spec.spaces) if d is decl), None
-        )
+        index = self.space_index.get(id(decl))
         declared = {p.name: p for p in decl.projects}
         names = list(declared) + [
             name for (k, name) in desired.project_bindings if k == key and name not in declared
@@ -448,7 +462,8 @@ class _Planner:
         for j, name in enumerate(dict.fromkeys(names)):
             project_decl = declared.get(name)
             path = f"spaces[{index}].projects[{j}]" if project_decl and index is not None else key
-            project = (by_id.get(project_decl.id or "") if project_decl else None) or by_name.get(name)
+            by_its_id = by_id.get(project_decl.id or "") if project_decl else None
+            project = by_its_id or by_name.get(name)
             if project is None:
                 raise SpecError(
                     f"{path}.name", name,
@@ -465,11 +480,7 @@ class _Planner:
     def _project_bindings(
         self, project: Project, decl: SpaceDecl, wanted: dict[str, tuple[str, str]], own: bool
     ) -> None:
-        have = {
-            b.user_id: b
-            for b in self.live.project_bindings
-            if b.resource_id == project.id and b.user_id not in self.live.bot_ids
-        }
+        have = {b.user_id: b for b in self.bindings_on[project.id]}
         where = f"{decl.name}/{project.name}"
         for email, (role, path) in sorted(wanted.items()):
             user_id = self._user_known(email, path)
@@ -511,24 +522,26 @@ class _Planner:
                     stage=RESTRICT_AND_KEYS, reason="after its bindings: no lockout",
                 )
             )
-        elif is_restricted and not restricted:
-            if self.spec.ownership.restrictions is Ownership.AUTHORITATIVE:
-                self.plan_.changes.append(
-                    UnrestrictProject(
-                        target=where, project_id=project.id, space=decl.name, destructive=True,
-                        stage=REMOVALS, reason="not declared restricted; opens it to the space",
-                    )
+        elif (
+            is_restricted and not restricted
+            and self.spec.ownership.restrictions is Ownership.AUTHORITATIVE
+        ):
+            self.plan_.changes.append(
+                UnrestrictProject(
+                    target=where, project_id=project.id, space=decl.name, destructive=True,
+                    stage=REMOVALS, reason="not declared restricted; opens it to the space",
                 )
+            )
 
     # -- service keys -----------------------------------------------------------------------
 
     def _service_keys(self, key: str, decl: SpaceDecl) -> None:
         space = self.space_of[key]
         org = self.org_by_name[decl.organization]
-        live_keys = [k for k in self.live.service_keys if space and space.id in _spaces_of(k)]
+        live_keys = self.keys_in[space.id] if space else []
         by_id = {k.id: k for k in live_keys}
         by_name = {k.name: k for k in live_keys}
-        index = next((i for i, d in enumerate(self.spec.spaces) if d is decl), 0)
+        index = self.space_index.get(id(decl), 0)
         for j, key_decl in enumerate(decl.service_keys):
             found = by_id.pop(key_decl.id or "", None) or by_name.get(key_decl.name)
             if found is not None:
@@ -562,7 +575,8 @@ class _Planner:
                     stage=RESTRICT_AND_KEYS,
                 )
             )
-        if self.spec.ownership.service_keys is Ownership.AUTHORITATIVE and key not in self._undeclared:
+        owned = self.spec.ownership.service_keys is Ownership.AUTHORITATIVE
+        if owned and key not in self._undeclared:
             for live_key in by_id.values():
                 if live_key.name in {k.name for k in decl.service_keys}:
                     continue
@@ -602,7 +616,8 @@ class _Planner:
                 shown = ", ".join(sorted(names)[:UNMANAGED_SHOWN])
                 more = len(names) - UNMANAGED_SHOWN
                 self.plan_.notes.append(
-                    f"unmanaged {kind} ({len(names)}): {shown}" + (f" and {more} more" if more > 0 else "")
+                    f"unmanaged {kind} ({len(names)}): {shown}"
+                    + (f" and {more} more" if more > 0 else "")
                 )
 
 

@@ -4,13 +4,13 @@ by the very step functions the engine runs (their Arize client pointed at the sa
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import random
 import pytest
 import yaml
 from fastapi import FastAPI

@@ -33,11 +33,11 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> FastAPI:
     @asynccontextmanager
     async def open_client(policy: str) -> AsyncIterator[AsyncArizeAdmin]:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
-            async with AsyncArizeAdmin(
-                api_key=ADMIN_KEY, base_url=BASE_URL, http_client=http
-            ) as client:
-                yield client
+        async with (
+            httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http,
+            AsyncArizeAdmin(api_key=ADMIN_KEY, base_url=BASE_URL, http_client=http) as client,
+        ):
+            yield client
 
     monkeypatch.setattr(commands, "open_client", open_client)
     return app
@@ -120,7 +120,8 @@ def test_bad_files_say_what_where_and_the_fix_exit_2_and_change_nothing(
 ):
     change, authoritative, what, fix = BAD[case]
     if authoritative:
-        edit(exported / "account.yaml", lambda d: d["ownership"].update({authoritative: "authoritative"}))
+        edit(exported / "account.yaml",
+             lambda d: d["ownership"].update({authoritative: "authoritative"}))
     edit(exported / FRAUD, change)
     before = mutations(emulator)
 

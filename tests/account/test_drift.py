@@ -27,6 +27,11 @@ async def hand_edit(account: Account) -> None:
     )
 
 
+def run(*command: str, cwd: Path | None = None, stdin: str | None = None) -> None:
+    """A git command, checked (sync: the tests' event loop has nothing else to do meanwhile)."""
+    subprocess.run(command, input=stdin, text=True, cwd=cwd, check=True)
+
+
 def authoritative_members(directory: Path) -> None:
     edit(directory / "account.yaml", lambda d: d["ownership"].update(space_members="authoritative"))
 
@@ -46,7 +51,7 @@ async def test_a_hand_edit_is_found_then_reverted(account: Account, exported: Pa
 
 async def test_a_hand_edit_is_adopted_by_the_patch_to_the_files(account: Account, exported: Path):
     authoritative_members(exported)
-    subprocess.run(["git", "init", "-q", str(exported)], check=True)
+    run("git", "init", "-q", str(exported))
     await hand_edit(account)
 
     patch = adopt_patch(exported, account_spec(await read_live(account.client)))
@@ -54,19 +59,17 @@ async def test_a_hand_edit_is_adopted_by_the_patch_to_the_files(account: Account
     assert "+    role: ADMIN" in patch and "sam@acme.example" in patch
     assert "+  - USER_READ" in patch
     assert "users.yaml" not in patch, "only files that differ are patched"
-    subprocess.run(
-        ["git", "apply", "-"], input=patch, text=True, cwd=exported, check=True
-    )
+    run("git", "apply", "-", cwd=exported, stdin=patch)
     assert (await account.plan(exported)).changes == [], "adopted: the files match the account"
 
 
 async def test_the_files_can_come_from_a_git_ref(exported: Path, tmp_path: Path):
     repo = tmp_path / "repo"
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    subprocess.run(["cp", "-r", str(exported), str(repo / "account")], check=True)
+    run("git", "init", "-q", "-b", "main", str(repo))
+    run("cp", "-r", str(exported), str(repo / "account"))
     git = ["git", "-C", str(repo), "-c", "user.email=t@example", "-c", "user.name=t"]
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-qm", "account"], check=True)
+    run(*git, "add", "-A")
+    run(*git, "commit", "-qm", "account")
 
     source = DriftSource(git_url=repo.as_uri(), ref="main", subdir="account")
     with checkout(source) as directory:

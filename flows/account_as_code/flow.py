@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 import flows.account_as_code.steps  # noqa: F401  (registers the steps of the new changes)
 from core.planning.context import PlanContext
+from core.planning.plan import Plan
 from flows.account_as_code.drift import DriftSource, adopt_patch, checkout
 from flows.account_as_code.export import account_spec
 from flows.account_as_code.format import AccountSpec
@@ -75,6 +76,8 @@ class DriftReport(BaseModel):
     plan_hash: str | None = None
     changes: list[str] = []
     adopt_patch: str = ""
+    reverted: str | None = None
+    """With ``revert``: how the apply-account run ended, or why nothing was applied."""
 
 
 def drift_key(name: str) -> str:
@@ -87,7 +90,11 @@ def drift_key(name: str) -> str:
 
 @flow(name="detect-drift", persist_result=True)
 async def detect_drift(
-    source: DriftSource, policy: str = "default", name: str = "default"
+    source: DriftSource,
+    policy: str = "default",
+    name: str = "default",
+    revert: str | None = None,
+    requested_by: str | None = None,
 ) -> DriftReport:
     """Plan the declared account against live state; report drift once while it is unchanged.
 
@@ -98,6 +105,9 @@ async def detect_drift(
         source: The declared directory: a path, or a git URL, ref and subdirectory.
         policy: Name of the saved runbook policy block (account, Slack).
         name: This source's name, for the remembered drift hash.
+        revert: Set by the Revert button: the posted drift's hash. If the drift is still that
+            one, the files are applied (apply-account, gated); otherwise nothing is.
+        requested_by: Who clicked Revert (Slack's e-mail), for the record.
     """
     logger = get_run_logger()
     runbook_policy = await load_policy(policy)
@@ -108,6 +118,8 @@ async def detect_drift(
         plan = diff_account(loaded.spec, live)
         patch = adopt_patch(directory, account_spec(live)) if plan.changes else ""
     variable = drift_key(name)
+    if revert is not None:
+        return await _revert(source, loaded.spec, plan, revert, policy, requested_by)
     if not plan.changes:
         await Variable.aset(variable, "", overwrite=True)
         logger.info("no drift: the account matches %s", source.describe())
@@ -130,6 +142,27 @@ async def detect_drift(
         await post_drift(runbook_policy.approvals, source, plan, patch)
     await Variable.aset(variable, plan.hash, overwrite=True)
     report.reported = True
+    return report
+
+
+async def _revert(
+    source: DriftSource, spec: AccountSpec, plan: Plan, revert: str, policy: str,
+    requested_by: str | None,
+) -> DriftReport:
+    report = DriftReport(
+        source=source.describe(), drift=bool(plan.changes), reported=False,
+        plan_hash=plan.hash if plan.changes else None,
+        changes=[c.describe() for c in plan.changes],
+    )
+    if not plan.changes or not plan.hash.startswith(revert):
+        # Someone changed the account or the files since the message: what they saw is not
+        # what would be applied, so nothing is; the next nightly run reports the new drift.
+        report.reverted = "not reverted: the drift changed since it was posted"
+        get_run_logger().warning("%s", report.reverted)
+        return report
+    get_run_logger().info("reverting drift %s for %s", revert, requested_by or "someone")
+    outcome = await apply_account(spec=spec, policy=policy)
+    report.reverted = outcome.status.value
     return report
 
 

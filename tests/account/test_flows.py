@@ -7,17 +7,24 @@ while it is unchanged, and says nothing after it is reverted.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from arize_admin import PredefinedRole
+from blocks.slack import SlackApprovals
+from emulator.slack import SlackEmulatorServer
+from emulator.slack.interactions import block_actions_payload
 from flows.account_as_code.drift import DriftSource
 from flows.account_as_code.export import export_account, write_account
 from flows.account_as_code.flow import apply_account, detect_drift
 from flows.account_as_code.loader import load_account
+from flows.account_as_code.slack import ADOPT, REVERT, DriftClickHandler, DriftOutcome
+from flows.slack_interactions import RunRequest
 from tasks.reporting.report import RunStatus
 from tests.fixtures.runbooks import admin_client, mutation_count, run_with_answer
+from tests.fixtures.slack import SLACK_BOT_TOKEN
 
 pytestmark = pytest.mark.slow
 
@@ -85,3 +92,89 @@ async def test_detect_drift_reports_once_while_unchanged_then_not_after_revert(
     assert revert.status is RunStatus.COMPLETED
     after = await detect_drift(source=source, name=name)
     assert not after.drift
+
+
+CHANNEL = "#arize-approvals"
+
+
+@pytest.fixture
+async def slack_policy(runbook_policy, slack_emulator: SlackEmulatorServer):
+    """The test policy with the Slack app on the emulator; Sam is in the workspace."""
+    policy = runbook_policy.model_copy(
+        update={
+            "approvals": SlackApprovals(
+                bot_token=SLACK_BOT_TOKEN, channel=CHANNEL, base_url=slack_emulator.base_url
+            )
+        }
+    )
+    await policy.asave("default", overwrite=True)
+    slack_emulator.add_user("U0SAM", "sam", "sam@acme.example")
+    return policy
+
+
+def drift_buttons(slack: SlackEmulatorServer) -> tuple[dict[str, Any], dict[str, dict]]:
+    """The drift message and its buttons by action id."""
+    for message in slack.messages()["messages"]:
+        for block in message.get("blocks") or []:
+            buttons = {
+                e["action_id"]: {**e, "block_id": block["block_id"]}
+                for e in block.get("elements", [])
+                if e.get("action_id") in (REVERT, ADOPT)
+            }
+            if buttons:
+                return message, buttons
+    raise AssertionError("no drift message with buttons")
+
+
+def click(slack: SlackEmulatorServer, message: dict, button: dict) -> dict[str, Any]:
+    return block_actions_payload(
+        user_id="U0SAM", user_name="sam",
+        action={k: v for k, v in button.items() if k != "block_id"},
+        block_id=button["block_id"], channel_id=message["channel"], message=message,
+    )
+
+
+async def test_drift_in_slack_revert_runs_the_gated_apply_and_adopt_points_at_the_patch(
+    arize, slack_policy, slack_emulator: SlackEmulatorServer, tmp_path: Path
+):
+    directory = await export_to(arize, tmp_path / "account")
+    source = DriftSource(path=str(directory))
+    async with admin_client(arize) as client:
+        fraud = await client.spaces.find_by_name("fraud-detection")
+        sam = await client.users.find_by_email("sam@acme.example")
+        await client.spaces.add_user(fraud.id, user_id=sam.id, role=PredefinedRole(name="ADMIN"))
+
+    report = await detect_drift(source=source, name="slack")
+    assert report.reported
+    message, buttons = drift_buttons(slack_emulator)
+    assert "unbind role sam@acme.example from fraud-detection" in str(message["blocks"])
+    thread = [m for m in slack_emulator.messages()["messages"] if m.get("thread_ts")]
+    assert thread and "sam@acme.example" in thread[0]["text"], "the adopt patch is in the thread"
+
+    queued: list[RunRequest] = []
+
+    async def queue(request: RunRequest) -> tuple[int, bool]:
+        new = all(r.event_id != request.event_id for r in queued)
+        queued.append(request)
+        return len(queued), new
+
+    handler = DriftClickHandler(
+        queue=queue, bot_token=SLACK_BOT_TOKEN, slack_base_url=slack_emulator.base_url
+    )
+    adopt = await handler.handle(click(slack_emulator, message, buttons[ADOPT]))
+    assert adopt is not None and adopt.outcome is DriftOutcome.ADOPT_SHOWN
+    revert = await handler.handle(click(slack_emulator, message, buttons[REVERT]))
+    assert revert is not None and revert.outcome is DriftOutcome.REVERT_QUEUED
+    again = await handler.handle(click(slack_emulator, message, buttons[REVERT]))
+    assert again is not None and again.outcome is DriftOutcome.DUPLICATE
+
+    # What the inbox's forwarder does with the queued request: one run of detect-drift.
+    (request,) = {r.event_id: r for r in queued}.values()
+    assert request.deployment == "detect-drift/detect-drift"
+    parameters = {**request.parameters, "source": DriftSource.model_validate(
+        request.parameters["source"])}
+    reverted = await run_with_answer(
+        detect_drift(**parameters), "apply-account", approved=True
+    )
+    assert reverted.reverted == RunStatus.COMPLETED.value
+    assert not (await detect_drift(source=source, name="slack")).drift

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from pathlib import Path
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
@@ -77,6 +79,8 @@ class DriftReport(BaseModel):
     changes: list[str] = []
     adopt_patch: str = ""
     reverted: str | None = None
+    configured: bool = True
+    """False: the source directory does not exist yet (nothing was checked)."""
     """With ``revert``: how the apply-account run ended, or why nothing was applied."""
 
 
@@ -110,6 +114,14 @@ async def detect_drift(
         requested_by: Who clicked Revert (Slack's e-mail), for the record.
     """
     logger = get_run_logger()
+    if source.path is not None and not await asyncio.to_thread(Path(source.path).is_dir):
+        # On by default: until the account is exported into the runbooks' home (or the
+        # deployment points at a repository), each night says so instead of failing.
+        logger.warning(
+            "no account directory at %s: export one there (`arize-runbooks account export "
+            "%s`) or point this deployment's source at your repository", source.path, source.path,
+        )
+        return DriftReport(source=source.describe(), drift=False, reported=False, configured=False)
     runbook_policy = await load_policy(policy)
     with checkout(source) as directory:
         loaded = load_account(directory)

@@ -178,3 +178,10 @@ async def test_drift_in_slack_revert_runs_the_gated_apply_and_adopt_points_at_th
     )
     assert reverted.reverted == RunStatus.COMPLETED.value
     assert not (await detect_drift(source=source, name="slack")).drift
+
+
+async def test_detect_drift_without_the_account_directory_says_so_and_fails_nothing(
+    arize, runbook_policy, tmp_path: Path
+):
+    report = await detect_drift(source=DriftSource(path=str(tmp_path / "not-yet")), name="none")
+    assert not report.configured and not report.drift and not report.reported

@@ -395,7 +395,9 @@ class _Planner:
             current_role = self._role_name(current.role_id) if current else None
             if current_role == role:
                 continue
-            if user_id is None or (org.id, user_id) not in self.org_members:
+            member = (org.id, user_id or email)
+            if member not in self.org_members:
+                self.org_members.add(member)  # once per person and organization
                 decl_user = self.user_decl.get(email)
                 self.plan_.changes.append(
                     SetOrgRole(
@@ -404,8 +406,6 @@ class _Planner:
                         reason="first space in this organization",
                     )
                 )
-                if user_id is not None:
-                    self.org_members.add((org.id, user_id))
             narrows = current_role is not None and not _widens(current_role, role)
             self.plan_.changes.append(
                 SetSpaceRole(

@@ -66,3 +66,21 @@ async def test_an_invited_person_counts_as_present_and_is_not_invited_again(
     assert (await account.plan(exported)).changes == []
     invited = [u for u in await account.client.users.list().to_list() if "ivy" in u.email]
     assert len(invited) == 1
+
+
+async def test_a_new_person_in_two_spaces_joins_the_organization_once(
+    account: Account, exported: Path
+):
+    edit(exported / "users.yaml",
+         lambda d: d["users"].append({"email": "new.hire@acme.example", "name": "New Hire"}))
+    for name in ("fraud-detection", "search-ranking"):
+        edit(exported / "spaces" / "Acme" / f"{name}.yaml", lambda d: d["spaces"][0]["members"]
+             .append({"email": "new.hire@acme.example", "role": "MEMBER"}))
+
+    plan = await account.plan(exported)
+
+    assert sorted(str(c.action) for c in plan.changes) == [
+        "invite-user", "set-org-role", "set-space-role", "set-space-role"
+    ]
+    await account.apply(plan)
+    assert (await account.plan(exported)).changes == []

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from core.planning.plan import SpecError
 from tests.account.conftest import Account
 
 FRAUD = "spaces/Acme/fraud-detection.yaml"
@@ -172,3 +173,24 @@ async def test_removing_someones_last_access_is_gated_and_never_deletes_them(
     assert not [c for c in plan.changes if c.action == "delete-user"]
     await account.apply(plan)
     assert await account.client.users.find_by_email("lee.leaver@acme.example") is not None
+
+
+async def test_the_selector_scopes_the_files_to_some_spaces(account: Account, exported: Path):
+    path = exported / "account.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["selector"] = {"spaces": ["fraud-*"]}
+    data["ownership"]["space_members"] = "authoritative"
+    path.write_text(yaml.safe_dump(data))
+    (exported / "spaces" / "Acme" / "ml-platform.yaml").unlink()
+
+    with pytest.raises(SpecError) as refused:
+        await account.plan(exported)
+    assert refused.value.field == "spaces[1].name" and "selector" in refused.value.fix
+
+    (exported / "spaces" / "Acme" / "search-ranking.yaml").unlink()
+    plan = await account.plan(exported)
+    assert plan.changes == [], "unselected spaces are left alone, even when authoritative"
+    assert any(
+        n.startswith("unmanaged spaces (2): Acme/ml-platform, Acme/search-ranking")
+        for n in plan.notes
+    )

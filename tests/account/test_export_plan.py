@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from flows.account_as_code.export import export_account, write_account
 from flows.account_as_code.live import read_live
 from flows.account_as_code.loader import load_account
 from tests.account.conftest import Account, _account
@@ -57,3 +58,28 @@ async def test_export_then_plan_of_a_scale_seed_is_empty_and_takes_paged_reads_o
         assert live.requests <= bound * 1.2, (live.requests, bound)
         assert plan.api_calls == live.requests
         assert all(route.startswith("GET") for route in journal["by_route"])
+
+
+class NamedKeys:
+    """The key store's naming, all export asks of it (no value is read)."""
+
+    def secret_name(self, key_name: str, space: str | None = None) -> str:
+        return f"store-{space}--{key_name}"
+
+    async def read_key(self, key_name: str, space: str | None = None, api_key_ids=()):
+        raise AssertionError("export never reads a key's value")
+
+
+async def test_export_names_each_service_keys_entry_in_the_key_store_and_no_secret(
+    account: Account, tmp_path: Path
+):
+    spec = await export_account(account.client, NamedKeys())
+    keys = [k for s in spec.spaces for k in s.service_keys]
+    assert {k.key_store for k in keys} == {
+        "store-fraud-detection--ci-fraud-detection",
+        "store-search-ranking--etl-search-ranking",
+        "store-search-ranking--lee-etl",
+    }
+    write_account(spec, tmp_path)
+    text = "\n".join(p.read_text() for p in sorted(tmp_path.rglob("*.yaml")))  # noqa: ASYNC240
+    assert "ak-" not in text, "no key value, not even a redacted one"

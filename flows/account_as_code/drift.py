@@ -9,11 +9,12 @@ makes the next plan empty for those items. Items declared apart from their space
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import subprocess
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +50,18 @@ class SourceUnavailable(RuntimeError):
     """The git repository or ref could not be read; nothing was planned."""
 
 
-@contextmanager
-def checkout(source: DriftSource) -> Iterator[Path]:
-    """The account directory of ``source``: the path itself, or a shallow clone of the ref."""
+@asynccontextmanager
+async def checkout(source: DriftSource) -> AsyncIterator[Path]:
+    """The account directory of ``source``: the path itself, or a shallow clone of the ref.
+
+    The clone runs in a thread: a flow's event loop keeps serving its heartbeats meanwhile.
+    """
     if source.path is not None:
         yield Path(source.path)
         return
     with tempfile.TemporaryDirectory(prefix="account-as-code-") as tmp:
-        result = subprocess.run(
+        result = await asyncio.to_thread(
+            subprocess.run,
             ["git", "clone", "--quiet", "--depth", "1", "--branch", source.ref,
              str(source.git_url), tmp],
             capture_output=True, text=True, timeout=300, check=False,

@@ -123,7 +123,7 @@ async def detect_drift(
         )
         return DriftReport(source=source.describe(), drift=False, reported=False, configured=False)
     runbook_policy = await load_policy(policy)
-    with checkout(source) as directory:
+    async with checkout(source) as directory:
         loaded = load_account(directory)
         async with runbook_policy.credentials.get_client() as client:
             live = await read_live(client)

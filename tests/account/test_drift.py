@@ -6,8 +6,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from arize_admin import PredefinedRole
-from flows.account_as_code.drift import DriftSource, adopt_patch, checkout
+from flows.account_as_code.drift import DriftSource, SourceUnavailable, adopt_patch, checkout
 from flows.account_as_code.export import account_spec
 from flows.account_as_code.live import read_live
 from tests.account.conftest import Account, edit
@@ -72,5 +74,13 @@ async def test_the_files_can_come_from_a_git_ref(exported: Path, tmp_path: Path)
     run(*git, "commit", "-qm", "account")
 
     source = DriftSource(git_url=repo.as_uri(), ref="main", subdir="account")
-    with checkout(source) as directory:
+    async with checkout(source) as directory:
         assert (directory / "roles.yaml").read_text() == (exported / "roles.yaml").read_text()
+
+
+async def test_an_unknown_git_ref_is_a_clear_error(tmp_path: Path):
+    run("git", "init", "-q", "-b", "main", str(tmp_path / "repo"))
+    source = DriftSource(git_url=(tmp_path / "repo").as_uri(), ref="no-such-branch")
+    with pytest.raises(SourceUnavailable, match="could not clone ref 'no-such-branch'"):
+        async with checkout(source):
+            pass

@@ -6,6 +6,7 @@ import typer
 
 from cli import (
     access,
+    account,
     approvals,
     demo,
     doctor,
@@ -52,6 +53,7 @@ app.command("emulator")(emulator.emulator)
 app.add_typer(inbox.app, name="inbox")
 app.add_typer(access.app, name="access")
 app.add_typer(ha.app, name="ha")
+app.add_typer(account.app, name="account")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

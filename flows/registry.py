@@ -21,6 +21,9 @@ from core.planning.specs import SpecModel
 from flows.access_review.flow import access_review
 from flows.access_review.plan import plan_access_review
 from flows.access_review.spec import AccessReviewSpec
+from flows.account_as_code.flow import apply_account
+from flows.account_as_code.format import AccountSpec
+from flows.account_as_code.plan import plan_account
 from flows.offboard_user.flow import offboard_user
 from flows.offboard_user.plan import plan_offboard_user
 from flows.offboard_user.spec import OffboardUserSpec
@@ -226,6 +229,24 @@ REGISTRY: tuple[Runbook, ...] = (
             tags=("arize", "access"),
         ),
         in_demo=False,  # schedules its revoke through a deployment the demo does not create
+    ),
+    Runbook(
+        name="apply-account",
+        summary="The account's spaces, roles, people, bindings and keys from YAML files.",
+        flow=apply_account,
+        spec=AccountSpec,
+        planner=plan_account,
+        destructive=frozenset({
+            Action.UPDATE_ROLE, Action.SET_SPACE_ROLE, Action.REBIND_ROLE, Action.UNBIND_ROLE,
+            Action.DELETE_ROLE, Action.RESTRICT_PROJECT, Action.REVOKE_KEY, "unrestrict-project",
+        }),
+        deployment=Deployment(
+            description="Apply the account-as-code files (CI or GitOps triggers it on merge).",
+            tags=("arize", "account-as-code"),
+            concurrency_limit=1,
+            collision_strategy="ENQUEUE",
+        ),
+        in_demo=False,  # the demo's runbooks change the account the example files describe
     ),
 )
 """Every runbook, in the order the demo runs them (each builds on the one before)."""

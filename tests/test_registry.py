@@ -33,6 +33,7 @@ def test_prefect_yaml_deploys_exactly_the_registry():
     # The revokes of grant-temporary-access are deployments without a spec, not runbooks; so
     # is doctor's probe of a worker's environment.
     services = {"revoke-temporary-access", "revoke-expired-access", "probe-environment"}
+    services |= {"detect-drift"}  # account-as-code's nightly plan: reports, never applies
     assert set(DEPLOYMENTS) - services == {r.name for r in REGISTRY}
 
 

@@ -54,6 +54,13 @@ async def _saml_role_mapping(client: AsyncArizeAdmin) -> None:
     await _widen_role(client, "Project Viewer", [p.value for p in role.permissions])
 
 
+async def _apply_account(client: AsyncArizeAdmin) -> None:
+    """Someone widened the Space Editor role the example declares: narrowing it back is gated."""
+    role = await client.roles.find_by_name("Space Editor")
+    assert role is not None, "the demo account has the Space Editor role"
+    await _widen_role(client, "Space Editor", [p.value for p in role.permissions])
+
+
 async def _rotate_service_keys(client: AsyncArizeAdmin) -> None:
     """A service key that has just expired: revoking it is destructive."""
     org = await client.organizations.find_by_name("Acme")
@@ -79,6 +86,7 @@ SCENARIOS: dict[str, Scenario] = {
     "onboard-team": Scenario(prepare=_onboard_team),
     "saml-role-mapping": Scenario(prepare=_saml_role_mapping),
     "rotate-service-keys": Scenario(prepare=_rotate_service_keys, spec={"revoke_expired": True}),
+    "apply-account": Scenario(prepare=_apply_account),
 }
 """Runbooks whose example needs help to plan something destructive."""
 

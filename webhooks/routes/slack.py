@@ -17,6 +17,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from slack_sdk.signature import SignatureVerifier
 
 from flows.access_review.slack_clicks import build_review_handler
+from flows.account_as_code.slack import build_drift_handler
 from flows.slack_interactions import InteractionContext, RunQueue, RunRequest
 from flows.time_bound_access.slack_requests import build_access_handler
 from webhooks.approvals import SlackApprovalHandler, prefect_client_factory
@@ -119,6 +120,7 @@ HANDLER_FACTORIES: list[HandlerFactory] = [
     build_handler,
     build_review_handler,
     build_access_handler,
+    build_drift_handler,
 ]
 
 

@@ -1,0 +1,639 @@
+"""Plan the account: the typed changes that make the live account match the files.
+
+One planner with the runbooks' signature, ``plan_account(client, spec, context)``; the engine
+gates, applies and verifies its plan like any runbook's. Things with an id are matched by id
+first, so a rename is an update in place. Invited people are present. Predefined roles are
+compared by one canonical name. Removals happen only for kinds the files own
+(``authoritative``), only inside the selector, and always through the gate; nobody is ever
+deleted from the account here (that is offboard-user's job), even when a removal takes their
+last access.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from arize_admin import AsyncArizeAdmin, Project, RoleBinding, ServiceApiKey, Space
+from core.planning.changes import (
+    BindRole,
+    CreateServiceKey,
+    CreateSpace,
+    DeleteRole,
+    InviteUser,
+    RebindRole,
+    RestrictProject,
+    RevokeKey,
+    SetOrgRole,
+    SetSpaceRole,
+    UnbindRole,
+)
+from core.planning.context import PlanContext
+from core.planning.names import listed
+from core.planning.plan import Plan, SpecError
+from core.planning.roles import plan_custom_role
+from core.planning.specs import CustomRoleSpec
+from flows.account_as_code.changes import RenameRole, UnrestrictProject, UpdateSpace
+from flows.account_as_code.format import AccountSpec, MemberDecl, Ownership, SpaceDecl
+from flows.account_as_code.live import LiveAccount, read_live
+from flows.account_as_code.loader import predefined_name
+
+RUNBOOK = "apply-account"
+
+# Stages: what a later stage needs exists after the earlier ones; removals come last, and a
+# role is deleted only after the bindings that used it are gone.
+ROLES_AND_SPACES, INVITES, ORG_ROLES, MEMBERS, RESTRICT_AND_KEYS, REMOVALS, DELETE_ROLES = range(7)
+
+# A predefined space role's rank: moving down this list narrows access (gated).
+_RANK = {"ADMIN": 3, "MEMBER": 2, "READ_ONLY": 1, "ANNOTATOR": 0}
+UNMANAGED_SHOWN = 10
+"""Unmanaged items named per kind in a plan; the rest are counted."""
+
+
+async def plan_account(
+    client: AsyncArizeAdmin, spec: AccountSpec, context: PlanContext = PlanContext()
+) -> Plan:
+    """Read the live account (paged listings only) and list the changes that match ``spec``.
+
+    Changes nothing.
+
+    Raises:
+        SpecError: the files name an organization, project, person or role that does not exist
+            and that they do not declare; ``field`` is the item's path in the joined files.
+    """
+    before = client.request_count
+    live = await read_live(client)
+    plan = diff_account(spec, live)
+    plan.api_calls = client.request_count - before
+    return plan
+
+
+@dataclass
+class _Desired:
+    """Space members and project bindings the files ask for, wherever they declared them."""
+
+    space_members: dict[str, dict[str, tuple[str, str]]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+    """space key → email → (role, field path)."""
+    project_bindings: dict[tuple[str, str], dict[str, tuple[str, str]]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+    """(space key, project name) → email → (role, field path)."""
+
+
+def diff_account(spec: AccountSpec, live: LiveAccount) -> Plan:
+    """The plan for ``spec`` against an account already read; pure, for tests and drift."""
+    return _Planner(spec, live).plan()
+
+
+class _Planner:
+    def __init__(self, spec: AccountSpec, live: LiveAccount) -> None:
+        self.spec = spec
+        self.live = live
+        self.plan_ = Plan(runbook=RUNBOOK, subject="account")
+        self.declared_roles = {r.name for r in spec.roles}
+        self.user_decl = {u.email.lower(): u for u in spec.users}
+        self.org_by_name = {o.name: o for o in live.organizations}
+        # space key (org/name) → live space, for the declared spaces that exist
+        self.space_of: dict[str, Space | None] = {}
+        self.decl_of: dict[str, SpaceDecl] = {}
+        self._undeclared: set[str] = set()
+        """Live spaces the files only bind people on (additive): never pruned."""
+        self.bindings_left: dict[str, int] = defaultdict(int)
+        for b in (*live.space_bindings, *live.project_bindings):
+            self.bindings_left[b.user_id] += 1
+        # Indexes, so each declared item is a lookup and not a scan of the whole account.
+        self.space_index = {id(d): i for i, d in enumerate(spec.spaces)}
+        self.bindings_on: dict[str, list[RoleBinding]] = defaultdict(list)
+        for b in (*live.space_bindings, *live.project_bindings):
+            if b.user_id not in live.bot_ids:
+                self.bindings_on[b.resource_id].append(b)
+        self.projects_in: dict[str, list[Project]] = defaultdict(list)
+        for p in live.projects:
+            self.projects_in[p.space_id].append(p)
+        self.keys_in: dict[str, list[ServiceApiKey]] = defaultdict(list)
+        for k in live.service_keys:
+            for space_id in _spaces_of(k):
+                self.keys_in[space_id].append(k)
+        self.org_members: set[tuple[str, str]] = {
+            (live.space_by_id[b.resource_id].organization_id or "", b.user_id)
+            for b in live.space_bindings
+            if b.resource_id in live.space_by_id
+        }
+
+    # -- the whole plan ---------------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        self._roles()
+        self._users()
+        self._spaces()
+        desired = self._desired()
+        for key, decl in self.decl_of.items():
+            self._space_members(key, decl, desired.space_members.get(key, {}))
+            self._projects(key, decl, desired)
+            self._service_keys(key, decl)
+        self._unmanaged()
+        return self.plan_
+
+    # -- roles ------------------------------------------------------------------------------
+
+    def _roles(self) -> None:
+        custom = [r for r in self.live.roles if not r.is_predefined]
+        by_name = {r.name: r for r in custom}
+        by_id = {r.id: r for r in custom}
+        matched: set[str] = set()
+        for index, decl in enumerate(self.spec.roles):
+            field_path = f"roles[{index}]"
+            if predefined_name(decl.name):
+                raise SpecError(
+                    f"{field_path}.name", decl.name,
+                    "that is a predefined role; choose another name",
+                )
+            live_role = by_id.get(decl.id or "") or by_name.get(decl.name)
+            if live_role is not None:
+                matched.add(live_role.id)
+                if live_role.name != decl.name:
+                    self.plan_.changes.append(
+                        RenameRole(
+                            target=f"{live_role.name} → {decl.name}",
+                            role_id=live_role.id,
+                            name=decl.name,
+                            stage=ROLES_AND_SPACES,
+                            reason="renamed in the files; same id, bindings kept",
+                        )
+                    )
+                    # Planned under the new name from here on: the role's bindings read it so.
+                    live_role = live_role.model_copy(update={"name": decl.name})
+            role_spec = CustomRoleSpec(
+                name=decl.name, permissions=decl.permissions, description=decl.description
+            )
+            plan_custom_role(
+                self.plan_, role_spec, live_role, field=field_path, stage=ROLES_AND_SPACES
+            )
+        self.renamed = {
+            c.role_id: c.name for c in self.plan_.changes if isinstance(c, RenameRole)
+        }
+        if self.spec.ownership.roles is Ownership.AUTHORITATIVE:
+            removed_bindings = self._bindings_removed_later()
+            for role in custom:
+                if role.id in matched:
+                    continue
+                users = [
+                    b for b in (*self.live.space_bindings, *self.live.project_bindings)
+                    if b.role_id == role.id
+                ]
+                if any(b.id not in removed_bindings for b in users):
+                    self.plan_.notes.append(
+                        f"role {role.name} is not declared but still bound outside the managed "
+                        "bindings; not deleted (Arize refuses to delete a bound role)"
+                    )
+                    continue
+                self.plan_.changes.append(
+                    DeleteRole(
+                        target=role.name,
+                        role_id=role.id,
+                        destructive=True,
+                        stage=DELETE_ROLES,
+                        reason="not declared; roles are authoritative",
+                    )
+                )
+
+    def _bindings_removed_later(self) -> set[str]:
+        """Bindings an authoritative kind will remove: computed on a dry copy of this plan."""
+        if self.spec.ownership.roles is not Ownership.AUTHORITATIVE:
+            return set()
+        dry = _Planner(
+            self.spec.model_copy(
+                update={"ownership": self.spec.ownership.model_copy(update={"roles": "additive"})}
+            ),
+            self.live,
+        ).plan()
+        return {c.binding_id for c in dry.changes if isinstance(c, UnbindRole)}
+
+    def _role_id(self, name: str) -> str | None:
+        canonical = predefined_name(name)
+        if canonical:
+            return self.live.role_id(canonical)
+        for role_id, new_name in self.renamed.items():
+            if new_name == name:
+                return role_id
+        role_id = self.live.role_id(name)
+        return None if role_id in self.renamed else role_id
+
+    def _role_name(self, role_id: str) -> str | None:
+        return self.renamed.get(role_id) or self.live.role_name(role_id)
+
+    def _check_role(self, name: str, field_path: str) -> str:
+        """The role's canonical name; it must be predefined, declared or live."""
+        canonical = predefined_name(name)
+        if canonical:
+            return canonical
+        if name in self.declared_roles or self._role_id(name):
+            return name
+        custom = [r.name for r in self.live.roles if not r.is_predefined]
+        raise SpecError(
+            f"{field_path}.role",
+            name,
+            "use ADMIN, MEMBER, READ_ONLY, ANNOTATOR or a custom role declared under roles or in "
+            f"Arize; custom roles: {listed(custom)}",
+        )
+
+    # -- people -----------------------------------------------------------------------------
+
+    def _users(self) -> None:
+        for decl in self.spec.users:
+            email = decl.email.lower()
+            user = self.live.user_by_email.get(email)
+            if user is not None:
+                # Invited (or expired) counts as present: the listing has them; never re-added.
+                if user.role.name != decl.account_role:
+                    self.plan_.notes.append(
+                        f"{email} is an account {user.role.name}, the files say "
+                        f"{decl.account_role}; the admin API cannot change account roles"
+                    )
+                continue
+            self.plan_.changes.append(
+                InviteUser(
+                    target=email,
+                    name=decl.name,
+                    email=email,
+                    account_role=decl.account_role,
+                    invite_mode=decl.invite_mode,
+                    stage=INVITES,
+                )
+            )
+
+    def _user_known(self, email: str, field_path: str) -> str | None:
+        """The live user id, or None for someone the files invite; else a SpecError."""
+        user = self.live.user_by_email.get(email)
+        if user is not None:
+            return user.id
+        if email in self.user_decl:
+            return None
+        raise SpecError(
+            f"{field_path}.email", email,
+            "no such person in Arize: declare them under users (they are invited), or fix the "
+            "spelling",
+        )
+
+    # -- spaces -----------------------------------------------------------------------------
+
+    def _spaces(self) -> None:
+        by_key = {
+            f"{self.live.org_name(s.organization_id)}/{s.name}": s for s in self.live.spaces
+        }
+        for index, decl in enumerate(self.spec.spaces):
+            field_path = f"spaces[{index}]"
+            org = self.org_by_name.get(decl.organization)
+            if org is None:
+                raise SpecError(
+                    f"{field_path}.organization", decl.organization,
+                    "no organization of that name (names are exact); organizations: "
+                    + listed(o.name for o in self.live.organizations),
+                )
+            if not self.spec.selector.selects(decl.name):
+                raise SpecError(
+                    f"{field_path}.name", decl.name,
+                    "the selector does not select this space: add a pattern that matches it "
+                    "under selector.spaces, or remove the space from the files",
+                )
+            key = f"{decl.organization}/{decl.name}"
+            space = self.live.space_by_id.get(decl.id or "") or by_key.get(key)
+            self.space_of[key] = space
+            self.decl_of[key] = decl
+            if space is None:
+                self.plan_.changes.append(
+                    CreateSpace(
+                        target=decl.name,
+                        name=decl.name,
+                        organization_id=org.id,
+                        description=decl.description,
+                        stage=ROLES_AND_SPACES,
+                    )
+                )
+            elif space.name != decl.name or (space.description or "") != decl.description:
+                what = f"renamed from {space.name}" if space.name != decl.name else "description"
+                self.plan_.changes.append(
+                    UpdateSpace(
+                        target=decl.name,
+                        space_id=space.id,
+                        name=decl.name,
+                        description=decl.description,
+                        stage=ROLES_AND_SPACES,
+                        reason=f"{what}; same id",
+                    )
+                )
+
+    def _desired(self) -> _Desired:
+        desired = _Desired()
+        for i, decl in enumerate(self.spec.spaces):
+            key = f"{decl.organization}/{decl.name}"
+            for j, member in enumerate(decl.members):
+                self._want(desired.space_members[key], member, f"spaces[{i}].members[{j}]")
+            for j, project in enumerate(decl.projects):
+                for k, binding in enumerate(project.bindings):
+                    self._want(
+                        desired.project_bindings[(key, project.name)], binding,
+                        f"spaces[{i}].projects[{j}].bindings[{k}]",
+                    )
+        for i, binding in enumerate(self.spec.bindings):
+            key = self._binding_space(binding.space, binding.organization, f"bindings[{i}]")
+            member = MemberDecl(email=binding.email, role=binding.role)
+            target = (
+                desired.project_bindings[(key, binding.project)]
+                if binding.project
+                else desired.space_members[key]
+            )
+            self._want(target, member, f"bindings[{i}]")
+        return desired
+
+    def _want(self, into: dict[str, tuple[str, str]], member: MemberDecl, path: str) -> None:
+        email = member.email.lower()
+        role = self._check_role(member.role, path)
+        known = into.get(email)
+        if known is not None and known[0] != role:
+            raise SpecError(
+                f"{path}.role", member.role,
+                f"{email} already has {known[0]} there (at {known[1]}); give one role",
+            )
+        into[email] = (role, path)
+
+    def _binding_space(self, name: str, org: str | None, path: str) -> str:
+        keys = [
+            k for k, d in self.decl_of.items() if d.name == name and org in (None, d.organization)
+        ]
+        if keys:
+            return keys[0]
+        # Additive: a binding may name a live space the files do not declare.
+        for space in self.live.spaces:
+            org_name = self.live.org_name(space.organization_id)
+            if space.name == name and org in (None, org_name):
+                key = f"{org_name}/{name}"
+                self.space_of[key] = space
+                self.decl_of[key] = SpaceDecl(name=name, organization=org_name, id=space.id)
+                self._undeclared.add(key)
+                return key
+        raise SpecError(f"{path}.space", name, "no such space in Arize; declare it under spaces")
+
+    # -- space members ----------------------------------------------------------------------
+
+    def _space_members(
+        self, key: str, decl: SpaceDecl, wanted: dict[str, tuple[str, str]]
+    ) -> None:
+        space = self.space_of[key]
+        org = self.org_by_name[decl.organization]
+        have: dict[str, RoleBinding] = {}
+        if space is not None:
+            for b in self.bindings_on[space.id]:
+                have[b.user_id] = b
+        for email, (role, path) in sorted(wanted.items()):
+            user_id = self._user_known(email, path)
+            current = have.pop(user_id, None) if user_id else None
+            current_role = self._role_name(current.role_id) if current else None
+            if current_role == role:
+                continue
+            member = (org.id, user_id or email)
+            if member not in self.org_members:
+                self.org_members.add(member)  # once per person and organization
+                decl_user = self.user_decl.get(email)
+                self.plan_.changes.append(
+                    SetOrgRole(
+                        target=f"{email} in {org.name}", org_id=org.id, email=email,
+                        role=decl_user.org_role if decl_user else "MEMBER", stage=ORG_ROLES,
+                        reason="first space in this organization",
+                    )
+                )
+            narrows = current_role is not None and not _widens(current_role, role)
+            self.plan_.changes.append(
+                SetSpaceRole(
+                    target=f"{email} in {decl.name}",
+                    space=decl.name,
+                    space_id=space.id if space else None,
+                    email=email,
+                    role=role,
+                    custom=predefined_name(role) is None,
+                    destructive=narrows,
+                    stage=MEMBERS,
+                    reason=f"from {current_role}" + (" (narrows access)" if narrows else "")
+                    if current_role else "",
+                )
+            )
+        owned = self.spec.ownership.space_members is Ownership.AUTHORITATIVE
+        if owned and key not in self._undeclared:
+            for binding in have.values():
+                self._unbind(binding, f"{self._email(binding.user_id)} from {decl.name}")
+
+    def _unbind(self, binding: RoleBinding, target: str) -> None:
+        self.bindings_left[binding.user_id] -= 1
+        last = self.bindings_left[binding.user_id] <= 0
+        reason = "not declared"
+        if last:
+            reason += "; their last access: they stay in Arize (offboard-user deletes people)"
+        self.plan_.changes.append(
+            UnbindRole(
+                target=target,
+                binding_id=binding.id,
+                user_id=binding.user_id,
+                destructive=True,
+                stage=REMOVALS,
+                reason=reason,
+            )
+        )
+
+    def _email(self, user_id: str) -> str:
+        user = self.live.user_by_id.get(user_id)
+        return user.email if user is not None else user_id
+
+    # -- projects ---------------------------------------------------------------------------
+
+    def _projects(self, key: str, decl: SpaceDecl, desired: _Desired) -> None:
+        space = self.space_of[key]
+        live_projects = self.projects_in[space.id] if space else []
+        by_id = {p.id: p for p in live_projects}
+        by_name = {p.name: p for p in live_projects}
+        index = self.space_index.get(id(decl))
+        declared = {p.name: p for p in decl.projects}
+        names = list(declared) + [
+            name for (k, name) in desired.project_bindings if k == key and name not in declared
+        ]
+        for j, name in enumerate(dict.fromkeys(names)):
+            project_decl = declared.get(name)
+            path = f"spaces[{index}].projects[{j}]" if project_decl and index is not None else key
+            by_its_id = by_id.get(project_decl.id or "") if project_decl else None
+            project = by_its_id or by_name.get(name)
+            if project is None:
+                raise SpecError(
+                    f"{path}.name", name,
+                    "no such project in the space: projects are created in Arize, not here; "
+                    "projects there: " + listed(by_name),
+                )
+            self._project_bindings(
+                project, decl, desired.project_bindings.get((key, name), {}),
+                own=key not in self._undeclared,
+            )
+            if project_decl is not None:
+                self._restriction(project, decl, project_decl.restricted)
+
+    def _project_bindings(
+        self, project: Project, decl: SpaceDecl, wanted: dict[str, tuple[str, str]], own: bool
+    ) -> None:
+        have = {b.user_id: b for b in self.bindings_on[project.id]}
+        where = f"{decl.name}/{project.name}"
+        for email, (role, path) in sorted(wanted.items()):
+            user_id = self._user_known(email, path)
+            current = have.pop(user_id, None) if user_id else None
+            role_id = self._role_id(role)
+            if current is not None and self._role_name(current.role_id) == role:
+                continue
+            if current is not None and role_id is not None:
+                self.plan_.changes.append(
+                    RebindRole(
+                        target=f"{email} on {where}", binding_id=current.id, role_id=role_id,
+                        destructive=True, stage=MEMBERS,
+                        reason=f"from {self._role_name(current.role_id)} to {role}",
+                    )
+                )
+                continue
+            self.plan_.changes.append(
+                BindRole(
+                    target=f"{role} to {email} on {where}",
+                    email=email,
+                    role_id=role_id,
+                    role=None if role_id else role,
+                    resource_type="PROJECT",
+                    resource_id=project.id,
+                    stage=MEMBERS,
+                )
+            )
+        if own and self.spec.ownership.project_bindings is Ownership.AUTHORITATIVE:
+            for binding in have.values():
+                self._unbind(binding, f"{self._email(binding.user_id)} from {where}")
+
+    def _restriction(self, project: Project, decl: SpaceDecl, restricted: bool) -> None:
+        is_restricted = project.id in self.live.restricted
+        where = f"{decl.name}/{project.name}"
+        if restricted and not is_restricted:
+            self.plan_.changes.append(
+                RestrictProject(
+                    target=where, project_id=project.id, space=decl.name, destructive=True,
+                    stage=RESTRICT_AND_KEYS, reason="after its bindings: no lockout",
+                )
+            )
+        elif (
+            is_restricted and not restricted
+            and self.spec.ownership.restrictions is Ownership.AUTHORITATIVE
+        ):
+            self.plan_.changes.append(
+                UnrestrictProject(
+                    target=where, project_id=project.id, space=decl.name, destructive=True,
+                    stage=REMOVALS, reason="not declared restricted; opens it to the space",
+                )
+            )
+
+    # -- service keys -----------------------------------------------------------------------
+
+    def _service_keys(self, key: str, decl: SpaceDecl) -> None:
+        space = self.space_of[key]
+        org = self.org_by_name[decl.organization]
+        live_keys = self.keys_in[space.id] if space else []
+        by_id = {k.id: k for k in live_keys}
+        by_name = {k.name: k for k in live_keys}
+        index = self.space_index.get(id(decl), 0)
+        for j, key_decl in enumerate(decl.service_keys):
+            found = by_id.pop(key_decl.id or "", None) or by_name.get(key_decl.name)
+            if found is not None:
+                by_id.pop(found.id, None)
+                role = _space_role_of(found, space.id if space else "")
+                if role and role != key_decl.role:
+                    self.plan_.notes.append(
+                        f"service key {key_decl.name} in {decl.name} has role {role}, the files "
+                        f"say {key_decl.role}; a key's role is set at creation: replace the key"
+                    )
+                continue
+            days = None
+            if key_decl.expires_at is not None:
+                left = (key_decl.expires_at - datetime.now(UTC)).total_seconds() / 86400
+                if left <= 0:
+                    raise SpecError(
+                        f"spaces[{index}].service_keys[{j}].expires_at", str(key_decl.expires_at),
+                        "that is in the past: give a future expiry, or none",
+                    )
+                days = math.ceil(left)
+            self.plan_.changes.append(
+                CreateServiceKey(
+                    target=f"{key_decl.name} in {decl.name}",
+                    name=key_decl.name,
+                    org_id=org.id,
+                    space=decl.name,
+                    space_id=space.id if space else None,
+                    space_role=key_decl.role,
+                    expires_in_days=days,
+                    description=key_decl.description,
+                    stage=RESTRICT_AND_KEYS,
+                )
+            )
+        owned = self.spec.ownership.service_keys is Ownership.AUTHORITATIVE
+        if owned and key not in self._undeclared:
+            for live_key in by_id.values():
+                if live_key.name in {k.name for k in decl.service_keys}:
+                    continue
+                self.plan_.changes.append(
+                    RevokeKey(
+                        target=f"{live_key.name} in {decl.name}",
+                        api_key_id=live_key.id,
+                        name=live_key.name,
+                        key_type="SERVICE",
+                        destructive=True,
+                        stage=REMOVALS,
+                        reason="not declared; service keys are authoritative",
+                    )
+                )
+
+    # -- what the files do not manage -------------------------------------------------------
+
+    def _unmanaged(self) -> None:
+        managed_spaces = {s.id for s in self.space_of.values() if s is not None}
+        groups = {
+            "spaces": [
+                f"{self.live.org_name(s.organization_id)}/{s.name}"
+                for s in self.live.spaces
+                if s.id not in managed_spaces
+            ],
+            "people": [
+                u.email for u in self.live.users if u.email.lower() not in self.user_decl
+            ],
+            "custom roles": [
+                r.name for r in self.live.roles
+                if not r.is_predefined and r.name not in self.declared_roles
+                and r.id not in self.renamed
+            ],
+        }
+        for kind, names in groups.items():
+            if names:
+                shown = ", ".join(sorted(names)[:UNMANAGED_SHOWN])
+                more = len(names) - UNMANAGED_SHOWN
+                self.plan_.notes.append(
+                    f"unmanaged {kind} ({len(names)}): {shown}"
+                    + (f" and {more} more" if more > 0 else "")
+                )
+
+
+def _widens(before: str, after: str) -> bool:
+    if before in _RANK and after in _RANK:
+        return _RANK[after] >= _RANK[before]
+    return False
+
+
+def _spaces_of(key: ServiceApiKey) -> set[str]:
+    return {s.space_id for o in key.bot_user.organizations for s in o.spaces}
+
+
+def _space_role_of(key: ServiceApiKey, space_id: str) -> str | None:
+    for org in key.bot_user.organizations:
+        for space in org.spaces:
+            if space.space_id == space_id and space.role is not None:
+                return predefined_name(getattr(space.role, "name", "") or "") or None
+    return None

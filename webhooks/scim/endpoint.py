@@ -1,0 +1,225 @@
+"""``/scim/v2``: each request authenticated, served by scim2-server's handler over the SCIM
+store, its committed changes published to the inbox, then recorded, counted and answered."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from scim2_models import SCIMException, UnauthorizedException
+from scim2_server.handler import AsyncScimHandler
+from scim2_server.requests import ScimRequest
+from scim2_server.responses import ScimResponse
+from scim2_server.routing import Operation
+from scim2_server.service import ScimService
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from webhooks.scim import tables, tokens
+from webhooks.scim.provider import build_provider
+from webhooks.scim.publisher import Publisher
+from webhooks.scim.settings import ScimSettings
+from webhooks.scim.store import Change, ScimStore, VersionConflict, committed
+
+logger = logging.getLogger("webhooks.scim")
+
+PREFIX = "/scim/v2"
+
+#: Times a request is served again after another request changed its resource mid-way.
+_RETRIES = 5
+
+router = APIRouter(tags=["scim"])
+
+
+class ScimMetrics:
+    """SCIM requests by operation and status, and their duration, in the service's registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "arize_scim_requests",
+            "SCIM requests answered, by operation (create, query, search, patch, replace, "
+            "delete, discovery) and HTTP status.",
+            ["op", "status"],
+            registry=registry,
+        )
+        self.seconds = Histogram(
+            "arize_scim_request_seconds",
+            "Time from a SCIM request to its answer, by operation.",
+            ["op"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=registry,
+        )
+
+
+class ScimEndpoint:
+    """The SCIM service provider of one process."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        publisher: Publisher,
+        settings: ScimSettings,
+        metrics: ScimMetrics | None = None,
+    ) -> None:
+        provider = build_provider()
+        self.service = ScimService(provider)
+        models = {rt.name: provider.model_for(rt.name) for rt in provider.resource_types}
+        self.store = ScimStore(engine, models, max_members=settings.max_members)
+        self.handler = AsyncScimHandler(self.service, self.store)
+        self.engine = engine
+        self.publisher = publisher
+        self.settings = settings
+        self.metrics = metrics
+
+    def _operation(self, request: ScimRequest) -> str:
+        try:
+            operation = self.service.match(request).operation
+        except SCIMException:
+            return "unknown"
+        if operation in {
+            Operation.service_provider_config,
+            Operation.resource_types,
+            Operation.resource_type,
+            Operation.schemas,
+            Operation.schema,
+        }:
+            return "discovery"
+        return str(operation.value)
+
+    async def serve(self, request: Request) -> Response:
+        started = time.perf_counter()
+        scim_request = ScimRequest(
+            method=request.method,
+            base_url=str(request.base_url).rstrip("/") + PREFIX,
+            path=request.url.path.removeprefix(PREFIX).removesuffix(".scim") or "/",
+            query=dict(parse_qsl(request.url.query, keep_blank_values=True)),
+            headers=list(request.headers.items()),
+        )
+        operation = self._operation(scim_request)
+        token_name: str | None = None
+        changes: list[Change] = []
+        body = await request.body()
+        if len(body) > self.settings.max_body_bytes:
+            response = self.service.error_response(self.service.payload_too_large(
+                self.settings.max_body_bytes
+            ))  # fmt: skip
+        elif operation != "discovery" or scim_request.path.strip("/") != "ServiceProviderConfig":
+            token_name = await tokens.authenticate(self.engine, request.headers.get("authorization"))
+            if token_name is None:
+                response = self.service.error_response(
+                    UnauthorizedException(detail="a valid bearer token is required")
+                )
+            else:
+                scim_request.body = body
+                response, changes = await self._handle(scim_request)
+        else:
+            response, changes = await self._handle(scim_request)
+        if changes:
+            try:
+                await self.publisher.publish(changes)
+            except Exception:  # committed in the outbox: the sweep publishes them later
+                logger.warning("SCIM changes not published yet; the sweep will", exc_info=True)
+        await self._record(token_name, request.method, request.url.path, response, changes)
+        response.headers.setdefault("Cache-Control", "no-cache")
+        if self.metrics is not None:
+            self.metrics.requests.labels(op=operation, status=str(int(response.status))).inc()
+            self.metrics.seconds.labels(op=operation).observe(time.perf_counter() - started)
+        content = b"" if response.body is None else json.dumps(response.body).encode()
+        return Response(content, status_code=int(response.status), headers=response.headers)
+
+    async def _handle(self, request: ScimRequest) -> tuple[ScimResponse, list[Change]]:
+        for _ in range(_RETRIES):
+            changes: list[Change] = []
+            token = committed.set(changes)
+            try:
+                return await self.handler.handle(request), changes
+            except VersionConflict:
+                continue
+            except SCIMException as exc:
+                logger.info("%s %s -> %s: %s", request.method, request.path, exc.status, exc)
+                return self.service.error_response(exc), changes
+            except Exception as exc:
+                # The class only: a validation message may quote the request's values.
+                logger.error("SCIM %s %s failed: %s", request.method, request.path, type(exc).__name__)
+                return self.service.error_response(exc), changes
+            finally:
+                committed.reset(token)
+        return self.service.error_response(
+            SCIMException(detail="the resource kept changing; retry")
+        ), []
+
+    async def _record(
+        self,
+        token_name: str | None,
+        method: str,
+        path: str,
+        response: ScimResponse,
+        changes: list[Change],
+    ) -> None:
+        """One row of the request log: who, what, the answer, and the events it started. The
+        path only: a query string may hold a filter on a person's e-mail."""
+        try:
+            async with self.engine.begin() as connection:
+                await connection.execute(
+                    insert(tables.requests).values(
+                        at=datetime.now(UTC),
+                        token=token_name,
+                        method=method[:8],
+                        path=path[:512],
+                        status=int(response.status),
+                        event_ids=[c.event_id for c in changes],
+                    )
+                )
+        except Exception:  # the log is for people; the change itself is committed
+            logger.warning("SCIM request log not written", exc_info=True)
+
+
+@contextlib.asynccontextmanager
+async def scim_endpoint(app: FastAPI, settings: ScimSettings) -> AsyncIterator[ScimEndpoint | None]:
+    """Start the SCIM endpoint of ``app`` (inbox open) and its outbox sweep; stop them."""
+    state: Any = app.state
+    if not settings.enabled:
+        yield None
+        return
+    publisher = Publisher(
+        state.inbox.engine,
+        state.inbox,
+        state.router,
+        state.forwarder,
+        state.metrics,
+        grace_seconds=settings.sweep_seconds,
+    )
+    endpoint = ScimEndpoint(
+        state.inbox.engine, publisher, settings, getattr(state, "scim_metrics", None)
+    )
+    task = asyncio.create_task(publisher.run(settings.sweep_seconds), name="scim-outbox-sweep")
+    try:
+        yield endpoint
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _serve(request: Request) -> Response:
+    endpoint: ScimEndpoint | None = getattr(request.app.state, "scim", None)
+    if endpoint is None:
+        return Response(status_code=404)
+    return await endpoint.serve(request)
+
+
+router.add_api_route(
+    PREFIX + "/{path:path}",
+    _serve,
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+)

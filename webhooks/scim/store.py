@@ -466,7 +466,8 @@ class ScimStore(AsyncScimStorage):
 
 def _body(resource: Resource[Any]) -> dict[str, Any]:
     body = resource.model_dump(mode="json")
-    for key in ("id", "meta"):
+    # A password (Okta sends one when password sync is on) is never kept: SSO signs in.
+    for key in ("id", "meta", "password"):
         body.pop(key, None)
     return body
 

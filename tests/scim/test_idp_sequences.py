@@ -1,0 +1,247 @@
+"""Okta's and Entra ID's provisioning, replayed as their documentation shows the requests
+(Okta's SCIM 2.0 guide; Microsoft's SCIM tutorial and its "known issues" page for the default,
+non-compliant shapes and for the ``aadOptscim062020`` compliant ones): create, lookup, group
+push, deactivate, reactivate, delete. Each step checks the answer, and the run ends with the
+inbox events the runbooks get, routed by examples/routing-scim.yaml to parameters the
+runbooks' own spec models accept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from flows.registry import BY_NAME
+from tests.scim.conftest import GROUP_SCHEMA, SCIM, USER_SCHEMA, Scim, patch, user_body
+from webhooks.inbox import EventStatus
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def _spec_is_valid(deployment: str, parameters: dict[str, Any]) -> None:
+    runbook = BY_NAME[deployment.split("/", 1)[0]]
+    runbook.spec.model_validate(parameters["spec"])
+
+
+async def _routed(scim: Scim) -> list[tuple[str, str | None]]:
+    """(event type, deployment) of every SCIM event, with each routed spec validated."""
+    found = []
+    for event in await scim.events():
+        if event.deployment is not None:
+            assert event.parameters is not None
+            _spec_is_valid(event.deployment, event.parameters)
+        else:
+            assert event.status is EventStatus.DEAD  # no route: kept, visible, never run
+        found.append((event.event_type, event.deployment))
+    return found
+
+
+async def test_okta_sequence(scim: Scim) -> None:
+    http = scim.http
+    # Import: Okta looks the person up first, with paging parameters.
+    lookup = {"filter": 'userName eq "ada@acme.example"', "startIndex": 1, "count": 100}
+    empty = await http.get(f"{SCIM}/Users", params=lookup)
+    assert empty.status_code == 200
+    assert empty.json()["totalResults"] == 0 and isinstance(empty.json()["totalResults"], int)
+    body = user_body("ada@acme.example", externalId="00u1ab2cd3", locale="en-US")
+    body["password"] = "t1meMa$heen"  # Okta sends one when password sync is on
+    body["groups"] = []
+    created = await http.post(f"{SCIM}/Users", json=body)
+    assert created.status_code == 201, created.text
+    user = created.json()
+    assert "password" not in user
+    user_id = user["id"]
+    duplicate = await http.post(f"{SCIM}/Users", json=body)
+    assert duplicate.status_code == 409
+    assert duplicate.json()["scimType"] == "uniqueness"
+    found = (await http.get(f"{SCIM}/Users", params=lookup)).json()
+    assert found["totalResults"] == 1 and found["Resources"][0]["id"] == user_id
+    assert (await http.get(f"{SCIM}/Users/{user_id}")).json()["userName"] == "ada@acme.example"
+    # Profile push: custom apps PUT the whole user.
+    replaced = await http.put(
+        f"{SCIM}/Users/{user_id}",
+        json={**user_body("ada@acme.example", given="Ada", family="King"), "id": user_id},
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["name"]["familyName"] == "King"
+    # Group push: create, add, remove by filter, full replace.
+    group = await http.post(
+        f"{SCIM}/Groups",
+        json={"schemas": [GROUP_SCHEMA], "displayName": "arize-fraud-auditors", "members": []},
+    )
+    assert group.status_code == 201, group.text
+    group_id = group.json()["id"]
+    added = await http.patch(
+        f"{SCIM}/Groups/{group_id}",
+        json=patch(
+            {
+                "op": "add",
+                "path": "members",
+                "value": [{"value": user_id, "display": "ada@acme.example"}],
+            }
+        ),
+    )
+    assert added.status_code in (200, 204), added.text
+    removed = await http.patch(
+        f"{SCIM}/Groups/{group_id}",
+        json=patch({"op": "remove", "path": f'members[value eq "{user_id}"]'}),
+    )
+    assert removed.status_code in (200, 204), removed.text
+    full = await http.patch(
+        f"{SCIM}/Groups/{group_id}",
+        json=patch(
+            {
+                "op": "replace",
+                "value": {
+                    "id": group_id,
+                    "displayName": "arize-fraud-auditors",
+                    "members": [{"value": user_id}],
+                },
+            }
+        ),
+    )
+    assert full.status_code in (200, 204), full.text
+    listed = (await http.get(f"{SCIM}/Groups/{group_id}")).json()
+    assert [m["value"] for m in listed["members"]] == [user_id]
+    # Leaver: Okta deactivates (never DELETEs a user), then a rehire reactivates.
+    off = await http.patch(
+        f"{SCIM}/Users/{user_id}", json=patch({"op": "replace", "value": {"active": False}})
+    )
+    assert off.status_code in (200, 204), off.text
+    assert (await http.get(f"{SCIM}/Users/{user_id}")).json()["active"] is False
+    on = await http.patch(
+        f"{SCIM}/Users/{user_id}", json=patch({"op": "replace", "value": {"active": True}})
+    )
+    assert on.status_code in (200, 204)
+    assert (await http.delete(f"{SCIM}/Groups/{group_id}")).status_code == 204
+
+    assert await _routed(scim) == [
+        ("user.created", "onboard-team/onboard-team"),
+        ("user.renamed", None),  # the PUT changed the display name (see docs/scim.md)
+        ("group.changed", None),  # the group pushed, empty
+        ("group.changed", "onboard-team/onboard-team"),  # ada joined: space role granted
+        ("group.changed", None),  # ada left: no route in the example (see docs/scim.md)
+        ("group.changed", "onboard-team/onboard-team"),  # ada back, by the full replace
+        ("user.deactivated", "offboard-user/offboard-user"),
+        ("user.reactivated", "onboard-team/onboard-team"),
+        ("group.changed", None),  # the group deleted
+    ]
+    events = await scim.events()
+    leave = events[6]
+    assert leave.payload["groups"] == ["arize-fraud-auditors"]  # what they had, at leave
+    assert leave.parameters is not None
+    assert leave.parameters["spec"]["email"] == "ada@acme.example"
+
+
+@pytest.mark.parametrize("dialect", ["default", "aadOptscim062020"])
+async def test_entra_sequence(scim: Scim, dialect: str) -> None:
+    http = scim.http
+    compliant = dialect == "aadOptscim062020"
+    lookup = await http.get(f"{SCIM}/Users", params={"filter": 'userName eq "grace@acme.example"'})
+    assert lookup.json()["totalResults"] == 0
+    created = await http.post(
+        f"{SCIM}/Users",
+        json={
+            "schemas": [USER_SCHEMA, ENTERPRISE],
+            "externalId": "grace",
+            "userName": "grace@acme.example",
+            "active": True,
+            "displayName": "Grace Hopper",
+            "emails": [{"primary": True, "type": "work", "value": "grace@acme.example"}],
+            "meta": {"resourceType": "User"},
+            "name": {"formatted": "Grace Hopper", "familyName": "Hopper", "givenName": "Grace"},
+            "roles": [],
+            ENTERPRISE: {"department": "Navy"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    user_id = created.json()["id"]
+    # Entra looks users up by externalId too, and groups without their members.
+    by_external = await http.get(f"{SCIM}/Users", params={"filter": 'externalId eq "grace"'})
+    assert by_external.json()["totalResults"] == 1
+    op = (lambda name: name) if compliant else str.capitalize
+    attribute = await http.patch(
+        f"{SCIM}/Users/{user_id}",
+        json=patch(
+            {"op": op("replace"), "path": "displayName", "value": "Rear Admiral Hopper"},
+            {
+                "op": op("replace"),
+                "path": 'emails[type eq "work"].value',
+                "value": "grace@acme.example",
+            },
+        ),
+    )
+    assert attribute.status_code in (200, 204), attribute.text
+    if compliant:  # path-less replace with dotted keys
+        dotted = await http.patch(
+            f"{SCIM}/Users/{user_id}",
+            json=patch({"op": "replace", "value": {"name.givenName": "Amazing Grace"}}),
+        )
+        assert dotted.status_code in (200, 204), dotted.text
+        assert (await http.get(f"{SCIM}/Users/{user_id}")).json()["name"]["givenName"] == (
+            "Amazing Grace"
+        )
+    group = await http.post(
+        f"{SCIM}/Groups",
+        json={
+            "schemas": [GROUP_SCHEMA],
+            "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+            "displayName": "arize-fraud-auditors",
+            "meta": {"resourceType": "Group"},
+            "members": [],
+        },
+    )
+    assert group.status_code == 201, group.text
+    group_id = group.json()["id"]
+    groups = await http.get(
+        f"{SCIM}/Groups",
+        params={"excludedAttributes": "members", "filter": 'displayName eq "arize-fraud-auditors"'},
+    )
+    assert groups.json()["totalResults"] == 1
+    assert "members" not in groups.json()["Resources"][0]
+    add = await http.patch(
+        f"{SCIM}/Groups/{group_id}",
+        json=patch({"op": op("add"), "path": "members", "value": [{"value": user_id}]}),
+    )
+    assert add.status_code in (200, 204), add.text
+    if compliant:
+        remove = patch({"op": "remove", "path": f'members[value eq "{user_id}"]'})
+    else:  # Remove of members with a value list
+        remove = patch({"op": "Remove", "path": "members", "value": [{"value": user_id}]})
+    removed = await http.patch(f"{SCIM}/Groups/{group_id}", json=remove)
+    assert removed.status_code in (200, 204), removed.text
+    assert not (await http.get(f"{SCIM}/Groups/{group_id}")).json().get("members")
+    await http.patch(
+        f"{SCIM}/Groups/{group_id}",
+        json=patch({"op": op("add"), "path": "members", "value": [{"value": user_id}]}),
+    )
+    # Disable, enable: the default dialect sends booleans as strings.
+    false, true = (False, True) if compliant else ("False", "True")
+    off = await http.patch(
+        f"{SCIM}/Users/{user_id}",
+        json=patch({"op": op("replace"), "path": "active", "value": false}),
+    )
+    assert off.status_code in (200, 204), off.text
+    assert (await http.get(f"{SCIM}/Users/{user_id}")).json()["active"] is False
+    on = await http.patch(
+        f"{SCIM}/Users/{user_id}", json=patch({"op": op("replace"), "path": "active", "value": true})
+    )
+    assert on.status_code in (200, 204), on.text
+    # Entra DELETEs users when they leave its scope.
+    assert (await http.delete(f"{SCIM}/Users/{user_id}")).status_code == 204
+    assert (await http.get(f"{SCIM}/Users/{user_id}")).status_code == 404
+    assert not (await http.get(f"{SCIM}/Groups/{group_id}")).json().get("members")
+
+    routed = await _routed(scim)
+    assert routed[0] == ("user.created", "onboard-team/onboard-team")
+    assert ("user.renamed", None) in routed  # displayName only: see docs/scim.md
+    assert routed[-3:] == [
+        ("user.deactivated", "offboard-user/offboard-user"),
+        ("user.reactivated", "onboard-team/onboard-team"),
+        ("user.deleted", "offboard-user/offboard-user"),
+    ]
+    joined = [e for e in await scim.events() if e.event_type == "group.changed"]
+    assert [bool(e.payload["added"]) for e in joined] == [False, True, False, True]
+    deleted = (await scim.events())[-1]
+    assert deleted.payload["groups"] == ["arize-fraud-auditors"]
+    assert deleted.payload["email"] == "grace@acme.example"

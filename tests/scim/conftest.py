@@ -75,9 +75,9 @@ class Scim:
 
 @contextlib.asynccontextmanager
 async def running(
-    inbox_url: str, *, routing: Path | None = ROUTING, **scim: Any
+    inbox_url: str, *, routing: Path | None = ROUTING, token_name: str = "idp", **scim: Any
 ) -> AsyncIterator[Scim]:
-    """The service on ``inbox_url`` (lifespan run), with a token named "idp"."""
+    """The service on ``inbox_url`` (lifespan run), with a token named ``token_name``."""
     settings = Settings(
         environment="test",
         inbox_url=inbox_url,
@@ -88,7 +88,7 @@ async def running(
     )
     app = create_app(settings, ScimSettings(**scim))
     async with app.router.lifespan_context(app):
-        token = await tokens.create(app.state.inbox.engine, "idp")
+        token = await tokens.create(app.state.inbox.engine, token_name)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),
             base_url="http://scim.test",

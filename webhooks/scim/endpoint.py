@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -34,8 +35,9 @@ logger = logging.getLogger("webhooks.scim")
 
 PREFIX = "/scim/v2"
 
-#: Times a request is served again after another request changed its resource mid-way.
-_RETRIES = 5
+#: Times a request is served again after another replica changed its resource mid-way
+#: (within a replica, writes of one resource wait on each other instead).
+_RETRIES = 10
 
 router = APIRouter(tags=["scim"])
 
@@ -79,6 +81,9 @@ class ScimEndpoint:
         self.publisher = publisher
         self.settings = settings
         self.metrics = metrics
+        # Writes of one resource in this process, one at a time: a group push sends many
+        # PATCHes of one group at once, and each would otherwise retry on the others' writes.
+        self._writing: dict[str, tuple[asyncio.Lock, int]] = {}
 
     def _operation(self, request: ScimRequest) -> str:
         try:
@@ -137,12 +142,30 @@ class ScimEndpoint:
         return Response(content, status_code=int(response.status), headers=response.headers)
 
     async def _handle(self, request: ScimRequest) -> tuple[ScimResponse, list[Change]]:
-        for _ in range(_RETRIES):
+        if request.method.upper() not in {"PUT", "PATCH", "DELETE"}:
+            return await self._attempts(request)
+        key = request.path.strip("/")
+        lock, users = self._writing.get(key, (asyncio.Lock(), 0))
+        self._writing[key] = (lock, users + 1)
+        try:
+            async with lock:
+                return await self._attempts(request)
+        finally:
+            lock, users = self._writing[key]
+            if users == 1:
+                del self._writing[key]
+            else:
+                self._writing[key] = (lock, users - 1)
+
+    async def _attempts(self, request: ScimRequest) -> tuple[ScimResponse, list[Change]]:
+        for attempt in range(_RETRIES):
             changes: list[Change] = []
             token = committed.set(changes)
             try:
                 return await self.handler.handle(request), changes
             except VersionConflict:
+                # Another replica wrote it: read it again, after a pause that grows.
+                await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
                 continue
             except SCIMException as exc:
                 logger.info("%s %s -> %s: %s", request.method, request.path, exc.status, exc)

@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from tests.webhooks.backends import inbox_url  # noqa: F401  (fixture: SQLite and PostgreSQL)
 from webhooks.app import create_app
 from webhooks.inbox import Inbox, InboxEvent
 from webhooks.scim import tables, tokens

@@ -36,7 +36,7 @@ def _is_scim_error(response: httpx.Response, status: int, scim_type: str | None 
     [
         'userName eq "ada@acme.example',  # unterminated string
         'userName eq "ada@acme.example" and',  # dangling and
-        "userName xx \"ada\"",  # unknown operator
+        'userName xx "ada"',  # unknown operator
         'nickname eq "x" or (userName',  # unbalanced
     ],
 )
@@ -102,7 +102,9 @@ async def test_wrong_token(scim: Scim, authorization: str | None) -> None:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=scim.app), base_url="http://scim.test"
     ) as anonymous:
-        created = await anonymous.post(f"{SCIM}/Users", json=user_body("eve@acme.example"), headers=headers)
+        created = await anonymous.post(
+            f"{SCIM}/Users", json=user_body("eve@acme.example"), headers=headers
+        )
         listed = await anonymous.get(f"{SCIM}/Users", headers=headers)
         # Discovery of the service's configuration needs no token (RFC 7644 §4).
         config = await anonymous.get(f"{SCIM}/ServiceProviderConfig", headers=headers)
@@ -119,9 +121,7 @@ async def test_tokens_rotate_and_revoke(scim: Scim) -> None:
     second = await tokens.create(engine, "idp-next")
     assert second != scim.token and second.startswith(tokens.PREFIX)
     for token in (scim.token, second):  # several at once: the IdP switches without a gap
-        answer = await scim.http.get(
-            f"{SCIM}/Users", headers={"Authorization": f"Bearer {token}"}
-        )
+        answer = await scim.http.get(f"{SCIM}/Users", headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 200
     await tokens.revoke(engine, "idp")
     old = await scim.http.get(f"{SCIM}/Users", headers={"Authorization": f"Bearer {scim.token}"})

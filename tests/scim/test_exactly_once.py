@@ -13,16 +13,13 @@ import pytest
 from sqlalchemy import select
 
 from tests.scim.conftest import GROUP_SCHEMA, SCIM, Scim, patch, running, user_body
-from tests.webhooks.backends import inbox_url  # noqa: F401  (fixture: SQLite and PostgreSQL)
 from webhooks.scim import tables
 from webhooks.scim.publisher import Publisher
 
 
 async def _outbox(scim: Scim) -> list[Any]:
     async with scim.inbox.engine.connect() as connection:
-        return list(
-            await connection.execute(select(tables.changes).order_by(tables.changes.c.id))
-        )
+        return list(await connection.execute(select(tables.changes).order_by(tables.changes.c.id)))
 
 
 async def test_a_change_committed_by_a_process_that_died_is_published_once(
@@ -48,9 +45,7 @@ async def test_a_change_committed_by_a_process_that_died_is_published_once(
         assert await publisher.sweep(older_than=timedelta(0)) == 1
         assert await publisher.sweep(older_than=timedelta(0)) == 0
         events = await second.events()
-        assert [(e.event_id, e.event_type) for e in events] == [
-            (row.event_id, "user.created")
-        ]
+        assert [(e.event_id, e.event_type) for e in events] == [(row.event_id, "user.created")]
         [row] = await _outbox(second)
         assert row.enqueued is not None
 
@@ -73,9 +68,7 @@ async def test_concurrent_member_adds_lose_nothing(inbox_url: str) -> None:
     async with running(inbox_url) as scim, running(inbox_url, token_name="idp-2") as other:
         ids = []
         for n in range(20):
-            created = await scim.http.post(
-                f"{SCIM}/Users", json=user_body(f"p{n}@acme.example")
-            )
+            created = await scim.http.post(f"{SCIM}/Users", json=user_body(f"p{n}@acme.example"))
             ids.append(created.json()["id"])
         group = await scim.http.post(
             f"{SCIM}/Groups",

@@ -224,7 +224,8 @@ async def test_entra_sequence(scim: Scim, dialect: str) -> None:
     assert off.status_code in (200, 204), off.text
     assert (await http.get(f"{SCIM}/Users/{user_id}")).json()["active"] is False
     on = await http.patch(
-        f"{SCIM}/Users/{user_id}", json=patch({"op": op("replace"), "path": "active", "value": true})
+        f"{SCIM}/Users/{user_id}",
+        json=patch({"op": op("replace"), "path": "active", "value": true}),
     )
     assert on.status_code in (200, 204), on.text
     # Entra DELETEs users when they leave its scope.

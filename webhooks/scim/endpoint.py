@@ -118,7 +118,9 @@ class ScimEndpoint:
                 self.settings.max_body_bytes
             ))  # fmt: skip
         elif operation != "discovery" or scim_request.path.strip("/") != "ServiceProviderConfig":
-            token_name = await tokens.authenticate(self.engine, request.headers.get("authorization"))
+            token_name = await tokens.authenticate(
+                self.engine, request.headers.get("authorization")
+            )
             if token_name is None:
                 response = self.service.error_response(
                     UnauthorizedException(detail="a valid bearer token is required")
@@ -172,7 +174,9 @@ class ScimEndpoint:
                 return self.service.error_response(exc), changes
             except Exception as exc:
                 # The class only: a validation message may quote the request's values.
-                logger.error("SCIM %s %s failed: %s", request.method, request.path, type(exc).__name__)
+                logger.error(
+                    "SCIM %s %s failed: %s", request.method, request.path, type(exc).__name__
+                )
                 return self.service.error_response(exc), changes
             finally:
                 committed.reset(token)

@@ -202,12 +202,6 @@ class ScimStore(AsyncScimStorage):
                     str(scim_filter)
                 )
             found = [resource for resource in found if scim_filter.match(resource)]
-        if search_request.sort_by is not None:
-            descending = search_request.sort_order == SearchRequest.SortOrder.descending
-            found.sort(
-                key=lambda r: (search_request.sort_value(r) is None, search_request.sort_value(r) or ""),
-                reverse=descending,
-            )
         start = search_request.start_index_0 or 0
         stop = None if search_request.count is None else start + search_request.count
         return SearchPage(len(found), found[start:stop])
@@ -407,9 +401,7 @@ class ScimStore(AsyncScimStorage):
             body = {**row.body, "members": [m for m in members if m.get("value") != user_id]}
             await connection.execute(
                 update(tables.resources)
-                .where(
-                    tables.resources.c.resource_type == "Group", tables.resources.c.id == row.id
-                )
+                .where(tables.resources.c.resource_type == "Group", tables.resources.c.id == row.id)
                 .values(version=row.version + 1, body=body, last_modified=_now())
             )
             # The user is gone: the offboarding covers their access, no group event is needed.

@@ -76,12 +76,12 @@ class Scim:
 
 @contextlib.asynccontextmanager
 async def running(
-    inbox_url: str, *, routing: Path | None = ROUTING, token_name: str = "idp", **scim: Any
+    url: str, *, routing: Path | None = ROUTING, token_name: str = "idp", **scim: Any
 ) -> AsyncIterator[Scim]:
-    """The service on ``inbox_url`` (lifespan run), with a token named ``token_name``."""
+    """The service on the database ``url`` (lifespan run), with a token named ``token_name``."""
     settings = Settings(
         environment="test",
-        inbox_url=inbox_url,
+        inbox_url=url,
         forwarder_enabled=False,
         # Never reached: the forwarder is off, and the client connects lazily.
         prefect_api_url="http://127.0.0.1:9/api",

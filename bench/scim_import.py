@@ -129,7 +129,9 @@ async def _run(args: argparse.Namespace, url: str) -> dict[str, Any]:
             in_inbox = time.perf_counter() - started
     finally:
         await inbox.close()
-    joins = sum(len(e.payload.get("added") or []) for e in events if e.event_type == "group.changed")
+    joins = sum(
+        len(e.payload.get("added") or []) for e in events if e.event_type == "group.changed"
+    )
     invitations = sum(e.event_type == "user.created" for e in events)
     return {
         "requests": {
@@ -150,9 +152,7 @@ async def _run(args: argparse.Namespace, url: str) -> dict[str, Any]:
             "invitations_minimum": args.users,
             "grants": joins,
             "grants_minimum": args.users,
-            "over_minimum_percent": round(
-                100 * ((invitations + joins) / (2 * args.users) - 1), 2
-            ),
+            "over_minimum_percent": round(100 * ((invitations + joins) / (2 * args.users) - 1), 2),
         },
         "seconds_to_answer_all": round(answered, 2),
         "seconds_until_all_in_inbox": round(in_inbox, 2),

@@ -104,6 +104,7 @@ async def test_the_request_log_links_requests_to_their_events(scim: Scim) -> Non
     await scim.http.patch(
         f"{SCIM}/Users/{user_id}", json=patch({"op": "replace", "value": {"active": False}})
     )
+    await scim.app.state.scim.flush()  # the log is written in batches
     async with scim.inbox.engine.connect() as connection:
         rows = list(
             await connection.execute(select(tables.requests).order_by(tables.requests.c.id))

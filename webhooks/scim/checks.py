@@ -50,9 +50,7 @@ def scim_findings(router: Router | None) -> list[Finding]:
         for event_type in route.event_types
     }
     if not routed:
-        found.append(
-            Finding(None, "no scim routes: SCIM changes are stored but start no runbook")
-        )
+        found.append(Finding(None, "no scim routes: SCIM changes are stored but start no runbook"))
         return found
     missing = [event for event in _LEAVER_EVENTS if event not in routed and "*" not in routed]
     if missing:

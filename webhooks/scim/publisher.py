@@ -49,8 +49,9 @@ class Publisher:
         self._metrics = metrics
         self.grace = timedelta(seconds=grace_seconds)
 
-    async def publish(self, changes: Sequence[Change]) -> None:
-        """Store ``changes`` in the inbox (deduplicated), then mark them enqueued."""
+    async def publish(self, changes: Sequence[Change], *, mark: bool = True) -> None:
+        """Store ``changes`` in the inbox (deduplicated), then mark them enqueued (``mark``
+        False: the caller marks them later, with :meth:`mark`, in a batch)."""
         if not changes:
             return
         drafts = [
@@ -66,10 +67,18 @@ class Publisher:
             forwarder=self._forwarder,
             metrics=self._metrics,
         )
+        if mark:
+            await self.mark([c.event_id for c in changes])
+
+    async def mark(self, event_ids: Sequence[str]) -> None:
+        """Record that these changes are in the inbox, so no sweep publishes them again (one
+        that does anyway, after a lost mark, stores nothing: the inbox dedupes)."""
+        if not event_ids:
+            return
         async with self._engine.begin() as connection:
             await connection.execute(
                 update(tables.changes)
-                .where(tables.changes.c.event_id.in_([c.event_id for c in changes]))
+                .where(tables.changes.c.event_id.in_(list(event_ids)))
                 .values(enqueued=datetime.now(UTC))
             )
 

@@ -20,6 +20,9 @@ class ScimSettings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_048_576, gt=0, description="Largest request body accepted (larger: 413)."
     )
+    flush_seconds: float = Field(
+        default=0.5, gt=0, description="How often the request log is written (in batches)."
+    )
     sweep_seconds: float = Field(
         default=10.0,
         gt=0,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import tempfile
 import time
@@ -66,13 +67,11 @@ async def _import(base_url: str, token: str, users: int, groups: int, concurrenc
             await call("lookup", "GET", "/scim/v2/Users", params={
                 "filter": f'userName eq "{name}"', "startIndex": "1", "count": "100"
             })  # fmt: skip
-            status, body = await call("create", "POST", "/scim/v2/Users", json={
+            _, body = await call("create", "POST", "/scim/v2/Users", json={
                 "schemas": [USER], "userName": name, "active": True,
                 "name": {"givenName": "Person", "familyName": str(n)},
                 "emails": [{"primary": True, "value": name, "type": "work"}],
             })  # fmt: skip
-            import json
-
             return str(json.loads(body)["id"])
 
         started = time.perf_counter()
@@ -80,8 +79,6 @@ async def _import(base_url: str, token: str, users: int, groups: int, concurrenc
         members = {g: ids[g::groups] for g in range(groups)}
 
         async def push(g: int) -> None:
-            import json
-
             _, body = await call("create_group", "POST", "/scim/v2/Groups", json={
                 "schemas": [GROUP], "displayName": f"arize-team-{g}", "members": [],
             })  # fmt: skip

@@ -123,6 +123,8 @@ async def test_okta_sequence(scim: Scim) -> None:
         ("group.changed", None),  # ada left: no route in the example (see docs/scim.md)
         ("group.changed", "onboard-team/onboard-team"),  # ada back, by the full replace
         ("user.deactivated", "offboard-user/offboard-user"),
+        # Reactivated: their group's role again, by the same route as when they joined.
+        ("group.changed", "onboard-team/onboard-team"),
         ("user.reactivated", "onboard-team/onboard-team"),
         ("group.changed", None),  # the group deleted
     ]
@@ -236,13 +238,51 @@ async def test_entra_sequence(scim: Scim, dialect: str) -> None:
     routed = await _routed(scim)
     assert routed[0] == ("user.created", "onboard-team/onboard-team")
     assert ("user.renamed", None) in routed  # displayName only: see docs/scim.md
-    assert routed[-3:] == [
+    assert routed[-4:] == [
         ("user.deactivated", "offboard-user/offboard-user"),
+        ("group.changed", "onboard-team/onboard-team"),  # their group again
         ("user.reactivated", "onboard-team/onboard-team"),
         ("user.deleted", "offboard-user/offboard-user"),
     ]
     joined = [e for e in await scim.events() if e.event_type == "group.changed"]
-    assert [bool(e.payload["added"]) for e in joined] == [False, True, False, True]
+    assert [bool(e.payload["added"]) for e in joined] == [False, True, False, True, True]
     deleted = (await scim.events())[-1]
     assert deleted.payload["groups"] == ["arize-fraud-auditors"]
     assert deleted.payload["email"] == "grace@acme.example"
+
+
+async def test_deactivate_then_reactivate_restores_exactly_what_the_groups_gave(
+    scim: Scim,
+) -> None:
+    """Reactivation starts the same runs, with the same specs, as the person's first joining
+    (invitation and each group's role), and no more: a group they were removed from while
+    away is not restored."""
+    http = scim.http
+    user_id = (await http.post(f"{SCIM}/Users", json=user_body("ada@acme.example"))).json()["id"]
+    groups = {}
+    for name in ("arize-fraud-auditors", "arize-space-editors"):
+        created = await http.post(
+            f"{SCIM}/Groups",
+            json={"schemas": [GROUP_SCHEMA], "displayName": name, "members": [{"value": user_id}]},
+        )
+        groups[name] = created.json()["id"]
+    joined = [(e.deployment, e.parameters) for e in await scim.events() if e.deployment]
+    off = patch({"op": "replace", "value": {"active": False}})
+    assert (await http.patch(f"{SCIM}/Users/{user_id}", json=off)).status_code == 204
+    # While away, the IdP takes them out of one group.
+    await http.patch(
+        f"{SCIM}/Groups/{groups['arize-space-editors']}",
+        json=patch({"op": "remove", "path": f'members[value eq "{user_id}"]'}),
+    )
+    before = len(await scim.events())
+    on = patch({"op": "replace", "value": {"active": True}})
+    assert (await http.patch(f"{SCIM}/Users/{user_id}", json=on)).status_code == 204
+    back = [(e.deployment, e.parameters) for e in (await scim.events())[before:] if e.deployment]
+
+    def specs(runs: list[Any]) -> list[Any]:
+        return sorted((deployment, repr(parameters["spec"])) for deployment, parameters in runs)
+
+    # The example routes only arize-fraud-auditors: that role again, and the invitation.
+    assert specs(back) == specs(joined)
+    rejoins = [e for e in (await scim.events())[before:] if e.event_type == "group.changed"]
+    assert [e.payload["displayName"] for e in rejoins] == ["arize-fraud-auditors"]

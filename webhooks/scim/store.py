@@ -417,9 +417,12 @@ class ScimStore(AsyncScimStorage):
         after: dict[str, Any] | None,
     ) -> list[Change]:
         """Work out what the runbooks must do about this write and record it in the outbox."""
+        rejoined: list[Change] = []
         if resource_type == "User":
-            groups = await self._groups_of(connection, resource_id)
-            found = user_change(before, after, groups)
+            memberships = await self._groups_of(connection, resource_id)
+            found = user_change(before, after, sorted(name for _, _, name in memberships))
+            if found is not None and found[0] == "user.reactivated" and after is not None:
+                rejoined = _rejoins(resource_id, version, after, memberships)
         else:
             members_before = {m["value"] for m in (before or {}).get("members") or []}
             members_after = {m["value"] for m in (after or {}).get("members") or []}
@@ -429,30 +432,42 @@ class ScimStore(AsyncScimStorage):
             return []
         event_type, payload = found
         payload = {"id": resource_id, "version": version, **payload}
-        change = Change(
-            event_id=f"{resource_type}:{resource_id}:v{version}",
-            event_type=event_type,
-            payload=payload,
-        )
+        changes = [
+            Change(
+                event_id=f"{resource_type}:{resource_id}:v{version}",
+                event_type=event_type,
+                payload=payload,
+            ),
+            *rejoined,
+        ]
         await connection.execute(
-            insert(tables.changes).values(
-                event_id=change.event_id,
-                event_type=change.event_type,
-                payload=change.payload,
-                created=_now(),
-                enqueued=None,
-            )
+            insert(tables.changes),
+            [
+                {
+                    "event_id": change.event_id,
+                    "event_type": change.event_type,
+                    "payload": change.payload,
+                    "created": _now(),
+                    "enqueued": None,
+                }
+                for change in changes
+            ],
         )
-        return [change]
+        return changes
 
-    async def _groups_of(self, connection: AsyncConnection, user_id: str) -> list[str]:
+    async def _groups_of(
+        self, connection: AsyncConnection, user_id: str
+    ) -> list[tuple[str, int, str]]:
+        """(id, version, displayName) of every Group the user is a member of."""
         rows = await connection.execute(
-            select(tables.resources.c.body).where(tables.resources.c.resource_type == "Group")
+            select(
+                tables.resources.c.id, tables.resources.c.version, tables.resources.c.body
+            ).where(tables.resources.c.resource_type == "Group")
         )
         return sorted(
-            body.get("displayName", "")
-            for (body,) in rows
-            if any(m.get("value") == user_id for m in body.get("members") or [])
+            (row.id, row.version, row.body.get("displayName", ""))
+            for row in rows
+            if any(m.get("value") == user_id for m in row.body.get("members") or [])
         )
 
 
@@ -560,6 +575,37 @@ def user_change(
     if old["displayName"] != person["displayName"]:
         return "user.renamed", person
     return None
+
+
+def _rejoins(
+    user_id: str, version: int, body: dict[str, Any], memberships: list[tuple[str, int, str]]
+) -> list[Change]:
+    """A reactivated person's groups, each as a ``group.changed`` naming them among the
+    ``added``: the same events, so the same routes and role rules, as when they first joined.
+
+    A deactivated person stays a member of their groups here (the IdP's groups at the time
+    of leaving are the snapshot of what the IdP gave them), so reactivating restores exactly
+    that, and nothing revoked in the IdP since.
+    """
+    person = {"id": user_id, "userName": body.get("userName"), "email": primary_email(body)}
+    return [
+        Change(
+            # Per user version: a second reactivation is a second grant, a replay is not.
+            event_id=f"Group:{group_id}:v{group_version}:rejoin:{user_id}:v{version}",
+            event_type="group.changed",
+            payload={
+                "id": group_id,
+                "version": group_version,
+                "displayName": name,
+                "previousDisplayName": None,
+                "deleted": False,
+                "added": [person],
+                "removed": None,
+                "reactivated": True,
+            },
+        )
+        for group_id, group_version, name in memberships
+    ]
 
 
 def group_change(

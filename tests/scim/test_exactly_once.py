@@ -72,7 +72,7 @@ async def test_concurrent_member_adds_lose_nothing(inbox_url: str) -> None:
             ids.append(created.json()["id"])
         group = await scim.http.post(
             f"{SCIM}/Groups",
-            json={"schemas": [GROUP_SCHEMA], "displayName": "arize-fraud-auditors"},
+            json={"schemas": [GROUP_SCHEMA], "displayName": "arize-space-editors"},
         )
         group_id = group.json()["id"]
         answers = await asyncio.gather(

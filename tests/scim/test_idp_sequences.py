@@ -67,7 +67,7 @@ async def test_okta_sequence(scim: Scim) -> None:
     # Group push: create, add, remove by filter, full replace.
     group = await http.post(
         f"{SCIM}/Groups",
-        json={"schemas": [GROUP_SCHEMA], "displayName": "arize-fraud-auditors", "members": []},
+        json={"schemas": [GROUP_SCHEMA], "displayName": "arize-space-editors", "members": []},
     )
     assert group.status_code == 201, group.text
     group_id = group.json()["id"]
@@ -94,7 +94,7 @@ async def test_okta_sequence(scim: Scim) -> None:
                 "op": "replace",
                 "value": {
                     "id": group_id,
-                    "displayName": "arize-fraud-auditors",
+                    "displayName": "arize-space-editors",
                     "members": [{"value": user_id}],
                 },
             }
@@ -130,7 +130,7 @@ async def test_okta_sequence(scim: Scim) -> None:
     ]
     events = await scim.events()
     leave = events[6]
-    assert leave.payload["groups"] == ["arize-fraud-auditors"]  # what they had, at leave
+    assert leave.payload["groups"] == ["arize-space-editors"]  # what they had, at leave
     assert leave.parameters is not None
     assert leave.parameters["spec"]["email"] == "ada@acme.example"
 
@@ -188,7 +188,7 @@ async def test_entra_sequence(scim: Scim, dialect: str) -> None:
         json={
             "schemas": [GROUP_SCHEMA],
             "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
-            "displayName": "arize-fraud-auditors",
+            "displayName": "arize-space-editors",
             "meta": {"resourceType": "Group"},
             "members": [],
         },
@@ -197,7 +197,7 @@ async def test_entra_sequence(scim: Scim, dialect: str) -> None:
     group_id = group.json()["id"]
     groups = await http.get(
         f"{SCIM}/Groups",
-        params={"excludedAttributes": "members", "filter": 'displayName eq "arize-fraud-auditors"'},
+        params={"excludedAttributes": "members", "filter": 'displayName eq "arize-space-editors"'},
     )
     assert groups.json()["totalResults"] == 1
     assert "members" not in groups.json()["Resources"][0]
@@ -247,7 +247,7 @@ async def test_entra_sequence(scim: Scim, dialect: str) -> None:
     joined = [e for e in await scim.events() if e.event_type == "group.changed"]
     assert [bool(e.payload["added"]) for e in joined] == [False, True, False, True, True]
     deleted = (await scim.events())[-1]
-    assert deleted.payload["groups"] == ["arize-fraud-auditors"]
+    assert deleted.payload["groups"] == ["arize-space-editors"]
     assert deleted.payload["email"] == "grace@acme.example"
 
 
@@ -260,7 +260,7 @@ async def test_deactivate_then_reactivate_restores_exactly_what_the_groups_gave(
     http = scim.http
     user_id = (await http.post(f"{SCIM}/Users", json=user_body("ada@acme.example"))).json()["id"]
     groups = {}
-    for name in ("arize-fraud-auditors", "arize-space-editors"):
+    for name in ("arize-space-editors", "arize-fraud-auditors"):
         created = await http.post(
             f"{SCIM}/Groups",
             json={"schemas": [GROUP_SCHEMA], "displayName": name, "members": [{"value": user_id}]},
@@ -271,7 +271,7 @@ async def test_deactivate_then_reactivate_restores_exactly_what_the_groups_gave(
     assert (await http.patch(f"{SCIM}/Users/{user_id}", json=off)).status_code == 204
     # While away, the IdP takes them out of one group.
     await http.patch(
-        f"{SCIM}/Groups/{groups['arize-space-editors']}",
+        f"{SCIM}/Groups/{groups['arize-fraud-auditors']}",
         json=patch({"op": "remove", "path": f'members[value eq "{user_id}"]'}),
     )
     before = len(await scim.events())
@@ -282,7 +282,7 @@ async def test_deactivate_then_reactivate_restores_exactly_what_the_groups_gave(
     def specs(runs: list[Any]) -> list[Any]:
         return sorted((deployment, repr(parameters["spec"])) for deployment, parameters in runs)
 
-    # The example routes only arize-fraud-auditors: that role again, and the invitation.
+    # The example routes only arize-space-editors: that role again, and the invitation.
     assert specs(back) == specs(joined)
     rejoins = [e for e in (await scim.events())[before:] if e.event_type == "group.changed"]
-    assert [e.payload["displayName"] for e in rejoins] == ["arize-fraud-auditors"]
+    assert [e.payload["displayName"] for e in rejoins] == ["arize-space-editors"]

@@ -194,3 +194,22 @@ async def test_not_json(scim: Scim) -> None:
     )
     _is_scim_error(response, 400)
     assert await scim.counts() == before
+
+
+async def test_values_stay_out_of_the_logs(scim: Scim, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    await _user(scim, "secret.person@acme.example")
+    await scim.http.get(f"{SCIM}/Users", params={"filter": 'emails.value eq "not-an-address"'})
+    await scim.http.post(f"{SCIM}/Users", json=user_body("secret.person@acme.example"))  # 409
+    await scim.http.post(
+        f"{SCIM}/Users", json={**user_body("other.person@acme.example"), "shoeSize": 42}
+    )
+    # The service's lines (the test's own HTTP client logs the URLs it sends).
+    logged = "\n".join(
+        record.getMessage() + str(record.exc_info or "")
+        for record in caplog.records
+        if not record.name.startswith("httpx")
+    )
+    assert "webhooks.scim" in {record.name for record in caplog.records}
+    for value in ("secret.person", "other.person", "not-an-address", scim.token):
+        assert value not in logged

@@ -25,6 +25,7 @@ from scim2_server.service import ScimService
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from webhooks.inbox import reason_of
 from webhooks.scim import tables, tokens
 from webhooks.scim.provider import build_provider
 from webhooks.scim.publisher import Publisher
@@ -138,8 +139,11 @@ class ScimEndpoint:
             try:
                 await self.publisher.publish(changes, mark=False)
                 self._published.extend(c.event_id for c in changes)
-            except Exception:  # committed in the outbox: the sweep publishes them later
-                logger.warning("SCIM changes not published yet; the sweep will", exc_info=True)
+            except Exception as exc:  # committed in the outbox: the sweep publishes them later
+                # The class (and SQLSTATE) only: a driver's message may quote the payload.
+                logger.warning(
+                    "SCIM changes not published yet (%s); the sweep will", reason_of(exc)
+                )
         self._log_rows.append(
             {
                 "at": datetime.now(UTC),
@@ -185,7 +189,10 @@ class ScimEndpoint:
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
                 continue
             except SCIMException as exc:
-                logger.info("%s %s -> %s: %s", request.method, request.path, exc.status, exc)
+                # The scimType only: the detail may quote a value (an e-mail in a filter).
+                logger.info(
+                    "%s %s -> %s %s", request.method, request.path, exc.status, exc.scim_type or ""
+                )
                 return self.service.error_response(exc), changes
             except Exception as exc:
                 # The class only: a validation message may quote the request's values.
@@ -210,8 +217,8 @@ class ScimEndpoint:
                 async with self.engine.begin() as connection:
                     await connection.execute(insert(tables.requests), rows)
             await self.publisher.mark(published)
-        except Exception:  # bookkeeping: the next flush carries on with new rows
-            logger.warning("SCIM request log not written", exc_info=True)
+        except Exception as exc:  # bookkeeping: the next flush carries on with new rows
+            logger.warning("SCIM request log not written: %s", reason_of(exc))
 
     async def run_flushes(self, every: float) -> None:
         """Flush forever, every ``every`` seconds."""

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from webhooks.forwarder import Forwarder
-from webhooks.inbox import Inbox
+from webhooks.inbox import Inbox, reason_of
 from webhooks.metrics import Metrics
 from webhooks.receiver import EventDraft, accept
 from webhooks.routing import Router
@@ -107,6 +107,6 @@ class Publisher:
                 swept = await self.sweep()
                 if swept:
                     logger.info("published %d SCIM change(s) left by another process", swept)
-            except Exception:  # the next sweep retries; the changes stay in the outbox
-                logger.warning("SCIM outbox sweep failed", exc_info=True)
+            except Exception as exc:  # the next sweep retries; the changes stay in the outbox
+                logger.warning("SCIM outbox sweep failed: %s", reason_of(exc))
             await asyncio.sleep(every)

@@ -286,3 +286,20 @@ async def test_deactivate_then_reactivate_restores_exactly_what_the_groups_gave(
     assert specs(back) == specs(joined)
     rejoins = [e for e in (await scim.events())[before:] if e.event_type == "group.changed"]
     assert [e.payload["displayName"] for e in rejoins] == ["arize-space-editors"]
+
+
+async def test_paging_is_stable_and_counts_every_page(scim: Scim) -> None:
+    """Okta pages a listing with startIndex/count: every user once, integer totalResults."""
+    for n in range(7):
+        await scim.http.post(f"{SCIM}/Users", json=user_body(f"p{n}@acme.example"))
+    for params in ({}, {"filter": 'userName eq "p1@acme.example" or userName sw "p"'}):
+        seen: list[str] = []
+        for start in (1, 4, 7):
+            page = await scim.http.get(
+                f"{SCIM}/Users", params={**params, "startIndex": start, "count": 3}
+            )
+            body = page.json()
+            assert body["totalResults"] == 7 and body["startIndex"] == start
+            seen += [r["userName"] for r in body["Resources"]]
+        assert sorted(seen) == sorted(f"p{n}@acme.example" for n in range(7))
+        assert len(seen) == 7

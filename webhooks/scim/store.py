@@ -38,7 +38,7 @@ from scim2_models import (
 from scim2_models.path import CompareOperator, Comparison, LogicalExpr, LogicalOperator
 from scim2_server.storage import AsyncScimStorage, SearchPage
 from scim2_server.utils import parametrize
-from sqlalchemy import Select, and_, delete, insert, select, update
+from sqlalchemy import Select, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -192,17 +192,25 @@ class ScimStore(AsyncScimStorage):
             query = query.where(narrowing)
         # Ordered by id: stable across pages whatever is created meanwhile (Okta pages).
         query = query.order_by(tables.resources.c.id)
+        start = search_request.start_index_0 or 0
+        if scim_filter is None:  # a plain listing: the database pages and counts it
+            async with self._engine.connect() as connection:
+                total = (
+                    await connection.execute(select(func.count()).select_from(query.subquery()))
+                ).scalar_one()
+                if search_request.count is not None:
+                    query = query.limit(search_request.count)
+                rows = (await connection.execute(query.offset(start))).all()
+            return SearchPage(total, [self._resource(row) for row in rows])
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).all()
         found = [self._resource(row) for row in rows]
-        if scim_filter is not None:
-            if not scim_filter.models and found:
-                models = tuple(dict.fromkeys(type(r) for r in found))
-                scim_filter = parametrize(ScimFilter, models[0] if len(models) == 1 else models)(
-                    str(scim_filter)
-                )
-            found = [resource for resource in found if scim_filter.match(resource)]
-        start = search_request.start_index_0 or 0
+        if not scim_filter.models and found:
+            models = tuple(dict.fromkeys(type(r) for r in found))
+            scim_filter = parametrize(ScimFilter, models[0] if len(models) == 1 else models)(
+                str(scim_filter)
+            )
+        found = [resource for resource in found if scim_filter.match(resource)]
         stop = None if search_request.count is None else start + search_request.count
         return SearchPage(len(found), found[start:stop])
 

@@ -95,3 +95,38 @@ async def test_group_push_plans_the_groups_space_role(scim: Scim, arize: AsyncAr
     assert kind == "group.changed"
     roles = [(c.email, c.space, c.role) for c in plan.changes if isinstance(c, SetSpaceRole)]
     assert roles == [("nia.new@acme.example", "fraud-ops", "Space Editor")]
+
+
+async def test_reactivation_plans_what_joining_planned(scim: Scim, arize: AsyncArizeAdmin) -> None:
+    """Deactivated, then reactivated: the runbooks plan the same invitation and the same space
+    roles in Arize as when the person first joined through the IdP."""
+    http = scim.http
+    created = await http.post(f"{SCIM}/Users", json=user_body("nia.new@acme.example"))
+    user_id = created.json()["id"]
+    await http.post(
+        f"{SCIM}/Groups",
+        json={
+            "schemas": [GROUP_SCHEMA],
+            "displayName": "arize-space-editors",
+            "members": [{"value": user_id}],
+        },
+    )
+
+    def effects(plans: list[tuple[str, Any]]) -> list[tuple[str, str, str]]:
+        found = []
+        for _, plan in plans:
+            for change in plan.changes:
+                if isinstance(change, InviteUser):
+                    found.append(("invite", change.email, change.account_role))
+                elif isinstance(change, SetSpaceRole):
+                    found.append((change.space, change.email, change.role))
+        return sorted(found)
+
+    joined = effects(await _plans(scim, arize))
+    assert ("fraud-ops", "nia.new@acme.example", "Space Editor") in joined
+    off = patch({"op": "replace", "value": {"active": False}})
+    await http.patch(f"{SCIM}/Users/{user_id}", json=off)
+    before = len(await scim.events())
+    on = patch({"op": "replace", "value": {"active": True}})
+    await http.patch(f"{SCIM}/Users/{user_id}", json=on)
+    assert effects(await _plans(scim, arize, before)) == joined

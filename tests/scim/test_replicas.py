@@ -132,3 +132,23 @@ async def test_a_replica_killed_mid_burst_loses_and_duplicates_nothing(
         kinds.setdefault(event.payload["email"], []).append(event.event_type)
     assert all(sorted(k) == ["user.created", "user.deactivated"] for k in kinds.values())
     assert sorted(kinds) == sorted(names)
+
+
+async def test_database_down_is_503_with_retry_after_then_recovers(postgres_url: str) -> None:
+    from tests.scim.conftest import running
+    from tests.webhooks.backends import allow_connections, database_of
+
+    async with running(postgres_url) as scim:
+        database = database_of(postgres_url)
+        await allow_connections(database, False)
+        try:
+            down = await scim.http.post(f"{SCIM}/Users", json=user_body("ada@acme.example"))
+        finally:
+            await allow_connections(database, True)
+        assert down.status_code == 503, down.text
+        assert down.headers["retry-after"] == "30"
+        assert down.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+        # The IdP's retry, once the database is back, creates the user once.
+        again = await scim.http.post(f"{SCIM}/Users", json=user_body("ada@acme.example"))
+        assert again.status_code == 201, again.text
+        assert [e.event_type for e in await scim.events()] == ["user.created"]

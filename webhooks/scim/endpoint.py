@@ -23,6 +23,7 @@ from scim2_server.responses import ScimResponse
 from scim2_server.routing import Operation
 from scim2_server.service import ScimService
 from sqlalchemy import insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from webhooks.inbox import reason_of
@@ -41,6 +42,14 @@ PREFIX = "/scim/v2"
 _RETRIES = 10
 
 router = APIRouter(tags=["scim"])
+
+
+class Unavailable(SCIMException):
+    """The service database cannot be reached: 503, and the IdP retries later."""
+
+    status = 503
+    scim_type = None
+    _default_detail = "the service database is unavailable; retry later"
 
 
 class ScimMetrics:
@@ -123,16 +132,21 @@ class ScimEndpoint:
                 self.settings.max_body_bytes
             ))  # fmt: skip
         elif operation != "discovery" or scim_request.path.strip("/") != "ServiceProviderConfig":
-            token_name = await tokens.authenticate(
-                self.engine, request.headers.get("authorization")
-            )
-            if token_name is None:
-                response = self.service.error_response(
-                    UnauthorizedException(detail="a valid bearer token is required")
+            try:
+                token_name = await tokens.authenticate(
+                    self.engine, request.headers.get("authorization")
                 )
+            except (SQLAlchemyError, OSError) as exc:
+                logger.error("SCIM token check failed: %s", reason_of(exc))
+                response = self.service.error_response(Unavailable())
             else:
-                scim_request.body = body
-                response, changes = await self._handle(scim_request)
+                if token_name is None:
+                    response = self.service.error_response(
+                        UnauthorizedException(detail="a valid bearer token is required")
+                    )
+                else:
+                    scim_request.body = body
+                    response, changes = await self._handle(scim_request)
         else:
             response, changes = await self._handle(scim_request)
         if changes:
@@ -159,6 +173,8 @@ class ScimEndpoint:
         if self.metrics is not None:
             self.metrics.requests.labels(op=operation, status=str(int(response.status))).inc()
             self.metrics.seconds.labels(op=operation).observe(time.perf_counter() - started)
+        if int(response.status) == 503:
+            response.headers["Retry-After"] = "30"
         content = b"" if response.body is None else json.dumps(response.body).encode()
         return Response(content, status_code=int(response.status), headers=response.headers)
 
@@ -188,6 +204,10 @@ class ScimEndpoint:
                 # Another replica wrote it: read it again, after a pause that grows.
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
                 continue
+            except (SQLAlchemyError, OSError) as exc:
+                # The class and SQLSTATE only: the driver's message may quote a parameter.
+                logger.error("SCIM %s %s: %s", request.method, request.path, reason_of(exc))
+                return self.service.error_response(Unavailable()), changes
             except SCIMException as exc:
                 # The scimType only: the detail may quote a value (an e-mail in a filter).
                 logger.info(

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from flows.registry import BY_NAME
-from tests.scim.conftest import GROUP_SCHEMA, SCIM, USER_SCHEMA, Scim, patch, user_body
+from tests.scim.conftest import GROUP_SCHEMA, SCIM, USER_SCHEMA, Scim, patch, running, user_body
 from webhooks.inbox import EventStatus
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -252,8 +252,13 @@ async def test_entra_sequence(scim: Scim, dialect: str) -> None:
 
 
 async def test_deactivate_then_reactivate_restores_exactly_what_the_groups_gave(
-    scim: Scim,
+    inbox_url: str,
 ) -> None:
+    async with running(inbox_url) as scim:
+        await _restores(scim)
+
+
+async def _restores(scim: Scim) -> None:
     """Reactivation starts the same runs, with the same specs, as the person's first joining
     (invitation and each group's role), and no more: a group they were removed from while
     away is not restored."""

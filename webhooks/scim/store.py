@@ -38,7 +38,7 @@ from scim2_models import (
 from scim2_models.path import CompareOperator, Comparison, LogicalExpr, LogicalOperator
 from scim2_server.storage import AsyncScimStorage, SearchPage
 from scim2_server.utils import parametrize
-from sqlalchemy import Select, and_, delete, func, insert, select, update
+from sqlalchemy import Select, Text, and_, cast, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -398,7 +398,9 @@ class ScimStore(AsyncScimStorage):
         """A deleted User leaves every Group it was in (each Group gets a new version)."""
         rows = (
             await connection.execute(
-                select(tables.resources).where(tables.resources.c.resource_type == "Group")
+                select(tables.resources).where(
+                    tables.resources.c.resource_type == "Group", _mentions(user_id)
+                )
             )
         ).all()
         changes: list[Change] = []
@@ -470,13 +472,21 @@ class ScimStore(AsyncScimStorage):
         rows = await connection.execute(
             select(
                 tables.resources.c.id, tables.resources.c.version, tables.resources.c.body
-            ).where(tables.resources.c.resource_type == "Group")
+            ).where(tables.resources.c.resource_type == "Group", _mentions(user_id))
         )
         return sorted(
             (row.id, row.version, row.body.get("displayName", ""))
             for row in rows
             if any(m.get("value") == user_id for m in row.body.get("members") or [])
         )
+
+
+def _mentions(user_id: str) -> Any:
+    """Groups whose JSON holds the user's id somewhere: a superset of their groups, found by
+    the database (the members are then checked in Python), so a user's write does not parse
+    every member of every group."""
+    escaped = user_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return cast(tables.resources.c.body, Text).like(f'%"{escaped}"%', escape="\\")
 
 
 def _body(resource: Resource[Any]) -> dict[str, Any]:

@@ -134,6 +134,7 @@ async def diagnose(
     settings = _check_env_file(report)
     deployments = await _check_prefect_objects(report, policy) if reachable else set()
     router = _check_routing(report, routing, settings, deployments if reachable else None)
+    _check_scim(report, router)
     if settings is not None:
         _check_environment(report, settings, policy, router)
         if service_url:
@@ -629,6 +630,14 @@ def _check_routing(
         return router
     report.add("webhooks", "routing", Status.OK, f"{routing}: {len(routes)} routes valid")
     return router
+
+
+def _check_scim(report: Report, router: Router | None) -> None:
+    from webhooks.scim.checks import scim_findings
+
+    for finding in scim_findings(router):
+        status = Status.SKIP if finding.ok is None else (Status.OK if finding.ok else Status.FAIL)
+        report.add("scim", "endpoint", status, finding.detail, finding.fix)
 
 
 # -- command ------------------------------------------------------------------------------

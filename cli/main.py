@@ -14,6 +14,7 @@ from cli import (
     ha,
     inbox,
     run,
+    scim,
     send_test_event,
     serve,
     setup,
@@ -54,6 +55,7 @@ app.add_typer(inbox.app, name="inbox")
 app.add_typer(access.app, name="access")
 app.add_typer(ha.app, name="ha")
 app.add_typer(account.app, name="account")
+app.add_typer(scim.app, name="scim")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

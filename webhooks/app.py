@@ -28,6 +28,8 @@ from webhooks.inbox import Inbox
 from webhooks.metrics import DeliveryMetrics, Metrics
 from webhooks.routes.slack import build_handlers, interaction_context
 from webhooks.routing import Router
+from webhooks.scim import endpoint as scim_routes
+from webhooks.scim.settings import ScimSettings
 from webhooks.settings import Settings
 
 logger = logging.getLogger("webhooks.app")
@@ -89,6 +91,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             task = asyncio.create_task(forwarder.run(), name="webhooks-forwarder")
             app.state.forwarder_task = task
             stack.push_async_callback(_cancel, task)
+        # SCIM: same process and database as the inbox; its changes go through the forwarder.
+        app.state.scim = await stack.enter_async_context(
+            scim_routes.scim_endpoint(app, app.state.scim_settings)
+        )
         _freeze_startup_heap()
         yield
 
@@ -149,7 +155,9 @@ async def _webhook_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, scim_settings: ScimSettings | None = None
+) -> FastAPI:
     """Build the service.
 
     The routing config is loaded and validated here, so a bad file stops start-up with a
@@ -157,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     Args:
         settings: Configuration; ``None`` reads it from the environment.
+        scim_settings: The SCIM endpoint's; ``None`` reads them from the environment.
 
     Raises:
         webhooks.routing.RoutingConfigError: the routing file is invalid.
@@ -178,11 +187,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Named on /readyz; `arize-runbooks serve` refuses to start with any of them.
     app.state.config_problems = config_problems(settings, router)
     app.state.metrics = Metrics()
+    app.state.scim_settings = scim_settings or ScimSettings()
+    app.state.scim_metrics = scim_routes.ScimMetrics(app.state.metrics.registry)
     app.add_exception_handler(WebhookError, _webhook_error)
     app.add_middleware(DeliveryMetrics, metrics=app.state.metrics)
     app.include_router(api_router)
     app.include_router(health_routes.router)
     app.include_router(metrics_routes.router)
+    app.include_router(scim_routes.router)
 
     @app.get("/health", response_model=Health, tags=["health"])
     async def health(request: Request) -> Health:

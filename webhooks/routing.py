@@ -141,8 +141,11 @@ class Route(BaseModel):
     def _known_source(cls, value: str) -> str:
         from webhooks.sources import SOURCES  # the sources import the receiver, which imports us
 
-        if value not in SOURCES:
-            raise ValueError(f"unknown source {value!r}; use one of: {', '.join(SOURCES)}")
+        # "scim": the events of the SCIM endpoint (webhooks/scim), not a webhook source.
+        if value not in SOURCES and value != "scim":
+            raise ValueError(
+                f"unknown source {value!r}; use one of: {', '.join([*SOURCES, 'scim'])}"
+            )
         return value
 
     @field_validator("parameters")

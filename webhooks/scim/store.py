@@ -1,0 +1,667 @@
+"""The SCIM store: Users and Groups in the service database, behind scim2-server's storage
+interface, so the library does the protocol (filters, PATCH, PUT, projections) and this
+module only reads and writes rows.
+
+It is the system of record for identity: a write returns once its transaction is committed,
+and the same transaction records the change for the runbooks in ``scim_changes`` (an outbox),
+one row per resource version, so nothing a committed write meant to start is lost when the
+process dies before the inbox has it (:mod:`webhooks.scim.publisher` copies it over).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from unicodedata import normalize
+
+from scim2_models import (
+    Group,
+    InvalidFilterException,
+    InvalidValueException,
+    Meta,
+    NotFoundException,
+    PreconditionFailedException,
+    Resource,
+    ResourceType,
+    ResponseParameters,
+    ScimFilter,
+    SearchRequest,
+    UniquenessException,
+    User,
+)
+from scim2_models.path import CompareOperator, Comparison, LogicalExpr, LogicalOperator
+from scim2_server.storage import AsyncScimStorage, SearchPage
+from scim2_server.utils import parametrize
+from sqlalchemy import Select, Text, and_, cast, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from webhooks.scim import tables
+
+#: Attributes whose ``eq`` lookups are answered from an indexed column (a superset of the
+#: matches: the library's own filter then decides on each candidate).
+_INDEXED = {
+    ("userName", None): "user_name_key",
+    ("displayName", None): "display_name_key",
+    ("externalId", None): "external_id",
+    ("emails", "value"): "email_key",
+}
+
+
+class VersionConflict(Exception):
+    """Another request changed the resource between this request's read and its write; the
+    whole request is served again (see :mod:`webhooks.scim.routes`)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One committed change the runbooks must hear of (a row of ``scim_changes``)."""
+
+    event_id: str
+    event_type: str
+    payload: dict[str, Any]
+
+
+#: The changes committed while serving the current request, for the request log and the
+#: publisher. Set by the route for each request.
+committed: contextvars.ContextVar[list[Change] | None] = contextvars.ContextVar(
+    "scim_committed", default=None
+)
+
+
+def fold(value: str | None) -> str | None:
+    """The comparison key of a caseExact=false string, as scim2-models' default policy makes
+    it (NFC, lower case), so an indexed lookup finds what the library's filter would."""
+    if value is None:
+        return None
+    return normalize("NFC", normalize("NFC", value).lower())
+
+
+def _emails_key(body: dict[str, Any]) -> str | None:
+    values = [fold(e.get("value")) for e in body.get("emails") or [] if e.get("value")]
+    # Bar-delimited: a lookup of one address is a substring test of "|address|".
+    return "|" + "|".join(v for v in values if v) + "|" if values else None
+
+
+def primary_email(body: dict[str, Any]) -> str | None:
+    """The primary e-mail, else the first one, else the userName if it is an address."""
+    emails = [e for e in body.get("emails") or [] if e.get("value")]
+    chosen = next((e for e in emails if e.get("primary")), emails[0] if emails else None)
+    if chosen is not None:
+        return str(chosen["value"]).lower()
+    user_name = body.get("userName") or ""
+    return user_name.lower() if "@" in user_name else None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _version_tag(version: int) -> str:
+    return f'W/"{version}"'
+
+
+def _version_of(tag: str | None) -> int | None:
+    if not tag:
+        return None
+    try:
+        return int(tag.removeprefix("W/").strip('"'))
+    except ValueError:
+        raise PreconditionFailedException(detail="unknown version") from None
+
+
+class ScimStore(AsyncScimStorage):
+    """Users and Groups as rows of ``scim_resources`` (the resource as JSON plus the indexed
+    comparison keys), with the change outbox written in the same transaction.
+
+    Args:
+        engine: The service database's engine (the inbox's).
+        models: The resource model of each resource type, by resource type name.
+        max_members: Most members a Group may hold after one write.
+    """
+
+    supports_cursors = False
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        models: dict[str, type[Resource[Any]]],
+        *,
+        max_members: int = 5000,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self._engine = engine
+        self._models = models
+        self.max_members = max_members
+        self._new_id = new_id
+        # SQLite has one writer: queue the writes here rather than fail on "database is locked".
+        self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def _resource(self, row: Any) -> Resource[Any]:
+        model = self._models[row.resource_type]
+        resource = model.model_validate(row.body)
+        resource.id = row.id
+        resource.meta = Meta(
+            resource_type=row.resource_type,
+            created=row.created,
+            last_modified=row.last_modified,
+            version=_version_tag(row.version),
+        )
+        return resource
+
+    async def get(
+        self,
+        resource_type: ResourceType,
+        resource_id: str,
+        *,
+        response_parameters: ResponseParameters[Any] | None = None,
+    ) -> Resource[Any]:
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(self._row(resource_type.name, resource_id))).first()
+        if row is None:
+            raise NotFoundException(detail=f"{resource_type.name} {resource_id!r} not found")
+        return self._resource(row)
+
+    @staticmethod
+    def _row(name: str, resource_id: str, *, lock: bool = False) -> Select[Any]:
+        query = select(tables.resources).where(
+            tables.resources.c.resource_type == name, tables.resources.c.id == resource_id
+        )
+        return query.with_for_update() if lock else query
+
+    async def search(
+        self,
+        resource_types: list[ResourceType],
+        search_request: SearchRequest[Any],
+        *,
+        position: Any = None,
+    ) -> SearchPage:
+        names = list(dict.fromkeys(rt.name for rt in resource_types))
+        scim_filter = search_request.filter
+        query = select(tables.resources).where(tables.resources.c.resource_type.in_(names))
+        narrowing = _narrowing(scim_filter) if len(names) == 1 else None
+        if narrowing is not None:
+            query = query.where(narrowing)
+        # Ordered by id: stable across pages whatever is created meanwhile (Okta pages).
+        query = query.order_by(tables.resources.c.id)
+        start = search_request.start_index_0 or 0
+        if scim_filter is None:  # a plain listing: the database pages and counts it
+            async with self._engine.connect() as connection:
+                total = (
+                    await connection.execute(select(func.count()).select_from(query.subquery()))
+                ).scalar_one()
+                if search_request.count is not None:
+                    query = query.limit(search_request.count)
+                rows = (await connection.execute(query.offset(start))).all()
+            return SearchPage(total, [self._resource(row) for row in rows])
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        found = [self._resource(row) for row in rows]
+        if not scim_filter.models and found:
+            models = tuple(dict.fromkeys(type(r) for r in found))
+            scim_filter = parametrize(ScimFilter, models[0] if len(models) == 1 else models)(
+                str(scim_filter)
+            )
+        found = [resource for resource in found if scim_filter.match(resource)]
+        stop = None if search_request.count is None else start + search_request.count
+        return SearchPage(len(found), found[start:stop])
+
+    # --- writes --------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_lock is not None:
+                await stack.enter_async_context(self._write_lock)
+            yield await stack.enter_async_context(self._engine.begin())
+
+    async def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
+        now = _now()
+        resource_id = self._new_id()
+        body = _body(resource)
+        try:
+            async with self._transaction() as connection:
+                if isinstance(resource, Group):
+                    await self._check_members(connection, body)
+                await connection.execute(
+                    insert(tables.resources).values(
+                        resource_type=resource_type.name,
+                        id=resource_id,
+                        version=1,
+                        body=body,
+                        created=now,
+                        last_modified=now,
+                        **_keys(resource, body),
+                    )
+                )
+                changes = await self._changes(
+                    connection, resource_type.name, resource_id, 1, None, body
+                )
+        except IntegrityError:
+            raise UniquenessException(
+                detail=f"a {resource_type.name} with this userName already exists"
+            ) from None
+        self._committed(changes)
+        stored = resource.model_copy(deep=True)
+        stored.id = resource_id
+        stored.meta = Meta(
+            resource_type=resource_type.name,
+            created=now,
+            last_modified=now,
+            version=_version_tag(1),
+        )
+        return stored
+
+    async def update(
+        self,
+        resource_type: ResourceType,
+        resource: Resource[Any],
+        *,
+        expected_version: str | None = None,
+    ) -> Resource[Any]:
+        now = _now()
+        body = _body(resource)
+        # The handler passes the version it read (and checked If-Match against): a write in
+        # between makes the whole request run again rather than answer 412 to an IdP that
+        # sent no If-Match.
+        wanted = _version_of(expected_version)
+        try:
+            async with self._transaction() as connection:
+                row = (
+                    await connection.execute(
+                        self._row(resource_type.name, str(resource.id), lock=True)
+                    )
+                ).first()
+                if row is None:
+                    raise NotFoundException(
+                        detail=f"{resource_type.name} {resource.id!r} not found"
+                    )
+                if wanted is not None and row.version != wanted:
+                    raise VersionConflict
+                if row.body == body:  # nothing changed: same version, nothing to run
+                    return self._resource(row)
+                if isinstance(resource, Group):
+                    await self._check_members(connection, body)
+                version = row.version + 1
+                result = await connection.execute(
+                    update(tables.resources)
+                    .where(
+                        tables.resources.c.resource_type == resource_type.name,
+                        tables.resources.c.id == row.id,
+                        tables.resources.c.version == row.version,
+                    )
+                    .values(version=version, body=body, last_modified=now, **_keys(resource, body))
+                )
+                if result.rowcount != 1:
+                    raise VersionConflict
+                changes = await self._changes(
+                    connection, resource_type.name, row.id, version, row.body, body
+                )
+        except IntegrityError:
+            raise UniquenessException(
+                detail=f"a {resource_type.name} with this userName already exists"
+            ) from None
+        self._committed(changes)
+        stored = resource.model_copy(deep=True)
+        stored.meta = Meta(
+            resource_type=resource_type.name,
+            created=row.created,
+            last_modified=now,
+            version=_version_tag(version),
+        )
+        return stored
+
+    async def delete(
+        self,
+        resource_type: ResourceType,
+        resource_id: str,
+        *,
+        expected_version: str | None = None,
+    ) -> None:
+        wanted = _version_of(expected_version)
+        async with self._transaction() as connection:
+            row = (
+                await connection.execute(self._row(resource_type.name, resource_id, lock=True))
+            ).first()
+            if row is None:
+                raise NotFoundException(detail=f"{resource_type.name} {resource_id!r} not found")
+            if wanted is not None and row.version != wanted:
+                raise VersionConflict
+            await connection.execute(
+                delete(tables.resources).where(
+                    tables.resources.c.resource_type == resource_type.name,
+                    tables.resources.c.id == resource_id,
+                )
+            )
+            changes = await self._changes(
+                connection, resource_type.name, resource_id, row.version + 1, row.body, None
+            )
+            if resource_type.name == "User":
+                changes += await self._drop_member(connection, resource_id)
+        self._committed(changes)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    @staticmethod
+    def _committed(changes: list[Change]) -> None:
+        pending = committed.get()
+        if pending is not None:
+            pending.extend(changes)
+
+    async def _check_members(self, connection: AsyncConnection, body: dict[str, Any]) -> None:
+        """A Group holds at most ``max_members`` members, each an existing User."""
+        members = [str(m.get("value")) for m in body.get("members") or []]
+        if len(members) > self.max_members:
+            raise InvalidValueException(
+                detail=(
+                    f"members: {len(members)} members, at most {self.max_members} per group; "
+                    "split the group"
+                )
+            )
+        if not members:
+            return
+        known = set(
+            (
+                await connection.execute(
+                    select(tables.resources.c.id).where(
+                        tables.resources.c.resource_type == "User",
+                        tables.resources.c.id.in_(set(members)),
+                    )
+                )
+            ).scalars()
+        )
+        unknown = [m for m in members if m not in known]
+        if unknown:
+            raise InvalidValueException(
+                detail=f"members: no User with id {unknown[0]!r} ({len(unknown)} unknown in all)"
+            )
+
+    async def _users(self, connection: AsyncConnection, ids: set[str]) -> dict[str, Any]:
+        if not ids:
+            return {}
+        rows = await connection.execute(
+            select(tables.resources.c.id, tables.resources.c.body).where(
+                tables.resources.c.resource_type == "User", tables.resources.c.id.in_(ids)
+            )
+        )
+        return {row.id: row.body for row in rows}
+
+    async def _drop_member(self, connection: AsyncConnection, user_id: str) -> list[Change]:
+        """A deleted User leaves every Group it was in (each Group gets a new version)."""
+        rows = (
+            await connection.execute(
+                select(tables.resources).where(
+                    tables.resources.c.resource_type == "Group", _mentions(user_id)
+                )
+            )
+        ).all()
+        changes: list[Change] = []
+        for row in rows:
+            members = row.body.get("members") or []
+            if not any(m.get("value") == user_id for m in members):
+                continue
+            body = {**row.body, "members": [m for m in members if m.get("value") != user_id]}
+            await connection.execute(
+                update(tables.resources)
+                .where(tables.resources.c.resource_type == "Group", tables.resources.c.id == row.id)
+                .values(version=row.version + 1, body=body, last_modified=_now())
+            )
+            # The user is gone: the offboarding covers their access, no group event is needed.
+        return changes
+
+    async def _changes(
+        self,
+        connection: AsyncConnection,
+        resource_type: str,
+        resource_id: str,
+        version: int,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> list[Change]:
+        """Work out what the runbooks must do about this write and record it in the outbox."""
+        rejoined: list[Change] = []
+        if resource_type == "User":
+            memberships = await self._groups_of(connection, resource_id)
+            found = user_change(before, after, sorted(name for _, _, name in memberships))
+            if found is not None and found[0] == "user.reactivated" and after is not None:
+                rejoined = _rejoins(resource_id, version, after, memberships)
+        else:
+            members_before = {m["value"] for m in (before or {}).get("members") or []}
+            members_after = {m["value"] for m in (after or {}).get("members") or []}
+            users = await self._users(connection, members_before ^ members_after)
+            found = group_change(before, after, users)
+        if found is None:
+            return []
+        event_type, payload = found
+        payload = {"id": resource_id, "version": version, **payload}
+        changes = [
+            Change(
+                event_id=f"{resource_type}:{resource_id}:v{version}",
+                event_type=event_type,
+                payload=payload,
+            ),
+            *rejoined,
+        ]
+        await connection.execute(
+            insert(tables.changes),
+            [
+                {
+                    "event_id": change.event_id,
+                    "event_type": change.event_type,
+                    "payload": change.payload,
+                    "created": _now(),
+                    "enqueued": None,
+                }
+                for change in changes
+            ],
+        )
+        return changes
+
+    async def _groups_of(
+        self, connection: AsyncConnection, user_id: str
+    ) -> list[tuple[str, int, str]]:
+        """(id, version, displayName) of every Group the user is a member of."""
+        rows = await connection.execute(
+            select(
+                tables.resources.c.id, tables.resources.c.version, tables.resources.c.body
+            ).where(tables.resources.c.resource_type == "Group", _mentions(user_id))
+        )
+        return sorted(
+            (row.id, row.version, row.body.get("displayName", ""))
+            for row in rows
+            if any(m.get("value") == user_id for m in row.body.get("members") or [])
+        )
+
+
+def _mentions(user_id: str) -> Any:
+    """Groups whose JSON holds the user's id somewhere: a superset of their groups, found by
+    the database (the members are then checked in Python), so a user's write does not parse
+    every member of every group."""
+    escaped = user_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return cast(tables.resources.c.body, Text).like(f'%"{escaped}"%', escape="\\")
+
+
+def _body(resource: Resource[Any]) -> dict[str, Any]:
+    body = resource.model_dump(mode="json")
+    # A password (Okta sends one when password sync is on) is never kept: SSO signs in.
+    for key in ("id", "meta", "password"):
+        body.pop(key, None)
+    return body
+
+
+def _keys(resource: Resource[Any], body: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(resource, User):
+        return {
+            "user_name_key": fold(body.get("userName")),
+            "display_name_key": fold(body.get("displayName")),
+            "external_id": body.get("externalId"),
+            "email_key": _emails_key(body),
+            "active": body.get("active") is not False,
+        }
+    return {
+        "user_name_key": None,
+        "display_name_key": fold(body.get("displayName")),
+        "external_id": body.get("externalId"),
+        "email_key": None,
+        "active": None,
+    }
+
+
+def _narrowing(scim_filter: ScimFilter[Any] | None) -> Any:
+    """A SQL condition every match of the filter meets, from its ``eq`` comparisons on an
+    indexed attribute (alone or joined by ``and``); ``None`` when it has none."""
+    if scim_filter is None:
+        return None
+    node = scim_filter.ast
+    terms = (
+        list(node.terms)
+        if isinstance(node, LogicalExpr) and node.op == LogicalOperator.and_
+        else [node]
+    )
+    conditions = []
+    for term in terms:
+        if not isinstance(term, Comparison) or term.op != CompareOperator.eq:
+            continue
+        if not isinstance(term.value, str):
+            continue
+        path = term.attr_path
+        column = _INDEXED.get((path.attr, path.sub_attr))
+        if column is None or (path.uri and not path.uri.endswith(":User") and path.uri):
+            continue
+        if column == "external_id":
+            conditions.append(tables.resources.c.external_id == term.value)
+        elif column == "email_key":
+            conditions.append(tables.resources.c.email_key.contains(f"|{fold(term.value)}|"))
+        else:
+            conditions.append(tables.resources.c[column] == fold(term.value))
+    if not conditions:
+        return None
+    return and_(*conditions)
+
+
+# --- what a write means for the runbooks ---------------------------------------------------
+
+
+def _person(body: dict[str, Any], groups: list[str]) -> dict[str, Any]:
+    name = body.get("name") or {}
+    return {
+        "userName": body.get("userName"),
+        "email": primary_email(body),
+        "externalId": body.get("externalId"),
+        "displayName": body.get("displayName") or name.get("formatted")
+        or " ".join(p for p in (name.get("givenName"), name.get("familyName")) if p)
+        or body.get("userName"),
+        "active": body.get("active") is not False,
+        "groups": groups,
+    }  # fmt: skip
+
+
+def user_change(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, groups: list[str]
+) -> tuple[str, dict[str, Any]] | None:
+    """The event a User write means, if any.
+
+    ``user.created`` (active) → invite; ``user.deactivated`` / ``user.deleted`` → offboard;
+    ``user.reactivated`` → invite again with their groups; ``user.renamed`` → display name
+    only; ``user.updated`` → identity fields (userName, e-mail).
+    """
+    was = before is not None and before.get("active") is not False
+    now = after is not None and after.get("active") is not False
+    if after is None:
+        assert before is not None
+        return "user.deleted", {**_person(before, groups), "active": False, "wasActive": was}
+    person = _person(after, groups)
+    if before is None:
+        return ("user.created", person) if now else None
+    if was and not now:
+        return "user.deactivated", person
+    if now and not was:
+        return "user.reactivated", person
+    if not now:
+        return None  # an inactive user's profile: nothing to do in Arize
+    old = _person(before, groups)
+    if (old["userName"], old["email"]) != (person["userName"], person["email"]):
+        return "user.updated", {**person, "previousEmail": old["email"]}
+    if old["displayName"] != person["displayName"]:
+        return "user.renamed", person
+    return None
+
+
+def _rejoins(
+    user_id: str, version: int, body: dict[str, Any], memberships: list[tuple[str, int, str]]
+) -> list[Change]:
+    """A reactivated person's groups, each as a ``group.changed`` naming them among the
+    ``added``: the same events, so the same routes and role rules, as when they first joined.
+
+    A deactivated person stays a member of their groups here (the IdP's groups at the time
+    of leaving are the snapshot of what the IdP gave them), so reactivating restores exactly
+    that, and nothing revoked in the IdP since.
+    """
+    person = {"id": user_id, "userName": body.get("userName"), "email": primary_email(body)}
+    return [
+        Change(
+            # Per user version: a second reactivation is a second grant, a replay is not.
+            event_id=f"Group:{group_id}:v{group_version}:rejoin:{user_id}:v{version}",
+            event_type="group.changed",
+            payload={
+                "id": group_id,
+                "version": group_version,
+                "displayName": name,
+                "previousDisplayName": None,
+                "deleted": False,
+                "added": [person],
+                "removed": None,
+                "reactivated": True,
+            },
+        )
+        for group_id, group_version, name in memberships
+    ]
+
+
+def group_change(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, users: dict[str, Any]
+) -> tuple[str, dict[str, Any]] | None:
+    """The event a Group write means: ``group.changed`` with the people who joined and left
+    (each with their e-mail, for the group → role rules), or ``None`` when no member or name
+    changed."""
+    old = {m["value"] for m in (before or {}).get("members") or []}
+    new = {m["value"] for m in (after or {}).get("members") or []}
+    name_before = (before or {}).get("displayName")
+    name_after = (after or {}).get("displayName")
+    if old == new and name_before == name_after and before is not None and after is not None:
+        return None
+
+    def people(ids: set[str]) -> list[dict[str, Any]]:
+        return [
+            {"id": i, "userName": users[i].get("userName"), "email": primary_email(users[i])}
+            for i in sorted(ids)
+            if i in users
+        ]
+
+    return "group.changed", {
+        "displayName": name_after if after is not None else name_before,
+        "previousDisplayName": name_before if name_before != name_after else None,
+        "deleted": after is None,
+        # None rather than []: a route's `exists` condition then tells "someone joined".
+        "added": people(new - old) or None,
+        "removed": people(old - new) or None,
+    }
+
+
+__all__ = [
+    "Change",
+    "InvalidFilterException",
+    "ScimStore",
+    "VersionConflict",
+    "committed",
+    "group_change",
+    "user_change",
+]

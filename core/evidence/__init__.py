@@ -14,7 +14,10 @@ from core.evidence.chain import (
     verify_chain,
 )
 from core.evidence.record import (
+    SIGNATURE_HEADER,
+    SIGNATURE_PURPOSE,
     ApprovalEvidence,
+    EvidenceBatch,
     EvidenceOutcome,
     EvidenceRecord,
     StoredRecord,
@@ -24,9 +27,12 @@ from core.evidence.record import (
 
 __all__ = [
     "GENESIS",
+    "SIGNATURE_HEADER",
+    "SIGNATURE_PURPOSE",
     "ApprovalEvidence",
     "ChainCheck",
     "ChainRow",
+    "EvidenceBatch",
     "EvidenceOutcome",
     "EvidenceRecord",
     "StoredRecord",

@@ -119,3 +119,17 @@ class StoredRecord(BaseModel):
     record: EvidenceRecord
     prev_hash: str
     hash: str
+
+
+#: Header of the service-key signature over a posted :class:`EvidenceBatch`.
+SIGNATURE_HEADER = "X-Arize-Runbooks-Signature"
+#: What the service key signs a batch for (``core.service_key.sign``'s ``purpose``).
+SIGNATURE_PURPOSE = "evidence"
+
+
+class EvidenceBatch(BaseModel):
+    """What a flow posts to ``POST /evidence/records``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    records: list[EvidenceRecord] = Field(max_length=10_000)

@@ -23,6 +23,7 @@ from webhooks import metrics as metrics_routes
 from webhooks.api import api_router
 from webhooks.approvals import SlackApprovalHandler, prefect_client_factory
 from webhooks.errors import InvalidSignature, WebhookError
+from webhooks.evidence import publish as evidence_publish
 from webhooks.evidence import router as evidence_routes
 from webhooks.evidence.delivery import SiemDelivery
 from webhooks.evidence.store import EvidenceStore
@@ -64,6 +65,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         siem = SiemDelivery(sinks) if sinks else None
         if siem is not None:
             stack.push_async_callback(siem.close)
+        if settings.evidence_head_channel or settings.evidence_head_file:
+            stack.push_async_callback(_cancel, evidence_publish.start_daily(settings, inbox))
         forwarder = Forwarder(
             inbox,
             app.state.router,

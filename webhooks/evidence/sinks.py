@@ -58,7 +58,8 @@ class Sink(Protocol):
 
 
 class SiemSettings(BaseModel):
-    """The SIEM sinks of the evidence chain (``ARIZE_RUNBOOKS_SIEM_*``); each is off unset."""
+    """The SIEM sinks of the evidence chain (``ARIZE_RUNBOOKS_SIEM_*``), each off unset, and
+    where its head is published (``ARIZE_RUNBOOKS_EVIDENCE_HEAD_*``)."""
 
     siem_hec_url: str | None = Field(
         default=None, description="Splunk HEC base URL, e.g. https://splunk.example:8088."
@@ -76,6 +77,17 @@ class SiemSettings(BaseModel):
     )
     siem_jsonl_path: Path | None = Field(
         default=None, description="A JSON-lines file every event is appended to."
+    )
+    evidence_head_channel: str | None = Field(
+        default=None,
+        description="Slack channel the service posts the verified chain head to, daily.",
+    )
+    evidence_head_file: Path | None = Field(
+        default=None,
+        description="A file (e.g. on an object-store mount) the daily head is appended to.",
+    )
+    evidence_head_every_hours: float = Field(
+        default=24.0, gt=0, description="How often the chain head is published."
     )
 
     def siem_sinks(self) -> list[Sink]:

@@ -10,6 +10,7 @@ from cli import (
     demo,
     doctor,
     emulator,
+    evidence,
     ha,
     inbox,
     run,
@@ -52,6 +53,7 @@ app.command("emulator")(emulator.emulator)
 app.add_typer(inbox.app, name="inbox")
 app.add_typer(access.app, name="access")
 app.add_typer(ha.app, name="ha")
+app.add_typer(evidence.app, name="evidence")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

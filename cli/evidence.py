@@ -12,6 +12,7 @@ import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -28,6 +29,13 @@ out = Console()
 err = Console(stderr=True)
 
 T = TypeVar("T")
+
+
+class ExportFormat(StrEnum):
+    """What ``evidence export`` writes."""
+
+    CSV = "csv"
+    JSONL = "jsonl"
 
 DbUrl = Annotated[
     str | None,
@@ -111,7 +119,9 @@ def export_command(
     end: Annotated[
         str | None, typer.Option("--to", help="Last day (included) or time (excluded).")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv or jsonl.")] = (
+        ExportFormat.CSV
+    ),
     output: Annotated[
         Path | None, typer.Option(help="Write here instead of standard output.")
     ] = None,
@@ -123,8 +133,6 @@ def export_command(
     """One row per change (or per leaver), after a population and completeness line."""
     from webhooks.evidence.export import Population, export
 
-    if fmt not in ("csv", "jsonl"):
-        raise CliError(f"--format {fmt!r} is not known", fix="use --format csv or --format jsonl")
     first, last = _parse_day("--from", start, end=False), _parse_day("--to", end, end=True)
 
     async def work(engine: AsyncEngine) -> Population:
@@ -133,7 +141,7 @@ def export_command(
                 output.open("w", newline="")
             )
             return await export(
-                engine, target, fmt=fmt, start=first, end=last, per_leaver=leavers
+                engine, target, fmt=fmt.value, start=first, end=last, per_leaver=leavers
             )
 
     population = _with_engine(db, work)

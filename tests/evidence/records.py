@@ -58,7 +58,7 @@ def record(
         trigger=TriggerEvidence(source="okta", event_id=event_id, signed=True),
         requested_by="hr-bot@acme.example",
         approval=ApprovalEvidence(
-            approved=outcome is not EvidenceOutcome.EXPIRED and outcome.succeeded or None,
+            approved=None if outcome is EvidenceOutcome.EXPIRED else outcome.succeeded,
             approvers=["approver@acme.example"],
             channel="slack",
         ),

@@ -93,6 +93,7 @@ async def test_offboard_user_applied_records_each_change_with_its_approval_and_r
     arize, runbook_policy, evidence_service, caplog
 ):
     caplog.set_level(logging.INFO)
+    secrets = (arize.admin_key, arize.key_for_email(LEE), SERVICE_KEY)
     trigger = Trigger(source="okta", event_id="okta-evt-77", requested_by="hr@acme.example")
     runbook = RUNBOOKS["offboard-user"]
     outcome = await run_with_answer(
@@ -129,7 +130,7 @@ async def test_offboard_user_applied_records_each_change_with_its_approval_and_r
 
     texts = [r.model_dump_json() for r in records]
     texts += [*(json.dumps(e) for e in events), caplog.text]
-    for secret in (arize.admin_key, arize.key_for_email(LEE), SERVICE_KEY):
+    for secret in secrets:
         assert not any(secret in text for text in texts)
 
 

@@ -111,11 +111,11 @@ async def execute_plan(
         outcome = await write_report(
             quote(plan), status, trigger, started, quote(results), decision, notes
         )
-        await record_evidence(
+        hashes = await record_evidence(
             quote(plan), status, trigger, times, quote(results), decision, notes,
             slack=policy.approvals is not None,
         )
-        return outcome
+        return outcome.model_copy(update={"evidence": hashes})
 
     await publish_plan(quote(plan))
     progress.planned(plan)

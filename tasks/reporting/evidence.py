@@ -178,8 +178,11 @@ async def record_evidence(
     notes: list[str] | None = None,
     *,
     slack: bool = False,
-) -> int:
-    """Build the run's records and post them to the service; return how many were stored new.
+) -> dict[str, str]:
+    """Build the run's records and post them to the service.
+
+    Returns:
+        Each recorded change's key → its record's chain hash (empty when evidence is off).
 
     Raises:
         EvidenceRefused: the service refused the batch (wrong service key, bad record).
@@ -194,14 +197,14 @@ async def record_evidence(
         run_url=flow_run.ui_url if run_id else None,
     )
     if not records:
-        return 0
+        return {}
     url = EvidenceSettings().service_url
     if not url:
         logger.warning(
             "evidence is off: ARIZE_RUNBOOKS_SERVICE_URL is not set, so %d evidence record(s) "
             "of this run are not kept (see docs/evidence.md)", len(records)
         )
-        return 0
+        return {}
     payload = EvidenceBatch(records=records).model_dump(mode="json")
     headers = {SIGNATURE_HEADER: sign(SIGNATURE_PURPOSE, payload)}
     async with httpx.AsyncClient(timeout=30) as client:
@@ -221,7 +224,8 @@ async def record_evidence(
         "evidence: %d record(s) chained, rows %d..%d, head %s",
         created, stored[0]["seq"], stored[-1]["seq"], stored[-1]["hash"][:12],
     )
-    return created
+    keys = {record.record_id: f"{record.action}:{record.target}" for record in records}
+    return {keys[entry["record_id"]]: entry["hash"] for entry in stored}
 
 
 def stamp() -> datetime:

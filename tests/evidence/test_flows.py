@@ -120,6 +120,8 @@ async def test_offboard_user_applied_records_each_change_with_its_approval_and_r
         assert times.approved and times.applied and times.verified
         assert times.requested <= times.approved <= times.applied <= times.verified
         assert record.read_back == VERIFIED
+    # The run's outcome carries each change's chain hash (the access review's CSV shows them).
+    assert sorted(outcome.evidence.values()) == sorted(r.hash for r in records)
     deleted = next(r.record for r in records if r.record.action == "delete-user")
     assert deleted.before.startswith("present") and deleted.after == "absent"
 

@@ -109,7 +109,8 @@ class EvidenceStore:
         The trigger's ``received_at`` is stamped from the inbox (the time the HR or identity
         event arrived) when the record's trigger is one of its events.
         """
-        records = [await self._with_received_at(record) for record in records]
+        arrivals: dict[tuple[str, str], datetime | None] = {}
+        records = [await self._with_received_at(record, arrivals) for record in records]
         async with self.inbox.transaction() as connection:
             if connection.dialect.name == "postgresql":
                 await connection.execute(
@@ -178,14 +179,19 @@ class EvidenceStore:
             for sink in self.sinks
         ]
 
-    async def _with_received_at(self, record: EvidenceRecord) -> EvidenceRecord:
+    async def _with_received_at(
+        self, record: EvidenceRecord, arrivals: dict[tuple[str, str], datetime | None]
+    ) -> EvidenceRecord:
         trigger = record.trigger
         if trigger.event_id is None or trigger.received_at is not None:
             return record
-        event = await self.inbox.find(trigger.source, trigger.event_id)
-        if event is None:
+        key = (trigger.source, trigger.event_id)
+        if key not in arrivals:  # a run's records share their trigger: one look-up
+            event = await self.inbox.find(*key)
+            arrivals[key] = None if event is None else event.received_at
+        if arrivals[key] is None:
             return record
-        stamped = trigger.model_copy(update={"received_at": event.received_at})
+        stamped = trigger.model_copy(update={"received_at": arrivals[key]})
         return record.model_copy(update={"trigger": stamped})
 
     async def head(self) -> tuple[int, str] | None:

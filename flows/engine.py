@@ -144,6 +144,7 @@ async def execute_plan(
             )
             return outcome, []
     context = StepContext(credentials=policy.credentials, key_store=policy.key_store)
+    results: list[StepResult] = []
     try:
         if decision is not None:
             # Slots reserved before the gate have lapsed; the next ones are reserved while the
@@ -157,7 +158,8 @@ async def execute_plan(
         ensure_converged(await replan())
         times.verified = stamp()
     except (PlanDrift, ApplyFailed, NotConverged) as ex:
-        applied = ex.results if isinstance(ex, ApplyFailed) else []
+        # What was applied before verification found a gap is in the report and the evidence.
+        applied = ex.results if isinstance(ex, ApplyFailed) else results
         await report(RunStatus.FAILED, applied, decision, notes=[str(ex)])
         await announce_result(plan, policy, f"Run failed; see the report. {ex}")
         raise

@@ -182,3 +182,25 @@ def test_export_has_one_row_per_change_and_the_population_line(inbox_url: str, t
     assert none.stdout.startswith("# population: 0 record(s)")
     bad = runner.invoke(cli, ["evidence", "export", "--db", inbox_url, "--format", "xml"])
     assert bad.exit_code == 2 and "--format" in bad.output
+
+
+def test_a_published_head_catches_rows_deleted_from_the_end(inbox_url: str, tmp_path):
+    asyncio.run(_append(inbox_url, [[1, 2, 3, 4]]))
+    runner = CliRunner()
+    heads = tmp_path / "heads.jsonl"
+    published = runner.invoke(
+        cli, ["evidence", "publish-head", "--db", inbox_url, "--file", str(heads)]
+    )
+    assert published.exit_code == 0, published.output
+    head = json.loads(heads.read_text().splitlines()[-1])
+    assert head["seq"] == 4 and head["verified"] and len(head["hash"]) == 64
+
+    _tamper(inbox_url, "DELETE FROM evidence_records WHERE seq >= 3")
+
+    alone = runner.invoke(cli, ["evidence", "verify", "--db", inbox_url])
+    assert alone.exit_code == 0  # the shortened chain is consistent in itself
+    against = runner.invoke(
+        cli, ["evidence", "verify", "--db", inbox_url, "--head", f"{head['seq']}:{head['hash']}"]
+    )
+    assert against.exit_code == 2
+    assert "chain broken at row 3" in against.output and "deleted from the end" in against.output

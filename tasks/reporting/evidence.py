@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from prefect import get_run_logger, task
@@ -44,6 +45,8 @@ from tasks.triggers import Trigger
 #: Changes that take something away: their "after" is its absence.
 _REMOVALS = frozenset({"delete-user", "unbind-role", "revoke-key", "delete-role"})
 _NAMESPACE = uuid.UUID("6d1f4a52-52c5-4d4b-9a8e-2f0a7c1e9b31")
+#: Records per POST: about 1.5 KB each, well inside the service's body limit.
+POST_BATCH = 500
 _VERIFIED = "verified: a fresh plan after the apply found nothing left to change"
 
 
@@ -205,20 +208,13 @@ async def record_evidence(
             "of this run are not kept (see docs/evidence.md)", len(records)
         )
         return {}
-    payload = EvidenceBatch(records=records).model_dump(mode="json")
-    headers = {SIGNATURE_HEADER: sign(SIGNATURE_PURPOSE, payload)}
+    stored: list[dict[str, Any]] = []
     async with httpx.AsyncClient(timeout=30) as client:
-        response = await client.post(
-            url.rstrip("/") + "/evidence/records", json=payload, headers=headers
-        )
-    if response.status_code in (401, 400, 404, 413, 422):
-        raise EvidenceRefused(
-            f"the webhook service at {url} refused the evidence ({response.status_code}: "
-            f"{response.text[:200]}); check that it runs with the workers' "
-            "ARIZE_RUNBOOKS_SERVICE_KEY"
-        )
-    response.raise_for_status()
-    stored = response.json()["appended"]
+        # In batches: a plan of thousands of changes would exceed the service's body limit.
+        # A retry of the task posts every batch again; the stored ones are found by record id.
+        for first in range(0, len(records), POST_BATCH):
+            batch = EvidenceBatch(records=records[first : first + POST_BATCH])
+            stored += await _post(client, url, batch.model_dump(mode="json"))
     created = sum(1 for entry in stored if entry["created"])
     logger.info(
         "evidence: %d record(s) chained, rows %d..%d, head %s",
@@ -226,6 +222,22 @@ async def record_evidence(
     )
     keys = {record.record_id: f"{record.action}:{record.target}" for record in records}
     return {keys[entry["record_id"]]: entry["hash"] for entry in stored}
+
+
+async def _post(client: httpx.AsyncClient, url: str, payload: dict[str, Any]) -> list[Any]:
+    headers = {SIGNATURE_HEADER: sign(SIGNATURE_PURPOSE, payload)}
+    response = await client.post(
+        url.rstrip("/") + "/evidence/records", json=payload, headers=headers
+    )
+    if response.status_code in (401, 400, 404, 413, 422):
+        raise EvidenceRefused(
+            f"the webhook service at {url} refused the evidence ({response.status_code}: "
+            f"{response.text[:200]}); check that it runs with the workers' "
+            "ARIZE_RUNBOOKS_SERVICE_KEY"
+        )
+    response.raise_for_status()
+    appended: list[Any] = response.json()["appended"]
+    return appended
 
 
 def stamp() -> datetime:

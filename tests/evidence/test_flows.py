@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from core.evidence import EvidenceOutcome, StoredRecord, verify_chain
 from flows.registry import REGISTRY, Runbook
 from tasks.approvals.gate import ApprovalTimeout
+from tasks.reporting import evidence as evidence_task
 from tasks.reporting.report import RunStatus
 from tasks.triggers import Trigger
 from tests.evidence.service import SERVICE_KEY
@@ -137,8 +138,10 @@ async def test_offboard_user_applied_records_each_change_with_its_approval_and_r
 
 
 async def test_onboard_team_applied_without_a_gate_records_no_approval(
-    arize, runbook_policy, evidence_service
+    arize, runbook_policy, evidence_service, monkeypatch
 ):
+    # One record per POST: a large plan's records go in several batches, in order.
+    monkeypatch.setattr(evidence_task, "POST_BATCH", 1)
     runbook = RUNBOOKS["onboard-team"]
     outcome = await runbook.flow(spec=runbook.example())
     assert outcome.status is RunStatus.COMPLETED and outcome.applied
@@ -152,6 +155,8 @@ async def test_onboard_team_applied_without_a_gate_records_no_approval(
         assert record.trigger.source == "manual" and not record.trigger.signed
         assert record.outcome.succeeded and record.read_back == VERIFIED
     assert {"invite-user", "set-space-role"} & {r.record.action for r in records}
+    assert len(records) > 1
+    assert sorted(outcome.evidence.values()) == sorted(r.hash for r in records)
 
 
 #: Every runbook with one approval gate (the access review and temporary access decide

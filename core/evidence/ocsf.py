@@ -75,11 +75,11 @@ def to_ocsf(stored: StoredRecord) -> dict[str, Any]:
     times = record.timestamps
     when = times.verified or times.applied or times.approved or stored.recorded_at
     status_id = 1 if record.outcome.succeeded else 2
-    user = {"email_addr": record.user, "name": record.user} if record.user else {
-        "name": record.subject
-    }
-    actor_user = (record.approval.approvers[0] if record.approval and record.approval.approvers
-                  else record.requested_by)
+    person = record.user
+    user = {"email_addr": person, "name": person} if person else {"name": record.subject}
+    # The actor is who authorised the change: its first approver, else who asked for it.
+    approvers = record.approval.approvers if record.approval else []
+    actor_user = approvers[0] if approvers else record.requested_by
     event: dict[str, Any] = {
         "class_uid": class_uid,
         "category_uid": 3,

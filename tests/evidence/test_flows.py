@@ -224,3 +224,54 @@ async def test_an_expired_request_records_every_change_it_asked_for(
         assert record.approval is not None and record.approval.approved is None
         assert record.timestamps.approved is None and record.timestamps.applied is None
         assert "nobody approved in time" in record.detail
+
+
+def test_publish_head_posts_the_verified_head_to_slack(
+    slack_emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from typer.testing import CliRunner
+
+    from cli.main import app as cli
+    from tests.evidence.records import record
+    from tests.evidence.service import evidence_api, signed_batch
+
+    monkeypatch.setenv("ARIZE_RUNBOOKS_SERVICE_KEY", SERVICE_KEY)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'chain.db'}"
+
+    async def append() -> None:
+        async with evidence_api(url) as (client, _):
+            body, headers = signed_batch([record(1), record(2)])
+            assert (await client.post("/evidence/records", json=body, headers=headers)).is_success
+
+    asyncio.run(append())
+    monkeypatch.setenv("ARIZE_RUNBOOKS_SLACK_BOT_TOKEN", "xoxb-evidence-test-token")
+    monkeypatch.setenv("ARIZE_RUNBOOKS_SLACK_BASE_URL", slack_emulator.base_url)
+    result = CliRunner().invoke(
+        cli, ["evidence", "publish-head", "--db", url, "--channel", "C-SECURITY"]
+    )
+    assert result.exit_code == 0, result.output
+    messages = slack_emulator.messages()["messages"]
+    posted = [m for m in messages if "Evidence chain" in m.get("text", "")]
+    assert len(posted) == 1
+    assert "Evidence chain head" in posted[0]["text"] and "row 2" in posted[0]["text"]
+    assert "2 record(s) verified" in posted[0]["text"]
+
+
+async def test_the_service_publishes_the_head_on_its_schedule(
+    prefect_harness: str, tmp_path: Path
+):
+    heads = tmp_path / "heads.jsonl"
+    settings = test_settings(
+        inbox_url=f"sqlite+aiosqlite:///{tmp_path / 'service.db'}",
+        prefect_api_url=prefect_harness,
+        evidence_head_file=heads,
+        evidence_head_every_hours=0.5 / 3600,  # every half second instead of daily
+    )
+    with WebhookServer(settings):
+        async with asyncio.timeout(30):
+            while True:  # polls a file: nothing to wait on
+                if len(heads.read_text().splitlines() if heads.exists() else []) >= 2:
+                    break
+                await asyncio.sleep(0.2)
+    published = [json.loads(line) for line in heads.read_text().splitlines()]
+    assert all(p["verified"] and p["seq"] == 0 for p in published)

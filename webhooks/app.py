@@ -149,6 +149,9 @@ def config_problems(settings: Settings, router: Router) -> list[str]:
     half = settings.slack_half_configured()
     if half:
         problems.append(half)
+    siem = settings.siem_half_configured()
+    if siem:
+        problems.append(siem)
     return problems
 
 

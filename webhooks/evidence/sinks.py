@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 HEC_PATH = "/services/collector/event"
 SYSLOG_APP = "arize-runbooks"
@@ -90,6 +90,25 @@ class SiemSettings(BaseModel):
         default=24.0, gt=0, description="How often the chain head is published."
     )
 
+    @field_validator("siem_syslog_address")
+    @classmethod
+    def _host_and_port(cls, value: str | None) -> str | None:
+        if value is not None:
+            host, _, port = value.rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"{value!r} is not host:port, e.g. siem.example:6514")
+        return value
+
+    def siem_half_configured(self) -> str | None:
+        """What is missing when only one of the HEC URL and token is set."""
+        if (self.siem_hec_url is None) == (self.siem_hec_token is None):
+            return None
+        missing = "TOKEN" if self.siem_hec_token is None else "URL"
+        return (
+            f"ARIZE_RUNBOOKS_SIEM_HEC_{missing} is not set but the other HEC setting is: "
+            "evidence events would not reach Splunk"
+        )
+
     def siem_sinks(self) -> list[Sink]:
         """The configured sinks, in a fixed order (their names key the outbox rows)."""
         sinks: list[Sink] = []
@@ -97,11 +116,6 @@ class SiemSettings(BaseModel):
             sinks.append(HecSink(self.siem_hec_url, self.siem_hec_token, self.siem_hec_index))
         if self.siem_syslog_address:
             host, _, port = self.siem_syslog_address.rpartition(":")
-            if not host or not port.isdigit():
-                raise ValueError(
-                    f"ARIZE_RUNBOOKS_SIEM_SYSLOG_ADDRESS={self.siem_syslog_address!r}: write "
-                    "host:port, e.g. siem.example:6514"
-                )
             context = None
             if self.siem_syslog_tls:
                 context = ssl.create_default_context(

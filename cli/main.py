@@ -11,6 +11,7 @@ from cli import (
     demo,
     doctor,
     emulator,
+    evidence,
     ha,
     inbox,
     run,
@@ -56,6 +57,7 @@ app.add_typer(access.app, name="access")
 app.add_typer(ha.app, name="ha")
 app.add_typer(account.app, name="account")
 app.add_typer(scim.app, name="scim")
+app.add_typer(evidence.app, name="evidence")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -17,9 +17,11 @@ from prefect.utilities.annotations import quote
 
 from blocks.policy import RunbookPolicy
 from core.approvals.requests import ApprovalDecision
+from core.evidence import Timestamps
 from core.planning.plan import NotConverged, Plan, PlanDrift, ensure_converged, ensure_no_drift
 from tasks.approvals.gate import ApprovalTimeout, announce_result, require_approval
 from tasks.approvals.storm import storm_hold
+from tasks.reporting.evidence import record_evidence, stamp
 from tasks.reporting.report import RunbookOutcome, RunStatus, publish_plan, write_report
 from tasks.steps import progress, throttle
 from tasks.steps.apply import ApplyFailed, apply_plan
@@ -96,6 +98,7 @@ async def execute_plan(
         NotConverged: verification found changes that did not take effect.
     """
     started = started or datetime.now(UTC)
+    times = Timestamps(requested=started)
 
     async def report(
         status: RunStatus,
@@ -105,9 +108,14 @@ async def execute_plan(
     ) -> RunbookOutcome:
         # quote: Prefect would otherwise walk every change and result, thousands on a large
         # plan, looking for futures to wait on.
-        return await write_report(
+        outcome = await write_report(
             quote(plan), status, trigger, started, quote(results), decision, notes
         )
+        hashes = await record_evidence(
+            quote(plan), status, trigger, times, quote(results), decision, notes,
+            slack=policy.approvals is not None,
+        )
+        return outcome.model_copy(update={"evidence": hashes})
 
     await publish_plan(quote(plan))
     progress.planned(plan)
@@ -124,6 +132,7 @@ async def execute_plan(
             decision = await require_approval(
                 plan, policy, trigger, protected=protected, held=held
             )
+            times.approved = stamp()
         except ApprovalTimeout as ex:
             await report(RunStatus.EXPIRED, notes=[str(ex), *ex.refused])
             await announce_result(plan, policy, f"Expired: {ex}")
@@ -135,6 +144,7 @@ async def execute_plan(
             )
             return outcome, []
     context = StepContext(credentials=policy.credentials, key_store=policy.key_store)
+    results: list[StepResult] = []
     try:
         if decision is not None:
             # Slots reserved before the gate have lapsed; the next ones are reserved while the
@@ -144,9 +154,12 @@ async def execute_plan(
         results = await apply_plan(
             plan, context, max_parallel=policy.max_parallel, rate_limit_name=policy.rate_limit
         )
+        times.applied = stamp()
         ensure_converged(await replan())
+        times.verified = stamp()
     except (PlanDrift, ApplyFailed, NotConverged) as ex:
-        applied = ex.results if isinstance(ex, ApplyFailed) else []
+        # What was applied before verification found a gap is in the report and the evidence.
+        applied = ex.results if isinstance(ex, ApplyFailed) else results
         await report(RunStatus.FAILED, applied, decision, notes=[str(ex)])
         await announce_result(plan, policy, f"Run failed; see the report. {ex}")
         raise

@@ -23,6 +23,10 @@ from webhooks import metrics as metrics_routes
 from webhooks.api import api_router
 from webhooks.approvals import SlackApprovalHandler, prefect_client_factory
 from webhooks.errors import InvalidSignature, WebhookError
+from webhooks.evidence import publish as evidence_publish
+from webhooks.evidence import router as evidence_routes
+from webhooks.evidence.delivery import SiemDelivery
+from webhooks.evidence.store import EvidenceStore
 from webhooks.forwarder import Forwarder
 from webhooks.inbox import Inbox
 from webhooks.metrics import DeliveryMetrics, Metrics
@@ -58,6 +62,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.inbox = inbox
         client = await stack.enter_async_context(prefect_client_factory(settings.prefect_api_url)())
         app.state.prefect_client = client
+        sinks = settings.siem_sinks()
+        app.state.evidence_store = EvidenceStore(inbox, [sink.name for sink in sinks])
+        siem = SiemDelivery(sinks) if sinks else None
+        if siem is not None:
+            stack.push_async_callback(siem.close)
+        if settings.evidence_head_channel or settings.evidence_head_file:
+            stack.push_async_callback(_cancel, evidence_publish.start_daily(settings, inbox))
         forwarder = Forwarder(
             inbox,
             app.state.router,
@@ -71,6 +82,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             client_retries=settings.prefect_client_retries,
             lease_seconds=settings.forwarder_lease_seconds,
             metrics=app.state.metrics,
+            siem=siem,
         )
         app.state.forwarder = forwarder
         app.state.forwarder_task = None
@@ -143,6 +155,9 @@ def config_problems(settings: Settings, router: Router) -> list[str]:
     half = settings.slack_half_configured()
     if half:
         problems.append(half)
+    siem = settings.siem_half_configured()
+    if siem:
+        problems.append(siem)
     return problems
 
 
@@ -192,6 +207,7 @@ def create_app(
     app.add_exception_handler(WebhookError, _webhook_error)
     app.add_middleware(DeliveryMetrics, metrics=app.state.metrics)
     app.include_router(api_router)
+    app.include_router(evidence_routes.router)
     app.include_router(health_routes.router)
     app.include_router(metrics_routes.router)
     app.include_router(scim_routes.router)

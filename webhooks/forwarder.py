@@ -41,6 +41,9 @@ from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
 from webhooks import pgtext
+from webhooks.evidence.delivery import SiemDelivery
+from webhooks.evidence.sinks import DeliveryFailed
+from webhooks.evidence.store import SIEM_SOURCE
 from webhooks.inbox import Inbox, InboxEvent
 from webhooks.routing import Router, Unroutable
 
@@ -135,6 +138,7 @@ class Forwarder:
             event. Far longer than a pass (a flow run is created in milliseconds).
         name: This forwarder's name in ``claimed_by`` (default: host, pid and a random tag).
         metrics: Where forward outcomes and lag are counted.
+        siem: Delivers the evidence chain's OCSF events (outbox rows of source ``siem``).
     """
 
     def __init__(
@@ -153,6 +157,7 @@ class Forwarder:
         lease_seconds: float = 60.0,
         name: str | None = None,
         metrics: Metrics | None = None,
+        siem: SiemDelivery | None = None,
     ) -> None:
         self.inbox = inbox
         self.router = router
@@ -167,6 +172,7 @@ class Forwarder:
         self.lease_seconds = lease_seconds
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.metrics = metrics
+        self.siem = siem
         self._wake = asyncio.Event()
         self._failures = 0  # consecutive passes that hit a transient failure
 
@@ -199,6 +205,9 @@ class Forwarder:
 
         async def one(event: InboxEvent) -> None:
             async with semaphore:
+                if event.source == SIEM_SOURCE:  # not a flow run: Prefect's state is moot
+                    await self._deliver_siem(event, summary)
+                    return
                 if prefect_down.is_set():
                     # No use knocking while Prefect is away; retry with the others later.
                     await self._retry(event, "not attempted: Prefect unreachable", summary)
@@ -219,6 +228,22 @@ class Forwarder:
         await self.inbox.mark_retry(event.id, error, at)
         summary.retrying.append(event.id)
         self._count("retry")
+
+    async def _deliver_siem(self, event: InboxEvent, summary: ForwardSummary) -> None:
+        try:
+            if self.siem is None:
+                raise DeliveryFailed("no SIEM sink is configured in this service", transient=True)
+            await self.siem.deliver(event)
+        except DeliveryFailed as exc:
+            if exc.transient:
+                await self._retry(event, str(exc), summary)
+                return
+            await self.inbox.mark_dead(event.id, str(exc))
+            summary.dead.append(event.id)
+            logger.warning("evidence event %s dead: %s", event.event_id, exc)
+            return
+        await self.inbox.mark_forwarded(event.id, event.event_type)
+        summary.forwarded.append(event.id)
 
     def _count(self, outcome: str, event: InboxEvent | None = None) -> None:
         if self.metrics is not None:

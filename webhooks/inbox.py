@@ -431,6 +431,19 @@ class Inbox:
                 await stack.enter_async_context(self._write_lock)
             yield await stack.enter_async_context(self._add_engine.begin())
 
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction for another table of the service (the evidence chain), so
+        its rows and the outbox rows they queue with :meth:`add_within` commit together."""
+        async with self._write_connection() as connection:
+            yield connection
+
+    async def add_within(
+        self, connection: AsyncConnection, events: Sequence[NewEvent]
+    ) -> list[tuple[InboxEvent, bool]]:
+        """:meth:`add` inside :meth:`transaction`: committed (or not) with the caller's rows."""
+        return await self._insert_batch(connection, events)
+
     async def _commit_batch(self, batch: Sequence[NewEvent]) -> list[tuple[InboxEvent, bool]]:
         """Insert and commit ``batch``; once more on a fresh connection if the first one was
         found dead before COMMIT was sent (so nothing of the batch can have been committed).

@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import Field
 
 from config.settings import RunbooksSettings
+from webhooks.evidence.sinks import SiemSettings
 from webhooks.sources import SOURCES, source_named
 
 __all__ = ["Settings", "default_inbox_url"]
@@ -28,7 +29,7 @@ def default_inbox_url() -> str:
     return f"sqlite+aiosqlite:///{Path.home() / '.arize-runbooks' / 'inbox.db'}"
 
 
-class Settings(RunbooksSettings, *_SOURCE_SETTINGS):  # type: ignore[misc]
+class Settings(RunbooksSettings, *_SOURCE_SETTINGS, SiemSettings):  # type: ignore[misc]
     """Settings of ``arize-runbooks serve``.
 
     Attributes are read from ``ARIZE_RUNBOOKS_<NAME>`` environment variables, e.g.

@@ -146,6 +146,7 @@ async def access_review(
         run_id=home,
         decisions=decided,
         remediation=_remediation_line(remediation, len(revoked)),
+        evidence=remediation.evidence if remediation else {},
     )
     files = await publish(record, spec.output_dir)
     return _outcome(review_id, home, review, decided, files, remediation)

@@ -37,6 +37,7 @@ ITEM_COLUMNS = [
     "decided_by",
     "decided_at",
     "source",
+    "evidence_hash",
 ]
 FINDING_COLUMNS = ["kind", "subject", "detail", "item_id"]
 
@@ -48,10 +49,13 @@ class CertificationRecord(BaseModel):
     run_id: str
     decisions: dict[str, Decision]
     remediation: str | None = None
+    #: The remediation's change key (``action:target``) → its evidence record's chain hash.
+    evidence: dict[str, str] = {}
 
     def item_rows(self) -> list[dict[str, str]]:
         """One row per grant, with its decision (empty while undecided)."""
         rows = []
+        hashes = {key.split(":", 1)[1]: digest for key, digest in self.evidence.items()}
         for item in self.review.items:
             decision = self.decisions.get(item.id)
             verdict = ""
@@ -70,6 +74,8 @@ class CertificationRecord(BaseModel):
                     "decided_by": decision.by if decision else "",
                     "decided_at": decision.at.isoformat(timespec="seconds") if decision else "",
                     "source": decision.source if decision else "",
+                    # The remediation plan names a revoked grant "<grant> of <subject>".
+                    "evidence_hash": hashes.get(f"{item.grant} of {item.subject}", ""),
                 }
             )
         return rows

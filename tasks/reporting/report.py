@@ -44,6 +44,10 @@ class RunbookOutcome(BaseModel):
     break_glass: bool = Field(default=False, description="Approved by break-glass.")
     api_calls: int = 0
     notes: list[str] = Field(default_factory=list)
+    evidence: dict[str, str] = Field(
+        default_factory=dict,
+        description="Change key → the chain hash of its evidence record (when evidence is on).",
+    )
 
 
 LOGGED_PLAN_LINES = 100

@@ -75,7 +75,7 @@ async def test_upgrade_from_empty_creates_the_schema_at_head(inbox_url: str) -> 
     columns, views, at = await _columns(inbox_url)
     assert {"source", "event_id", "status", "claimed_by", "lease_until", "content_key"} <= columns
     assert "dead_letters" in views
-    assert at == schema.head() == "0004_scim"
+    assert at == schema.head() == "0005_evidence"
 
 
 async def test_out_of_date_schema_is_refused_without_migrate(inbox_url: str) -> None:
@@ -105,14 +105,14 @@ async def test_replicas_migrating_at_once_all_succeed(inbox_url: str, tmp_path: 
     ]
     outputs = [(await p.communicate())[0].decode() for p in processes]
     assert [p.returncode for p in processes] == [0, 0, 0, 0], outputs
-    assert sum("migrated: empty -> 0004_scim" in o for o in outputs) == 1, outputs
-    assert sum("already at 0004_scim" in o for o in outputs) == 3, outputs
+    assert sum("migrated: empty -> 0005_evidence" in o for o in outputs) == 1, outputs
+    assert sum("already at 0005_evidence" in o for o in outputs) == 3, outputs
     # And the services' own start-up path, several at once in one process.
     inboxes = [Inbox(inbox_url) for _ in range(3)]
     await asyncio.gather(*(i.open() for i in inboxes))
     await asyncio.gather(*(i.close() for i in inboxes))
     _, _, at = await _columns(inbox_url)
-    assert at == "0004_scim"
+    assert at == "0005_evidence"
 
 
 async def test_pre_alembic_sqlite_inbox_is_adopted_without_losing_rows(tmp_path: Path) -> None:
@@ -123,7 +123,7 @@ async def test_pre_alembic_sqlite_inbox_is_adopted_without_losing_rows(tmp_path:
 
     result = await asyncio.to_thread(_cli, "inbox", "migrate", "--inbox-url", url)
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-    assert "empty -> 0004_scim" in result.output  # type: ignore[attr-defined]
+    assert "empty -> 0005_evidence" in result.output  # type: ignore[attr-defined]
 
     async with Inbox(url) as inbox:
         events = {e.id: e for e in await inbox.list(limit=10)}
@@ -144,9 +144,9 @@ async def test_inbox_migrate_cli_is_idempotent_and_stats_reads_the_result(
     inbox_url: str,
 ) -> None:
     first = await asyncio.to_thread(_cli, "inbox", "migrate", "--inbox-url", inbox_url)
-    assert first.exit_code == 0 and "empty -> 0004_scim" in first.output  # type: ignore[attr-defined]
+    assert first.exit_code == 0 and "empty -> 0005_evidence" in first.output  # type: ignore[attr-defined]
     second = await asyncio.to_thread(_cli, "inbox", "migrate", "--inbox-url", inbox_url)
-    assert second.exit_code == 0 and "already at 0004_scim" in second.output  # type: ignore[attr-defined]
+    assert second.exit_code == 0 and "already at 0005_evidence" in second.output  # type: ignore[attr-defined]
     stats = await asyncio.to_thread(
         _cli, "inbox", "stats", "--output", "json", "--inbox-url", inbox_url
     )
@@ -174,4 +174,5 @@ def test_migrations_ship_in_the_wheel(tmp_path: Path) -> None:
         "webhooks/migrations/versions/0002_claims.py",
         "webhooks/migrations/versions/0003_content_key.py",
         "webhooks/migrations/versions/0004_scim.py",
+        "webhooks/migrations/versions/0005_evidence.py",
     } <= names

@@ -28,6 +28,7 @@ from core.service_key import ENV_VAR as SERVICE_KEY_ENV
 from emulator.arize import ArizeEmulatorServer
 from emulator.slack import SlackEmulatorServer
 from emulator.threaded_server import ThreadedServer
+from tasks.reporting.evidence import SERVICE_URL_ENV as EVIDENCE_URL_ENV
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
@@ -161,6 +162,8 @@ class LocalStack:
             self.webhooks = ThreadedServer(self._webhook_app(), name="webhooks", lifespan="on")
             self.webhooks.start()
             self._stack.callback(self.webhooks.stop)
+            # The demo's runs keep evidence as deployment runs do: in this service's chain.
+            self._stack.enter_context(_environment({EVIDENCE_URL_ENV: self.webhooks.url}))
         except BaseException:
             self._stack.close()
             raise
@@ -214,6 +217,21 @@ class LocalStack:
 
 
 @contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` in this process's environment for the stack's life, then as they were."""
+    previous = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
 def prefect_client_environment(env: dict[str, str]) -> Iterator[None]:
     """Point this process's Prefect clients (every thread) and its subprocesses at ``env``.
 
@@ -224,16 +242,10 @@ def prefect_client_environment(env: dict[str, str]) -> Iterator[None]:
     import prefect.context
     from prefect.context import refresh_global_settings_context
 
-    previous_env = {key: os.environ.get(key) for key in env}
     previous_context = prefect.context.GLOBAL_SETTINGS_CONTEXT
-    os.environ.update(env)
-    refresh_global_settings_context()
-    try:
-        yield
-    finally:
-        for key, value in previous_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        prefect.context.GLOBAL_SETTINGS_CONTEXT = previous_context
+    with _environment(env):
+        refresh_global_settings_context()
+        try:
+            yield
+        finally:
+            prefect.context.GLOBAL_SETTINGS_CONTEXT = previous_context

@@ -50,6 +50,10 @@ POST_BATCH = 500
 _VERIFIED = "verified: a fresh plan after the apply found nothing left to change"
 
 
+SERVICE_URL_ENV = "ARIZE_RUNBOOKS_SERVICE_URL"
+"""The variable ``EvidenceSettings.service_url`` is read from (the settings' prefix + name)."""
+
+
 class EvidenceSettings(RunbooksSettings):
     """Where the workers post evidence (``ARIZE_RUNBOOKS_SERVICE_URL``)."""
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, GetCoreSchemaHandler, model_validator
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import core_schema
 
+from core.evidence import TriggerEvidence
 from core.service_key import ENV_VAR, ServiceKeyMissing, service_key, sign, verify
 
 #: Why a trigger was not believed: no signature, a wrong one, or no key here to check it with.
@@ -130,6 +131,15 @@ class Trigger(BaseModel):
     def from_webhook(self) -> bool:
         """Whether the run was started, or claims to be started, by a webhook."""
         return self.source not in LOCAL_SOURCES or bool(self.unverified_claim)
+
+    def evidence(self) -> TriggerEvidence:
+        """The trigger as an evidence record holds it: where from, and whether it was signed."""
+        return TriggerEvidence(
+            source=str(self.source),
+            event_id=self.event_id,
+            ticket=self.ticket,
+            signed=self.signature is not None and self.is_verified(),
+        )
 
     def describe(self) -> str:
         """One line for reports and approval messages."""

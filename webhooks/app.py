@@ -13,11 +13,13 @@ import functools
 import gc
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from core.evidence.expired import expired_request_records
 from webhooks import health as health_routes
 from webhooks import metrics as metrics_routes
 from webhooks.api import api_router
@@ -95,7 +97,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         if sweeper is not None and settings.slack_expiry_sweep_seconds > 0:
             task = asyncio.create_task(
-                _sweep_expired(sweeper, settings.slack_expiry_sweep_seconds),
+                _sweep_expired(
+                    sweeper, app.state.evidence_store, settings.slack_expiry_sweep_seconds
+                ),
                 name="slack-expiry-sweep",
             )
             stack.push_async_callback(_cancel, task)
@@ -123,13 +127,28 @@ def _freeze_startup_heap() -> None:
     gc.freeze()
 
 
-async def _sweep_expired(handler: SlackApprovalHandler, every: float) -> None:
-    """Mark timed-out approval messages of suspended runs, forever, every ``every`` seconds."""
+async def sweep_expired_once(
+    handler: SlackApprovalHandler, evidence: EvidenceStore, *, since: datetime | None = None
+) -> int:
+    """Mark the timed-out approval messages of suspended runs (ended after ``since``), and
+    record their expiry as evidence (no flow code ran to do either); the number marked."""
+    marked = await handler.sweep_expired(since=since)
+    records = [record for request in marked for record in expired_request_records(request)]
+    if records:
+        # Stable record ids: a replica that swept the same request appends nothing new.
+        await evidence.append(records)
+    if marked:
+        logger.info("marked %d expired approval message(s)", len(marked))
+    return len(marked)
+
+
+async def _sweep_expired(
+    handler: SlackApprovalHandler, evidence: EvidenceStore, every: float
+) -> None:
+    """:func:`sweep_expired_once`, forever, every ``every`` seconds."""
     while True:
         try:
-            marked = await handler.sweep_expired()
-            if marked:
-                logger.info("marked %d expired approval message(s)", len(marked))
+            await sweep_expired_once(handler, evidence)
         except Exception:  # a failed sweep must not end the loop; the next one retries
             logger.warning("expiry sweep failed", exc_info=True)
         await asyncio.sleep(every)

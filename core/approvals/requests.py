@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from core.approvals.rules import ApprovalPolicy
+from core.evidence.record import TriggerEvidence
 
 REQUEST_KEY_PREFIX = "approval-request-"
 VOTE_KEY_PREFIX = "vote-"
@@ -62,6 +64,16 @@ class ApprovalRequest(BaseModel):
     )
     channel: str | None = None
     message_ts: str | None = None
+    changes: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description=(
+            "The destructive typed changes, as planned (ids and names, never a secret): what "
+            "the evidence of a request that expires with no flow code running records."
+        ),
+    )
+    trigger_evidence: TriggerEvidence | None = Field(
+        default=None, description="The trigger as the evidence records it (source, signed)."
+    )
 
     @property
     def quorum(self) -> int:

@@ -198,6 +198,8 @@ async def _ask(
         protected=protected,
         plan_hash=plan.hash,
         destructive=[change.describe() for change in plan.destructive],
+        changes=[change.model_dump(mode="json") for change in plan.destructive],
+        trigger_evidence=trigger.evidence(),
         counts=plan.counts(),
         timeout_seconds=timeout,
         expires_at=CLOCK.now() + timedelta(seconds=timeout),

@@ -32,7 +32,6 @@ from core.evidence import (
     EvidenceOutcome,
     EvidenceRecord,
     Timestamps,
-    TriggerEvidence,
 )
 from core.planning.changes import Change
 from core.planning.plan import Plan
@@ -115,10 +114,7 @@ def build_records(
         )
     elif status is RunStatus.EXPIRED:
         approval = ApprovalEvidence(approved=None, channel=channel, refused=notes or [])
-    signed = trigger.signature is not None and trigger.is_verified()
-    trigger_evidence = TriggerEvidence(
-        source=str(trigger.source), event_id=trigger.event_id, ticket=trigger.ticket, signed=signed
-    )
+    trigger_evidence = trigger.evidence()
     entries: list[tuple[Change, EvidenceOutcome, str, str | None]] = []
     if status in (RunStatus.COMPLETED, RunStatus.FAILED):
         by_key = {change.key: change for change in plan.changes}

@@ -31,6 +31,8 @@ from prefect.states import State
 from blocks.slack import SlackApprovals
 from core.approvals.requests import ApprovalRequest
 from core.approvals.rules import ApprovalPolicy
+from core.evidence import TriggerEvidence
+from core.planning.changes import DeleteUser, RevokeKey
 from emulator.slack import SlackEmulatorServer
 from emulator.slack.interactions import SignedRequest, build_click
 from tasks.approvals.answer import ApprovalAnswer
@@ -163,6 +165,17 @@ def request_fields(**overrides: Any) -> dict[str, Any]:
         "protected": ["lee.leaver@acme.example"],
         "plan_hash": uuid.uuid4().hex * 2,
         "destructive": ["Revoke API key 'lee-laptop'", "Delete user lee.leaver@acme.example"],
+        "changes": [
+            RevokeKey(
+                target="API key 'lee-laptop'", destructive=True,
+                api_key_id="key-1", name="lee-laptop", key_type="USER",
+            ).model_dump(mode="json"),
+            DeleteUser(
+                target="lee.leaver@acme.example", destructive=True,
+                user_id="user-lee", email="lee.leaver@acme.example",
+            ).model_dump(mode="json"),
+        ],
+        "trigger_evidence": TriggerEvidence(source="okta", event_id="evt-1", signed=True),
         "counts": {"revoke api key": 1, "delete user": 1},
     }
     fields.update(overrides)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from prefect.client.orchestration import get_client
 
+from core.approvals.requests import ApprovalRequest
+from core.evidence.expired import expired_request_records
 from emulator.slack import SlackEmulatorServer
 from emulator.slack.interactions import block_actions_payload, sign_payload
-from tasks.approvals.store import read_votes
+from tasks.approvals.store import read_request, read_votes
 from tests.approvals.conftest import (
     ALICE,
     APPLIED,
@@ -244,14 +247,26 @@ async def test_stale_plan_and_other_gate_clicks_are_refused(
     assert "already decided" in told
 
 
+async def _request_of(run: GatedRun) -> ApprovalRequest:
+    async with get_client() as client:
+        request = await read_request(client, run.run_id, run.gate)
+    assert request is not None
+    return request
+
+
 async def test_sweeper_marks_gates_nobody_marked(
     gated_run: Callable[..., GatedRun],
     slack_emulator: SlackEmulatorServer,
     prefect_harness: str,
+    tmp_path: Path,
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
+    from core.evidence import EvidenceOutcome
+    from webhooks.app import sweep_expired_once
     from webhooks.approvals import SlackApprovalHandler, prefect_client_factory
+    from webhooks.evidence.store import EvidenceStore, chain_rows, stored_record
+    from webhooks.inbox import Inbox
 
     since = datetime.now(UTC) - timedelta(seconds=1)
     silent = gated_run(timeout=3, mark_on_timeout=False)
@@ -266,11 +281,24 @@ async def test_sweeper_marks_gates_nobody_marked(
         slack_base_url=slack_emulator.base_url,
         prefect_client=prefect_client_factory(prefect_harness),
     )
-    swept = await handler.sweep_expired(since=since)
-    assert [r.gate for r in swept] == [silent.gate]
-    assert buttons(silent.message()) == []
-    assert "Expired" in str(silent.message()["blocks"])
-    assert await handler.sweep_expired(since=since) == []
+    async with Inbox(f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}") as inbox:
+        evidence = EvidenceStore(inbox)
+        assert await sweep_expired_once(handler, evidence, since=since) == 1
+        assert buttons(silent.message()) == []
+        assert "Expired" in str(silent.message()["blocks"])
+        assert await sweep_expired_once(handler, evidence, since=since) == 0
+        # A replica sweeping the same request again appends nothing new.
+        await evidence.append(expired_request_records(await _request_of(silent)))
+        chain = [stored_record(row).record async for row in chain_rows(inbox.engine)]
+    # No flow code ran to record the expiry: the sweep did, one record per destructive change.
+    assert [(r.action, r.outcome) for r in chain] == [
+        ("revoke-key", EvidenceOutcome.EXPIRED),
+        ("delete-user", EvidenceOutcome.EXPIRED),
+    ]
+    assert {r.run_id for r in chain} == {silent.run_id}
+    assert chain[1].change["email"] == "lee.leaver@acme.example"
+    assert chain[0].trigger.source == "okta" and chain[0].trigger.signed
+    assert chain[0].approval is not None and chain[0].approval.approved is None
     assert slack_emulator.state.find_message(ts=marked.ts).updates == 1  # type: ignore[union-attr]
     # The suspended run had no code left to write its report: the sweep wrote it, once.
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId

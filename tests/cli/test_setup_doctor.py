@@ -189,10 +189,18 @@ def test_doctor_counts_deployments_as_the_ui_lists_them(healthy, cli):
             return len([d for d in await client.read_deployments()
                         if d.work_pool_name == "arize-runbooks"])
 
+    from flows.registry import REGISTRY
+
     detail = rows(doctor(cli))["prefect/deployments"]["detail"]
 
-    # Old main said "7 runbooks deployed" while the UI listed 9.
-    assert detail.startswith(f"{asyncio.run(listed())} deployments (7 runbooks")
+    # Old main said "7 runbooks deployed" while the UI listed 9: every deployment is counted,
+    # the runbooks of the registry among them.
+    listed_now = asyncio.run(listed())
+    assert listed_now > len(REGISTRY)
+    assert detail == (
+        f"{listed_now} deployments ({len(REGISTRY)} runbooks, "
+        f"{listed_now - len(REGISTRY)} helper flows)"
+    )
 
 
 def test_doctor_finds_a_missing_service_key(healthy, cli, monkeypatch, tmp_path):

@@ -79,7 +79,12 @@ async def test_metrics_and_stats_follow_events_as_they_arrive(
             async def forwarded_three() -> dict[Any, float] | None:
                 figures = await _metrics(http)
                 done = _get(figures, "arize_webhook_forward_attempts_total", outcome="forwarded")
-                return figures if done >= 3 else None
+                # The attempt is counted as it succeeds; the inbox's row is marked a commit
+                # later (its gauges read the database): wait for both, not for a moment.
+                stored = _get(
+                    figures, "arize_webhook_inbox_events", source="generic", status="forwarded"
+                )
+                return figures if done >= 3 and stored >= 3 else None
 
             after = await eventually(forwarded_three, within=60, interval=0.3)
     assert _get(after, "arize_webhook_deliveries_total", source="generic", status="202") == 4

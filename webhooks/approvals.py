@@ -35,6 +35,7 @@ from prefect.exceptions import ObjectNotFound
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from core.approvals.decision import current_verdict
 from core.approvals.requests import ApprovalDecision, ApprovalRequest
 from core.approvals.rules import (
     Outcome,
@@ -42,7 +43,6 @@ from core.approvals.rules import (
     Vote,
     VoteChannel,
     Voter,
-    evaluate,
     held_refusal,
     refusal,
 )
@@ -58,13 +58,13 @@ from tasks.approvals.slack_blocks import (
     expired_message,
 )
 from tasks.approvals.store import (
+    PrefectVoteStore,
     claim_expiry,
     read_request,
     read_votes,
     record_vote,
     sign_vote,
     unanswered_requests,
-    vote_is_authentic,
 )
 from tasks.reporting.report import expired_report, report_key
 
@@ -451,19 +451,10 @@ class SlackApprovalHandler(SlackInteraction[Click, ClickResult]):
                 approved=False, approver=click.user_id, approvers=[click.user_id]
             )
         else:
-            votes = await read_votes(prefect, click.run_id, click.gate)
-            verdict = evaluate(
-                request.policy,
-                votes,
-                Subjects.of(request.protected, request.requested_by),
+            verdict = await current_verdict(
+                request,
                 await resolve_directory(request.policy, slack),
-                plan_hash=request.plan_hash,
-                held=request.held is not None,
-                authentic={
-                    i
-                    for i, v in enumerate(votes)
-                    if vote_is_authentic(click.run_id, click.gate, v)
-                },
+                PrefectVoteStore(prefect, click.run_id),
             )
             if verdict.outcome is not Outcome.APPROVED:
                 needed = "a break-glass approval" if request.held else f"{request.quorum} needed"

@@ -42,6 +42,9 @@ from flows.saml_role_mapping.spec import SamlRoleMappingSpec
 from flows.time_bound_access.grant import grant_temporary_access
 from flows.time_bound_access.plan import plan_grant
 from flows.time_bound_access.spec import GrantTemporaryAccessSpec
+from flows.update_user_profile.flow import update_user_profile
+from flows.update_user_profile.plan import plan_update_user_profile
+from flows.update_user_profile.spec import UpdateUserProfileSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -247,6 +250,18 @@ REGISTRY: tuple[Runbook, ...] = (
             collision_strategy="ENQUEUE",
         ),
         in_demo=False,  # the demo's runbooks change the account the example files describe
+    ),
+    Runbook(
+        name="update-user-profile",
+        summary="Give an Arize user the display name their identity provider has.",
+        flow=update_user_profile,
+        spec=UpdateUserProfileSpec,
+        planner=plan_update_user_profile,
+        destructive=frozenset(),  # a rename takes nothing away: never gated
+        deployment=Deployment(
+            description="Rename a user from an identity provider's profile change (SCIM).",
+            tags=("arize", "jml"),
+        ),
     ),
 )
 """Every runbook, in the order the demo runs them (each builds on the one before)."""

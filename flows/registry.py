@@ -30,6 +30,9 @@ from flows.offboard_user.spec import OffboardUserSpec
 from flows.onboard_team.flow import onboard_team
 from flows.onboard_team.plan import plan_onboard_team
 from flows.onboard_team.spec import OnboardTeamSpec
+from flows.restore_user.flow import restore_user
+from flows.restore_user.plan import plan_restore_user
+from flows.restore_user.spec import RestoreUserSpec
 from flows.restrict_project.flow import restrict_project
 from flows.restrict_project.plan import plan_restrict_project
 from flows.restrict_project.spec import RestrictProjectSpec
@@ -42,6 +45,9 @@ from flows.saml_role_mapping.spec import SamlRoleMappingSpec
 from flows.time_bound_access.grant import grant_temporary_access
 from flows.time_bound_access.plan import plan_grant
 from flows.time_bound_access.spec import GrantTemporaryAccessSpec
+from flows.update_user_profile.flow import update_user_profile
+from flows.update_user_profile.plan import plan_update_user_profile
+from flows.update_user_profile.spec import UpdateUserProfileSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -190,7 +196,9 @@ REGISTRY: tuple[Runbook, ...] = (
         flow=offboard_user,
         spec=OffboardUserSpec,
         planner=plan_offboard_user,
-        destructive=frozenset({Action.REVOKE_KEY, Action.DELETE_USER}),
+        destructive=frozenset(
+            {Action.REVOKE_KEY, Action.DELETE_USER, Action.UNBIND_ROLE, "leave-organization"}
+        ),
         deployment=Deployment(
             description="Offboard a leaver from an HR or identity webhook.",
             tags=("arize", "jml"),
@@ -247,6 +255,31 @@ REGISTRY: tuple[Runbook, ...] = (
             collision_strategy="ENQUEUE",
         ),
         in_demo=False,  # the demo's runbooks change the account the example files describe
+    ),
+    Runbook(
+        name="update-user-profile",
+        summary="Give an Arize user the display name their identity provider has.",
+        flow=update_user_profile,
+        spec=UpdateUserProfileSpec,
+        planner=plan_update_user_profile,
+        destructive=frozenset(),  # a rename takes nothing away: never gated
+        deployment=Deployment(
+            description="Rename a user from an identity provider's profile change (SCIM).",
+            tags=("arize", "jml"),
+        ),
+    ),    Runbook(
+        name="restore-user",
+        summary="Give a reactivated person what they had when they left, minus what was revoked.",
+        flow=restore_user,
+        spec=RestoreUserSpec,
+        planner=plan_restore_user,
+        # Gated when the spec asks (require_approval, the default): access coming back.
+        destructive=frozenset({Action.SET_ORG_ROLE, Action.SET_SPACE_ROLE, Action.BIND_ROLE}),
+        deployment=Deployment(
+            description="Restore a reactivated person's access from their snapshot (SCIM).",
+            tags=("arize", "jml"),
+        ),
+        in_demo=False,  # needs an access snapshot, which an offboarding with a kept account takes
     ),
 )
 """Every runbook, in the order the demo runs them (each builds on the one before)."""

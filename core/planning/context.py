@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from arize_admin import AsyncArizeAdmin
 from core.keys import KeyReader
@@ -29,6 +29,8 @@ class PlanContext:
     """saml-role-mapping: group → role id as the last run published it."""
     review_id: str | None = None
     """access-review: the review this plan belongs to (default: the spec's)."""
+    access_snapshot: Mapping[str, Any] | None = None
+    """restore-user: what offboard-user saved of the person before taking it away (JSON)."""
 
     def key_reader(self, runbook: str) -> KeyReader:
         """The key store, for a planner that cannot plan without it.

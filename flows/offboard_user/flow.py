@@ -6,9 +6,12 @@ from datetime import UTC, datetime
 
 from prefect import flow
 
+import flows.offboard_user.steps  # noqa: F401  (registers the leave-organization step)
 from flows.engine import execute_plan, load_policy, resolve_trigger
 from flows.offboard_user.audit import build_record, write_audit_record
 from flows.offboard_user.plan import OffboardPlan, plan_offboard_user
+from flows.offboard_user.snapshot import from_inventory
+from flows.offboard_user.snapshot_store import save_snapshot
 from flows.offboard_user.spec import OffboardUserSpec
 from tasks.planner import planning_task
 from tasks.reporting.report import RunbookOutcome, RunStatus
@@ -27,6 +30,10 @@ async def offboard_user(
     policy: str = "default",
 ) -> RunbookOutcome:
     """Offboard a leaver: revoke their API keys, delete (block) the user, write the audit record.
+
+    Before anything changes, what they had (bindings, with the organizations of their spaces)
+    is saved as their access snapshot; with ``spec.keep_account`` the account is emptied
+    instead of deleted, so restore-user can give that access back on a reactivation.
 
     The plan inventories everything the person has (account role, role bindings, user API keys,
     service keys they created). Revoking and deleting are destructive, so the run waits for an
@@ -56,6 +63,9 @@ async def offboard_user(
 
     plan = await replan()
     protected = [plan.inventory.email] if plan.inventory.email else []
+    if plan.inventory.found and plan.changes and not dry_run:
+        # Before anything is taken away: what they had, for a reactivation (restore-user).
+        await save_snapshot(from_inventory(plan.inventory, spec.idp_groups))
     outcome, results = await execute_plan(
         plan,
         replan,

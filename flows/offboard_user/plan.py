@@ -27,10 +27,11 @@ from arize_admin import (
     User,
     UserStatus,
 )
-from core.planning.changes import DeleteUser, RevokeKey
+from core.planning.changes import DeleteUser, RevokeKey, UnbindRole
 from core.planning.context import PlanContext
 from core.planning.plan import Plan, SpecError
 from flows.offboard_user.spec import OffboardUserSpec
+from flows.offboard_user.suspend import LeaveOrganization
 
 RUNBOOK = "offboard-user"
 
@@ -40,7 +41,9 @@ PROJECT_LOOKUPS = 10
 T = TypeVar("T")
 
 # Stages: keys stop working before the account goes, so a failed delete leaves no live key.
+# Keeping the account (a reactivatable leaver), its bindings go, then its organizations.
 REVOKE_KEYS, DELETE = range(2)
+UNBIND, LEAVE_ORGS = 1, 2
 
 
 class KeyRecord(BaseModel):
@@ -65,6 +68,10 @@ class BindingRecord(BaseModel):
     resource: str = Field(description="Space name, or space/project for a project.")
     role_id: str
     role: str
+    role_predefined: bool = False
+    space_id: str | None = Field(default=None, description="The space, or the project's space.")
+    organization_id: str | None = Field(default=None, description="That space's organization.")
+    organization: str | None = None
 
 
 class Inventory(BaseModel):
@@ -177,6 +184,7 @@ async def take_inventory(client: AsyncArizeAdmin, spec: OffboardUserSpec) -> Inv
     spaces = {s.id: s for s in space_list}
     orgs = {o.id: o.name for o in org_list}
     roles = {r.id: r.name for r in role_list}
+    predefined = {r.id for r in role_list if r.is_predefined}
     # Listed per space: a space-scoped list with a creator filter is what the API documents.
     per_space, projects = await asyncio.gather(
         asyncio.gather(
@@ -208,6 +216,7 @@ async def take_inventory(client: AsyncArizeAdmin, spec: OffboardUserSpec) -> Inv
                 space_name = spaces[space_id].name if space_id in spaces else "?"
                 label = f"{space_name}/{project.name}" if project else b.resource_id
             binding_space_ids.add(space_id)
+            org_id = spaces[space_id].organization_id if space_id in spaces else None
             bindings.append(
                 BindingRecord(
                     id=b.id,
@@ -216,6 +225,10 @@ async def take_inventory(client: AsyncArizeAdmin, spec: OffboardUserSpec) -> Inv
                     resource=label,
                     role_id=b.role_id,
                     role=roles.get(b.role_id, b.role_id),
+                    role_predefined=b.role_id in predefined,
+                    space_id=space_id or None,
+                    organization_id=org_id,
+                    organization=orgs.get(org_id or ""),
                 )
             )
 
@@ -333,6 +346,9 @@ def build_plan(spec: OffboardUserSpec, inventory: Inventory) -> OffboardPlan:
                 f"{email}; it acts as its own bot user and keeps working; kept "
                 "(set revoke_service_keys to revoke it)"
             )
+    if spec.keep_account:
+        _plan_emptying(plan, inventory)
+        return plan
     for binding in inventory.bindings:
         plan.notes.append(
             f"{binding.resource_type} binding {binding.role} on {binding.resource}: "
@@ -350,6 +366,42 @@ def build_plan(spec: OffboardUserSpec, inventory: Inventory) -> OffboardPlan:
         )
     )
     return plan
+
+
+def _plan_emptying(plan: OffboardPlan, inventory: Inventory) -> None:
+    """Keep the account, take everything else: each binding, then each organization (which
+    also takes the space memberships a binding does not show). The re-plan that verifies finds
+    no binding and no key, so it plans nothing: converged."""
+    email = inventory.email or ""
+    user_id = inventory.user_id or ""
+    for binding in inventory.bindings:
+        plan.changes.append(
+            UnbindRole(
+                target=f"{binding.role} on {binding.resource} ({binding.resource_type}) of {email}",
+                binding_id=binding.id,
+                user_id=user_id,
+                destructive=True,
+                stage=UNBIND,
+                reason="account kept for a reactivation; access removed",
+            )
+        )
+    orgs = {b.organization_id: b.organization for b in inventory.bindings if b.organization_id}
+    for org_id, name in sorted(orgs.items()):
+        plan.changes.append(
+            LeaveOrganization(
+                target=f"{email} in {name or org_id}",
+                org_id=org_id,
+                user_id=user_id,
+                destructive=True,
+                stage=LEAVE_ORGS,
+                reason="leaves the organization and every space in it",
+            )
+        )
+    plan.notes.append(
+        f"the account of {email} is kept, empty, so the identity provider can reactivate it "
+        "(Arize cannot re-invite a deleted user); what they had is in the access snapshot"
+    )
+    plan.notes.extend(inventory.limits)
 
 
 async def _refuse_unsafe(

@@ -20,6 +20,17 @@ class OffboardUserSpec(SpecModel):
         default=False,
         description="Also revoke service keys they created (default: reported, kept).",
     )
+    keep_account: bool = Field(
+        default=False,
+        description="Take away every binding, membership and personal key but keep the emptied "
+        "account, so the person can be reactivated (an identity provider's deactivation). "
+        "Arize cannot re-invite a deleted user: off deletes the account for good.",
+    )
+    idp_groups: list[str] = Field(
+        default_factory=list,
+        description="The person's identity-provider groups as they leave (SCIM fills it in); "
+        "kept in the access snapshot, so a reactivation can leave out a group left since.",
+    )
     audit_dir: str | None = Field(
         default=None,
         description="Directory for the JSON audit record; none: the Prefect artifact only.",

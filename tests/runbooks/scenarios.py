@@ -95,5 +95,8 @@ NOT_SHARED: dict[str, str] = {
     "tests/runbooks/test_access_review.py covers its dry run, gate and faults",
     "grant-temporary-access": "always gated, answers with a grant record and schedules its own "
     "revoke deployment; tests/runbooks/test_grant_temporary_access.py covers its gate",
+    "restore-user": "plans from the access snapshot an offboarding with a kept account saved "
+    "in Prefect, which the demo account has none of; tests/scim/test_reactivation.py covers "
+    "its gate, its rerun and what it leaves out",
 }
 """Runbooks the shared suite cannot drive through their example, and why."""

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from arize_admin import AsyncArizeAdmin
-from core.planning.changes import DeleteUser, InviteUser, SetSpaceRole
+from core.planning.changes import DeleteUser, InviteUser, SetSpaceRole, UnbindRole
 from core.planning.context import PlanContext
 from emulator.arize import create_app
 from flows.registry import BY_NAME
@@ -63,7 +63,8 @@ async def test_okta_joiner_and_leaver_plan_the_right_arize_changes(
     }
     assert ("nia.new@acme.example", "general", "MEMBER") in granted
 
-    # Lee leaves: Okta deactivates; offboard-user would delete the user, behind its gate.
+    # Lee leaves: Okta deactivates; offboard-user would empty the account (kept, so Lee can be
+    # reactivated), behind its gate.
     before = len(await scim.events())
     off = await http.patch(
         f"{SCIM}/Users/{lee.json()['id']}",
@@ -72,9 +73,10 @@ async def test_okta_joiner_and_leaver_plan_the_right_arize_changes(
     assert off.status_code == 204
     [(kind, plan)] = await _plans(scim, arize, before)
     assert kind == "user.deactivated"
-    deletes = [c for c in plan.changes if isinstance(c, DeleteUser)]
-    assert [c.email for c in deletes] == ["lee.leaver@acme.example"]
-    assert all(c.destructive for c in deletes)
+    assert not [c for c in plan.changes if isinstance(c, DeleteUser)]
+    unbinds = {c.binding_id for c in plan.changes if isinstance(c, UnbindRole)}
+    assert unbinds == {b.id for b in plan.inventory.bindings} and unbinds
+    assert plan.changes and all(c.destructive for c in plan.changes)
 
 
 async def test_group_push_plans_the_groups_space_role(scim: Scim, arize: AsyncArizeAdmin) -> None:
@@ -97,36 +99,21 @@ async def test_group_push_plans_the_groups_space_role(scim: Scim, arize: AsyncAr
     assert roles == [("nia.new@acme.example", "fraud-ops", "Space Editor")]
 
 
-async def test_reactivation_plans_what_joining_planned(scim: Scim, arize: AsyncArizeAdmin) -> None:
-    """Deactivated, then reactivated: the runbooks plan the same invitation and the same space
-    roles in Arize as when the person first joined through the IdP."""
+async def test_reactivation_plans_the_invitation_when_arize_has_no_account(
+    scim: Scim, arize: AsyncArizeAdmin
+) -> None:
+    """Deactivated, then reactivated: restore-user is planned; with no account in Arize (and
+    no snapshot, since nothing ran here) it plans the invitation again."""
     http = scim.http
     created = await http.post(f"{SCIM}/Users", json=user_body("nia.new@acme.example"))
     user_id = created.json()["id"]
-    await http.post(
-        f"{SCIM}/Groups",
-        json={
-            "schemas": [GROUP_SCHEMA],
-            "displayName": "arize-space-editors",
-            "members": [{"value": user_id}],
-        },
-    )
-
-    def effects(plans: list[tuple[str, Any]]) -> list[tuple[str, str, str]]:
-        found = []
-        for _, plan in plans:
-            for change in plan.changes:
-                if isinstance(change, InviteUser):
-                    found.append(("invite", change.email, change.account_role))
-                elif isinstance(change, SetSpaceRole):
-                    found.append((change.space, change.email, change.role))
-        return sorted(found)
-
-    joined = effects(await _plans(scim, arize))
-    assert ("fraud-ops", "nia.new@acme.example", "Space Editor") in joined
     off = patch({"op": "replace", "value": {"active": False}})
     await http.patch(f"{SCIM}/Users/{user_id}", json=off)
     before = len(await scim.events())
     on = patch({"op": "replace", "value": {"active": True}})
     await http.patch(f"{SCIM}/Users/{user_id}", json=on)
-    assert effects(await _plans(scim, arize, before)) == joined
+    [(kind, plan)] = await _plans(scim, arize, before)
+    assert kind == "user.reactivated" and plan.runbook == "restore-user"
+    assert [(c.email, c.account_role) for c in plan.changes if isinstance(c, InviteUser)] == [
+        ("nia.new@acme.example", "MEMBER")
+    ]

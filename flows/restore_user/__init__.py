@@ -1,0 +1,1 @@
+"""The restore-user runbook: its spec, its planner and its flow."""

@@ -1,0 +1,1 @@
+"""The update-user-profile runbook: its spec, its planner and its flow."""

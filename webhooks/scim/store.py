@@ -429,7 +429,8 @@ class ScimStore(AsyncScimStorage):
         """Work out what the runbooks must do about this write and record it in the outbox."""
         rejoined: list[Change] = []
         if resource_type == "User":
-            memberships = await self._groups_of(connection, resource_id)
+            # A User just created has a fresh id no Group can name yet: no query for it.
+            memberships = [] if before is None else await self._groups_of(connection, resource_id)
             found = user_change(before, after, sorted(name for _, _, name in memberships))
             if found is not None and found[0] == "user.reactivated" and after is not None:
                 rejoined = _rejoins(resource_id, version, after, memberships)

@@ -250,7 +250,9 @@ class ScimStore(AsyncScimStorage):
                 detail=f"a {resource_type.name} with this userName already exists"
             ) from None
         self._committed(changes)
-        stored = resource.model_copy(deep=True)
+        # The handler's own model, validated from this request and not used by it after this
+        # call: completed in place rather than deep-copied (a copy per write, ~0.1 ms each).
+        stored = resource
         stored.id = resource_id
         stored.meta = Meta(
             resource_type=resource_type.name,
@@ -310,7 +312,7 @@ class ScimStore(AsyncScimStorage):
                 detail=f"a {resource_type.name} with this userName already exists"
             ) from None
         self._committed(changes)
-        stored = resource.model_copy(deep=True)
+        stored = resource  # the handler's patched or replaced copy: completed in place
         stored.meta = Meta(
             resource_type=resource_type.name,
             created=row.created,

@@ -30,6 +30,7 @@ from scim2_models import (
     Resource,
     ResourceType,
     ResponseParameters,
+    SCIMException,
     ScimFilter,
     SearchRequest,
     UniquenessException,
@@ -67,6 +68,17 @@ class Change:
     event_type: str
     payload: dict[str, Any]
 
+
+@dataclass(frozen=True)
+class _Creation:
+    """A resource to insert, as its ``scim_resources`` row."""
+
+    resource_type: str
+    row: dict[str, Any]
+
+
+#: Most creations committed in one transaction.
+_MAX_BATCH = 100
 
 #: The changes committed while serving the current request, for the request log and the
 #: publisher. Set by the route for each request.
@@ -142,6 +154,9 @@ class ScimStore(AsyncScimStorage):
         self._new_id = new_id
         # SQLite has one writer: queue the writes here rather than fail on "database is locked".
         self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        # Creations waiting for the next group commit, and the task committing them.
+        self._creations: list[tuple[_Creation, asyncio.Future[list[Change]]]] = []
+        self._creator: asyncio.Task[None] | None = None
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -227,28 +242,24 @@ class ScimStore(AsyncScimStorage):
         now = _now()
         resource_id = self._new_id()
         body = _body(resource)
-        try:
-            async with self._transaction() as connection:
-                if isinstance(resource, Group):
-                    await self._check_members(connection, body)
-                await connection.execute(
-                    insert(tables.resources).values(
-                        resource_type=resource_type.name,
-                        id=resource_id,
-                        version=1,
-                        body=body,
-                        created=now,
-                        last_modified=now,
-                        **_keys(resource, body),
-                    )
-                )
-                changes = await self._changes(
-                    connection, resource_type.name, resource_id, 1, None, body
-                )
-        except IntegrityError:
-            raise UniquenessException(
-                detail=f"a {resource_type.name} with this userName already exists"
-            ) from None
+        creation = _Creation(
+            resource_type.name,
+            {
+                "resource_type": resource_type.name,
+                "id": resource_id,
+                "version": 1,
+                "body": body,
+                "created": now,
+                "last_modified": now,
+                **_keys(resource, body),
+            },
+        )
+        future: asyncio.Future[list[Change]] = asyncio.get_running_loop().create_future()
+        self._creations.append((creation, future))
+        if self._creator is None or self._creator.done():
+            self._creator = asyncio.create_task(self._create_queued(), name="scim-create")
+        # Shielded: an IdP hanging up must not cancel the commit other requests wait on.
+        changes = await asyncio.shield(future)
         self._committed(changes)
         # The handler's own model, validated from this request and not used by it after this
         # call: completed in place rather than deep-copied (a copy per write, ~0.1 ms each).
@@ -261,6 +272,76 @@ class ScimStore(AsyncScimStorage):
             version=_version_tag(1),
         )
         return stored
+
+    async def _create_queued(self) -> None:
+        """Commit the queued creations, up to ``_MAX_BATCH`` per transaction: one commit (and,
+        on SQLite, one turn of the write lock) for all the creations waiting meanwhile, as the
+        inbox does for deliveries. Each request is still answered only after its commit."""
+        while self._creations:
+            batch = self._creations[:_MAX_BATCH]
+            self._creations = self._creations[_MAX_BATCH:]
+            await self._create_isolating(batch)
+
+    async def _create_isolating(self, batch: list[tuple[_Creation, asyncio.Future[Any]]]) -> None:
+        """Commit ``batch`` and settle its futures. A duplicate (the unique userName) fails the
+        whole transaction: each half is then committed on its own, down to the duplicate,
+        which alone gets its 409."""
+        try:
+            async with self._transaction() as connection:
+                outcomes = [await self._insert(connection, creation) for creation, _ in batch]
+                accepted = [
+                    (creation, outcome)
+                    for (creation, _), outcome in zip(batch, outcomes, strict=True)
+                    if isinstance(outcome, list)
+                ]
+                if accepted:  # one statement for the rows, one for their changes
+                    await connection.execute(
+                        insert(tables.resources), [creation.row for creation, _ in accepted]
+                    )
+                    await _record(connection, [c for _, changes in accepted for c in changes])
+        except BaseException as exc:
+            if isinstance(exc, IntegrityError) and len(batch) > 1:
+                middle = len(batch) // 2
+                await self._create_isolating(batch[:middle])
+                await self._create_isolating(batch[middle:])
+                return
+            error: BaseException = exc
+            if isinstance(exc, IntegrityError):
+                creation = batch[0][0]
+                error = UniquenessException(
+                    detail=f"a {creation.resource_type} with this userName already exists"
+                )
+            elif not isinstance(exc, Exception):  # cancelled: nothing of it is committed
+                error = OSError("SCIM commit cancelled")
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():
+                continue
+            if isinstance(outcome, list):
+                future.set_result(outcome)
+            else:
+                future.set_exception(outcome)
+
+    async def _insert(
+        self, connection: AsyncConnection, creation: _Creation
+    ) -> list[Change] | SCIMException:
+        """Check one creation and plan its changes (its row is inserted with the batch's);
+        the SCIM error that refuses it, before it wrote anything, rather than raised: the
+        others of the batch go on."""
+        body = creation.row["body"]
+        try:
+            if creation.resource_type == "Group":
+                await self._check_members(connection, body)
+        except SCIMException as exc:
+            return exc
+        return await self._plan(
+            connection, creation.resource_type, creation.row["id"], 1, None, body
+        )
 
     async def update(
         self,
@@ -429,6 +510,20 @@ class ScimStore(AsyncScimStorage):
         after: dict[str, Any] | None,
     ) -> list[Change]:
         """Work out what the runbooks must do about this write and record it in the outbox."""
+        changes = await self._plan(connection, resource_type, resource_id, version, before, after)
+        await _record(connection, changes)
+        return changes
+
+    async def _plan(
+        self,
+        connection: AsyncConnection,
+        resource_type: str,
+        resource_id: str,
+        version: int,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> list[Change]:
+        """What the runbooks must do about this write (nothing recorded yet)."""
         rejoined: list[Change] = []
         if resource_type == "User":
             # A User just created has a fresh id no Group can name yet: no query for it.
@@ -445,7 +540,7 @@ class ScimStore(AsyncScimStorage):
             return []
         event_type, payload = found
         payload = {"id": resource_id, "version": version, **payload}
-        changes = [
+        return [
             Change(
                 event_id=f"{resource_type}:{resource_id}:v{version}",
                 event_type=event_type,
@@ -453,20 +548,6 @@ class ScimStore(AsyncScimStorage):
             ),
             *rejoined,
         ]
-        await connection.execute(
-            insert(tables.changes),
-            [
-                {
-                    "event_id": change.event_id,
-                    "event_type": change.event_type,
-                    "payload": change.payload,
-                    "created": _now(),
-                    "enqueued": None,
-                }
-                for change in changes
-            ],
-        )
-        return changes
 
     async def _groups_of(
         self, connection: AsyncConnection, user_id: str
@@ -482,6 +563,26 @@ class ScimStore(AsyncScimStorage):
             for row in rows
             if any(m.get("value") == user_id for m in row.body.get("members") or [])
         )
+
+
+async def _record(connection: AsyncConnection, changes: list[Change]) -> None:
+    """Add ``changes`` to the outbox, in the caller's transaction (one statement)."""
+    if not changes:
+        return
+    now = _now()
+    await connection.execute(
+        insert(tables.changes),
+        [
+            {
+                "event_id": change.event_id,
+                "event_type": change.event_type,
+                "payload": change.payload,
+                "created": now,
+                "enqueued": None,
+            }
+            for change in changes
+        ],
+    )
 
 
 def _mentions(user_id: str) -> Any:

@@ -140,21 +140,28 @@ class ScimEndpoint:
                 self.settings.max_body_bytes
             ))  # fmt: skip
         elif operation != "discovery" or scim_request.path.strip("/") != "ServiceProviderConfig":
-            try:
-                token_name = await tokens.authenticate(
-                    self.engine, request.headers.get("authorization")
-                )
-            except (SQLAlchemyError, OSError) as exc:
-                logger.error("SCIM token check failed: %s", reason_of(exc))
-                response = self.service.error_response(Unavailable())
-            else:
-                if token_name is None:
-                    response = self.service.error_response(
-                        UnauthorizedException(detail="a valid bearer token is required")
+            async with contextlib.AsyncExitStack() as stack:
+                try:
+                    reading = None
+                    if request.method == "GET":
+                        # A read is served on the connection its token was checked on: one
+                        # checkout (and on PostgreSQL one ping) per lookup rather than two.
+                        reading = await stack.enter_async_context(self.engine.connect())
+                    token_name = await tokens.authenticate(
+                        self.engine, request.headers.get("authorization"), connection=reading
                     )
+                except (SQLAlchemyError, OSError) as exc:
+                    logger.error("SCIM token check failed: %s", reason_of(exc))
+                    response = self.service.error_response(Unavailable())
                 else:
-                    scim_request.body = body
-                    response, changes = await self._handle(scim_request)
+                    if token_name is None:
+                        response = self.service.error_response(
+                            UnauthorizedException(detail="a valid bearer token is required")
+                        )
+                    else:
+                        scim_request.body = body
+                        with self.store.reading(reading):
+                            response, changes = await self._handle(scim_request)
         else:
             response, changes = await self._handle(scim_request)
         if changes:

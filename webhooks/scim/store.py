@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import contextvars
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -84,6 +84,13 @@ _MAX_BATCH = 100
 #: publisher. Set by the route for each request.
 committed: contextvars.ContextVar[list[Change] | None] = contextvars.ContextVar(
     "scim_committed", default=None
+)
+
+
+#: The connection the current request's reads use, when the route opened one for them (see
+#: :meth:`ScimStore.reading`).
+_reading: contextvars.ContextVar[AsyncConnection | None] = contextvars.ContextVar(
+    "scim_reading", default=None
 )
 
 
@@ -160,6 +167,25 @@ class ScimStore(AsyncScimStorage):
 
     # --- reads ---------------------------------------------------------------------------
 
+    @staticmethod
+    @contextlib.contextmanager
+    def reading(connection: AsyncConnection | None) -> Iterator[None]:
+        """Make the reads of the current request use ``connection`` (``None``: their own)."""
+        token = _reading.set(connection)
+        try:
+            yield
+        finally:
+            _reading.reset(token)
+
+    @contextlib.asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        connection = _reading.get()
+        if connection is not None:
+            yield connection
+            return
+        async with self._engine.connect() as connection:
+            yield connection
+
     def _resource(self, row: Any) -> Resource[Any]:
         model = self._models[row.resource_type]
         resource = model.model_validate(row.body)
@@ -179,7 +205,7 @@ class ScimStore(AsyncScimStorage):
         *,
         response_parameters: ResponseParameters[Any] | None = None,
     ) -> Resource[Any]:
-        async with self._engine.connect() as connection:
+        async with self._read() as connection:
             row = (await connection.execute(self._row(resource_type.name, resource_id))).first()
         if row is None:
             raise NotFoundException(detail=f"{resource_type.name} {resource_id!r} not found")
@@ -209,7 +235,7 @@ class ScimStore(AsyncScimStorage):
         query = query.order_by(tables.resources.c.id)
         start = search_request.start_index_0 or 0
         if scim_filter is None:  # a plain listing: the database pages and counts it
-            async with self._engine.connect() as connection:
+            async with self._read() as connection:
                 total = (
                     await connection.execute(select(func.count()).select_from(query.subquery()))
                 ).scalar_one()
@@ -217,7 +243,7 @@ class ScimStore(AsyncScimStorage):
                     query = query.limit(search_request.count)
                 rows = (await connection.execute(query.offset(start))).all()
             return SearchPage(total, [self._resource(row) for row in rows])
-        async with self._engine.connect() as connection:
+        async with self._read() as connection:
             rows = (await connection.execute(query)).all()
         found = [self._resource(row) for row in rows]
         if not scim_filter.models and found:

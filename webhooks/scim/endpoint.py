@@ -104,8 +104,12 @@ class ScimEndpoint:
 
     async def warm_up(self) -> None:
         """Build, once and for good, the classes the libraries parametrize per request
-        (:mod:`webhooks.scim.warmup`); call it before the start-up heap is frozen."""
-        self.kept = await warm_up(self.service, self.models)
+        (:mod:`webhooks.scim.warmup`); call it before the start-up heap is frozen. A failure
+        is logged, not raised: the service serves the same answers without it, only slower."""
+        try:
+            self.kept = await warm_up(self.service, self.models)
+        except Exception as exc:
+            logger.warning("SCIM warm-up failed (%s); serving without it", type(exc).__name__)
 
     def _operation(self, request: ScimRequest) -> str:
         try:

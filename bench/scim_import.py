@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import tempfile
@@ -26,9 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil
 
 from bench._figures import machine, save
-from bench.webhook_ack import _percentile, _server
+from bench.webhook_ack import _loadavg, _percentile, _server
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "scim_import.json"
@@ -40,7 +42,15 @@ PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 CHUNK = 100
 
 
-async def _import(base_url: str, token: str, users: int, groups: int, concurrency: int) -> Any:
+def _cpu_seconds(process: psutil.Process) -> float:
+    return float(sum(process.cpu_times()[:2]))
+
+
+async def _import(
+    base_url: str, pid: int, token: str, users: int, groups: int, concurrency: int
+) -> Any:
+    server = psutil.Process(pid)
+    cpu: dict[str, float] = {}
     latencies: dict[str, list[float]] = {}
     statuses: dict[str, int] = {}
     semaphore = asyncio.Semaphore(concurrency)
@@ -74,8 +84,14 @@ async def _import(base_url: str, token: str, users: int, groups: int, concurrenc
             })  # fmt: skip
             return str(json.loads(body)["id"])
 
+        # The start-up heap is frozen in the server; freeze the load generator's too, so that
+        # its full collections do not stall every request in flight (see bench.webhook_ack).
+        gc.collect()
+        gc.freeze()
         started = time.perf_counter()
+        cpu_started = _cpu_seconds(server)
         ids = await asyncio.gather(*(person(n) for n in range(users)))
+        cpu["people"] = _cpu_seconds(server) - cpu_started
         members = {g: ids[g::groups] for g in range(groups)}
 
         async def push(g: int) -> None:
@@ -95,7 +111,9 @@ async def _import(base_url: str, token: str, users: int, groups: int, concurrenc
 
         await asyncio.gather(*(push(g) for g in range(groups)))
         answered = time.perf_counter() - started
-    return latencies, statuses, answered, started
+        cpu["groups"] = _cpu_seconds(server) - cpu_started - cpu["people"]
+        gc.unfreeze()
+    return latencies, statuses, answered, started, cpu
 
 
 async def _token_and_inbox(url: str) -> tuple[str, Any]:
@@ -118,10 +136,12 @@ async def _run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         "ARIZE_RUNBOOKS_SLACK_EXPIRY_SWEEP_SECONDS": "0",
     }
     try:
-        with _server("webhooks.app:app_from_env", env) as (base_url, _pid):
-            latencies, statuses, answered, started = await _import(
-                base_url, token, args.users, args.groups, args.concurrency
+        load_before = _loadavg()
+        with _server("webhooks.app:app_from_env", env) as (base_url, pid):
+            latencies, statuses, answered, started, cpu = await _import(
+                base_url, pid, token, args.users, args.groups, args.concurrency
             )
+            load_after = _loadavg()
             events = await inbox.list(source="scim", limit=10 * (args.users + args.groups))
             in_inbox = time.perf_counter() - started
     finally:
@@ -130,6 +150,9 @@ async def _run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         len(e.payload.get("added") or []) for e in events if e.event_type == "group.changed"
     )
     invitations = sum(e.event_type == "user.created" for e in events)
+    counts = {op: len(values) for op, values in latencies.items()}
+    people = counts.get("lookup", 0) + counts.get("create", 0)
+    pushes = counts.get("create_group", 0) + counts.get("patch_group", 0)
     return {
         "requests": {
             op: {
@@ -143,6 +166,13 @@ async def _run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         "all_requests_p95_ms": round(
             1000 * _percentile([v for vs in latencies.values() for v in vs], 95), 1
         ),
+        "server_cpu_ms_per_request": round(1000 * sum(cpu.values()) / max(1, people + pushes), 3),
+        "server_cpu_ms_per_request_by_phase": {
+            "people (lookup + create)": round(1000 * cpu["people"] / max(1, people), 3),
+            "groups (create_group + patch_group)": round(1000 * cpu["groups"] / max(1, pushes), 3),
+        },
+        "load_average_before": load_before,
+        "load_average_after": load_after,
         "statuses": statuses,
         "runbook_work": {
             "invitations": invitations,

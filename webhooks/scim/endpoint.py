@@ -32,6 +32,7 @@ from webhooks.scim.provider import build_provider
 from webhooks.scim.publisher import Publisher
 from webhooks.scim.settings import ScimSettings
 from webhooks.scim.store import Change, ScimStore, VersionConflict, committed
+from webhooks.scim.warmup import warm_up
 
 logger = logging.getLogger("webhooks.scim")
 
@@ -84,8 +85,8 @@ class ScimEndpoint:
     ) -> None:
         provider = build_provider()
         self.service = ScimService(provider)
-        models = {rt.name: provider.model_for(rt.name) for rt in provider.resource_types}
-        self.store = ScimStore(engine, models, max_members=settings.max_members)
+        self.models = {rt.name: provider.model_for(rt.name) for rt in provider.resource_types}
+        self.store = ScimStore(engine, self.models, max_members=settings.max_members)
         self.handler = AsyncScimHandler(self.service, self.store)
         self.engine = engine
         self.publisher = publisher
@@ -98,6 +99,17 @@ class ScimEndpoint:
         # every flush, not one each per request (a commit each doubled a create's latency).
         self._log_rows: list[dict[str, Any]] = []
         self._published: list[str] = []
+        #: The model classes the libraries built while warming up (see :meth:`warm_up`).
+        self.kept: frozenset[type[Any]] = frozenset()
+
+    async def warm_up(self) -> None:
+        """Build, once and for good, the classes the libraries parametrize per request
+        (:mod:`webhooks.scim.warmup`); call it before the start-up heap is frozen. A failure
+        is logged, not raised: the service serves the same answers without it, only slower."""
+        try:
+            self.kept = await warm_up(self.service, self.models)
+        except Exception as exc:
+            logger.warning("SCIM warm-up failed (%s); serving without it", type(exc).__name__)
 
     def _operation(self, request: ScimRequest) -> str:
         try:
@@ -132,21 +144,28 @@ class ScimEndpoint:
                 self.settings.max_body_bytes
             ))  # fmt: skip
         elif operation != "discovery" or scim_request.path.strip("/") != "ServiceProviderConfig":
-            try:
-                token_name = await tokens.authenticate(
-                    self.engine, request.headers.get("authorization")
-                )
-            except (SQLAlchemyError, OSError) as exc:
-                logger.error("SCIM token check failed: %s", reason_of(exc))
-                response = self.service.error_response(Unavailable())
-            else:
-                if token_name is None:
-                    response = self.service.error_response(
-                        UnauthorizedException(detail="a valid bearer token is required")
+            async with contextlib.AsyncExitStack() as stack:
+                try:
+                    reading = None
+                    if request.method == "GET":
+                        # A read is served on the connection its token was checked on: one
+                        # checkout (and on PostgreSQL one ping) per lookup rather than two.
+                        reading = await stack.enter_async_context(self.engine.connect())
+                    token_name = await tokens.authenticate(
+                        self.engine, request.headers.get("authorization"), connection=reading
                     )
+                except (SQLAlchemyError, OSError) as exc:
+                    logger.error("SCIM token check failed: %s", reason_of(exc))
+                    response = self.service.error_response(Unavailable())
                 else:
-                    scim_request.body = body
-                    response, changes = await self._handle(scim_request)
+                    if token_name is None:
+                        response = self.service.error_response(
+                            UnauthorizedException(detail="a valid bearer token is required")
+                        )
+                    else:
+                        scim_request.body = body
+                        with self.store.reading(reading):
+                            response, changes = await self._handle(scim_request)
         else:
             response, changes = await self._handle(scim_request)
         if changes:
@@ -265,6 +284,7 @@ async def scim_endpoint(app: FastAPI, settings: ScimSettings) -> AsyncIterator[S
     endpoint = ScimEndpoint(
         state.inbox.engine, publisher, settings, getattr(state, "scim_metrics", None)
     )
+    await endpoint.warm_up()
     tasks = [
         asyncio.create_task(publisher.run(settings.sweep_seconds), name="scim-outbox-sweep"),
         asyncio.create_task(endpoint.run_flushes(settings.flush_seconds), name="scim-flush"),

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from webhooks.scim import tables
 
@@ -81,19 +81,20 @@ async def listed(engine: AsyncEngine) -> list[TokenInfo]:
     return [TokenInfo(row.name, row.created, row.revoked) for row in rows]
 
 
-async def authenticate(engine: AsyncEngine, authorization: str | None) -> str | None:
-    """The name of the live token an ``Authorization: Bearer …`` header carries, else None."""
+async def authenticate(
+    engine: AsyncEngine, authorization: str | None, *, connection: AsyncConnection | None = None
+) -> str | None:
+    """The name of the live token an ``Authorization: Bearer …`` header carries, else None.
+    Read on ``connection`` when given (the request's own), else on a connection of its own."""
     if not authorization:
         return None
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
+    query = select(tables.tokens.c.name).where(
+        tables.tokens.c.digest == digest(token.strip()), tables.tokens.c.revoked.is_(None)
+    )
+    if connection is not None:
+        return (await connection.execute(query)).scalar_one_or_none()
     async with engine.connect() as connection:
-        return (
-            await connection.execute(
-                select(tables.tokens.c.name).where(
-                    tables.tokens.c.digest == digest(token.strip()),
-                    tables.tokens.c.revoked.is_(None),
-                )
-            )
-        ).scalar_one_or_none()
+        return (await connection.execute(query)).scalar_one_or_none()

@@ -11,14 +11,18 @@ env file puts it; it never travels through Prefect. Each process publishes only 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
+import os
 from typing import Any
 
-from config.settings import RunbooksSettings, env_name, fingerprint
+from config.settings import ENV_PREFIX, RunbooksSettings, env_name, fingerprint
 
 ENV_VAR = env_name("service_key")
+#: The variables ``RunbooksSettings`` reads: its prefix, and ``SLACK_BOT_TOKEN``'s alias.
+_READ_PREFIXES = (ENV_PREFIX, "SLACK_")
 
 
 class ServiceKeyMissing(RuntimeError):
@@ -28,8 +32,21 @@ class ServiceKeyMissing(RuntimeError):
 def service_key(value: str | None = None) -> bytes | None:
     """The key bytes: ``value`` if given, else the settings'; ``None`` when unset."""
     if value is None:
-        secret = RunbooksSettings().service_key
-        value = secret.get_secret_value() if secret is not None else None
+        # Every signed trigger and vote asks, and building the settings costs about half a
+        # millisecond; they are built again only when a variable they read changed (their
+        # validation reads the others too: the environment, placeholder secrets). Names in
+        # any case, as pydantic-settings matches them.
+        variables = tuple(
+            sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(_READ_PREFIXES))
+        )
+        return _configured_key(variables)
+    return value.encode() if value else None
+
+
+@functools.lru_cache(maxsize=8)
+def _configured_key(variables: tuple[tuple[str, str], ...]) -> bytes | None:
+    secret = RunbooksSettings().service_key
+    value = secret.get_secret_value() if secret is not None else None
     return value.encode() if value else None
 
 

@@ -48,10 +48,10 @@ def account_spec(live: LiveAccount, keys: KeyReader | None = None) -> AccountSpe
     ]
     users = [
         UserDecl(
-            email=u.email.lower(), name=u.name, account_role=u.role.name,
+            email=u.email, name=u.name, account_role=u.account_role,
             invited=u.status is not UserStatus.ACTIVE,
         )
-        for u in sorted(live.users, key=lambda u: u.email.lower())
+        for u in sorted(live.users, key=lambda u: u.email)
     ]
     members: dict[str, list[MemberDecl]] = {}
     for b in live.space_bindings:

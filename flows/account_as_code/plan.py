@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from arize_admin import (
     AsyncArizeAdmin,
     Project,
-    RoleBinding,
     ServiceApiKey,
     ServiceKeyOrgAssignment,
     Space,
@@ -51,7 +50,7 @@ from flows.account_as_code.format import (
     ServiceKeyDecl,
     SpaceDecl,
 )
-from flows.account_as_code.live import LiveAccount, read_live
+from flows.account_as_code.live import Binding, LiveAccount, read_live
 from flows.account_as_code.loader import predefined_name
 
 RUNBOOK = "apply-account"
@@ -124,7 +123,7 @@ class _Planner:
             self.bindings_left[b.user_id] += 1
         # Indexes, so each declared item is a lookup and not a scan of the whole account.
         self.space_index = {id(d): i for i, d in enumerate(spec.spaces)}
-        self.bindings_on: dict[str, list[RoleBinding]] = defaultdict(list)
+        self.bindings_on: dict[str, list[Binding]] = defaultdict(list)
         for b in (*live.space_bindings, *live.project_bindings):
             if b.user_id not in live.bot_ids:
                 self.bindings_on[b.resource_id].append(b)
@@ -266,9 +265,9 @@ class _Planner:
             user = self.live.user_by_email.get(email)
             if user is not None:
                 # Invited (or expired) counts as present: the listing has them; never re-added.
-                if user.role.name != decl.account_role:
+                if user.account_role != decl.account_role:
                     self.plan_.notes.append(
-                        f"{email} is an account {user.role.name}, the files say "
+                        f"{email} is an account {user.account_role}, the files say "
                         f"{decl.account_role}; the admin API cannot change account roles"
                     )
                 continue
@@ -402,7 +401,7 @@ class _Planner:
     ) -> None:
         space = self.space_of[key]
         org = self.org_by_name[decl.organization]
-        have: dict[str, RoleBinding] = {}
+        have: dict[str, Binding] = {}
         if space is not None:
             for b in self.bindings_on[space.id]:
                 have[b.user_id] = b
@@ -443,7 +442,7 @@ class _Planner:
             for binding in have.values():
                 self._unbind(binding, f"{self._email(binding.user_id)} from {decl.name}")
 
-    def _unbind(self, binding: RoleBinding, target: str) -> None:
+    def _unbind(self, binding: Binding, target: str) -> None:
         self.bindings_left[binding.user_id] -= 1
         last = self.bindings_left[binding.user_id] <= 0
         reason = "not declared"

@@ -15,6 +15,7 @@ import yaml
 from prefect import get_client
 from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
 
+from blocks.slack import SlackApprovals
 from core.planning.changes import BindRole, CreateRole, CreateSpace, InviteUser, SetSpaceRole
 from core.planning.plan import Plan
 from flows.account_as_code.drift import DriftSource
@@ -25,9 +26,11 @@ from flows.account_as_code.loader import load_account
 from flows.account_as_code.scope import managed_scope
 from flows.onboard_team.flow import onboard_team
 from flows.onboard_team.spec import MemberSpec, OnboardTeamSpec
+from flows.restrict_project.flow import restrict_project
 from tasks.reporting.managed_scope import forget_scope, published_scope
 from tasks.reporting.report import RunStatus, report_key
-from tests.fixtures.runbooks import admin_client
+from tests.fixtures.runbooks import EXAMPLES, admin_client, run_with_answer
+from tests.fixtures.slack import SLACK_BOT_TOKEN
 
 SPEC = AccountSpec(
     spaces=[
@@ -139,3 +142,30 @@ async def test_onboard_team_into_a_managed_space_says_so_and_elsewhere_not(
     applied = await apply_account(spec=load_account(directory).spec)
     assert applied.status is RunStatus.COMPLETED and applied.applied > 0
     assert applied.managed == []
+
+
+@pytest.mark.slow
+async def test_a_gated_runbook_in_a_managed_space_says_so_in_its_slack_thread(
+    arize, runbook_policy, slack_emulator, no_scope, tmp_path: Path
+):
+    policy = runbook_policy.model_copy(update={"approvals": SlackApprovals(
+        bot_token=SLACK_BOT_TOKEN, channel="#arize-approvals", base_url=slack_emulator.base_url
+    )})
+    await policy.asave("default", overwrite=True)
+    directory = tmp_path / "account"
+    async with admin_client(arize) as client:
+        write_account(await export_account(client), directory)
+    await detect_drift(source=DriftSource(path=str(directory)), name=tmp_path.name)
+
+    spec = yaml.safe_load(EXAMPLES.joinpath("restrict-project.yaml").read_text())
+    outcome = await run_with_answer(
+        restrict_project(spec=spec), "restrict-project", approved=True
+    )
+
+    assert outcome.status is RunStatus.COMPLETED
+    (note,) = outcome.managed
+    assert "space fraud-detection is managed in account-as-code" in note
+    messages = slack_emulator.messages()["messages"]
+    (gate,) = [m for m in messages if not m.get("thread_ts")]
+    replies = [m["text"] for m in messages if m.get("thread_ts") == gate["ts"]]
+    assert any(r.startswith("Done:") and note in r for r in replies), replies

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,13 +76,15 @@ def _role_decls(live: LiveAccount) -> list[RoleDecl]:
 
 
 def _user_decls(live: LiveAccount) -> list[UserDecl]:
-    return [
-        UserDecl(
+    return list(_each_user(live))
+
+
+def _each_user(live: LiveAccount) -> Iterator[UserDecl]:
+    for u in sorted(live.users, key=lambda u: u.email):
+        yield UserDecl(
             email=u.email, name=u.name, account_role=u.account_role,
             invited=u.status is not UserStatus.ACTIVE,
         )
-        for u in sorted(live.users, key=lambda u: u.email)
-    ]
 
 
 def _space_decls(live: LiveAccount, keys: KeyReader | None) -> Iterator[SpaceDecl]:
@@ -149,9 +151,11 @@ _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 def dump(data: dict[str, Any]) -> str:
     """One file's text: the header, then the data in the order given (libyaml when built)."""
-    return HEADER + yaml.dump(
-        data, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=100
-    )
+    return HEADER + _dump_text(data)
+
+
+def _dump_text(data: object) -> str:
+    return yaml.dump(data, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=100)
 
 
 def write_account(spec: AccountSpec, directory: str | Path) -> list[Path]:
@@ -169,11 +173,13 @@ def write_live(
     live: LiveAccount, directory: str | Path, keys: KeyReader | None = None
 ) -> Exported:
     """Write ``live`` as files under ``directory``, one space at a time."""
-    roles, users = _role_decls(live), _user_decls(live)
+    roles = _role_decls(live)
     files = _write(
-        directory, OwnershipModes(), Selector(), roles, users, _space_decls(live, keys)
+        directory, OwnershipModes(), Selector(), roles, _each_user(live), _space_decls(live, keys)
     )
-    return Exported(files=files, spaces=len(live.spaces), roles=len(roles), people=len(users))
+    return Exported(
+        files=files, spaces=len(live.spaces), roles=len(roles), people=len(live.users)
+    )
 
 
 def _write(
@@ -181,7 +187,7 @@ def _write(
     ownership: OwnershipModes,
     selector: Selector,
     roles: list[RoleDecl],
-    users: list[UserDecl],
+    users: Iterable[UserDecl],
     spaces: Iterator[SpaceDecl],
 ) -> list[Path]:
     root = Path(directory)
@@ -194,8 +200,10 @@ def _write(
                                      "selector": selector.model_dump(mode="json")}),
         _put(root / "roles.yaml",
              {"roles": [r.model_dump(mode="json", exclude_defaults=True) for r in roles]}),
-        _put(root / "users.yaml",
-             {"users": [u.model_dump(mode="json", exclude_defaults=True) for u in users]}),
+        write_list(
+            root / "users.yaml", "users",
+            (u.model_dump(mode="json", exclude_defaults=True) for u in users),
+        ),
     ]
     for space in spaces:
         path = root / "spaces" / _slug(space.organization) / f"{_slug(space.name)}.yaml"
@@ -203,6 +211,23 @@ def _write(
             _put(path, {"spaces": [space.model_dump(mode="json", exclude_defaults=True)]})
         )
     return written
+
+
+def write_list(path: Path, key: str, items: Iterable[dict[str, Any]]) -> Path:
+    """``{key: [items]}`` as ``dump`` writes it, an item at a time (the list is never whole).
+
+    A block sequence under a top-level key is not indented, so the file is the key's line and
+    each item dumped as a one-item list, the same text ``dump`` gives for the whole list.
+    """
+    with path.open("w") as out:
+        out.write(HEADER + f"{key}:")
+        empty = True
+        for item in items:
+            out.write("\n" if empty else "")
+            empty = False
+            out.write(_dump_text([item]))
+        out.write(" []\n" if empty else "")
+    return path
 
 
 def _put(path: Path, data: dict[str, Any]) -> Path:

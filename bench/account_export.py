@@ -19,6 +19,10 @@ interpreter, so its peak RSS is its own. Figures per size:
   tracemalloc) and its resident set after the imports, before any work;
 - CPU seconds of the child (informational; the machine may be shared).
 
+Peaks include garbage not yet collected (pydantic and YAML build reference cycles), so they
+vary by a few MiB from run to run with the collector's timing; each phase starts after a
+collection.
+
 Run: ``python -m bench.account_export`` (500, 2,500 and 5,000 people), or give seeds:
 ``python -m bench.account_export scale:users=500 scale``. Writes
 ``bench/results/account_export.json`` and prints the sizes side by side; asserts nothing.
@@ -27,6 +31,7 @@ Run: ``python -m bench.account_export`` (500, 2,500 and 5,000 people), or give s
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -62,6 +67,7 @@ async def _export_and_plan(
     figures: dict[str, Any] = {}
     async with AsyncArizeAdmin(api_key=admin_key, base_url=base_url) as client:
         if traced:
+            gc.collect()  # earlier garbage out of the figure: each phase starts clean
             tracemalloc.start()
         live = await read_live(client)
         if traced:
@@ -79,6 +85,7 @@ async def _export_and_plan(
         if traced:
             figures["export_peak_mib"] = round(tracemalloc.get_traced_memory()[1] / MIB, 2)
             tracemalloc.stop()
+            gc.collect()
             tracemalloc.start()
         plan = await plan_account(client, load_account(directory).spec)
         if traced:

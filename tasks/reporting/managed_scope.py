@@ -28,11 +28,11 @@ from core.planning.plan import Plan
 BLOCK_NAME = "account-managed-scope"
 
 # The kind of the files an action changes (the ownership modes' names). Actions not listed
-# (inviting or deleting a person, SAML) touch nothing the files scope to a space.
+# (inviting or deleting a person, SAML) touch nothing the files scope to a space; unbind-role
+# and rebind-role name only a binding's id, which cannot be placed in a space without a read,
+# so they carry no note.
 KIND_OF_ACTION = {
     "set-space-role": "space_members",
-    "unbind-role": "space_members",
-    "rebind-role": "project_bindings",
     "restrict-project": "restrictions",
     "unrestrict-project": "restrictions",
     "create-service-key": "service_keys",

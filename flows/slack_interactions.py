@@ -146,6 +146,14 @@ class SlackInteraction(ABC, Generic[ActionT, ResultT]):
         """A Slack client with the bot token."""
         return self._slack()
 
+    def prefect(self) -> PrefectClient:
+        """A Prefect client (unopened) of the factory the handler was given."""
+        return self._prefect()
+
+    def now(self) -> datetime:
+        """Now, from the handler's clock."""
+        return self._clock()
+
     # -- what each interaction says ----------------------------------------------------------
 
     @abstractmethod

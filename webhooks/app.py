@@ -13,13 +13,11 @@ import functools
 import gc
 import logging
 from collections.abc import AsyncIterator
-from datetime import datetime
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from core.evidence.expired import expired_request_records
 from webhooks import health as health_routes
 from webhooks import metrics as metrics_routes
 from webhooks.api import api_router
@@ -29,6 +27,7 @@ from webhooks.evidence import publish as evidence_publish
 from webhooks.evidence import router as evidence_routes
 from webhooks.evidence.delivery import SiemDelivery
 from webhooks.evidence.store import EvidenceStore
+from webhooks.expiry_sweep import ExpirySweep
 from webhooks.forwarder import Forwarder
 from webhooks.inbox import Inbox
 from webhooks.metrics import DeliveryMetrics, Metrics
@@ -92,15 +91,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.slack_handlers = build_handlers(
             interaction_context(settings, client, inbox, forwarder)
         )
-        sweeper = next(
+        clicks = next(
             (h for h in app.state.slack_handlers if isinstance(h, SlackApprovalHandler)), None
         )
-        if sweeper is not None and settings.slack_expiry_sweep_seconds > 0:
+        if clicks is not None and settings.slack_expiry_sweep_seconds > 0:
+            sweep = ExpirySweep(
+                prefect=clicks.prefect,
+                slack=clicks.slack,
+                evidence=app.state.evidence_store,
+                clock=clicks.now,
+            )
             task = asyncio.create_task(
-                _sweep_expired(
-                    sweeper, app.state.evidence_store, settings.slack_expiry_sweep_seconds
-                ),
-                name="slack-expiry-sweep",
+                sweep.forever(settings.slack_expiry_sweep_seconds), name="slack-expiry-sweep"
             )
             stack.push_async_callback(_cancel, task)
         if settings.forwarder_enabled:
@@ -125,33 +127,6 @@ def _freeze_startup_heap() -> None:
     """
     gc.collect()
     gc.freeze()
-
-
-async def sweep_expired_once(
-    handler: SlackApprovalHandler, evidence: EvidenceStore, *, since: datetime | None = None
-) -> int:
-    """Mark the timed-out approval messages of suspended runs (ended after ``since``), and
-    record their expiry as evidence (no flow code ran to do either); the number marked."""
-    marked = await handler.sweep_expired(since=since)
-    records = [record for request in marked for record in expired_request_records(request)]
-    if records:
-        # Stable record ids: a replica that swept the same request appends nothing new.
-        await evidence.append(records)
-    if marked:
-        logger.info("marked %d expired approval message(s)", len(marked))
-    return len(marked)
-
-
-async def _sweep_expired(
-    handler: SlackApprovalHandler, evidence: EvidenceStore, every: float
-) -> None:
-    """:func:`sweep_expired_once`, forever, every ``every`` seconds."""
-    while True:
-        try:
-            await sweep_expired_once(handler, evidence)
-        except Exception:  # a failed sweep must not end the loop; the next one retries
-            logger.warning("expiry sweep failed", exc_info=True)
-        await asyncio.sleep(every)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

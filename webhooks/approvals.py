@@ -15,26 +15,18 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from prefect.client.orchestration import PrefectClient, get_client
-from prefect.client.schemas.actions import ArtifactCreate
-from prefect.client.schemas.filters import (
-    FlowRunFilter,
-    FlowRunFilterEndTime,
-    FlowRunFilterState,
-    FlowRunFilterStateType,
-)
-from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.responses import SetStateStatus
-from prefect.client.schemas.sorting import FlowRunSort
 from prefect.exceptions import ObjectNotFound
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from core.approvals.decision import current_verdict
 from core.approvals.requests import ApprovalDecision, ApprovalRequest
 from core.approvals.rules import (
     Outcome,
@@ -42,7 +34,6 @@ from core.approvals.rules import (
     Vote,
     VoteChannel,
     Voter,
-    evaluate,
     held_refusal,
     refusal,
 )
@@ -55,18 +46,14 @@ from tasks.approvals.slack_blocks import (
     APPROVE_ACTION,
     REJECT_ACTION,
     decided_message,
-    expired_message,
 )
 from tasks.approvals.store import (
-    claim_expiry,
+    PrefectVoteStore,
     read_request,
     read_votes,
     record_vote,
     sign_vote,
-    unanswered_requests,
-    vote_is_authentic,
 )
-from tasks.reporting.report import expired_report, report_key
 
 logger = logging.getLogger(__name__)
 
@@ -264,68 +251,6 @@ class SlackApprovalHandler(SlackInteraction[Click, ClickResult]):
                 return await self._already_voted(prefect, click, request, voter)
             return await self._maybe_decide(prefect, slack, click, request, vote)
 
-    async def sweep_expired(
-        self, *, since: datetime | None = None, limit: int = 200
-    ) -> list[ApprovalRequest]:
-        """Mark the messages of gates that timed out with nobody in the flow to do it.
-
-        A suspended run that times out is failed by Prefect's server; no flow code runs, so
-        its Slack message would keep its buttons. Call this periodically (the service's
-        lifespan loop or a scheduled flow): it finds failed runs with a stored, unanswered,
-        past-expiry request and updates each message once.
-
-        Args:
-            since: Only runs that ended after this; all failed runs by default.
-            limit: At most this many runs per sweep, newest first.
-
-        Returns:
-            The requests whose messages were marked expired.
-        """
-        now = self._clock()
-        slack = self._slack()
-        marked: list[ApprovalRequest] = []
-        async with self._prefect() as prefect:
-            runs = await prefect.read_flow_runs(
-                flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.FAILED])),
-                    end_time=FlowRunFilterEndTime(after_=since) if since else None,
-                ),
-                sort=FlowRunSort.END_TIME_DESC,
-                limit=limit,
-            )
-            for run in runs:
-                for request in await unanswered_requests(prefect, run.id):
-                    if request.expires_at > now or not request.message_ts or not request.channel:
-                        continue
-                    message = expired_message(request, at=now)
-                    try:
-                        await slack.chat_update(
-                            channel=request.channel,
-                            ts=request.message_ts,
-                            text=message.text,
-                            blocks=message.blocks,
-                        )
-                    except SlackApiError as ex:
-                        logger.warning(
-                            "Could not mark run %s gate %s expired: %s",
-                            request.run_id,
-                            request.gate,
-                            ex.response.get("error"),
-                        )
-                        continue
-                    if await claim_expiry(prefect, request.run_id, request.gate):
-                        await prefect.create_artifact(
-                            ArtifactCreate(
-                                key=report_key(request.runbook, request.subject),
-                                type="markdown",
-                                data=expired_report(request),
-                                description=f"{request.runbook} expired for {request.subject}",
-                                flow_run_id=run.id,
-                            )
-                        )
-                    marked.append(request)
-        return marked
-
     # -- steps -------------------------------------------------------------------------------
 
     async def _check_waiting(
@@ -451,19 +376,10 @@ class SlackApprovalHandler(SlackInteraction[Click, ClickResult]):
                 approved=False, approver=click.user_id, approvers=[click.user_id]
             )
         else:
-            votes = await read_votes(prefect, click.run_id, click.gate)
-            verdict = evaluate(
-                request.policy,
-                votes,
-                Subjects.of(request.protected, request.requested_by),
+            verdict = await current_verdict(
+                request,
                 await resolve_directory(request.policy, slack),
-                plan_hash=request.plan_hash,
-                held=request.held is not None,
-                authentic={
-                    i
-                    for i, v in enumerate(votes)
-                    if vote_is_authentic(click.run_id, click.gate, v)
-                },
+                PrefectVoteStore(prefect, click.run_id),
             )
             if verdict.outcome is not Outcome.APPROVED:
                 needed = "a break-glass approval" if request.held else f"{request.quorum} needed"

@@ -34,14 +34,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import (
-    JSON,
-    DateTime,
     Index,
     Integer,
     Row,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     and_,
     event,
@@ -66,6 +63,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
 
 from webhooks import pgtext, schema
+from webhooks.columns import JSONColumn, UTCDateTime
 
 # aiosqlite logs every statement it runs, parameters (headers, payloads) included, at DEBUG:
 # never let it, whatever level the service logs at.
@@ -78,28 +76,6 @@ class EventStatus(StrEnum):
     PENDING = "pending"
     FORWARDED = "forwarded"
     DEAD = "dead"
-
-
-class _UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend (SQLite drops the offset)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is not None:
-            value = value.astimezone(UTC)
-            if dialect.name == "sqlite":
-                value = value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
-
-
-_JSON = JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 class _Base(DeclarativeBase):
@@ -119,19 +95,19 @@ class _EventRow(_Base):
     event_id: Mapped[str] = mapped_column(String(255))
     delivery_id: Mapped[str | None] = mapped_column(String(255))
     event_type: Mapped[str] = mapped_column(String(255))
-    received_at: Mapped[datetime] = mapped_column(_UTCDateTime())
-    headers: Mapped[dict[str, str]] = mapped_column(_JSON)
-    payload: Mapped[Any] = mapped_column(_JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    headers: Mapped[dict[str, str]] = mapped_column(JSONColumn)
+    payload: Mapped[Any] = mapped_column(JSONColumn)
     deployment: Mapped[str | None] = mapped_column(String(255))
-    parameters: Mapped[dict[str, Any] | None] = mapped_column(_JSON)
+    parameters: Mapped[dict[str, Any] | None] = mapped_column(JSONColumn)
     status: Mapped[str] = mapped_column(String(16))
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(_UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(_UTCDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(String(128))
-    lease_until: Mapped[datetime | None] = mapped_column(_UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     content_key: Mapped[str | None] = mapped_column(String(255))
 
 

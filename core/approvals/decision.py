@@ -83,23 +83,55 @@ async def judge(
     )
     if answer_refused is None:
         votes = await store.read_votes(request.gate)
-    authentic = {
-        index for index, vote in enumerate(votes) if store.is_authentic(request.gate, vote)
-    }
-    verdict = evaluate(
-        rules,
-        votes,
-        subjects,
-        directory,
-        plan_hash=plan_hash,
-        held=held is not None,
-        authentic=authentic,
-    )
+    verdict = tally(rules, request, subjects, directory, votes, store, plan_hash=plan_hash,
+                    held=held is not None)  # fmt: skip
     if answer_refused:
         verdict.refused.insert(0, answer_refused)
     if held and not verdict.decided:
         verdict.refused.append(f"the run is held for break-glass approval: {held}")
     return verdict
+
+
+def tally(
+    rules: ApprovalPolicy,
+    request: ApprovalRequest,
+    subjects: Subjects,
+    directory: Directory,
+    votes: list[Vote],
+    store: VoteStore,
+    *,
+    plan_hash: str,
+    held: bool,
+) -> Verdict:
+    """What the stored votes say under ``rules``, counting only the authentic ones.
+
+    The one count of votes: the gate judges with it before it applies anything, and the Slack
+    click handler with it to know whether a click decides (and so resumes the run).
+    """
+    authentic = {
+        index for index, vote in enumerate(votes) if store.is_authentic(request.gate, vote)
+    }
+    return evaluate(
+        rules, votes, subjects, directory, plan_hash=plan_hash, held=held, authentic=authentic
+    )
+
+
+async def current_verdict(
+    request: ApprovalRequest, directory: Directory, store: VoteStore
+) -> Verdict:
+    """The verdict of the votes stored on ``request``'s gate under the policy it was asked
+    under (what a click handler knows; the gate re-judges under its own policy)."""
+    votes = await store.read_votes(request.gate)
+    return tally(
+        request.policy,
+        request,
+        Subjects.of(request.protected, request.requested_by),
+        directory,
+        votes,
+        store,
+        plan_hash=request.plan_hash,
+        held=request.held is not None,
+    )
 
 
 async def record_form_answer(

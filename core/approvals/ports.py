@@ -50,6 +50,16 @@ class VoteStore(Protocol):
 class Notifier(Protocol):
     """Tells people how the gate is going (Slack); a run without Slack tells no one."""
 
+    async def ask(self, request: ApprovalRequest) -> ApprovalRequest:
+        """Put ``request`` before its approvers, once per gate; returns it as published
+        (with where it was posted, so later messages can reply to it)."""
+        ...
+
+    async def follow_crashes(self, request: ApprovalRequest, *, crashed_before: bool) -> None:
+        """While the run waits, make the request show a crash of the run; ``crashed_before``
+        says the run crashed once already and waits again, so the request opens again."""
+        ...
+
     async def decided(self, request: ApprovalRequest, decision: ApprovalDecision) -> None:
         """The request was decided: update its message."""
         ...
@@ -65,6 +75,12 @@ class Notifier(Protocol):
 
 class Silent:
     """The notifier of a gate without Slack."""
+
+    async def ask(self, request: ApprovalRequest) -> ApprovalRequest:
+        return request
+
+    async def follow_crashes(self, request: ApprovalRequest, *, crashed_before: bool) -> None:
+        return None
 
     async def decided(self, request: ApprovalRequest, decision: ApprovalDecision) -> None:
         return None

@@ -60,8 +60,6 @@ from tasks.approvals.answer import ApprovalAnswer
 from tasks.approvals.directory import resolve_directory
 from tasks.approvals.notifier import notifier_for
 from tasks.approvals.pause import pause_until_answered, stored_answer
-from tasks.approvals.slack_crash import disable_buttons_on_crash, reopen_request
-from tasks.approvals.slack_messages import post_approval_request, post_run_result
 from tasks.approvals.store import PrefectVoteStore, read_request, store_request
 from tasks.approvals.wait_message import waiting_with_message
 from tasks.triggers import Trigger
@@ -180,13 +178,14 @@ async def announce_result(plan: Plan, policy: RunbookPolicy, text: str) -> None:
     async with get_client() as client:
         request = await read_request(client, str(flow_run.id), gate_key(plan))
     if request is not None and request.message_ts:
-        await post_run_result(policy.approvals, request, text)
+        await notifier_for(policy).announce(request, text, broadcast=False)
 
 
 async def _ask(
     plan: Plan, policy: RunbookPolicy, trigger: Trigger, protected: list[str], held: str | None
 ) -> ApprovalRequest:
-    """Post (Slack) or store the request once; a re-executed run gets the stored one back."""
+    """Ask once: the notifier publishes the request (Slack), and the run keeps it, so the
+    click handler, the CLI and a re-executed run all find the same request."""
     timeout = policy.approval.timeout_seconds
     request = ApprovalRequest(
         run_id=str(flow_run.id),
@@ -208,13 +207,12 @@ async def _ask(
         held=held,
         channel=policy.approvals.channel if policy.approvals is not None else None,
     )
-    if policy.approvals is not None:
-        return await post_approval_request(policy.approvals, request)
+    published = await notifier_for(policy).ask(request)
     async with get_client() as client:
-        if await store_request(client, request):
-            return request
+        if await store_request(client, published):
+            return published
         stored = await read_request(client, request.run_id, request.gate)
-    return stored or request
+    return stored or published
 
 
 async def _wait(
@@ -239,15 +237,14 @@ async def _wait(
 
 
 async def _buttons_follow_crashes(policy: RunbookPolicy, request: ApprovalRequest) -> None:
-    """Slack buttons off if the run crashes while it waits; back on when a run rescheduled
-    after a crash waits again under the same request."""
-    if policy.approvals is None or not request.message_ts:
-        return
+    """The request shows it if the run crashes while it waits, and opens again when a run
+    rescheduled after a crash waits again under the same request."""
+    if not request.message_ts:
+        return  # nothing was published that could show it
     async with get_client() as client:
         states = await client.read_flow_run_states(UUID(str(flow_run.id)))
-    if any(s.type is StateType.CRASHED for s in states):
-        await reopen_request(policy.approvals, request)
-    disable_buttons_on_crash(policy.approvals, request)
+    crashed_before = any(s.type is StateType.CRASHED for s in states)
+    await notifier_for(policy).follow_crashes(request, crashed_before=crashed_before)
 
 
 async def _hold_then_suspend(

@@ -1,4 +1,7 @@
-"""The gate's ``Notifier`` port on Slack: the request's message and its thread."""
+"""The gate's ``Notifier`` port on Slack: the request's message, its buttons and its thread.
+
+Everything the gate says to people goes through here, so the gate itself never calls Slack.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,13 @@ from blocks.policy import RunbookPolicy
 from blocks.slack import SlackApprovals
 from core.approvals.ports import Notifier, Silent
 from core.approvals.requests import ApprovalDecision, ApprovalRequest
-from tasks.approvals.slack_messages import mark_decided, mark_expired, post_run_result
+from tasks.approvals.slack_crash import disable_buttons_on_crash, reopen_request
+from tasks.approvals.slack_messages import (
+    mark_decided,
+    mark_expired,
+    post_approval_request,
+    post_run_result,
+)
 
 
 @dataclass(frozen=True)
@@ -16,6 +25,16 @@ class SlackNotifier:
     """Tells the approvers' channel, through the Slack app of the policy."""
 
     slack: SlackApprovals
+
+    async def ask(self, request: ApprovalRequest) -> ApprovalRequest:
+        return await post_approval_request(self.slack, request)
+
+    async def follow_crashes(self, request: ApprovalRequest, *, crashed_before: bool) -> None:
+        if not request.message_ts:
+            return
+        if crashed_before:
+            await reopen_request(self.slack, request)
+        disable_buttons_on_crash(self.slack, request)
 
     async def decided(self, request: ApprovalRequest, decision: ApprovalDecision) -> None:
         await mark_decided(self.slack, request, decision)

@@ -263,9 +263,9 @@ async def test_sweeper_marks_gates_nobody_marked(
     from datetime import UTC, datetime, timedelta
 
     from core.evidence import EvidenceOutcome
-    from webhooks.app import sweep_expired_once
     from webhooks.approvals import SlackApprovalHandler, prefect_client_factory
     from webhooks.evidence.store import EvidenceStore, chain_rows, stored_record
+    from webhooks.expiry_sweep import ExpirySweep
     from webhooks.inbox import Inbox
 
     since = datetime.now(UTC) - timedelta(seconds=1)
@@ -282,13 +282,13 @@ async def test_sweeper_marks_gates_nobody_marked(
         prefect_client=prefect_client_factory(prefect_harness),
     )
     async with Inbox(f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}") as inbox:
-        evidence = EvidenceStore(inbox)
-        assert await sweep_expired_once(handler, evidence, since=since) == 1
+        sweep = ExpirySweep(handler.prefect, handler.slack, EvidenceStore(inbox), handler.now)
+        assert await sweep.once(since=since) == 1
         assert buttons(silent.message()) == []
         assert "Expired" in str(silent.message()["blocks"])
-        assert await sweep_expired_once(handler, evidence, since=since) == 0
+        assert await sweep.once(since=since) == 0
         # A replica sweeping the same request again appends nothing new.
-        await evidence.append(expired_request_records(await _request_of(silent)))
+        await sweep.evidence.append(expired_request_records(await _request_of(silent)))
         chain = [stored_record(row).record async for row in chain_rows(inbox.engine)]
     # No flow code ran to record the expiry: the sweep did, one record per destructive change.
     assert [(r.action, r.outcome) for r in chain] == [

@@ -10,6 +10,7 @@ import pytest
 
 from core.approvals.decision import (
     MAX_STATE_MESSAGE,
+    current_verdict,
     decision_of,
     expiry_message,
     hold_seconds,
@@ -81,6 +82,12 @@ class RecordingNotifier:
 
     async def expired(self, request: ApprovalRequest) -> None:
         self.expirations.append(request.gate)
+
+    async def ask(self, request: ApprovalRequest) -> ApprovalRequest:
+        return request
+
+    async def follow_crashes(self, request: ApprovalRequest, *, crashed_before: bool) -> None:
+        return None
 
 
 @dataclass
@@ -289,3 +296,34 @@ def test_the_wait_message_says_who_and_until_when_and_stays_short(history):
     assert text.startswith("Waiting for approval until 2026-03-02 09:10:00 UTC by ")
     assert len(text) <= MAX_STATE_MESSAGE
     assert ("Last answer: woken at attempt 1" in text) is bool(history)
+
+
+async def test_a_click_and_the_gate_count_the_same_votes():
+    """The Slack click handler asks ``current_verdict`` whether a click decides; the gate
+    judges with the same count, so a forged vote tips neither, and the second real approval
+    decides both."""
+    clock, store = FakeClock(), MemoryVoteStore()
+    rules = _rules(quorum=2)
+    request = _request(rules, clock)
+    directory = Directory.of(rules, slack_configured=False)
+
+    def vote(email: str, signature: str | None = None) -> Vote:
+        voter = Voter(channel=VoteChannel.CLI, id=email, email=email)
+        return Vote(voter=voter, approved=True, plan_hash=PLAN_HASH, at=clock.now(),
+                    signature=signature)  # fmt: skip
+
+    await store.record_vote(request.gate, vote(APPROVER))
+    await store.record_vote(request.gate, vote(SECOND, signature="forged"))
+    click = await current_verdict(request, directory, store)
+    gate = await _judge(rules, request, Answer(True, APPROVER), store, clock)
+    assert not click.decided and not gate.decided
+    assert [v.email for v in click.approvers] == [v.email for v in gate.approvers] == [APPROVER]
+
+    store.votes[request.gate].pop(Voter(channel=VoteChannel.CLI, id=SECOND, email=SECOND).key)
+    await store.record_vote(request.gate, vote(SECOND))
+    click = await current_verdict(request, directory, store)
+    gate = await _judge(rules, request, Answer(True, SECOND), store, clock)
+    assert click.decided and gate.decided
+    assert {v.email for v in click.approvers} == {v.email for v in gate.approvers} == {
+        APPROVER, SECOND
+    }

@@ -207,11 +207,9 @@ async def test_a_refused_request_records_every_change_it_asked_for(
 
 @pytest.mark.parametrize("name", GATED)
 async def test_an_expired_request_records_every_change_it_asked_for(
-    arize, runbook_policy, evidence_service, name
+    arize, runbook_policy, evidence_service, name, gate_expires_at_once
 ):
     runbook, spec = await gated_example(name, arize)
-    runbook_policy.approval.timeout_seconds = 10
-    await runbook_policy.asave("default", overwrite=True)
 
     with pytest.raises(ApprovalTimeout):
         await runbook.flow(spec=spec)

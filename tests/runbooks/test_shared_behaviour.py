@@ -148,14 +148,16 @@ async def test_rejected_plan_changes_nothing(arize, runbook_policy, runbook):
 
 
 @pytest.mark.parametrize("runbook", GATED, ids=by_name)
-async def test_unanswered_gate_times_out_and_changes_nothing(arize, runbook_policy, runbook):
+async def test_unanswered_gate_times_out_and_changes_nothing(
+    arize, runbook_policy, runbook, gate_expires_at_once
+):
     spec, _ = await _gated_example(runbook, arize, runbook_policy)
-    runbook_policy.approval.timeout_seconds = 10
-    await runbook_policy.asave("default", overwrite=True)
     before, state = mutation_count(arize), emulator_state(arize)
 
     with pytest.raises(ApprovalTimeout):
         await runbook.flow(spec=spec)
+
+    assert gate_expires_at_once.readings > 1, "the gate asked, then found its request expired"
 
     assert mutation_count(arize) == before
     assert emulator_state(arize) == state

@@ -8,7 +8,6 @@ apply; re-plan to verify nothing is left; report.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -164,13 +163,12 @@ async def execute_plan(
         await announce_result(plan, policy, f"Run failed; see the report. {ex}")
         raise
     applied = sum(r.outcome is Outcome.APPLIED for r in results)
-    # Independent round trips (an artifact, a Slack reply): side by side, not one after the
-    # other, as the run's last steps before Completed.
-    outcome, _ = await asyncio.gather(
-        report(RunStatus.COMPLETED, results, decision),
-        announce_result(
-            plan, policy, f"Done: {applied} change(s) applied, {len(results) - applied} already "
-            "in place; verified against live state."
-        ),
+    outcome = await report(RunStatus.COMPLETED, results, decision)
+    # After the report: the thread hears the report's note on resources account-as-code manages.
+    await announce_result(
+        plan, policy, " ".join([
+            f"Done: {applied} change(s) applied, {len(results) - applied} already in place; "
+            "verified against live state.", *outcome.managed,
+        ])
     )
     return outcome, results

@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from prefect.client.orchestration import PrefectClient, get_client
 from slack_sdk.errors import SlackApiError
@@ -201,3 +201,29 @@ class SlackInteraction(ABC, Generic[ActionT, ResultT]):
         await self.tell(slack, action, result)
         logger.info("%s %s: %s", self.kind, self.describe(action), self.outcome(result))
         return result
+
+
+class QueuedInteraction(SlackInteraction[ActionT, ResultT]):
+    """An interaction whose answer is a flow run, created once by the service's run queue.
+
+    Args:
+        queue: The durable run queue (the webhook service's inbox).
+        **kwargs: As for :class:`SlackInteraction`.
+    """
+
+    def __init__(self, *, queue: RunQueue, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._queue = queue
+
+    @classmethod
+    def from_context(cls, context: InteractionContext) -> Self | None:
+        """The handler, or ``None`` without a bot token or before the run queue exists."""
+        token = context.settings.slack_bot_token
+        if token is None or context.queue is None:
+            return None
+        return cls(
+            queue=context.queue,
+            bot_token=token.get_secret_value(),
+            slack_base_url=context.settings.slack_base_url,
+            prefect_client=context.prefect_client,
+        )

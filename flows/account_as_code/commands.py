@@ -21,7 +21,7 @@ from rich.markup import escape
 
 from arize_admin import AsyncArizeAdmin
 from core.planning.plan import Plan, SpecError
-from flows.account_as_code.export import export_account, write_account
+from flows.account_as_code.export import export_to
 from flows.account_as_code.loader import AccountFilesError, LoadedAccount, load_account
 from flows.account_as_code.plan import plan_account
 
@@ -157,13 +157,12 @@ def export(
         keys = None
         if open_client is _policy_client:
             keys = (await RunbookPolicy.aload(policy)).key_store
-        return await export_account(client, keys)
+        return await export_to(client, directory, keys)
 
-    spec = _with_client(policy, work)
-    files = write_account(spec, directory)
+    done = _with_client(policy, work)
     console.print(
-        f"Wrote {len(files)} file(s) to {escape(str(directory))}: {len(spec.spaces)} space(s), "
-        f"{len(spec.roles)} custom role(s), {len(spec.users)} people."
+        f"Wrote {len(done.files)} file(s) to {escape(str(directory))}: {done.spaces} space(s), "
+        f"{done.roles} custom role(s), {done.people} people."
     )
 
 

@@ -22,8 +22,10 @@ from flows.account_as_code.format import AccountSpec
 from flows.account_as_code.live import read_live
 from flows.account_as_code.loader import load_account
 from flows.account_as_code.plan import diff_account, plan_account
+from flows.account_as_code.scope import managed_scope
 from flows.engine import execute_plan, load_policy, resolve_trigger
 from tasks.planner import planning_task
+from tasks.reporting.managed_scope import publish_scope
 from tasks.reporting.report import RunbookOutcome
 from tasks.triggers import TriggerParam
 
@@ -65,6 +67,10 @@ async def apply_account(
         return await plan_account_task(runbook_policy.credentials, quote(spec), context)
 
     plan = await replan()
+    if not dry_run:
+        # The files being applied are the account's truth from now on (a dry run may be a
+        # pull request's): every runbook's report compares its changes against their scope.
+        await publish_scope(managed_scope(spec, source="the files apply-account applied"))
     outcome, _ = await execute_plan(plan, replan, runbook_policy, trigger, dry_run=dry_run)
     return outcome
 
@@ -128,6 +134,7 @@ async def detect_drift(
         async with runbook_policy.credentials.get_client() as client:
             live = await read_live(client)
         plan = diff_account(loaded.spec, live)
+        await publish_scope(managed_scope(loaded.spec, source.describe(), live))
         patch = adopt_patch(directory, account_spec(live)) if plan.changes else ""
     variable = drift_key(name)
     if revert is not None:

@@ -8,6 +8,7 @@ just loaded, so every mapping and list item knows where it starts.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -52,24 +53,69 @@ class AccountFilesError(ValueError):
         super().__init__("\n".join(p.render() for p in problems))
 
 
+@dataclass(frozen=True)
+class _Part:
+    """Items ``start`` to ``start + count`` of a joined top-level list came from ``file``."""
+
+    key: str
+    start: int
+    count: int
+    file: Path
+
+
 @dataclass
 class LoadedAccount:
-    """The joined spec and where each of its items came from."""
+    """The joined spec, and which file each of its items came from.
+
+    Lines are found when asked for (``where``), by composing that one file again: a problem is
+    rare, while a line for every field of a large account would cost more memory than the
+    spec itself.
+    """
 
     spec: AccountSpec
-    sources: dict[str, str] = field(default_factory=dict)
-    """Field path (``spaces[2].members[0]``) → ``file:line``."""
     files: list[Path] = field(default_factory=list)
+    root: Path | None = None
+    parts: list[_Part] = field(default_factory=list)
+    single: dict[str, Path] = field(default_factory=dict)
+    """``ownership`` / ``selector`` → the file that gives it."""
 
     def where(self, field_path: str) -> str:
         """``file:line`` of the field, or of the nearest enclosing item that has one."""
-        path = field_path
-        while path:
-            if path in self.sources:
-                return self.sources[path]
-            cut = max(path.rfind("."), path.rfind("["))
-            path = path[:cut] if cut > 0 else ""
-        return ", ".join(str(f) for f in self.files) or "the account directory"
+        path = _parse(field_path)
+        located = self._file_of(path)
+        if located is None:
+            return ", ".join(str(f) for f in self.files) or "the account directory"
+        file, local = located
+        name = file.relative_to(self.root).as_posix() if self.root else str(file)
+        composer = _Composer(name)
+        composer.load(file.read_text())
+        for cut in range(len(local), 0, -1):
+            if local[:cut] in composer.lines:
+                return f"{name}:{composer.lines[local[:cut]]}"
+        return f"{name}:1"
+
+    def _file_of(self, path: Path_) -> tuple[Path, Path_] | None:
+        if not path:
+            return None
+        head = path[0]
+        if head in self.single:
+            return self.single[str(head)], path
+        if len(path) < 2 or not isinstance(path[1], int):
+            return None
+        for part in self.parts:
+            if part.key == head and part.start <= path[1] < part.start + part.count:
+                return part.file, (head, path[1] - part.start, *path[2:])
+        return None
+
+
+_STEP = re.compile(r"\.?([A-Za-z_]\w*)|\[(\d+)\]")
+
+
+def _parse(field_path: str) -> Path_:
+    """``spaces[2].members[0]`` → ``('spaces', 2, 'members', 0)``."""
+    return tuple(
+        int(index) if index else name for name, index in _STEP.findall(field_path)
+    )
 
 
 def dotted(path: Path_) -> str:
@@ -151,7 +197,8 @@ def load_account(directory: str | Path) -> LoadedAccount:
         )
     problems: list[Problem] = []
     joined: dict[str, Any] = {name: [] for name in LISTS}
-    sources: dict[str, str] = {}
+    parts: list[_Part] = []
+    single: dict[str, Path] = {}
     single_from: dict[str, str] = {}
     for path in files:
         name = path.relative_to(root).as_posix()
@@ -182,22 +229,19 @@ def load_account(directory: str | Path) -> LoadedAccount:
                     )
                     continue
                 single_from[key] = f"{name}:{composer.lines.get((key,), 1)}"
+                single[key] = path
                 joined[key] = getattr(part, key)
-        offsets = {key: len(joined[key]) for key in LISTS}
         for key in LISTS:
-            joined[key].extend(getattr(part, key))
-        # One pass over the file's lines: each place gets its path in the joined spec.
-        for sub, line in composer.lines.items():
-            if not sub:
-                continue
-            head = sub[0]
-            if head in offsets and len(sub) >= 2 and isinstance(sub[1], int):
-                sources[dotted((head, offsets[head] + sub[1], *sub[2:]))] = f"{name}:{line}"
-            elif head in SINGLE:
-                sources[dotted(sub)] = f"{name}:{line}"
+            items = getattr(part, key)
+            if items:
+                parts.append(_Part(key, len(joined[key]), len(items), path))
+                joined[key].extend(items)
     if problems:
         raise AccountFilesError(problems)
-    loaded = LoadedAccount(spec=AccountSpec.model_validate(joined), sources=sources, files=files)
+    loaded = LoadedAccount(
+        spec=AccountSpec.model_validate(joined), files=files, root=root, parts=parts,
+        single=single,
+    )
     problems = list(check_account(loaded))
     if problems:
         raise AccountFilesError(problems)

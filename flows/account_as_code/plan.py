@@ -14,9 +14,15 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from arize_admin import AsyncArizeAdmin, Project, RoleBinding, ServiceApiKey, Space
+from arize_admin import (
+    AsyncArizeAdmin,
+    Project,
+    ServiceApiKey,
+    ServiceKeyOrgAssignment,
+    Space,
+)
 from core.planning.changes import (
     BindRole,
     CreateServiceKey,
@@ -24,6 +30,7 @@ from core.planning.changes import (
     DeleteRole,
     InviteUser,
     RebindRole,
+    ReplaceKey,
     RestrictProject,
     RevokeKey,
     SetOrgRole,
@@ -36,8 +43,14 @@ from core.planning.plan import Plan, SpecError
 from core.planning.roles import plan_custom_role
 from core.planning.specs import CustomRoleSpec
 from flows.account_as_code.changes import RenameRole, UnrestrictProject, UpdateSpace
-from flows.account_as_code.format import AccountSpec, MemberDecl, Ownership, SpaceDecl
-from flows.account_as_code.live import LiveAccount, read_live
+from flows.account_as_code.format import (
+    AccountSpec,
+    MemberDecl,
+    Ownership,
+    ServiceKeyDecl,
+    SpaceDecl,
+)
+from flows.account_as_code.live import Binding, LiveAccount, read_live
 from flows.account_as_code.loader import predefined_name
 
 RUNBOOK = "apply-account"
@@ -48,6 +61,9 @@ ROLES_AND_SPACES, INVITES, ORG_ROLES, MEMBERS, RESTRICT_AND_KEYS, REMOVALS, DELE
 
 # A predefined space role's rank: moving down this list narrows access (gated).
 _RANK = {"ADMIN": 3, "MEMBER": 2, "READ_ONLY": 1, "ANNOTATOR": 0}
+EXPIRY_SLACK = timedelta(days=2)
+"""A key expiring this close to the declared time is as declared: a new key is created for
+whole days, and the gate may hold it a while before it is created."""
 UNMANAGED_SHOWN = 10
 """Unmanaged items named per kind in a plan; the rest are counted."""
 
@@ -107,7 +123,7 @@ class _Planner:
             self.bindings_left[b.user_id] += 1
         # Indexes, so each declared item is a lookup and not a scan of the whole account.
         self.space_index = {id(d): i for i, d in enumerate(spec.spaces)}
-        self.bindings_on: dict[str, list[RoleBinding]] = defaultdict(list)
+        self.bindings_on: dict[str, list[Binding]] = defaultdict(list)
         for b in (*live.space_bindings, *live.project_bindings):
             if b.user_id not in live.bot_ids:
                 self.bindings_on[b.resource_id].append(b)
@@ -249,9 +265,9 @@ class _Planner:
             user = self.live.user_by_email.get(email)
             if user is not None:
                 # Invited (or expired) counts as present: the listing has them; never re-added.
-                if user.role.name != decl.account_role:
+                if user.account_role != decl.account_role:
                     self.plan_.notes.append(
-                        f"{email} is an account {user.role.name}, the files say "
+                        f"{email} is an account {user.account_role}, the files say "
                         f"{decl.account_role}; the admin API cannot change account roles"
                     )
                 continue
@@ -385,7 +401,7 @@ class _Planner:
     ) -> None:
         space = self.space_of[key]
         org = self.org_by_name[decl.organization]
-        have: dict[str, RoleBinding] = {}
+        have: dict[str, Binding] = {}
         if space is not None:
             for b in self.bindings_on[space.id]:
                 have[b.user_id] = b
@@ -426,7 +442,7 @@ class _Planner:
             for binding in have.values():
                 self._unbind(binding, f"{self._email(binding.user_id)} from {decl.name}")
 
-    def _unbind(self, binding: RoleBinding, target: str) -> None:
+    def _unbind(self, binding: Binding, target: str) -> None:
         self.bindings_left[binding.user_id] -= 1
         last = self.bindings_left[binding.user_id] <= 0
         reason = "not declared"
@@ -540,28 +556,18 @@ class _Planner:
         org = self.org_by_name[decl.organization]
         live_keys = self.keys_in[space.id] if space else []
         by_id = {k.id: k for k in live_keys}
-        by_name = {k.name: k for k in live_keys}
         index = self.space_index.get(id(decl), 0)
         for j, key_decl in enumerate(decl.service_keys):
-            found = by_id.pop(key_decl.id or "", None) or by_name.get(key_decl.name)
-            if found is not None:
-                by_id.pop(found.id, None)
-                role = _space_role_of(found, space.id if space else "")
-                if role and role != key_decl.role:
-                    self.plan_.notes.append(
-                        f"service key {key_decl.name} in {decl.name} has role {role}, the files "
-                        f"say {key_decl.role}; a key's role is set at creation: replace the key"
-                    )
+            path = f"spaces[{index}].service_keys[{j}]"
+            # Every live key of the declared name (and the declared id): the files declare one.
+            same = {k.id: k for k in live_keys if k.name == key_decl.name}
+            if key_decl.id in by_id:
+                same.setdefault(key_decl.id, by_id[key_decl.id])
+            for live_key in same.values():
+                by_id.pop(live_key.id, None)
+            if same:
+                self._declared_key(key_decl, decl, space, list(same.values()), path)
                 continue
-            days = None
-            if key_decl.expires_at is not None:
-                left = (key_decl.expires_at - datetime.now(UTC)).total_seconds() / 86400
-                if left <= 0:
-                    raise SpecError(
-                        f"spaces[{index}].service_keys[{j}].expires_at", str(key_decl.expires_at),
-                        "that is in the past: give a future expiry, or none",
-                    )
-                days = math.ceil(left)
             self.plan_.changes.append(
                 CreateServiceKey(
                     target=f"{key_decl.name} in {decl.name}",
@@ -570,7 +576,7 @@ class _Planner:
                     space=decl.name,
                     space_id=space.id if space else None,
                     space_role=key_decl.role,
-                    expires_in_days=days,
+                    expires_in_days=_days_until(key_decl.expires_at, f"{path}.expires_at"),
                     description=key_decl.description,
                     stage=RESTRICT_AND_KEYS,
                 )
@@ -578,19 +584,93 @@ class _Planner:
         owned = self.spec.ownership.service_keys is Ownership.AUTHORITATIVE
         if owned and key not in self._undeclared:
             for live_key in by_id.values():
-                if live_key.name in {k.name for k in decl.service_keys}:
-                    continue
-                self.plan_.changes.append(
-                    RevokeKey(
-                        target=f"{live_key.name} in {decl.name}",
-                        api_key_id=live_key.id,
-                        name=live_key.name,
-                        key_type="SERVICE",
-                        destructive=True,
-                        stage=REMOVALS,
-                        reason="not declared; service keys are authoritative",
-                    )
-                )
+                self._revoke(live_key, decl, "not declared; service keys are authoritative")
+
+    def _declared_key(
+        self, key_decl: ServiceKeyDecl, decl: SpaceDecl, space: Space | None,
+        same: list[ServiceApiKey], path: str,
+    ) -> None:
+        """A declared key that exists: in place, or replaced when its role or expiry differs.
+
+        Arize sets a key's role and expiry at creation only (a refresh keeps both, and may
+        only shorten the expiry). So a difference is planned as rotate-service-keys plans a
+        replacement: a new key of the same name with the declared role and expiry, its
+        secret stored in the key store, then the old key revoked (destructive: gated). A rerun
+        after the replacement finds the new key as declared and revokes the old one.
+        """
+        space_id = space.id if space else ""
+        as_declared = [k for k in same if not self._key_differences(k, key_decl, space_id)]
+        if as_declared:
+            keep = max(as_declared, key=lambda k: k.created_at)
+            for old in same:
+                if old.id != keep.id:
+                    self._revoke(old, decl, f"replaced by the key {keep.redacted_key} of this "
+                                 "name (the files declare one)")
+            return
+        current = next((k for k in same if k.id == key_decl.id), None) or max(
+            same, key=lambda k: k.created_at
+        )
+        differences = self._key_differences(current, key_decl, space_id)
+        why = None
+        if key_decl.expires_at is None:
+            why = "a replacement cannot be created without an expiry here; replace it by hand"
+        elif not current.bot_user.name or not current.bot_user.organizations:
+            why = "its bot user's roles cannot be read"
+        if why is not None:
+            self.plan_.notes.append(
+                f"service key {key_decl.name} in {decl.name}: {'; '.join(differences)}; a key's "
+                f"role and expiry are set at creation, and {why}"
+            )
+            return
+        days = _days_until(key_decl.expires_at, f"{path}.expires_at")
+        self.plan_.changes.append(
+            ReplaceKey(
+                target=f"{key_decl.name} in {decl.name}",
+                api_key_id=current.id,
+                name=key_decl.name,
+                space=decl.name,
+                description=key_decl.description or current.description,
+                created_at=current.created_at,
+                bot_user_id=current.bot_user.id,
+                account_role=getattr(current.bot_user.account_role, "name", None) or "MEMBER",
+                organizations=_with_space_role(current, space_id, key_decl.role),
+                lifetime_seconds=(days or 0) * 86400,
+                destructive=True,
+                stage=RESTRICT_AND_KEYS,
+                reason="replacement: " + "; ".join(differences) + " (set at creation only): a "
+                "new key, its secret to the key store, then the old key revoked",
+            )
+        )
+        for old in same:
+            self._revoke(old, decl, f"replaced: {'; '.join(differences)}")
+
+    def _key_differences(
+        self, live_key: ServiceApiKey, key_decl: ServiceKeyDecl, space_id: str
+    ) -> list[str]:
+        """How a live key differs from its declaration in what only a new key can change."""
+        differences = []
+        role = _space_role_of(live_key, space_id)
+        if role and role != key_decl.role:
+            differences.append(f"role {role} → {key_decl.role}")
+        live, declared = live_key.expires_at, key_decl.expires_at
+        if (live is None) != (declared is None) or (
+            live is not None and declared is not None and abs(live - declared) > EXPIRY_SLACK
+        ):
+            differences.append(f"expiry {_day(live)} → {_day(declared)}")
+        return differences
+
+    def _revoke(self, live_key: ServiceApiKey, decl: SpaceDecl, reason: str) -> None:
+        self.plan_.changes.append(
+            RevokeKey(
+                target=f"{live_key.name} ({live_key.redacted_key}) in {decl.name}",
+                api_key_id=live_key.id,
+                name=live_key.name,
+                key_type="SERVICE",
+                destructive=True,
+                stage=REMOVALS,
+                reason=reason,
+            )
+        )
 
     # -- what the files do not manage -------------------------------------------------------
 
@@ -625,6 +705,37 @@ def _widens(before: str, after: str) -> bool:
     if before in _RANK and after in _RANK:
         return _RANK[after] >= _RANK[before]
     return False
+
+
+def _days_until(moment: datetime | None, field_path: str) -> int | None:
+    """Whole days from now to ``moment`` (rounded up: stable within a day, so the plan's hash
+    is too); a moment in the past is a SpecError."""
+    if moment is None:
+        return None
+    left = (moment - datetime.now(UTC)).total_seconds() / 86400
+    if left <= 0:
+        raise SpecError(
+            field_path, str(moment), "that is in the past: give a future expiry, or none"
+        )
+    return math.ceil(left)
+
+
+def _day(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d}" if moment is not None else "never"
+
+
+def _with_space_role(
+    key: ServiceApiKey, space_id: str, role: str
+) -> list[ServiceKeyOrgAssignment]:
+    """The key's organization and space roles, with ``role`` in ``space_id``."""
+    assignments = []
+    for org in key.bot_user.organizations:
+        data = org.model_dump(mode="json")
+        for space in data["spaces"]:
+            if space["space_id"] == space_id:
+                space["role"] = {"type": "PREDEFINED", "name": role}
+        assignments.append(ServiceKeyOrgAssignment.model_validate(data))
+    return assignments
 
 
 def _spaces_of(key: ServiceApiKey) -> set[str]:

@@ -22,9 +22,8 @@ from flows.account_as_code.drift import DriftSource
 from flows.slack_buttons import ButtonClick, parse_button_click
 from flows.slack_interactions import (
     InteractionContext,
-    RunQueue,
+    QueuedInteraction,
     RunRequest,
-    SlackInteraction,
     look_up,
     tell_ephemeral,
 )
@@ -106,7 +105,7 @@ class DriftResult:
     text: str
 
 
-class DriftClickHandler(SlackInteraction[ButtonClick, DriftResult]):
+class DriftClickHandler(QueuedInteraction[ButtonClick, DriftResult]):
     """Revert queues a detect-drift run that re-plans and, if the drift is still the one
     posted, applies the files through apply-account's gate; Adopt points at the patch.
 
@@ -116,10 +115,6 @@ class DriftClickHandler(SlackInteraction[ButtonClick, DriftResult]):
     """
 
     kind = "Drift click"
-
-    def __init__(self, *, queue: RunQueue, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._queue = queue
 
     def parse(self, payload: dict[str, Any]) -> ButtonClick | None:
         return parse_button_click(payload, {REVERT, ADOPT}, _KEY)
@@ -179,12 +174,4 @@ class DriftClickHandler(SlackInteraction[ButtonClick, DriftResult]):
 
 def build_drift_handler(context: InteractionContext) -> DriftClickHandler | None:
     """The drift click handler (None without a bot token, or without the run queue)."""
-    token = context.settings.slack_bot_token
-    if token is None or context.queue is None:
-        return None
-    return DriftClickHandler(
-        queue=context.queue,
-        bot_token=token.get_secret_value(),
-        slack_base_url=context.settings.slack_base_url,
-        prefect_client=context.prefect_client,
-    )
+    return DriftClickHandler.from_context(context)

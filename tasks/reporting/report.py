@@ -15,6 +15,7 @@ from core.approvals.requests import ApprovalDecision, ApprovalRequest
 from core.naming import slug
 from core.planning.plan import Plan
 from tasks.reporting.crash_history import crash_resumptions
+from tasks.reporting.managed_scope import managed_notes
 from tasks.steps.step import Outcome, StepResult
 from tasks.triggers import Trigger
 
@@ -44,11 +45,18 @@ class RunbookOutcome(BaseModel):
     break_glass: bool = Field(default=False, description="Approved by break-glass.")
     api_calls: int = 0
     notes: list[str] = Field(default_factory=list)
+    managed: list[str] = Field(
+        default_factory=list,
+        description="Resources changed that account-as-code manages (also in notes).",
+    )
     evidence: dict[str, str] = Field(
         default_factory=dict,
         description="Change key → the chain hash of its evidence record (when evidence is on).",
     )
 
+
+_CHANGED_OR_WOULD = {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.DRY_RUN}
+"""Ends after which the account differs, or would, from the plan's changes."""
 
 LOGGED_PLAN_LINES = 100
 """Lines of a plan the run's log shows; the plan artifact has them all."""
@@ -90,7 +98,11 @@ async def write_report(
     Reusing the key per subject makes the Prefect UI show the subject's history across runs.
     """
     results = results or []
-    notes = [*plan.notes, *(notes or []), *await _crash_notes()]
+    managed = (
+        await managed_notes(plan, applied=status is not RunStatus.DRY_RUN)
+        if status in _CHANGED_OR_WOULD else []
+    )
+    notes = [*plan.notes, *(notes or []), *await _crash_notes(), *managed]
     if decision is not None:
         notes += [f"approval gate: {reason}" for reason in decision.refused]
     outcome = RunbookOutcome(
@@ -105,6 +117,7 @@ async def write_report(
         break_glass=bool(decision and decision.break_glass),
         api_calls=plan.api_calls + sum(r.api_calls for r in results),
         notes=notes,
+        managed=managed,
     )
     seconds = (datetime.now(UTC) - started).total_seconds()
     lines = [

@@ -18,6 +18,7 @@ from arize_admin import AsyncArizeAdmin
 from cli.main import app as cli
 from emulator.arize import create_app
 from flows.account_as_code import commands
+from flows.account_as_code.loader import load_account
 from tests.account.conftest import BASE_URL, MUTATING, edit
 from tests.fixtures.arize import ADMIN_KEY
 
@@ -189,3 +190,19 @@ def test_two_files_giving_the_ownership_are_refused(emulator: FastAPI, exported:
     result = runner.invoke(cli, ["account", "plan", str(exported)])
     assert result.exit_code == 2
     assert "ownership is given twice (first in account.yaml:2)" in result.output
+
+
+def test_a_problem_is_placed_at_the_exact_line_of_its_field_in_any_file(exported: Path):
+    # Lines are found when a problem asks (the file composed again), not kept for every
+    # field: each field of the joined spec still maps to its own file and line.
+    loaded = load_account(exported)
+    index = next(i for i, s in enumerate(loaded.spec.spaces) if s.name == "fraud-detection")
+    lines = (exported / FRAUD).read_text().splitlines()
+    role_line = next(n for n, line in enumerate(lines, 1) if "role: Project Viewer" in line)
+    dana_line = next(n for n, line in enumerate(lines, 1) if "email: dana@acme.example" in line)
+
+    assert loaded.where(f"spaces[{index}].projects[0].bindings[0].role") == f"{FRAUD}:{role_line}"
+    assert loaded.where(f"spaces[{index}].members[0]") == f"{FRAUD}:{dana_line}"
+    assert loaded.where(f"spaces[{index}].members[0].nonexistent") == f"{FRAUD}:{dana_line}"
+    assert loaded.where("ownership.roles") == "account.yaml:3"
+    assert loaded.where("users[0]").startswith("users.yaml:")

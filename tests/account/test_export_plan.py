@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
-from flows.account_as_code.export import export_account, write_account
+from flows.account_as_code.export import dump, export_account, write_account, write_list
 from flows.account_as_code.live import read_live
 from flows.account_as_code.loader import load_account
 from tests.account.conftest import Account, _account
@@ -83,3 +84,21 @@ async def test_export_names_each_service_keys_entry_in_the_key_store_and_no_secr
     write_account(spec, tmp_path)
     text = "\n".join(p.read_text() for p in sorted(tmp_path.rglob("*.yaml")))  # noqa: ASYNC240
     assert "ak-" not in text, "no key value, not even a redacted one"
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_a_list_written_an_item_at_a_time_is_the_text_dump_gives_the_whole_list(
+    tmp_path: Path, count: int
+):
+    # users.yaml is written a person at a time (the export never holds every person's
+    # declaration); the file must be exactly what one dump of the whole list writes.
+    people = [
+        {"email": "a@acme.example", "name": "Ann: a # not a comment", "invited": True},
+        {"email": "b@acme.example", "name": "Bö " + "long " * 40},
+        {"email": "c@acme.example", "name": "'quoted'", "account_role": "ADMIN"},
+    ][:count]
+
+    path = write_list(tmp_path / "users.yaml", "users", iter(people))
+
+    assert path.read_text() == dump({"users": people})
+    assert yaml.safe_load(path.read_text()) == {"users": people}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from arize_admin import InviteMode
+from arize_admin import InviteMode, PredefinedRole
 from tests.account.conftest import Account, edit
 
 FRAUD = "spaces/Acme/fraud-detection.yaml"
@@ -84,3 +84,33 @@ async def test_a_new_person_in_two_spaces_joins_the_organization_once(
     ]
     await account.apply(plan)
     assert (await account.plan(exported)).changes == []
+
+
+async def test_organization_membership_is_not_listable_and_never_flaps(
+    account: Account, exported: Path
+):
+    # Arize's admin API adds and removes organization members but cannot list them. Someone
+    # who is a member of the organization only (no space role there) is invisible to a read:
+    # export writes nothing for it and a plan plans nothing for it, however often it runs.
+    acme = await account.client.organizations.find_by_name("Acme")
+    olga = await account.client.users.create(
+        name="Olga Org", email="olga@acme.example", role="MEMBER",
+        invite_mode=InviteMode.EMAIL_LINK,
+    )
+    await account.client.organizations.add_user(
+        acme.id, user_id=olga.id, role=PredefinedRole(name="READ_ONLY")
+    )
+    again = await account.export(exported.parent / "again")
+    assert (await account.plan(again)).changes == []
+    assert (await account.plan(again)).changes == []
+
+    # A first space role there joins the organization once (an upsert: a member already
+    # gets the declared org_role); applied, the next read infers membership from the space
+    # role, so nothing is planned again.
+    edit(again / FRAUD, lambda d: d["spaces"][0]["members"].append(
+        {"email": "olga@acme.example", "role": "READ_ONLY"}))
+    plan = await account.plan(again)
+    assert [str(c.action) for c in plan.changes] == ["set-org-role", "set-space-role"]
+    await account.apply(plan)
+    assert (await account.plan(again)).changes == []
+    assert (await account.plan(again)).changes == []

@@ -2,34 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, MetaData, String, Table
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.types import TypeDecorator
-
-_JSON = JSON().with_variant(postgresql.JSONB(), "postgresql")
-
-
-class _UTC(TypeDecorator[datetime]):
-    """An aware UTC datetime on every backend (SQLite drops the offset), as the inbox keeps."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is not None:
-            value = value.astimezone(UTC)
-            if dialect.name == "sqlite":
-                value = value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
-
+from webhooks.columns import JSONColumn, UTCDateTime
 
 metadata = MetaData()
 
@@ -44,9 +19,9 @@ resources = Table(
     Column("external_id", String(255)),
     Column("email_key", String(320)),
     Column("active", Boolean),
-    Column("body", _JSON, nullable=False),
-    Column("created", _UTC(), nullable=False),
-    Column("last_modified", _UTC(), nullable=False),
+    Column("body", JSONColumn, nullable=False),
+    Column("created", UTCDateTime(), nullable=False),
+    Column("last_modified", UTCDateTime(), nullable=False),
 )
 
 #: The outbox: one row per resource version that the runbooks must hear of, written in the
@@ -57,9 +32,9 @@ changes = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("event_id", String(255), nullable=False, unique=True),
     Column("event_type", String(64), nullable=False),
-    Column("payload", _JSON, nullable=False),
-    Column("created", _UTC(), nullable=False),
-    Column("enqueued", _UTC()),
+    Column("payload", JSONColumn, nullable=False),
+    Column("created", UTCDateTime(), nullable=False),
+    Column("enqueued", UTCDateTime()),
 )
 
 tokens = Table(
@@ -67,18 +42,18 @@ tokens = Table(
     metadata,
     Column("name", String(128), primary_key=True),
     Column("digest", String(64), nullable=False, unique=True),
-    Column("created", _UTC(), nullable=False),
-    Column("revoked", _UTC()),
+    Column("created", UTCDateTime(), nullable=False),
+    Column("revoked", UTCDateTime()),
 )
 
 requests = Table(
     "scim_requests",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", _UTC(), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
     Column("token", String(128)),
     Column("method", String(8), nullable=False),
     Column("path", String(512), nullable=False),
     Column("status", Integer, nullable=False),
-    Column("event_ids", _JSON, nullable=False),
+    Column("event_ids", JSONColumn, nullable=False),
 )

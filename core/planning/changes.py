@@ -184,12 +184,22 @@ class RebindRole(Change):
     action: Literal[Action.REBIND_ROLE] = Action.REBIND_ROLE
     binding_id: str
     role_id: str
+    resource_id: str | None = Field(
+        default=None,
+        description="The space or project the binding is on, where the planner knows it: a "
+        "report places the change by it (account-as-code's managed note).",
+    )
 
 
 class UnbindRole(Change):
     action: Literal[Action.UNBIND_ROLE] = Action.UNBIND_ROLE
     binding_id: str
     user_id: str
+    resource_id: str | None = Field(
+        default=None,
+        description="The space or project the binding is on, where the planner knows it: a "
+        "report places the change by it (account-as-code's managed note).",
+    )
 
 
 class RestrictProject(Change):

@@ -380,6 +380,7 @@ def _plan_emptying(plan: OffboardPlan, inventory: Inventory) -> None:
                 target=f"{binding.role} on {binding.resource} ({binding.resource_type}) of {email}",
                 binding_id=binding.id,
                 user_id=user_id,
+                resource_id=binding.resource_id,
                 destructive=True,
                 stage=UNBIND,
                 reason="account kept for a reactivation; access removed",

@@ -394,6 +394,7 @@ async def _plan_excess(
                         target=f"{role} of {email} on {where}",
                         binding_id=binding.id,
                         user_id=user.id,
+                        resource_id=binding.resource_id,
                         destructive=True,
                         stage=REVOKE,
                         reason="beyond the SAML rules (revoke_excess)",

@@ -53,6 +53,7 @@ async def plan_revoke(credentials: ArizeCredentials, grant: AccessGrant) -> Plan
                 target=what,
                 binding_id=live.id,
                 user_id=grant.user_id,
+                resource_id=live.resource_id,
                 destructive=True,
                 reason=f"grant {grant.id} ended",
             )
@@ -63,6 +64,7 @@ async def plan_revoke(credentials: ArizeCredentials, grant: AccessGrant) -> Plan
                 target=what,
                 binding_id=live.id,
                 role_id=grant.previous_role_id,
+                resource_id=live.resource_id,
                 destructive=True,
                 reason=f"grant {grant.id} ended; the previous role is restored",
             )

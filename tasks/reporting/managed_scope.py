@@ -28,9 +28,8 @@ from core.planning.plan import Plan
 BLOCK_NAME = "account-managed-scope"
 
 # The kind of the files an action changes (the ownership modes' names). Actions not listed
-# (inviting or deleting a person, SAML) touch nothing the files scope to a space; unbind-role
-# and rebind-role name only a binding's id, which cannot be placed in a space without a read,
-# so they carry no note.
+# (inviting or deleting a person, SAML) touch nothing the files scope to a space. A binding's
+# change (bind, rebind, unbind) is a space member's or a project binding's, by what it is on.
 KIND_OF_ACTION = {
     "set-space-role": "space_members",
     "restrict-project": "restrictions",
@@ -47,6 +46,7 @@ KIND_OF_ACTION = {
     "update-space": "spaces",
 }
 ROLE_KINDS = {"roles"}
+BINDING_ACTIONS = {"bind-role", "rebind-role", "unbind-role"}
 
 
 class ManagedSpace(BaseModel):
@@ -87,6 +87,18 @@ class ManagedScope(BaseModel):
                 found = found or by_id.get(space.get("space_id") or "")
         return f"space {found.name}" if found is not None else None
 
+    def _kind(self, change: Change) -> str:
+        kind = KIND_OF_ACTION.get(str(change.action))
+        if kind is not None:
+            return kind
+        if str(change.action) in BINDING_ACTIONS:
+            on = getattr(change, "resource_id", None)
+            on_project = getattr(change, "resource_type", "") == "PROJECT" or any(
+                on in s.project_ids for s in self.spaces
+            )
+            return "project_bindings" if on_project else "space_members"
+        return str(change.action)
+
     def notes(self, plan: Plan, *, applied: bool) -> list[str]:
         """One note per managed resource the plan changes (none for the publisher's own)."""
         if plan.runbook == self.publisher:
@@ -95,7 +107,7 @@ class ManagedScope(BaseModel):
         for change in plan.changes:
             resource = self.resource_of(change)
             if resource is not None:
-                touched[resource].add(_kind(change))
+                touched[resource].add(self._kind(change))
         verb = "now differ" if applied else "would differ"
         notes = []
         for resource, kinds in sorted(touched.items()):
@@ -113,14 +125,6 @@ class ManagedScope(BaseModel):
                 f"files {verb}; {then}"
             )
         return notes
-
-
-def _kind(change: Change) -> str:
-    kind = KIND_OF_ACTION.get(str(change.action))
-    if kind is None and str(change.action) == "bind-role":
-        kind = "project_bindings" if getattr(change, "resource_type", "") == "PROJECT" \
-            else "space_members"
-    return kind or str(change.action)
 
 
 class ManagedScopeBlock(Block):

@@ -16,7 +16,15 @@ from prefect import get_client
 from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
 
 from blocks.slack import SlackApprovals
-from core.planning.changes import BindRole, CreateRole, CreateSpace, InviteUser, SetSpaceRole
+from core.planning.changes import (
+    BindRole,
+    CreateRole,
+    CreateSpace,
+    InviteUser,
+    RebindRole,
+    SetSpaceRole,
+    UnbindRole,
+)
 from core.planning.plan import Plan
 from flows.account_as_code.drift import DriftSource
 from flows.account_as_code.export import export_account, write_account
@@ -67,6 +75,26 @@ def test_a_change_in_a_managed_space_by_name_or_id_gets_one_note_per_space():
     assert "project bindings: additive" in notes[0] and "space members: additive" in notes[0]
     assert "files now differ" in notes[0]
     assert "would differ" in scope.notes(plan, applied=False)[0]
+
+
+def test_an_unbind_or_rebind_is_placed_by_the_resource_its_binding_is_on():
+    """offboard-user, restrict-project, saml-role-mapping and a grant's end remove or change a
+    binding they read: the change carries what it is on, so the report can place it."""
+    scope = managed_scope(SPEC, source="acme/")
+    unbind = UnbindRole(target="sam on fraud-model", binding_id="B1", user_id="U1",
+                        resource_id="P1", destructive=True)
+    rebind = RebindRole(target="sam in fraud-detection", binding_id="B2", role_id="R1",
+                        resource_id="S1")
+    elsewhere = UnbindRole(target="sam on other", binding_id="B3", user_id="U1",
+                           resource_id="P9", destructive=True)
+    unplaced = UnbindRole(target="sam", binding_id="B4", user_id="U1", destructive=True)
+
+    assert scope.notes(plan_of(elsewhere, unplaced), applied=True) == []
+    (note,) = scope.notes(plan_of(unbind), applied=True)
+    assert "space fraud-detection" in note and "project bindings: additive" in note
+    assert "space members" not in note
+    (note,) = scope.notes(plan_of(rebind), applied=False)
+    assert "space members: additive" in note and "project bindings" not in note
 
 
 def test_a_declared_custom_role_is_managed_an_undeclared_one_is_not():

@@ -23,7 +23,7 @@ from arize_admin import AsyncArizeAdmin
 from core.planning.plan import Plan, SpecError
 from flows.account_as_code.export import export_to
 from flows.account_as_code.loader import AccountFilesError, LoadedAccount, load_account
-from flows.account_as_code.plan import plan_account
+from flows.account_as_code.plan import plan_loaded
 
 T = TypeVar("T")
 EXIT_CHANGES = 2
@@ -106,7 +106,7 @@ def plan_directory(directory: Path, policy: str) -> tuple[LoadedAccount, Plan]:
     loaded = load(directory)
 
     async def work(client: AsyncArizeAdmin) -> Plan:
-        return await plan_account(client, loaded.spec)
+        return await plan_loaded(client, loaded)  # a file at a time, never the whole spec
 
     try:
         return loaded, _with_client(policy, work)

@@ -240,7 +240,14 @@ class _Composer:
                 )
             )
             return None
-        return None if node is None else self._data(node, ())
+        try:
+            return None if node is None else self._data(node, ())
+        finally:
+            # The constructor remembers every node it built, and a loader refers to itself (its
+            # parser's state): left so, each file's nodes would wait for the cycle collector,
+            # and the files read one at a time would pile up in memory all the same.
+            self._scalars.constructed_objects.clear()
+            self._scalars.dispose()
 
     def _data(self, node: yaml.Node, path: Path_) -> Any:
         self.lines[path] = node.start_mark.line + 1

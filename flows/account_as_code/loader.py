@@ -146,13 +146,30 @@ class LoadedAccount:
                 yield starts[path] + j, space
 
     def _parts_read(self, only: set[Path] | None = None) -> Iterator[tuple[Path, AccountSpec]]:
-        """Each file again, validated (it was valid when loaded), one at a time."""
+        """Each file again, validated (it was valid when loaded), one at a time.
+
+        Raises:
+            AccountFilesError: a file no longer reads or validates (edited since it was loaded).
+        """
         for path in self.files:
             if only is not None and path not in only:
                 continue
-            data = _Composer(path.name).load(path.read_text())
-            if isinstance(data, dict):
-                yield path, AccountSpec.model_validate(data)
+            name = path.relative_to(self.root).as_posix() if self.root else str(path)
+            composer = _Composer(name)
+            try:
+                data = composer.load(path.read_text())
+                if data is None and not composer.problems:
+                    continue  # empty when loaded too
+                part = AccountSpec.model_validate(data)
+            except (OSError, ValidationError) as ex:
+                raise AccountFilesError([
+                    Problem(
+                        "the file changed after it was checked, and no longer reads as an "
+                        "account file; nothing was planned", name,
+                        "finish the edit, then plan again",
+                    )
+                ]) from ex
+            yield path, part
 
     def where(self, field_path: str) -> str:
         """``file:line`` of the field, or of the nearest enclosing item that has one."""

@@ -11,7 +11,7 @@ import yaml
 
 from core.planning.plan import SpecError
 from flows.account_as_code.format import KINDS
-from flows.account_as_code.loader import load_account
+from flows.account_as_code.loader import AccountFilesError, load_account
 from flows.account_as_code.plan import plan_account, plan_loaded
 from tests.account.conftest import Account
 
@@ -107,3 +107,17 @@ async def test_a_streamed_plan_refuses_what_the_whole_spec_refuses(
 
     streamed, whole = streamed_refusal.value, whole_refusal.value
     assert (streamed.field, streamed.value, streamed.fix) == (whole.field, whole.value, whole.fix)
+
+
+async def test_a_space_file_broken_between_the_check_and_the_plan_is_named_and_nothing_planned(
+    account: Account, exported: Path
+):
+    loaded = load_account(exported)
+    (exported / FRAUD).write_text("spaces:\n  - name: [unclosed\n")
+
+    with pytest.raises(AccountFilesError) as refused:
+        await plan_loaded(account.client, loaded)
+
+    (problem,) = refused.value.problems
+    assert problem.where == FRAUD
+    assert "changed after it was checked" in problem.what

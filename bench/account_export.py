@@ -1,8 +1,8 @@
 """Account as code at three sizes of the ``scale`` account: export, then plan of the export.
 
 The emulator runs in its own process; export and plan are the feature's own ``export_to`` and
-``plan_account`` through ``arize_admin`` over loopback. Each size is measured in a fresh child
-interpreter, so its peak RSS is its own. Figures per size:
+``plan_loaded`` (what the CLI's plan runs) through ``arize_admin`` over loopback. Each size is
+measured in a fresh child interpreter, so its peak RSS is its own. Figures per size:
 
 - ``requests`` of the export and of the plan against ``paged_read_bound``: one request per page
   of 100 for each collection listed (the least any complete read can make); the ratio must stay
@@ -13,8 +13,11 @@ interpreter, so its peak RSS is its own. Figures per size:
 - ``export_peak_mib`` / ``plan_peak_mib``: tracemalloc's peak while exporting (reading and
   writing the files) and while planning (loading the files, reading, diffing);
 - ``beyond_live_mib``: each peak minus ``live_mib``: what export and plan hold besides the
-  live index. Export writes a space at a time, so its share stays small; plan holds the
-  loaded files' spec whole, which grows with the declared bindings;
+  live index. Export writes a space at a time; plan validates the files one at a time and
+  diffs one space's file at a time, keeping only small indexes (people by e-mail, roles,
+  spaces' names) in between;
+- ``load_peak_mib`` / ``loaded_mib``: the peak of the validation pass alone (before the live
+  read) and what it keeps for the planner (people by e-mail as tuples, roles, spaces' names);
 - ``rss_peak_mib`` and ``rss_base_mib``: the child's peak resident set (a run without
   tracemalloc) and its resident set after the imports, before any work;
 - CPU seconds of the child (informational; the machine may be shared).
@@ -62,7 +65,7 @@ async def _export_and_plan(
     from flows.account_as_code.export import write_live
     from flows.account_as_code.live import read_live
     from flows.account_as_code.loader import load_account
-    from flows.account_as_code.plan import plan_account
+    from flows.account_as_code.plan import plan_loaded
 
     figures: dict[str, Any] = {}
     async with AsyncArizeAdmin(api_key=admin_key, base_url=base_url) as client:
@@ -87,7 +90,14 @@ async def _export_and_plan(
             tracemalloc.stop()
             gc.collect()
             tracemalloc.start()
-        plan = await plan_account(client, load_account(directory).spec)
+        loaded = load_account(directory)
+        if traced:
+            # The validation pass alone: each file composed and checked, then dropped.
+            figures["load_peak_mib"] = round(tracemalloc.get_traced_memory()[1] / MIB, 2)
+            gc.collect()
+            figures["loaded_mib"] = round(tracemalloc.get_traced_memory()[0] / MIB, 2)
+        plan = await plan_loaded(client, loaded)
+        del loaded
         if traced:
             figures["plan_peak_mib"] = round(tracemalloc.get_traced_memory()[1] / MIB, 2)
             tracemalloc.stop()
@@ -139,6 +149,8 @@ ROWS = (
     ("  beyond the live index", "export_beyond_live_mib"),
     ("plan peak, MiB", "plan_peak_mib"),
     ("  beyond the live index", "plan_beyond_live_mib"),
+    ("validation pass peak, MiB", "load_peak_mib"),
+    ("  kept from it for the planner", "loaded_mib"),
     ("RSS after imports, MiB", "rss_base_mib"),
     ("RSS peak, MiB", "rss_peak_mib"),
     ("CPU, s (export + plan)", "cpu_s"),

@@ -23,7 +23,7 @@ from arize_admin import AsyncArizeAdmin
 from core.planning.plan import Plan, SpecError
 from flows.account_as_code.export import export_to
 from flows.account_as_code.loader import AccountFilesError, LoadedAccount, load_account
-from flows.account_as_code.plan import plan_account
+from flows.account_as_code.plan import plan_loaded
 
 T = TypeVar("T")
 EXIT_CHANGES = 2
@@ -81,16 +81,21 @@ def load(directory: Path) -> LoadedAccount:
     try:
         return load_account(directory)
     except AccountFilesError as ex:
-        if len(ex.problems) == 1:
-            (only,) = ex.problems
-            raise AccountCommandError(
-                f"{only.what}; nothing was planned or changed", fix=only.fix, where=only.where
-            ) from ex
-        raise AccountCommandError(
-            f"{len(ex.problems)} problems in the account files; nothing was planned or changed",
-            fix="fix each one as it says",
-            details=[p.render() for p in ex.problems],
-        ) from ex
+        raise files_error(ex) from ex
+
+
+def files_error(ex: AccountFilesError) -> AccountCommandError:
+    """The files' problems as one command error: each with file:line and fix."""
+    if len(ex.problems) == 1:
+        (only,) = ex.problems
+        return AccountCommandError(
+            f"{only.what}; nothing was planned or changed", fix=only.fix, where=only.where
+        )
+    return AccountCommandError(
+        f"{len(ex.problems)} problems in the account files; nothing was planned or changed",
+        fix="fix each one as it says",
+        details=[p.render() for p in ex.problems],
+    )
 
 
 def spec_error(loaded: LoadedAccount, ex: SpecError) -> AccountCommandError:
@@ -106,12 +111,14 @@ def plan_directory(directory: Path, policy: str) -> tuple[LoadedAccount, Plan]:
     loaded = load(directory)
 
     async def work(client: AsyncArizeAdmin) -> Plan:
-        return await plan_account(client, loaded.spec)
+        return await plan_loaded(client, loaded)  # a file at a time, never the whole spec
 
     try:
         return loaded, _with_client(policy, work)
     except SpecError as ex:
         raise spec_error(loaded, ex) from ex
+    except AccountFilesError as ex:  # a space's file edited between the two reads
+        raise files_error(ex) from ex
 
 
 def render(plan: Plan, output: Output) -> str:

@@ -1,4 +1,4 @@
-"""Read a directory of account YAML files into one `AccountSpec`, keeping file:line for each item.
+"""Read and validate a directory of account YAML files a file at a time, with file:line for items.
 
 Every problem is reported as what is wrong, where (``file:line``) and the fix, and all of them
 at once: one bad file does not hide the next. Nothing is planned or applied from a directory
@@ -8,20 +8,29 @@ just loaded, so every mapping and list item knows where it starts.
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from pydantic import ValidationError
 
+from arize_admin import InviteMode
 from flows.account_as_code.format import (
     PREDEFINED_SPACE_ROLES,
     AccountSpec,
+    BindingDecl,
     Ownership,
+    OwnershipModes,
+    RoleDecl,
+    Selector,
+    SpaceDecl,
+    UserDecl,
 )
 
 Path_ = tuple[str | int, ...]
@@ -63,21 +72,104 @@ class _Part:
     file: Path
 
 
+class DeclaredUser(NamedTuple):
+    """A declared person, as the planner reads them: a tuple, not a model (one per person)."""
+
+    email: str
+    """Lower case."""
+    name: str
+    account_role: str
+    org_role: str
+    invite_mode: InviteMode
+
+
 @dataclass
 class LoadedAccount:
-    """The joined spec, and which file each of its items came from.
+    """The directory, validated, and which file each of its items came from.
+
+    The files are read twice and never held whole: once to validate them (keeping only the
+    small settings, the roles, the top-level bindings, the people as tuples and the spaces'
+    names), and again by the planner a file at a time (``each_space``), so the declared
+    spaces, their members and bindings are in memory one file's worth at a time. ``spec``
+    joins every file into one model for the callers that need it whole (a flow parameter).
 
     Lines are found when asked for (``where``), by composing that one file again: a problem is
     rare, while a line for every field of a large account would cost more memory than the
     spec itself.
     """
 
-    spec: AccountSpec
     files: list[Path] = field(default_factory=list)
     root: Path | None = None
     parts: list[_Part] = field(default_factory=list)
     single: dict[str, Path] = field(default_factory=dict)
     """``ownership`` / ``selector`` → the file that gives it."""
+    ownership: OwnershipModes = field(default_factory=OwnershipModes)
+    selector: Selector = field(default_factory=Selector)
+    roles: list[RoleDecl] = field(default_factory=list)
+    bindings: list[BindingDecl] = field(default_factory=list)
+    users: dict[str, DeclaredUser] = field(default_factory=dict)
+    """Lower-case email → the person, in file order."""
+    space_heads: list[SpaceDecl] = field(default_factory=list)
+    """Every declared space without its members, projects and keys, in file order."""
+    joined: AccountSpec | None = None
+    """The whole spec, when it was given whole (``of_spec``) rather than read from files."""
+
+    @classmethod
+    def of_spec(cls, spec: AccountSpec) -> LoadedAccount:
+        """An account given whole (a flow parameter, a test): the same reads, from memory."""
+        return cls(
+            ownership=spec.ownership, selector=spec.selector, roles=spec.roles,
+            bindings=spec.bindings, users=_declared_users(spec.users),
+            space_heads=[_head(s) for s in spec.spaces], joined=spec,
+        )
+
+    @functools.cached_property
+    def spec(self) -> AccountSpec:
+        """Every file joined into one spec (the whole account in memory: for flows and tests)."""
+        if self.joined is not None:
+            return self.joined
+        joined: dict[str, Any] = {name: [] for name in LISTS}
+        joined.update(ownership=self.ownership, selector=self.selector)
+        for _, part in self._parts_read():
+            for key in LISTS:
+                joined[key].extend(getattr(part, key))
+        return AccountSpec.model_validate(joined)
+
+    def each_space(self) -> Iterator[tuple[int, SpaceDecl]]:
+        """Each declared space with its index in the joined files, read a file at a time."""
+        if self.joined is not None:
+            yield from enumerate(self.joined.spaces)
+            return
+        starts = {p.file: p.start for p in self.parts if p.key == "spaces"}
+        for path, part in self._parts_read(set(starts)):
+            for j, space in enumerate(part.spaces):
+                yield starts[path] + j, space
+
+    def _parts_read(self, only: set[Path] | None = None) -> Iterator[tuple[Path, AccountSpec]]:
+        """Each file again, validated (it was valid when loaded), one at a time.
+
+        Raises:
+            AccountFilesError: a file no longer reads or validates (edited since it was loaded).
+        """
+        for path in self.files:
+            if only is not None and path not in only:
+                continue
+            name = path.relative_to(self.root).as_posix() if self.root else str(path)
+            composer = _Composer(name)
+            try:
+                data = composer.load(path.read_text())
+                if data is None and not composer.problems:
+                    continue  # empty when loaded too
+                part = AccountSpec.model_validate(data)
+            except (OSError, ValidationError) as ex:
+                raise AccountFilesError([
+                    Problem(
+                        "the file changed after it was checked, and no longer reads as an "
+                        "account file; nothing was planned", name,
+                        "finish the edit, then plan again",
+                    )
+                ]) from ex
+            yield path, part
 
     def where(self, field_path: str) -> str:
         """``file:line`` of the field, or of the nearest enclosing item that has one."""
@@ -106,6 +198,20 @@ class LoadedAccount:
             if part.key == head and part.start <= path[1] < part.start + part.count:
                 return part.file, (head, path[1] - part.start, *path[2:])
         return None
+
+
+def _head(space: SpaceDecl) -> SpaceDecl:
+    return space.model_copy(update={"members": [], "projects": [], "service_keys": []})
+
+
+def _declared_users(users: Iterable[UserDecl]) -> dict[str, DeclaredUser]:
+    declared: dict[str, DeclaredUser] = {}
+    for u in users:
+        email = u.email.lower()
+        declared[email] = DeclaredUser(
+            email, u.name, sys.intern(u.account_role), sys.intern(u.org_role), u.invite_mode
+        )
+    return declared
 
 
 _STEP = re.compile(r"\.?([A-Za-z_]\w*)|\[(\d+)\]")
@@ -151,7 +257,14 @@ class _Composer:
                 )
             )
             return None
-        return None if node is None else self._data(node, ())
+        try:
+            return None if node is None else self._data(node, ())
+        finally:
+            # The constructor remembers every node it built, and a loader refers to itself (its
+            # parser's state): left so, each file's nodes would wait for the cycle collector,
+            # and the files read one at a time would pile up in memory all the same.
+            self._scalars.constructed_objects.clear()
+            self._scalars.dispose()
 
     def _data(self, node: yaml.Node, path: Path_) -> Any:
         self.lines[path] = node.start_mark.line + 1
@@ -180,7 +293,11 @@ def _yaml_files(directory: Path) -> list[Path]:
 
 
 def load_account(directory: str | Path) -> LoadedAccount:
-    """Read, validate and join every ``*.yaml`` / ``*.yml`` file under ``directory``.
+    """Read and validate every ``*.yaml`` / ``*.yml`` file under ``directory``, a file at a time.
+
+    Each file is composed, validated, checked against what the files before it declared, and
+    dropped: what is kept is small (settings, roles, top-level bindings, people as tuples,
+    spaces' names). The planner reads the spaces again (``LoadedAccount.each_space``).
 
     Raises:
         AccountFilesError: every problem found, each with file:line and the fix.
@@ -196,10 +313,10 @@ def load_account(directory: str | Path) -> LoadedAccount:
             [Problem("no .yaml files", str(root), "run `arize-runbooks account export` into it")]
         )
     problems: list[Problem] = []
-    joined: dict[str, Any] = {name: [] for name in LISTS}
-    parts: list[_Part] = []
-    single: dict[str, Path] = {}
+    loaded = LoadedAccount(files=files, root=root)
+    checks = _Checks(loaded)
     single_from: dict[str, str] = {}
+    counts = dict.fromkeys(LISTS, 0)
     for path in files:
         name = path.relative_to(root).as_posix()
         composer = _Composer(name)
@@ -219,30 +336,31 @@ def load_account(directory: str | Path) -> LoadedAccount:
             continue
         for key in SINGLE:
             if key in data:
+                at = f"{name}:{composer.lines.get((key,), 1)}"
                 if key in single_from:
                     problems.append(
                         Problem(
-                            f"{key} is given twice (first in {single_from[key]})",
-                            f"{name}:{composer.lines.get((key,), 1)}",
+                            f"{key} is given twice (first in {single_from[key]})", at,
                             f"give {key} in one file only",
                         )
                     )
                     continue
-                single_from[key] = f"{name}:{composer.lines.get((key,), 1)}"
-                single[key] = path
-                joined[key] = getattr(part, key)
+                single_from[key] = at
+                loaded.single[key] = path
+                setattr(loaded, key, getattr(part, key))
+        del data, composer  # the file's text and lines: only its validated part is checked
         for key in LISTS:
             items = getattr(part, key)
             if items:
-                parts.append(_Part(key, len(joined[key]), len(items), path))
-                joined[key].extend(items)
+                loaded.parts.append(_Part(key, counts[key], len(items), path))
+                counts[key] += len(items)
+        if not problems:
+            checks.add(part)
+        else:
+            checks.stop()
     if problems:
         raise AccountFilesError(problems)
-    loaded = LoadedAccount(
-        spec=AccountSpec.model_validate(joined), files=files, root=root, parts=parts,
-        single=single,
-    )
-    problems = list(check_account(loaded))
+    problems = list(checks.finish())
     if problems:
         raise AccountFilesError(problems)
     return loaded
@@ -265,74 +383,144 @@ def _problem(name: str, lines: dict[Path_, int], error: Any) -> Problem:
     return Problem(f"{field_name}: {error['msg']}", f"{name}:{line}", fix)
 
 
-def check_account(loaded: LoadedAccount) -> Iterator[Problem]:
-    """What pydantic cannot see across items and files: duplicates, unknown roles and spaces."""
-    spec = loaded.spec
-    where = loaded.where
+class _Checks:
+    """What pydantic cannot see across items and files: duplicates, unknown roles and spaces.
 
-    def duplicates(values: list[str], path: str, kind: str) -> Iterator[Problem]:
+    Fed one validated file at a time; keeps only what a later file is checked against (names,
+    e-mails, the roles used and not yet declared). Problems come out in the order of the kinds
+    checked, whatever the order of the files: duplicates, then unknown roles, then bindings.
+    """
+
+    def __init__(self, loaded: LoadedAccount) -> None:
+        self.loaded = loaded
+        self.where = loaded.where
+        self.stopped = False
+        self.seen_users: dict[str, int] = {}
+        self.seen_spaces: dict[str, int] = {}
+        self.space_count = 0
+        self.user_count = 0
+        self.role_names: set[str] = set()
+        self.duplicate_users: list[Problem] = []
+        self.duplicate_spaces: list[Problem] = []
+        self.inside_spaces: list[Problem] = []
+        self.role_uses: list[tuple[str, str]] = []
+        """(field path, role) of each use of a role not predefined nor declared before it."""
+
+    def stop(self) -> None:
+        """A file has problems: they are all that is reported, so checking further is moot."""
+        self.stopped = True
+
+    def add(self, part: AccountSpec) -> None:
+        if self.stopped:
+            return
+        loaded = self.loaded
+        loaded.roles.extend(part.roles)
+        self.role_names.update(r.name for r in part.roles)
+        start = len(loaded.bindings)
+        loaded.bindings.extend(part.bindings)
+        for i, binding in enumerate(part.bindings, start):
+            self._use(f"bindings[{i}]", binding.role)
+        for user in part.users:
+            self._first("users", user.email.lower(), self.user_count, self.seen_users,
+                        "user", self.duplicate_users)
+            self.user_count += 1
+        loaded.users.update(_declared_users(part.users))
+        for space in part.spaces:
+            i = self.space_count
+            self.space_count += 1
+            self._first("spaces", f"{space.organization}/{space.name}", i, self.seen_spaces,
+                        "space", self.duplicate_spaces)
+            loaded.space_heads.append(_head(space))
+            self._inside(i, space)
+
+    def _first(
+        self, path: str, value: str, index: int, seen: dict[str, int], kind: str,
+        into: list[Problem],
+    ) -> None:
+        if value in seen:
+            into.append(self._duplicate(path, value, seen[value], index, kind))
+        else:
+            seen[value] = index
+
+    def _duplicate(self, path: str, value: str, first: int, index: int, kind: str) -> Problem:
+        return Problem(
+            f"{kind} {value!r} is declared twice (first at {self.where(f'{path}[{first}]')})",
+            self.where(f"{path}[{index}]"),
+            f"keep one declaration of {kind} {value!r}",
+        )
+
+    def _duplicates(self, values: list[str], path: str, kind: str) -> Iterator[Problem]:
         seen: dict[str, int] = {}
         for index, value in enumerate(values):
             if value in seen:
-                first = where(f"{path}[{seen[value]}]")
-                yield Problem(
-                    f"{kind} {value!r} is declared twice (first at {first})",
-                    where(f"{path}[{index}]"),
-                    f"keep one declaration of {kind} {value!r}",
-                )
+                yield self._duplicate(path, value, seen[value], index, kind)
             else:
                 seen[value] = index
 
-    yield from duplicates([r.name for r in spec.roles], "roles", "role")
-    yield from duplicates([r.id for r in spec.roles if r.id], "roles", "role id")
-    yield from duplicates([u.email.lower() for u in spec.users], "users", "user")
-    yield from duplicates(
-        [f"{s.organization}/{s.name}" for s in spec.spaces], "spaces", "space"
-    )
-    for i, space in enumerate(spec.spaces):
+    def _inside(self, i: int, space: SpaceDecl) -> None:
         base = f"spaces[{i}]"
-        yield from duplicates([m.email.lower() for m in space.members], f"{base}.members", "member")
-        yield from duplicates([p.name for p in space.projects], f"{base}.projects", "project")
-        yield from duplicates([k.name for k in space.service_keys], f"{base}.service_keys", "key")
+        self.inside_spaces += [
+            *self._duplicates([m.email.lower() for m in space.members], f"{base}.members",
+                              "member"),
+            *self._duplicates([p.name for p in space.projects], f"{base}.projects", "project"),
+            *self._duplicates([k.name for k in space.service_keys], f"{base}.service_keys",
+                              "key"),
+        ]
         for j, project in enumerate(space.projects):
-            yield from duplicates(
-                [b.email.lower() for b in project.bindings],
-                f"{base}.projects[{j}].bindings",
+            self.inside_spaces += self._duplicates(
+                [b.email.lower() for b in project.bindings], f"{base}.projects[{j}].bindings",
                 "binding of",
             )
+        for j, member in enumerate(space.members):
+            self._use(f"{base}.members[{j}]", member.role)
+        for j, project in enumerate(space.projects):
+            for k, binding in enumerate(project.bindings):
+                self._use(f"{base}.projects[{j}].bindings[{k}]", binding.role)
 
-    declared_roles = {r.name for r in spec.roles}
-    roles_closed = spec.ownership.roles is Ownership.AUTHORITATIVE
-    known_roles = ", ".join([*PREDEFINED_SPACE_ROLES, *sorted(declared_roles)])
-    for path, role in _role_uses(spec):
-        if predefined_name(role) or role in declared_roles:
-            continue
-        if roles_closed:
-            yield Problem(
-                f"{path}.role: unknown role {role!r}",
-                where(f"{path}.role"),
-                f"use one of {known_roles}, or declare it under roles",
-            )
+    def _use(self, path: str, role: str) -> None:
+        if not predefined_name(role) and role not in self.role_names:
+            self.role_uses.append((path, role))
 
-    declared_spaces = {s.name for s in spec.spaces}
-    counts = Counter(s.name for s in spec.spaces)
-    for i, binding in enumerate(spec.bindings):
-        path = f"bindings[{i}]"
-        kind = "project_bindings" if binding.project else "space_members"
-        closed = getattr(spec.ownership, kind) is Ownership.AUTHORITATIVE
-        if binding.space not in declared_spaces and closed:
-            yield Problem(
-                f"{path}.space: {binding.space!r} is not declared under spaces, and "
-                f"{kind} is authoritative",
-                where(f"{path}.space"),
-                f"declare space {binding.space!r} under spaces, or make {kind} additive",
-            )
-        if counts[binding.space] > 1 and binding.organization is None:
-            yield Problem(
-                f"{path}.space: two organizations have a space {binding.space!r}",
-                where(f"{path}.space"),
-                "add organization: to the binding",
-            )
+    def finish(self) -> Iterator[Problem]:
+        loaded, where = self.loaded, self.where
+        yield from self._duplicates([r.name for r in loaded.roles], "roles", "role")
+        yield from self._duplicates([r.id for r in loaded.roles if r.id], "roles", "role id")
+        yield from self.duplicate_users
+        yield from self.duplicate_spaces
+        yield from self.inside_spaces
+
+        declared_roles = {r.name for r in loaded.roles}
+        if loaded.ownership.roles is Ownership.AUTHORITATIVE:
+            known_roles = ", ".join([*PREDEFINED_SPACE_ROLES, *sorted(declared_roles)])
+            # Spaces' uses first, then top-level bindings', as the joined files list them.
+            uses = sorted(self.role_uses, key=lambda use: use[0].startswith("bindings"))
+            for path, role in uses:
+                if role not in declared_roles:
+                    yield Problem(
+                        f"{path}.role: unknown role {role!r}",
+                        where(f"{path}.role"),
+                        f"use one of {known_roles}, or declare it under roles",
+                    )
+
+        declared_spaces = {s.name for s in loaded.space_heads}
+        counts = Counter(s.name for s in loaded.space_heads)
+        for i, binding in enumerate(loaded.bindings):
+            path = f"bindings[{i}]"
+            kind = "project_bindings" if binding.project else "space_members"
+            closed = getattr(loaded.ownership, kind) is Ownership.AUTHORITATIVE
+            if binding.space not in declared_spaces and closed:
+                yield Problem(
+                    f"{path}.space: {binding.space!r} is not declared under spaces, and "
+                    f"{kind} is authoritative",
+                    where(f"{path}.space"),
+                    f"declare space {binding.space!r} under spaces, or make {kind} additive",
+                )
+            if counts[binding.space] > 1 and binding.organization is None:
+                yield Problem(
+                    f"{path}.space: two organizations have a space {binding.space!r}",
+                    where(f"{path}.space"),
+                    "add organization: to the binding",
+                )
 
 
 def predefined_name(role: str) -> str | None:
@@ -343,14 +531,3 @@ def predefined_name(role: str) -> str | None:
     """
     name = role.strip().upper().replace(" ", "_").replace("-", "_")
     return name if name in PREDEFINED_SPACE_ROLES else None
-
-
-def _role_uses(spec: AccountSpec) -> Iterator[tuple[str, str]]:
-    for i, space in enumerate(spec.spaces):
-        for j, member in enumerate(space.members):
-            yield f"spaces[{i}].members[{j}]", member.role
-        for j, project in enumerate(space.projects):
-            for k, binding in enumerate(project.bindings):
-                yield f"spaces[{i}].projects[{j}].bindings[{k}]", binding.role
-    for i, binding in enumerate(spec.bindings):
-        yield f"bindings[{i}]", binding.role

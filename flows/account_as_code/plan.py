@@ -11,6 +11,7 @@ last access.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -51,7 +52,7 @@ from flows.account_as_code.format import (
     SpaceDecl,
 )
 from flows.account_as_code.live import Binding, LiveAccount, read_live
-from flows.account_as_code.loader import predefined_name
+from flows.account_as_code.loader import LoadedAccount, predefined_name
 
 RUNBOOK = "apply-account"
 
@@ -79,9 +80,19 @@ async def plan_account(
         SpecError: the files name an organization, project, person or role that does not exist
             and that they do not declare; ``field`` is the item's path in the joined files.
     """
+    return await plan_loaded(client, LoadedAccount.of_spec(spec))
+
+
+async def plan_loaded(client: AsyncArizeAdmin, loaded: LoadedAccount) -> Plan:
+    """``plan_account`` of a directory as ``load_account`` validated it: its spaces are read
+    again and diffed a file at a time, so the whole spec is never in memory. Same plan.
+
+    Raises:
+        SpecError: as ``plan_account``.
+    """
     before = client.request_count
     live = await read_live(client)
-    plan = diff_account(spec, live)
+    plan = diff_account(loaded, live)
     plan.api_calls = client.request_count - before
     return plan
 
@@ -100,29 +111,39 @@ class _Desired:
     """(space key, project name) → email → (role, field path)."""
 
 
-def diff_account(spec: AccountSpec, live: LiveAccount) -> Plan:
+def diff_account(spec: AccountSpec | LoadedAccount, live: LiveAccount) -> Plan:
     """The plan for ``spec`` against an account already read; pure, for tests and drift."""
-    return _Planner(spec, live).plan()
+    declared = spec if isinstance(spec, LoadedAccount) else LoadedAccount.of_spec(spec)
+    return _Planner(declared, live).plan()
 
 
 class _Planner:
-    def __init__(self, spec: AccountSpec, live: LiveAccount) -> None:
-        self.spec = spec
+    """One pass over the declared spaces, a space at a time.
+
+    What is global is small and planned first: roles, people, the spaces' own settings, the
+    top-level bindings. Then each space's members, projects and keys are diffed as its file is
+    read again (``each_space``), and dropped before the next: the planner holds one space's
+    declaration, never the whole spec.
+    """
+
+    def __init__(self, declared: LoadedAccount, live: LiveAccount) -> None:
+        self.declared = declared
+        self.ownership = declared.ownership
         self.live = live
         self.plan_ = Plan(runbook=RUNBOOK, subject="account")
-        self.declared_roles = {r.name for r in spec.roles}
-        self.user_decl = {u.email.lower(): u for u in spec.users}
+        self.declared_roles = {r.name for r in declared.roles}
+        self.user_decl = declared.users
         self.org_by_name = {o.name: o for o in live.organizations}
         # space key (org/name) → live space, for the declared spaces that exist
         self.space_of: dict[str, Space | None] = {}
-        self.decl_of: dict[str, SpaceDecl] = {}
-        self._undeclared: set[str] = set()
+        self.head_of: dict[str, SpaceDecl] = {}
+        """Space key → the space's own settings (no members, projects or keys)."""
+        self._undeclared: dict[str, SpaceDecl] = {}
         """Live spaces the files only bind people on (additive): never pruned."""
         self.bindings_left: dict[str, int] = defaultdict(int)
         for b in (*live.space_bindings, *live.project_bindings):
             self.bindings_left[b.user_id] += 1
         # Indexes, so each declared item is a lookup and not a scan of the whole account.
-        self.space_index = {id(d): i for i, d in enumerate(spec.spaces)}
         self.bindings_on: dict[str, list[Binding]] = defaultdict(list)
         for b in (*live.space_bindings, *live.project_bindings):
             if b.user_id not in live.bot_ids:
@@ -146,13 +167,39 @@ class _Planner:
         self._roles()
         self._users()
         self._spaces()
-        desired = self._desired()
-        for key, decl in self.decl_of.items():
-            self._space_members(key, decl, desired.space_members.get(key, {}))
-            self._projects(key, decl, desired)
-            self._service_keys(key, decl)
+        elsewhere = self._top_bindings()
+        for index, decl in self.declared.each_space():
+            self._space(f"{decl.organization}/{decl.name}", decl, index, elsewhere)
+        for key, decl in self._undeclared.items():
+            self._space(key, decl, None, elsewhere)
         self._unmanaged()
         return self.plan_
+
+    def _space(
+        self, key: str, decl: SpaceDecl, index: int | None,
+        elsewhere: dict[str, list[tuple[str | None, MemberDecl, str]]],
+    ) -> None:
+        """One space's members, projects and keys: what its file and top-level bindings ask."""
+        desired = _Desired()
+        base = f"spaces[{index}]"
+        for j, member in enumerate(decl.members):
+            self._want(desired.space_members[key], member, f"{base}.members[{j}]")
+        for j, project in enumerate(decl.projects):
+            for k, binding in enumerate(project.bindings):
+                self._want(
+                    desired.project_bindings[(key, project.name)], binding,
+                    f"{base}.projects[{j}].bindings[{k}]",
+                )
+        for project_name, member, path in elsewhere.pop(key, []):
+            target = (
+                desired.project_bindings[(key, project_name)]
+                if project_name
+                else desired.space_members[key]
+            )
+            self._want(target, member, path)
+        self._space_members(key, decl, desired.space_members.get(key, {}))
+        self._projects(key, decl, desired, index)
+        self._service_keys(key, decl, index)
 
     # -- roles ------------------------------------------------------------------------------
 
@@ -161,7 +208,7 @@ class _Planner:
         by_name = {r.name: r for r in custom}
         by_id = {r.id: r for r in custom}
         matched: set[str] = set()
-        for index, decl in enumerate(self.spec.roles):
+        for index, decl in enumerate(self.declared.roles):
             field_path = f"roles[{index}]"
             if predefined_name(decl.name):
                 raise SpecError(
@@ -192,7 +239,7 @@ class _Planner:
         self.renamed = {
             c.role_id: c.name for c in self.plan_.changes if isinstance(c, RenameRole)
         }
-        if self.spec.ownership.roles is Ownership.AUTHORITATIVE:
+        if self.ownership.roles is Ownership.AUTHORITATIVE:
             removed_bindings = self._bindings_removed_later()
             for role in custom:
                 if role.id in matched:
@@ -219,14 +266,10 @@ class _Planner:
 
     def _bindings_removed_later(self) -> set[str]:
         """Bindings an authoritative kind will remove: computed on a dry copy of this plan."""
-        if self.spec.ownership.roles is not Ownership.AUTHORITATIVE:
+        if self.ownership.roles is not Ownership.AUTHORITATIVE:
             return set()
-        dry = _Planner(
-            self.spec.model_copy(
-                update={"ownership": self.spec.ownership.model_copy(update={"roles": "additive"})}
-            ),
-            self.live,
-        ).plan()
+        additive = self.ownership.model_copy(update={"roles": Ownership.ADDITIVE})
+        dry = _Planner(dataclasses.replace(self.declared, ownership=additive), self.live).plan()
         return {c.binding_id for c in dry.changes if isinstance(c, UnbindRole)}
 
     def _role_id(self, name: str) -> str | None:
@@ -260,8 +303,8 @@ class _Planner:
     # -- people -----------------------------------------------------------------------------
 
     def _users(self) -> None:
-        for decl in self.spec.users:
-            email = decl.email.lower()
+        for decl in self.declared.users.values():
+            email = decl.email
             user = self.live.user_by_email.get(email)
             if user is not None:
                 # Invited (or expired) counts as present: the listing has them; never re-added.
@@ -301,7 +344,7 @@ class _Planner:
         by_key = {
             f"{self.live.org_name(s.organization_id)}/{s.name}": s for s in self.live.spaces
         }
-        for index, decl in enumerate(self.spec.spaces):
+        for index, decl in enumerate(self.declared.space_heads):
             field_path = f"spaces[{index}]"
             org = self.org_by_name.get(decl.organization)
             if org is None:
@@ -310,7 +353,7 @@ class _Planner:
                     "no organization of that name (names are exact); organizations: "
                     + listed(o.name for o in self.live.organizations),
                 )
-            if not self.spec.selector.selects(decl.name):
+            if not self.declared.selector.selects(decl.name):
                 raise SpecError(
                     f"{field_path}.name", decl.name,
                     "the selector does not select this space: add a pattern that matches it "
@@ -319,7 +362,7 @@ class _Planner:
             key = f"{decl.organization}/{decl.name}"
             space = self.live.space_by_id.get(decl.id or "") or by_key.get(key)
             self.space_of[key] = space
-            self.decl_of[key] = decl
+            self.head_of[key] = decl
             if space is None:
                 self.plan_.changes.append(
                     CreateSpace(
@@ -343,28 +386,16 @@ class _Planner:
                     )
                 )
 
-    def _desired(self) -> _Desired:
-        desired = _Desired()
-        for i, decl in enumerate(self.spec.spaces):
-            key = f"{decl.organization}/{decl.name}"
-            for j, member in enumerate(decl.members):
-                self._want(desired.space_members[key], member, f"spaces[{i}].members[{j}]")
-            for j, project in enumerate(decl.projects):
-                for k, binding in enumerate(project.bindings):
-                    self._want(
-                        desired.project_bindings[(key, project.name)], binding,
-                        f"spaces[{i}].projects[{j}].bindings[{k}]",
-                    )
-        for i, binding in enumerate(self.spec.bindings):
-            key = self._binding_space(binding.space, binding.organization, f"bindings[{i}]")
+    def _top_bindings(self) -> dict[str, list[tuple[str | None, MemberDecl, str]]]:
+        """Top-level bindings by the key of their space: (project or None, member, path)."""
+        by_space: dict[str, list[tuple[str | None, MemberDecl, str]]] = defaultdict(list)
+        for i, binding in enumerate(self.declared.bindings):
+            path = f"bindings[{i}]"
+            key = self._binding_space(binding.space, binding.organization, path)
+            self._check_role(binding.role, path)
             member = MemberDecl(email=binding.email, role=binding.role)
-            target = (
-                desired.project_bindings[(key, binding.project)]
-                if binding.project
-                else desired.space_members[key]
-            )
-            self._want(target, member, f"bindings[{i}]")
-        return desired
+            by_space[key].append((binding.project, member, path))
+        return by_space
 
     def _want(self, into: dict[str, tuple[str, str]], member: MemberDecl, path: str) -> None:
         email = member.email.lower()
@@ -379,7 +410,7 @@ class _Planner:
 
     def _binding_space(self, name: str, org: str | None, path: str) -> str:
         keys = [
-            k for k, d in self.decl_of.items() if d.name == name and org in (None, d.organization)
+            k for k, d in self.head_of.items() if d.name == name and org in (None, d.organization)
         ]
         if keys:
             return keys[0]
@@ -389,8 +420,9 @@ class _Planner:
             if space.name == name and org in (None, org_name):
                 key = f"{org_name}/{name}"
                 self.space_of[key] = space
-                self.decl_of[key] = SpaceDecl(name=name, organization=org_name, id=space.id)
-                self._undeclared.add(key)
+                self.head_of[key] = self._undeclared[key] = SpaceDecl(
+                    name=name, organization=org_name, id=space.id
+                )
                 return key
         raise SpecError(f"{path}.space", name, "no such space in Arize; declare it under spaces")
 
@@ -437,7 +469,7 @@ class _Planner:
                     if current_role else "",
                 )
             )
-        owned = self.spec.ownership.space_members is Ownership.AUTHORITATIVE
+        owned = self.ownership.space_members is Ownership.AUTHORITATIVE
         if owned and key not in self._undeclared:
             for binding in have.values():
                 self._unbind(binding, f"{self._email(binding.user_id)} from {decl.name}")
@@ -465,12 +497,13 @@ class _Planner:
 
     # -- projects ---------------------------------------------------------------------------
 
-    def _projects(self, key: str, decl: SpaceDecl, desired: _Desired) -> None:
+    def _projects(
+        self, key: str, decl: SpaceDecl, desired: _Desired, index: int | None
+    ) -> None:
         space = self.space_of[key]
         live_projects = self.projects_in[space.id] if space else []
         by_id = {p.id: p for p in live_projects}
         by_name = {p.name: p for p in live_projects}
-        index = self.space_index.get(id(decl))
         declared = {p.name: p for p in decl.projects}
         names = list(declared) + [
             name for (k, name) in desired.project_bindings if k == key and name not in declared
@@ -524,7 +557,7 @@ class _Planner:
                     stage=MEMBERS,
                 )
             )
-        if own and self.spec.ownership.project_bindings is Ownership.AUTHORITATIVE:
+        if own and self.ownership.project_bindings is Ownership.AUTHORITATIVE:
             for binding in have.values():
                 self._unbind(binding, f"{self._email(binding.user_id)} from {where}")
 
@@ -540,7 +573,7 @@ class _Planner:
             )
         elif (
             is_restricted and not restricted
-            and self.spec.ownership.restrictions is Ownership.AUTHORITATIVE
+            and self.ownership.restrictions is Ownership.AUTHORITATIVE
         ):
             self.plan_.changes.append(
                 UnrestrictProject(
@@ -551,14 +584,13 @@ class _Planner:
 
     # -- service keys -----------------------------------------------------------------------
 
-    def _service_keys(self, key: str, decl: SpaceDecl) -> None:
+    def _service_keys(self, key: str, decl: SpaceDecl, index: int | None) -> None:
         space = self.space_of[key]
         org = self.org_by_name[decl.organization]
         live_keys = self.keys_in[space.id] if space else []
         by_id = {k.id: k for k in live_keys}
-        index = self.space_index.get(id(decl), 0)
         for j, key_decl in enumerate(decl.service_keys):
-            path = f"spaces[{index}].service_keys[{j}]"
+            path = f"spaces[{index or 0}].service_keys[{j}]"
             # Every live key of the declared name (and the declared id): the files declare one.
             same = {k.id: k for k in live_keys if k.name == key_decl.name}
             if key_decl.id in by_id:
@@ -581,7 +613,7 @@ class _Planner:
                     stage=RESTRICT_AND_KEYS,
                 )
             )
-        owned = self.spec.ownership.service_keys is Ownership.AUTHORITATIVE
+        owned = self.ownership.service_keys is Ownership.AUTHORITATIVE
         if owned and key not in self._undeclared:
             for live_key in by_id.values():
                 self._revoke(live_key, decl, "not declared; service keys are authoritative")

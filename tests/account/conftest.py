@@ -23,7 +23,7 @@ from core.planning.plan import Plan
 from emulator.arize import create_app
 from flows.account_as_code.export import export_account, write_account
 from flows.account_as_code.loader import load_account
-from flows.account_as_code.plan import plan_account
+from flows.account_as_code.plan import plan_loaded
 from tasks.steps.apply import STEPS
 from tasks.steps.step import StepContext, StepResult
 from tests.fixtures.arize import ADMIN_KEY
@@ -81,7 +81,8 @@ class Account:
         return directory
 
     async def plan(self, directory: Path) -> Plan:
-        return await plan_account(self.client, load_account(directory).spec)
+        # As the CLI plans: the directory loaded, its spaces read again a file at a time.
+        return await plan_loaded(self.client, load_account(directory))
 
     async def apply(
         self, plan: Plan, *, only_stages: int | None = None, retries: int = 0

@@ -3,7 +3,9 @@
 Every problem is reported as what is wrong, where (``file:line``) and the fix, and all of them
 at once: one bad file does not hide the next. Nothing is planned or applied from a directory
 that has any problem. Line numbers come from PyYAML's node marks: each file is composed, not
-just loaded, so every mapping and list item knows where it starts.
+just loaded, so every mapping and list item knows where it starts. A long top-level list is
+composed a piece at a time from the parser's events (``_Composer.pieces``), so a file of
+thousands of people is never in memory whole.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 LISTS = ("roles", "users", "spaces", "bindings")
 """Top-level lists that several files may each contribute to."""
 SINGLE = ("ownership", "selector")
+#: Items of a top-level list validated together while a file is read: a piece's worth of
+#: people or spaces in memory at a time, whatever the size of the file.
+CHUNK = 200
 """Top-level settings that one file at most may give."""
 
 
@@ -245,17 +250,7 @@ class _Composer:
         try:
             node = yaml.compose(text, Loader=_LOADER)
         except yaml.YAMLError as ex:
-            mark = getattr(ex, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else 1
-            problem = getattr(ex, "problem", None) or str(ex)
-            self.problems.append(
-                Problem(
-                    f"not valid YAML: {problem}",
-                    f"{self.name}:{line}",
-                    "fix the indentation or quoting at that line (a value with ': ' or '#' "
-                    "needs quotes)",
-                )
-            )
+            self._yaml_problem(ex)
             return None
         try:
             return None if node is None else self._data(node, ())
@@ -265,6 +260,89 @@ class _Composer:
             # and the files read one at a time would pile up in memory all the same.
             self._scalars.constructed_objects.clear()
             self._scalars.dispose()
+
+    def pieces(self, text: str, size: int = CHUNK) -> Iterator[dict[str, Any] | Any]:
+        """The file's top-level mapping in pieces, without ever holding all of it: each
+        non-list key as ``{key: value}``, each top-level list as ``{key: [items]}`` of at
+        most ``size`` items (``self.offsets[key]``: the index of the piece's first item).
+
+        A list of 5,000 people composed whole is 12 MiB of YAML nodes; read so, one piece's
+        worth. Lines are kept for the piece in hand only (``self.lines``, absolute paths).
+        A top level that is not a mapping is yielded whole, as it is.
+        """
+        loader = _LOADER(text)
+        self.offsets: dict[str, int] = {}
+        anchors: dict[str, yaml.Node] = {}
+        try:
+            loader.get_event()  # stream start
+            if loader.check_event(yaml.StreamEndEvent):
+                return
+            loader.get_event()  # document start
+            if not loader.check_event(yaml.MappingStartEvent):
+                yield self._data(_node(loader, anchors), ())
+                return
+            loader.get_event()
+            seen: set[Any] = set()
+            while not loader.check_event(yaml.MappingEndEvent):
+                key_node = _node(loader, anchors)
+                key = self._scalars.construct_object(key_node, deep=True)
+                key_line = key_node.start_mark.line + 1
+                if key in seen:
+                    self.problems.append(
+                        Problem(f"key {key!r} appears twice in one mapping",
+                                f"{self.name}:{key_line}", "keep one of them")
+                    )  # fmt: skip
+                seen.add(key)
+                if key in LISTS and loader.check_event(yaml.SequenceStartEvent):
+                    yield from self._list_pieces(loader, anchors, key, key_line, size)
+                    continue
+                self.lines = {}
+                value = self._data(_node(loader, anchors), (key,))
+                self.lines[(key,)] = key_line  # a key's line is its own, not its value's
+                yield {key: value}
+            loader.get_event()  # mapping end
+            loader.get_event()  # document end
+            if not loader.check_event(yaml.StreamEndEvent):
+                raise yaml.composer.ComposerError(
+                    "expected a single document in the stream", None,
+                    "but found another document", loader.peek_event().start_mark,
+                )  # fmt: skip
+        except yaml.YAMLError as ex:
+            self._yaml_problem(ex)
+        finally:
+            self._scalars.constructed_objects.clear()
+            self._scalars.dispose()
+            loader.dispose()
+
+    def _list_pieces(
+        self, loader: Any, anchors: dict[str, yaml.Node], key: str, key_line: int, size: int
+    ) -> Iterator[dict[str, Any]]:
+        loader.get_event()  # sequence start
+        index, items = 0, []
+        self.lines, self.offsets[key] = {(key,): key_line}, 0
+        while not loader.check_event(yaml.SequenceEndEvent):
+            items.append(self._data(_node(loader, anchors), (key, index)))
+            self._scalars.constructed_objects.clear()
+            index += 1
+            if len(items) == size:
+                yield {key: items}
+                self.lines, self.offsets[key], items = {(key,): key_line}, index, []
+        loader.get_event()
+        if items or index == 0:
+            yield {key: items}
+
+    def _yaml_problem(self, ex: yaml.YAMLError) -> None:
+        mark = getattr(ex, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(ex, "problem", None) or str(ex)
+        self.problems.append(
+            Problem(
+                f"not valid YAML: {problem}",
+                f"{self.name}:{line}",
+                "fix the indentation or quoting at that line (a value with ': ' or '#' "
+                "needs quotes)",
+            )
+        )
 
     def _data(self, node: yaml.Node, path: Path_) -> Any:
         self.lines[path] = node.start_mark.line + 1
@@ -286,6 +364,49 @@ class _Composer:
         if isinstance(node, yaml.SequenceNode):
             return [self._data(item, (*path, i)) for i, item in enumerate(node.value)]
         return self._scalars.construct_object(node, deep=True)
+
+
+def _node(loader: Any, anchors: dict[str, yaml.Node]) -> yaml.Node:
+    """The next node of ``loader``'s events, as ``yaml.compose`` would build it (tags resolved,
+    anchors and aliases kept), so a piece of a file can be composed alone."""
+    event = loader.get_event()
+    if isinstance(event, yaml.AliasEvent):
+        if event.anchor not in anchors:
+            raise yaml.composer.ComposerError(
+                None, None, f"found undefined alias {event.anchor!r}", event.start_mark
+            )
+        return anchors[event.anchor]
+    node: yaml.Node
+    if isinstance(event, yaml.ScalarEvent):
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark,
+                               style=event.style)  # fmt: skip
+    elif isinstance(event, yaml.SequenceStartEvent):
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = loader.resolve(yaml.SequenceNode, None, event.implicit)
+        node = yaml.SequenceNode(tag, [], event.start_mark, None, flow_style=event.flow_style)
+        while not loader.check_event(yaml.SequenceEndEvent):
+            node.value.append(_node(loader, anchors))
+        node.end_mark = loader.get_event().end_mark
+    elif isinstance(event, yaml.MappingStartEvent):
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = loader.resolve(yaml.MappingNode, None, event.implicit)
+        node = yaml.MappingNode(tag, [], event.start_mark, None, flow_style=event.flow_style)
+        while not loader.check_event(yaml.MappingEndEvent):
+            key = _node(loader, anchors)
+            node.value.append((key, _node(loader, anchors)))
+        node.end_mark = loader.get_event().end_mark
+    else:
+        raise yaml.composer.ComposerError(
+            None, None, f"expected a node, but found {event.__class__.__name__}", event.start_mark
+        )
+    if getattr(event, "anchor", None):
+        anchors[event.anchor] = node
+    return node
 
 
 def _yaml_files(directory: Path) -> list[Path]:
@@ -320,50 +441,75 @@ def load_account(directory: str | Path) -> LoadedAccount:
     for path in files:
         name = path.relative_to(root).as_posix()
         composer = _Composer(name)
-        data = composer.load(path.read_text())
-        problems += composer.problems
-        if data is None:
-            continue
-        if not isinstance(data, dict):
-            problems.append(
-                Problem("the file is not a mapping", f"{name}:1", f"start with one of {LISTS}")
-            )
-            continue
-        try:
-            part = AccountSpec.model_validate(data)
-        except ValidationError as ex:
-            problems += [_problem(name, composer.lines, error) for error in ex.errors()]
-            continue
-        for key in SINGLE:
-            if key in data:
-                at = f"{name}:{composer.lines.get((key,), 1)}"
-                if key in single_from:
-                    problems.append(
-                        Problem(
-                            f"{key} is given twice (first in {single_from[key]})", at,
-                            f"give {key} in one file only",
+        found: list[Problem] = []
+        at_part: dict[str, int] = {}  # list key → its _Part in loaded.parts, for this file
+        for piece in composer.pieces(path.read_text()):
+            if not isinstance(piece, dict):
+                found.append(
+                    Problem("the file is not a mapping", f"{name}:1", f"start with one of {LISTS}")
+                )
+                break
+            try:
+                part = AccountSpec.model_validate(piece)
+            except ValidationError as ex:
+                found += [
+                    _problem(name, composer.lines, _local(error, composer.offsets))
+                    for error in ex.errors()
+                ]
+                continue
+            for key in SINGLE:
+                if key in piece:
+                    at = f"{name}:{composer.lines.get((key,), 1)}"
+                    if key in single_from:
+                        found.append(
+                            Problem(
+                                f"{key} is given twice (first in {single_from[key]})", at,
+                                f"give {key} in one file only",
+                            )
                         )
-                    )
-                    continue
-                single_from[key] = at
-                loaded.single[key] = path
-                setattr(loaded, key, getattr(part, key))
-        del data, composer  # the file's text and lines: only its validated part is checked
-        for key in LISTS:
-            items = getattr(part, key)
-            if items:
-                loaded.parts.append(_Part(key, counts[key], len(items), path))
-                counts[key] += len(items)
-        if not problems:
-            checks.add(part)
-        else:
-            checks.stop()
+                        continue
+                    single_from[key] = at
+                    loaded.single[key] = path
+                    setattr(loaded, key, getattr(part, key))
+            for key in LISTS:
+                items = len(getattr(part, key))
+                if items:
+                    _grow(loaded.parts, at_part, key, counts[key], items, path)
+                    counts[key] += items
+            del piece  # the piece's data and lines: only its validated part is checked
+            if not (problems or found or composer.problems):
+                checks.add(part)
+            else:
+                checks.stop()
+        broken = [p for p in composer.problems if p.what.startswith("not valid YAML")]
+        # A file that is not YAML says only that, as when it was read whole.
+        problems += broken or [*composer.problems, *found]
     if problems:
         raise AccountFilesError(problems)
     problems = list(checks.finish())
     if problems:
         raise AccountFilesError(problems)
     return loaded
+
+
+def _local(error: Any, offsets: dict[str, int]) -> Any:
+    """A piece's validation error with its item index counted from the start of the file."""
+    loc = tuple(error["loc"])
+    if len(loc) > 1 and loc[0] in offsets and isinstance(loc[1], int):
+        return {**error, "loc": (loc[0], offsets[loc[0]] + loc[1], *loc[2:])}
+    return error
+
+
+def _grow(
+    parts: list[_Part], at_part: dict[str, int], key: str, start: int, count: int, file: Path
+) -> None:
+    """Count ``count`` more items of ``key`` from ``file`` (one ``_Part`` per file and key)."""
+    if key in at_part:
+        known = parts[at_part[key]]
+        parts[at_part[key]] = _Part(key, known.start, known.count + count, file)
+    else:
+        at_part[key] = len(parts)
+        parts.append(_Part(key, start, count, file))
 
 
 def _problem(name: str, lines: dict[Path_, int], error: Any) -> Problem:

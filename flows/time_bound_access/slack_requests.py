@@ -24,9 +24,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from flows.slack_interactions import (
     InteractionContext,
-    RunQueue,
+    QueuedInteraction,
     RunRequest,
-    SlackInteraction,
     look_up,
     tell_direct,
 )
@@ -184,7 +183,7 @@ class AccessResult:
     inbox_id: int | None = None
 
 
-class AccessRequestHandler(SlackInteraction[AccessAction, AccessResult]):
+class AccessRequestHandler(QueuedInteraction[AccessAction, AccessResult]):
     """Acts on access-request submissions and "Revoke now" clicks; ignores everything else.
 
     Neither starts a run itself: each is stored in the durable inbox with its deployment and
@@ -196,10 +195,6 @@ class AccessRequestHandler(SlackInteraction[AccessAction, AccessResult]):
     """
 
     kind = "Access request"
-
-    def __init__(self, *, queue: RunQueue, **slack: Any) -> None:
-        super().__init__(**slack)
-        self._queue_run = queue
 
     async def requester_email(self, user_id: str) -> str | None:
         """The Slack user's e-mail; ``None`` when Slack does not know them (or no e-mail)."""
@@ -285,7 +280,7 @@ class AccessRequestHandler(SlackInteraction[AccessAction, AccessResult]):
             source=TriggerSource.SLACK, event_id=str(view.get("id", "")), requested_by=requester
         ).signed()
         spec_json = spec.model_dump(mode="json")
-        stored, created = await self._queue(
+        stored, created = await self._queue_request(
             event_id=f"access-request:{view.get('id')}",
             event_type="access.request",
             deployment=GRANT_DEPLOYMENT,
@@ -328,7 +323,7 @@ class AccessRequestHandler(SlackInteraction[AccessAction, AccessResult]):
                 f"grant {grant_id} here; an admin can run "
                 f"`arize-runbooks access revoke {grant_id}`.",
             )
-        stored, created = await self._queue(
+        stored, created = await self._queue_request(
             event_id=f"revoke-early:{grant_id}",
             event_type="access.revoke_early",
             deployment=REVOKE_DEPLOYMENT,
@@ -341,7 +336,7 @@ class AccessRequestHandler(SlackInteraction[AccessAction, AccessResult]):
             )
         return AccessResult(AccessOutcome.QUEUED, f"Revoking grant {grant_id} now.", stored)
 
-    async def _queue(
+    async def _queue_request(
         self,
         *,
         event_id: str,
@@ -351,7 +346,7 @@ class AccessRequestHandler(SlackInteraction[AccessAction, AccessResult]):
         payload: dict[str, Any],
     ) -> tuple[int, bool]:
         """Store the run to create (deduplicated by ``event_id``); its id and whether it is new."""
-        return await self._queue_run(
+        return await self._queue(
             RunRequest(
                 source=TriggerSource.SLACK,
                 event_id=event_id,
@@ -365,12 +360,4 @@ class AccessRequestHandler(SlackInteraction[AccessAction, AccessResult]):
 
 def build_access_handler(context: InteractionContext) -> AccessRequestHandler | None:
     """The access-request handler (None without a bot token, or without the run queue)."""
-    token = context.settings.slack_bot_token
-    if token is None or context.queue is None:
-        return None
-    return AccessRequestHandler(
-        queue=context.queue,
-        bot_token=token.get_secret_value(),
-        slack_base_url=context.settings.slack_base_url,
-        prefect_client=context.prefect_client,
-    )
+    return AccessRequestHandler.from_context(context)

@@ -43,14 +43,12 @@ import contextlib
 import itertools
 import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,6 +57,7 @@ import httpx
 import yaml
 
 from bench._emulator import EmulatorProcess, emulator_process
+from bench._worker import prefect_env, process_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "restrict-project.yaml"
@@ -220,30 +219,13 @@ async def _deployment() -> Any:
         )
 
 
-@contextlib.contextmanager
-def _worker(poll: str, log: Path) -> Iterator[None]:
+def _worker(poll: str, log: Path) -> contextlib.AbstractContextManager[None]:
     """``prefect worker start --pool`` against this bench's server, polling every ``poll`` s."""
-    from prefect.settings import PREFECT_API_URL
-
-    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    env = prefect_env()
     env.pop(QUERY_SECONDS_ENV, None)
     if poll != DEFAULT_POLL:
         env[QUERY_SECONDS_ENV] = poll
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL,
-             "--type", "process"],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-        )
-        try:
-            yield
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    return process_worker(POOL, log, env)
 
 
 async def _state_until(

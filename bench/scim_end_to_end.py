@@ -32,13 +32,10 @@ import asyncio
 import contextlib
 import os
 import resource
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +46,7 @@ import yaml
 
 from bench._emulator import EmulatorProcess, emulator_process
 from bench._figures import machine, save
+from bench._worker import prefect_env, process_worker
 from bench.webhook_ack import _server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -210,27 +208,9 @@ async def _policy(emulator: EmulatorProcess) -> None:
     ).asave("default", overwrite=True)
 
 
-@contextlib.contextmanager
-def _worker(log: Path) -> Iterator[None]:
-    from prefect.settings import PREFECT_API_URL
-
-    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value()),
-           "PREFECT_WORKER_QUERY_SECONDS": "1", "PYTHONPATH": str(ROOT)}  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL,
-             "--type", "process"],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            yield
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def _worker(log: Path) -> contextlib.AbstractContextManager[None]:
+    env = prefect_env(PREFECT_WORKER_QUERY_SECONDS="1", PYTHONPATH=str(ROOT))
+    return process_worker(POOL, log, env)
 
 
 def _calls(emulator: EmulatorProcess) -> dict[str, int]:

@@ -84,8 +84,13 @@ async def execute_plan(
     dry_run: bool,
     started: datetime | None = None,
     protected: list[str] | None = None,
+    before_apply: Callable[[], Awaitable[object]] | None = None,
 ) -> tuple[RunbookOutcome, list[StepResult]]:
     """Take a fresh plan through gate → apply → verify → report.
+
+    ``before_apply`` runs once the plan is cleared to apply (approved, and no drift since),
+    before its first change: a runbook keeps what it is about to take away there, so a run
+    that is rejected, expires or finds drift keeps nothing.
 
     Returns:
         The outcome, and the step results (empty unless something was applied).
@@ -150,6 +155,8 @@ async def execute_plan(
             # drift re-plan's task starts, not after.
             throttle.prime()
             ensure_no_drift(plan, await replan())
+        if before_apply is not None:
+            await before_apply()
         results = await apply_plan(
             plan, context, max_parallel=policy.max_parallel, rate_limit_name=policy.rate_limit
         )

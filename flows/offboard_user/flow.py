@@ -31,9 +31,10 @@ async def offboard_user(
 ) -> RunbookOutcome:
     """Offboard a leaver: revoke their API keys, delete (block) the user, write the audit record.
 
-    Before anything changes, what they had (bindings, with the organizations of their spaces)
-    is saved as their access snapshot; with ``spec.keep_account`` the account is emptied
-    instead of deleted, so restore-user can give that access back on a reactivation.
+    Once the run is cleared to apply and before anything changes, what they had (bindings,
+    with the organizations of their spaces) is added to their access snapshot; with
+    ``spec.keep_account`` the account is emptied instead of deleted, so restore-user can give
+    that access back on a reactivation.
 
     The plan inventories everything the person has (account role, role bindings, user API keys,
     service keys they created). Revoking and deleting are destructive, so the run waits for an
@@ -63,9 +64,13 @@ async def offboard_user(
 
     plan = await replan()
     protected = [plan.inventory.email] if plan.inventory.email else []
-    if plan.inventory.found and plan.changes and not dry_run:
-        # Before anything is taken away: what they had, for a reactivation (restore-user).
-        await save_snapshot(from_inventory(plan.inventory, spec.idp_groups))
+
+    async def keep_what_they_had() -> None:
+        # Once cleared to apply, before anything is taken away: what they had, for a
+        # reactivation (restore-user). A rejected or expired run keeps nothing.
+        if plan.inventory.found:
+            await save_snapshot(from_inventory(plan.inventory, spec.idp_groups))
+
     outcome, results = await execute_plan(
         plan,
         replan,
@@ -74,6 +79,7 @@ async def offboard_user(
         dry_run=dry_run,
         started=started,
         protected=protected,
+        before_apply=keep_what_they_had,
     )
     if outcome.status is RunStatus.COMPLETED:
         record = build_record(spec, plan.inventory, outcome, results)

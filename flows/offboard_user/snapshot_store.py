@@ -5,9 +5,9 @@ A Prefect ``Secret`` block (a block document has no size limit, unlike a Variabl
 characters; the value is not secret, but Secret is the block Prefect ships for a JSON value)
 named ``access-snapshot-<sha256 of the e-mail>``, so no e-mail appears in the name.
 
-A rerun of an offboarding finds the person already emptied: it keeps the snapshot it would
-overwrite with nothing, unless that snapshot was already restored (then the emptier one is the
-truth).
+A rerun of an offboarding (cut off halfway, or a second event for the same leaver) adds to the
+snapshot not yet restored instead of replacing it; once restored, the next offboarding starts a
+new one.
 """
 
 from __future__ import annotations
@@ -36,14 +36,21 @@ async def _store(snapshot: AccessSnapshot) -> None:
 
 @task(name="Save access snapshot", task_run_name="snapshot access")
 async def save_snapshot(snapshot: AccessSnapshot) -> bool:
-    """Keep ``snapshot``, unless it is empty and would replace one not yet restored.
+    """Keep ``snapshot``; while the one kept is not yet restored, add to it, never replace it.
+
+    A rerun of an offboarding that was cut off halfway finds part of the access gone already
+    (or all of it): what the first run took is still owed on a return, so until restore-user
+    gives it back the snapshot only grows, and keeps when and with which groups they left.
 
     Returns:
-        Whether it was written.
+        Whether anything was written.
     """
-    if not snapshot.grants:
-        kept = await load_snapshot(snapshot.email)
-        if kept is not None and kept.grants and kept.restored_at is None:
+    kept = await load_snapshot(snapshot.email)
+    if kept is not None and kept.restored_at is None:
+        now = {(g.resource_type, g.resource_id) for g in snapshot.grants}
+        earlier = [g for g in kept.grants if (g.resource_type, g.resource_id) not in now]
+        snapshot = kept.model_copy(update={"grants": [*earlier, *snapshot.grants]})
+        if snapshot == kept:
             return False
     await _store(snapshot)
     return True

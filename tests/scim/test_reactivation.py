@@ -17,7 +17,8 @@ from flows.restore_user.flow import restore_user
 from flows.restore_user.spec import RestoreUserSpec
 from flows.saml_role_mapping.mapping import DEFAULT_STORE, remember_mapping
 from tasks.reporting.report import RunStatus
-from tests.fixtures.runbooks import admin_client, run_with_answer
+from tasks.steps.apply import ApplyFailed
+from tests.fixtures.runbooks import admin_client, clear_faults, run_with_answer, set_faults
 
 pytestmark = pytest.mark.slow
 
@@ -120,3 +121,46 @@ async def test_a_role_deleted_since_is_not_restored_and_rejection_restores_nothi
     assert restored.status is RunStatus.COMPLETED
     async with admin_client(arize) as client:
         assert await access(client, LEE) == {g for g in had if g[2] != temp.id}
+
+
+async def test_a_rejected_offboarding_keeps_no_snapshot(arize, runbook_policy) -> None:
+    leave = OffboardUserSpec(email=LEE, reason="deactivated", keep_account=True)
+    refused = await run_with_answer(offboard_user(spec=leave), "offboard-user", approved=False)
+    assert refused.status is RunStatus.REJECTED
+    # Nothing was taken, so nothing is owed: a later offboarding starts from what they have then.
+    assert await load_snapshot(LEE) is None
+
+
+async def test_an_offboarding_cut_off_halfway_then_rerun_keeps_all_it_took(
+    arize, runbook_policy
+) -> None:
+    async with admin_client(arize) as client:
+        had = await access(client, LEE)
+    assert len(had) >= 3
+    await remember_mapping(DEFAULT_STORE, {})
+    leave = OffboardUserSpec(email=LEE, reason="deactivated", keep_account=True)
+
+    # The first run is cut off: one unbind is refused (403, not retried) after the others went.
+    set_faults(arize, error_rate=1, error_statuses=[403], methods=["DELETE"],
+               path_prefix="/v2/role-bindings", max_faults=1)  # fmt: skip
+    try:
+        with pytest.raises(ApplyFailed):
+            await run_with_answer(offboard_user(spec=leave), "offboard-user", approved=True)
+    finally:
+        clear_faults(arize)
+    async with admin_client(arize) as client:
+        left = await access(client, LEE)
+    assert left and left < had
+
+    # The rerun inventories only what is left; the snapshot still holds all they had.
+    rerun = await run_with_answer(offboard_user(spec=leave), "offboard-user", approved=True)
+    assert rerun.status is RunStatus.COMPLETED
+    snapshot = await load_snapshot(LEE)
+    assert snapshot is not None
+    assert {(g.resource_type, g.resource_id, g.role_id) for g in snapshot.grants} == had
+
+    back = RestoreUserSpec(email=LEE, name="Lee Leaver")
+    restored = await run_with_answer(restore_user(spec=back), "restore-user", approved=True)
+    assert restored.status is RunStatus.COMPLETED
+    async with admin_client(arize) as client:
+        assert await access(client, LEE) == had

@@ -53,9 +53,10 @@ import httpx
 from bench._emulator import EmulatorProcess, arrivals, emulator_process
 from bench._figures import machine, save
 from bench.onboard_team import LATENCY_MS, _flow_run_seconds, _task_runs, team_spec
+from cli.setup import RATE_LIMIT_PER_SECOND, ensure_rate_limit
 
 DEFAULT_SIZES = (10, 200)
-PER_SECOND = 10
+PER_SECOND = RATE_LIMIT_PER_SECOND
 WRITES = ["POST", "PUT", "PATCH", "DELETE"]
 RESULTS = Path(__file__).parent / "results" / "rate_limit.json"
 
@@ -75,19 +76,6 @@ class _ApplyClock:
     def finished(self, change: Any, error: BaseException | None) -> None:
         self.done += 1
         self.last_at = time.time()
-
-
-async def _rate_limit(name: str, per_second: int) -> None:
-    """The limit as ``setup`` creates it: ``per_second`` slots draining at ``per_second``."""
-    from prefect import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-
-    async with get_client() as client:
-        await client.create_global_concurrency_limit(
-            GlobalConcurrencyLimitCreate(
-                name=name, limit=per_second, slot_decay_per_second=per_second
-            )
-        )
 
 
 async def _policy(emulator: EmulatorProcess, admin_key: str, rate_limit: str | None) -> None:
@@ -273,7 +261,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         prefect_test_harness(server_startup_timeout=120),
     ):
         log = Path(tmp) / "arrivals.log"
-        asyncio.run(_rate_limit(name, args.per_second))
+        asyncio.run(ensure_rate_limit(name, args.per_second))
         runs = [
             asyncio.run(run_size(emulator, log, n, limit, args.per_second))
             for n in sizes for limit in (None, name)

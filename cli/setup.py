@@ -44,6 +44,13 @@ class Outcome:
     detail: str = ""
 
 
+#: The rate limit setup creates unless told otherwise: one Prefect global concurrency limit that
+#: every worker's runs share, with as many slots as Arize requests per second, draining at that
+#: rate. Benches of the shipped configuration read these.
+RATE_LIMIT = "arize-api"
+RATE_LIMIT_PER_SECOND = 10
+
+
 @dataclass
 class Answers:
     """The policy as flags, env and prompts give it; ``None`` keeps the saved value."""
@@ -116,10 +123,10 @@ def setup(
     ] = None,
     rate_limit: Annotated[
         str, typer.Option(help="Prefect global concurrency limit shared by all workers.")
-    ] = "arize-api",
+    ] = RATE_LIMIT,
     rate_limit_per_second: Annotated[
         int, typer.Option(min=1, help="Arize requests per second, across all runs.")
-    ] = 10,
+    ] = RATE_LIMIT_PER_SECOND,
     deploy: Annotated[
         bool, typer.Option("--deploy/--no-deploy", help="Deploy the runbooks (prefect.yaml).")
     ] = True,
@@ -186,7 +193,7 @@ async def _setup(
         await _check_arize_key(new_policy)
     outcomes.append(await _save_policy(name, new_policy, existing))
     outcomes.append(await _work_pool())
-    outcomes.append(await _rate_limit(answers.rate_limit, per_second))
+    outcomes.append(await ensure_rate_limit(answers.rate_limit, per_second))
     outcomes.append(await _crash_recovery())
     if deploy:
         outcomes.append(await asyncio.to_thread(_deploy))
@@ -462,7 +469,9 @@ async def _work_pool() -> Outcome:
             return Outcome("work pool", "created", f"{WORK_POOL} (process)")
 
 
-async def _rate_limit(name: str, per_second: int) -> Outcome:
+async def ensure_rate_limit(name: str, per_second: int) -> Outcome:
+    """Create or update the global concurrency limit ``name``: ``per_second`` slots, draining
+    at ``per_second``."""
     from prefect import get_client
     from prefect.client.schemas.actions import (
         GlobalConcurrencyLimitCreate,

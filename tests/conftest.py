@@ -121,16 +121,19 @@ SERIAL_GROUPS = {"tests/ha/": "ha", "tests/ui/": "ui"}
 #: exit within seconds of SIGTERM, a server restart must not lose a held gate). On 2 CPUs shared
 #: with three other xdist workers those bounds were missed (CI, 2026-12-02: a worker not gone
 #: 120 s after SIGTERM, a README run timing out), while each passed alone in about a minute.
-#: They are marked ``solo``: `make test` runs them after the parallel part, one at a time.
+#: They are marked ``solo``: `make test` runs them after the parallel part, two at a time (two
+#: xdist workers, one per core). Longest first: the kill moments (about 6 minutes, nearly all
+#: of it waiting for Prefect's heartbeat and automations) run on one worker while the others
+#: run one after another on the second.
 SOLO_MODULES = (
-    "tests/access/test_revoke_survives_restart.py",
-    "tests/approvals/test_gate_survives_restart.py",
-    "tests/approvals/test_hold_then_suspend.py",
-    "tests/cli/test_readme.py",
     # Kill a worker or a replica and wait for detection within a bound: beside three other
     # xdist workers on 2 cores (the suite grew by 240 tests) they missed it in CI.
     "tests/ha/test_kill_moments.py",
     "tests/webhooks/test_replicas.py",
+    "tests/access/test_revoke_survives_restart.py",
+    "tests/approvals/test_gate_survives_restart.py",
+    "tests/approvals/test_hold_then_suspend.py",
+    "tests/cli/test_readme.py",
 )
 
 
@@ -179,9 +182,20 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under xdist, hand out the serial groups first."""
+    """Under xdist, hand out the serial groups first, and the solo modules in their order."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         # The serial groups are the longest stretches of the run: handed out first, they
         # start at once beside everything else instead of ending the run on their own.
         # (Every worker collects, so the order must be, and is, the same everywhere.)
-        items.sort(key=lambda item: not item.nodeid.startswith(tuple(SERIAL_GROUPS)))
+        items.sort(key=_hand_out_rank)
+
+
+def _hand_out_rank(item: pytest.Item) -> int:
+    """0 for the serial groups, then each solo module by its place in SOLO_MODULES, then the
+    rest (a stable sort keeps their collected order)."""
+    if item.nodeid.startswith(tuple(SERIAL_GROUPS)):
+        return 0
+    for rank, module in enumerate(SOLO_MODULES, start=1):
+        if item.nodeid.startswith(module):
+            return rank
+    return len(SOLO_MODULES) + 1

@@ -327,7 +327,8 @@ def _median_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def _lag(inbox_url: str, expected: int, within: float) -> dict[str, Any]:
-    from webhooks.inbox import EventStatus, Inbox
+    from webhooks.inbox import Inbox
+    from webhooks.inbox_records import EventStatus
 
     async with Inbox(inbox_url, migrate=False) as inbox:
         deadline = time.monotonic() + within

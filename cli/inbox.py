@@ -42,7 +42,8 @@ def list_events(
     inbox_url: InboxUrl = None,
 ) -> None:
     """List stored events, newest first."""
-    from webhooks.inbox import EventStatus, Inbox
+    from webhooks.inbox import Inbox
+    from webhooks.inbox_records import EventStatus
 
     try:
         wanted = EventStatus(status) if status else None

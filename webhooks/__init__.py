@@ -15,7 +15,8 @@ from webhooks.errors import (
     WebhookError,
 )
 from webhooks.forwarder import Forwarder, ForwardSummary
-from webhooks.inbox import EventStatus, Inbox, InboxEvent, NewEvent
+from webhooks.inbox import Inbox
+from webhooks.inbox_records import EventStatus, InboxEvent, NewEvent
 from webhooks.routing import Router, RoutingConfigError, Unroutable
 from webhooks.settings import Settings
 

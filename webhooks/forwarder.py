@@ -44,7 +44,8 @@ from webhooks import pgtext
 from webhooks.evidence.delivery import SiemDelivery
 from webhooks.evidence.sinks import DeliveryFailed
 from webhooks.evidence.store import SIEM_SOURCE
-from webhooks.inbox import Inbox, InboxEvent
+from webhooks.inbox import Inbox
+from webhooks.inbox_records import InboxEvent
 from webhooks.routing import Router, Unroutable
 
 if TYPE_CHECKING:

@@ -5,6 +5,8 @@ redelivery (concurrent or days later) finds the row instead of adding one. A row
 ``pending → forwarded`` once its flow run exists, or ``pending → dead`` when it cannot be
 routed or Prefect refuses it for good; ``dead_letters`` is a view over the dead rows with
 their reason. SQLite (aiosqlite) by default; PostgreSQL (asyncpg, extra ``postgres``) by URL.
+The table and the event models are :mod:`webhooks.inbox_records`; what a database refusal
+means for an event is :mod:`webhooks.refusals`.
 
 The schema is Alembic's (:mod:`webhooks.schema`). Several forwarders may share one inbox:
 each takes due events with :meth:`Inbox.claim`, which stamps them with its name and a lease
@@ -15,7 +17,7 @@ Concurrent :meth:`Inbox.add` calls share transactions (group commit): whatever a
 one transaction commits goes into the next, and each caller returns only once its row is
 committed. A batch the database refuses for its data (not for being away) is split and
 committed in halves until the event it cannot store stands alone: that caller gets
-:class:`EventNotStorable`, every other caller its row.
+:class:`~webhooks.refusals.EventNotStorable`, every other caller its row.
 
 JSON that PostgreSQL cannot hold (NUL, lone surrogates) is stored losslessly through
 :mod:`webhooks.pgtext`. Statement parameters never reach a log or an exception message.
@@ -28,18 +30,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import (
-    Index,
-    Integer,
-    Row,
-    String,
-    Text,
-    UniqueConstraint,
     and_,
     event,
     func,
@@ -51,7 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -59,183 +53,28 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import StaticPool
 
 from webhooks import pgtext, schema
-from webhooks.columns import JSONColumn, UTCDateTime
+from webhooks.inbox_records import (
+    EVENTS,
+    EventRow,
+    EventStatus,
+    InboxEvent,
+    InboxStats,
+    NewEvent,
+    event_from_row,
+    inserted_event,
+)
+from webhooks.refusals import EventNotStorable, reason_of, refused_for_data
 
 # aiosqlite logs every statement it runs, parameters (headers, payloads) included, at DEBUG:
 # never let it, whatever level the service logs at.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
-class EventStatus(StrEnum):
-    """Where an event is in its life."""
-
-    PENDING = "pending"
-    FORWARDED = "forwarded"
-    DEAD = "dead"
-
-
-class _Base(DeclarativeBase):
-    pass
-
-
-class _EventRow(_Base):
-    __tablename__ = "events"
-    __table_args__ = (
-        UniqueConstraint("source", "event_id", name="uq_events_source_event_id"),
-        Index("ix_events_status_due", "status", "next_attempt_at"),
-        Index("uq_events_source_content_key", "source", "content_key", unique=True),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    source: Mapped[str] = mapped_column(String(32))
-    event_id: Mapped[str] = mapped_column(String(255))
-    delivery_id: Mapped[str | None] = mapped_column(String(255))
-    event_type: Mapped[str] = mapped_column(String(255))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    headers: Mapped[dict[str, str]] = mapped_column(JSONColumn)
-    payload: Mapped[Any] = mapped_column(JSONColumn)
-    deployment: Mapped[str | None] = mapped_column(String(255))
-    parameters: Mapped[dict[str, Any] | None] = mapped_column(JSONColumn)
-    status: Mapped[str] = mapped_column(String(16))
-    flow_run_id: Mapped[str | None] = mapped_column(String(64))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    claimed_by: Mapped[str | None] = mapped_column(String(128))
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    content_key: Mapped[str | None] = mapped_column(String(255))
-
-
-class NewEvent(BaseModel):
-    """A verified event as the receiver hands it to the inbox."""
-
-    model_config = ConfigDict(frozen=True)
-
-    source: str
-    event_id: str
-    delivery_id: str | None = None
-    event_type: str
-    headers: dict[str, str] = {}
-    payload: Any
-    deployment: str | None = None
-    parameters: dict[str, Any] | None = None
-    status: EventStatus = EventStatus.PENDING
-    reason: str | None = None
-    #: A second dedupe key from the signed body, for senders whose event id is not signed.
-    content_key: str | None = None
-
-
-class InboxEvent(BaseModel):
-    """One stored event (a snapshot of its row)."""
-
-    model_config = ConfigDict(frozen=True, from_attributes=True)
-
-    id: int
-    source: str
-    event_id: str
-    delivery_id: str | None
-    event_type: str
-    received_at: datetime
-    headers: dict[str, str]
-    payload: Any
-    deployment: str | None
-    parameters: dict[str, Any] | None
-    status: EventStatus
-    flow_run_id: str | None
-    attempts: int
-    last_error: str | None
-    next_attempt_at: datetime | None
-    updated_at: datetime
-    claimed_by: str | None = None
-    lease_until: datetime | None = None
-    content_key: str | None = None
-
-    @property
-    def idempotency_key(self) -> str:
-        """The key Prefect dedupes the flow run on: stable across redeliveries."""
-        return f"{self.source}:{self.event_id}"
-
-
-_EVENTS = _EventRow.__table__
-
-
-def _event(row: Row[Any]) -> InboxEvent:
-    return InboxEvent.model_validate(row._mapping)
-
-
-def _new_event(id: int, values: dict[str, Any]) -> InboxEvent:
-    # Unvalidated: every value came from a NewEvent or was made on the way in.
-    fields = {
-        **values,
-        "id": id,
-        "status": EventStatus(values["status"]),
-        "flow_run_id": None,
-        "next_attempt_at": None,
-        "claimed_by": None,
-        "lease_until": None,
-    }
-    return InboxEvent.model_construct(**fields)
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-class EventNotStorable(ValueError):
-    """The database refused this event for its content, not for being away: retrying the same
-    delivery cannot help (the receiver answers 422). The message names the event and the
-    database's reason class, never a value of the event."""
-
-
-def refused_for_data(exc: BaseException) -> bool:
-    """Whether the database (or the driver, binding a value) refused a statement for the data
-    it carried: SQLSTATE class 22 (data exception) or 23 (integrity), SQLite's DataError or
-    IntegrityError, or a value that could not be bound at all. Anything else (a dropped
-    connection, a refused login, a timeout) is the database being unavailable."""
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return False
-        sqlstate = getattr(exc.orig, "sqlstate", None)
-        if isinstance(sqlstate, str):
-            return sqlstate[:2] in ("22", "23")
-        return type(exc.orig).__name__ in ("DataError", "IntegrityError")
-    return isinstance(exc, StatementError)  # raised while binding, before the database
-
-
-def reason_of(exc: BaseException) -> str:
-    """A log- and client-safe reason: the error class and SQLSTATE, without the message
-    (asyncpg quotes the offending parameter in it)."""
-    if isinstance(exc, DBAPIError):
-        orig = exc.orig
-        sqlstate = getattr(orig, "sqlstate", None)
-        return f"{type(orig).__name__}" + (f" (SQLSTATE {sqlstate})" if sqlstate else "")
-    if isinstance(exc, StatementError) and exc.orig is not None:
-        return type(exc.orig).__name__
-    return type(exc).__name__
-
-
-class InboxStats(BaseModel):
-    """Figures of the whole inbox (every replica's events), for ``/metrics`` and the CLI."""
-
-    model_config = ConfigDict(frozen=True)
-
-    by_source_status: dict[str, dict[str, int]]
-    pending: int
-    claimed: int
-    forwarded: int
-    dead: int
-    forward_attempts: int
-    oldest_pending_age_seconds: float
-
-    @property
-    def depth(self) -> int:
-        """Events waiting for their flow run."""
-        return self.pending
 
 
 class Inbox:
@@ -279,12 +118,12 @@ class Inbox:
         # Built once: SQLAlchemy compiles it once and caches it for every batch after.
         dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
         self._insert_statement = (
-            dialect_insert(_EVENTS)
+            dialect_insert(EVENTS)
             # No conflict target: a row is a duplicate by its event id or by its content key.
             .on_conflict_do_nothing()
             # The rest of a new row is what was sent: reading back its JSON and dates
             # would only decode what this process just encoded.
-            .returning(_EVENTS.c.id, _EVENTS.c.source, _EVENTS.c.event_id)
+            .returning(EVENTS.c.id, EVENTS.c.source, EVENTS.c.event_id)
         )
 
     def __repr__(self) -> str:
@@ -535,7 +374,7 @@ class Inbox:
             }
         result = await connection.execute(self._insert_statement, list(values.values()))
         inserted = {
-            (source, event_id): _new_event(id, values[source, event_id])
+            (source, event_id): inserted_event(id, values[source, event_id])
             for id, source, event_id in result
         }
         missing = [key for key in values if key not in inserted]
@@ -551,14 +390,14 @@ class Inbox:
             if event.content_key is not None
         }
         if missing:
-            found_where = tuple_(_EVENTS.c.source, _EVENTS.c.event_id).in_(missing)
+            found_where = tuple_(EVENTS.c.source, EVENTS.c.event_id).in_(missing)
             if missing_content:
                 found_where = or_(
                     found_where,
-                    tuple_(_EVENTS.c.source, _EVENTS.c.content_key).in_(missing_content),
+                    tuple_(EVENTS.c.source, EVENTS.c.content_key).in_(missing_content),
                 )
-            for row in await connection.execute(select(_EVENTS).where(found_where)):
-                event = _event(row)
+            for row in await connection.execute(select(EVENTS).where(found_where)):
+                event = event_from_row(row)
                 by_key[event.source, event.event_id] = event
                 if event.content_key is not None:
                     by_content[event.source, event.content_key] = event
@@ -581,14 +420,14 @@ class Inbox:
     async def get(self, id: int) -> InboxEvent | None:
         """One event by its inbox id."""
         async with self._read() as session:
-            row = await session.get(_EventRow, id)
+            row = await session.get(EventRow, id)
             return None if row is None else InboxEvent.model_validate(row)
 
     async def find(self, source: str, event_id: str) -> InboxEvent | None:
         """One event by its sender's id."""
         async with self._read() as session:
             row = await session.scalar(
-                select(_EventRow).where(_EventRow.source == source, _EventRow.event_id == event_id)
+                select(EventRow).where(EventRow.source == source, EventRow.event_id == event_id)
             )
             return None if row is None else InboxEvent.model_validate(row)
 
@@ -601,17 +440,17 @@ class Inbox:
         offset: int = 0,
     ) -> list[InboxEvent]:
         """Events, newest first."""
-        query = select(_EventRow).order_by(_EventRow.id.desc()).limit(limit).offset(offset)
+        query = select(EventRow).order_by(EventRow.id.desc()).limit(limit).offset(offset)
         if status is not None:
-            query = query.where(_EventRow.status == status.value)
+            query = query.where(EventRow.status == status.value)
         if source is not None:
-            query = query.where(_EventRow.source == source)
+            query = query.where(EventRow.source == source)
         async with self._read() as session:
             return [InboxEvent.model_validate(row) for row in await session.scalars(query)]
 
     async def counts(self) -> dict[EventStatus, int]:
         """Number of events per status."""
-        query = select(_EventRow.status, func.count()).group_by(_EventRow.status)
+        query = select(EventRow.status, func.count()).group_by(EventRow.status)
         async with self._read() as session:
             found = {EventStatus(s): n for s, n in (await session.execute(query)).all()}
         return {status: found.get(status, 0) for status in EventStatus}
@@ -627,10 +466,10 @@ class Inbox:
         """Pending events whose next attempt is due, oldest first."""
         now = now or _now()
         query = (
-            select(_EventRow)
-            .where(_EventRow.status == EventStatus.PENDING.value)
-            .where((_EventRow.next_attempt_at.is_(None)) | (_EventRow.next_attempt_at <= now))
-            .order_by(_EventRow.id)
+            select(EventRow)
+            .where(EventRow.status == EventStatus.PENDING.value)
+            .where((EventRow.next_attempt_at.is_(None)) | (EventRow.next_attempt_at <= now))
+            .order_by(EventRow.id)
             .limit(limit)
         )
         async with self._read() as session:
@@ -662,27 +501,27 @@ class Inbox:
         """
         now = now or _now()
         candidates = (
-            select(_EventRow.id)
-            .where(_EventRow.status == EventStatus.PENDING.value)
-            .where(or_(_EventRow.next_attempt_at.is_(None), _EventRow.next_attempt_at <= now))
+            select(EventRow.id)
+            .where(EventRow.status == EventStatus.PENDING.value)
+            .where(or_(EventRow.next_attempt_at.is_(None), EventRow.next_attempt_at <= now))
             .where(
                 or_(
-                    _EventRow.lease_until.is_(None),
-                    _EventRow.lease_until <= now,
-                    _EventRow.claimed_by == owner,  # what we hold already (a replay's claim)
+                    EventRow.lease_until.is_(None),
+                    EventRow.lease_until <= now,
+                    EventRow.claimed_by == owner,  # what we hold already (a replay's claim)
                 )
             )
-            .order_by(_EventRow.id)
+            .order_by(EventRow.id)
             .limit(limit)
             .with_for_update(skip_locked=True)  # PostgreSQL only; SQLite ignores it
         )
         if ids is not None:
-            candidates = candidates.where(_EventRow.id.in_(list(ids)))
+            candidates = candidates.where(EventRow.id.in_(list(ids)))
         statement = (
-            update(_EventRow)
-            .where(_EventRow.id.in_(candidates.scalar_subquery()))
+            update(EventRow)
+            .where(EventRow.id.in_(candidates.scalar_subquery()))
             .values(claimed_by=owner, lease_until=now + timedelta(seconds=lease_seconds))
-            .returning(_EventRow)
+            .returning(EventRow)
             .execution_options(synchronize_session=False)
         )
         async with self._write() as session:
@@ -693,13 +532,13 @@ class Inbox:
     async def next_due_at(self) -> datetime | None:
         """When the earliest pending event becomes due (None: nothing pending)."""
         now = _now()
-        free = or_(_EventRow.lease_until.is_(None), _EventRow.lease_until <= now)
+        free = or_(EventRow.lease_until.is_(None), EventRow.lease_until <= now)
         query = select(
             func.count(),
-            func.min(_EventRow.next_attempt_at),
-        ).where(_EventRow.status == EventStatus.PENDING.value, free)
-        leased = select(func.min(_EventRow.lease_until)).where(
-            _EventRow.status == EventStatus.PENDING.value, _EventRow.lease_until > now
+            func.min(EventRow.next_attempt_at),
+        ).where(EventRow.status == EventStatus.PENDING.value, free)
+        leased = select(func.min(EventRow.lease_until)).where(
+            EventRow.status == EventStatus.PENDING.value, EventRow.lease_until > now
         )
         async with self._read() as session:
             count, earliest = (await session.execute(query)).one()
@@ -716,11 +555,11 @@ class Inbox:
         """Counts by source and status, depth, claims, attempts and the oldest pending age."""
         now = now or _now()
         grouped = select(
-            _EventRow.source, _EventRow.status, func.count(), func.sum(_EventRow.attempts)
-        ).group_by(_EventRow.source, _EventRow.status)
-        pending = _EventRow.status == EventStatus.PENDING.value
-        held = and_(_EventRow.lease_until.is_not(None), _EventRow.lease_until > now)
-        oldest = select(func.min(_EventRow.received_at), func.count().filter(held)).where(pending)
+            EventRow.source, EventRow.status, func.count(), func.sum(EventRow.attempts)
+        ).group_by(EventRow.source, EventRow.status)
+        pending = EventRow.status == EventStatus.PENDING.value
+        held = and_(EventRow.lease_until.is_not(None), EventRow.lease_until > now)
+        oldest = select(func.min(EventRow.received_at), func.count().filter(held)).where(pending)
         async with self._read() as session:
             rows = (await session.execute(grouped)).all()
             oldest_at, claimed = (await session.execute(oldest)).one()
@@ -747,7 +586,7 @@ class Inbox:
             values["last_error"] = pgtext.safe_message(values["last_error"])
         async with self._write() as session:
             await session.execute(
-                update(_EventRow).where(_EventRow.id == id).values(updated_at=_now(), **values)
+                update(EventRow).where(EventRow.id == id).values(updated_at=_now(), **values)
             )
 
     async def set_route(self, id: int, deployment: str, parameters: dict[str, Any]) -> None:
@@ -760,7 +599,7 @@ class Inbox:
             id,
             status=EventStatus.FORWARDED.value,
             flow_run_id=flow_run_id,
-            attempts=_EventRow.attempts + 1,
+            attempts=EventRow.attempts + 1,
             last_error=None,
             next_attempt_at=None,
             claimed_by=None,
@@ -771,7 +610,7 @@ class Inbox:
         """A transient failure: keep the event pending and try again later."""
         await self._update(
             id,
-            attempts=_EventRow.attempts + 1,
+            attempts=EventRow.attempts + 1,
             last_error=error,
             next_attempt_at=next_attempt_at,
             claimed_by=None,
@@ -783,7 +622,7 @@ class Inbox:
         await self._update(
             id,
             status=EventStatus.DEAD.value,
-            attempts=_EventRow.attempts + (1 if attempted else 0),
+            attempts=EventRow.attempts + (1 if attempted else 0),
             last_error=reason,
             next_attempt_at=None,
             claimed_by=None,
@@ -815,13 +654,13 @@ class Inbox:
         if ids is None and not dead:
             return []
         condition = (
-            _EventRow.id.in_(list(ids))
+            EventRow.id.in_(list(ids))
             if ids is not None
-            else _EventRow.status == EventStatus.DEAD.value
+            else EventRow.status == EventStatus.DEAD.value
         )
         async with self._write() as session:
             result = await session.execute(
-                update(_EventRow)
+                update(EventRow)
                 .where(condition)
                 .values(
                     status=EventStatus.PENDING.value,
@@ -835,7 +674,7 @@ class Inbox:
                     ),
                     updated_at=_now(),
                 )
-                .returning(_EventRow.id)
+                .returning(EventRow.id)
             )
             return sorted(result.scalars().all())
 

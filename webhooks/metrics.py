@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.exposition import generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from webhooks.inbox import InboxStats
+from webhooks.inbox_records import InboxStats
 
 #: Label values besides the webhook sources': Slack's interactivity.
 _OTHER_LABELS = frozenset({"slack"})

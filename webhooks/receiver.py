@@ -15,8 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from webhooks import pgtext
 from webhooks.errors import InboxUnavailable, UnprocessablePayload
 from webhooks.forwarder import Forwarder
-from webhooks.inbox import EventNotStorable, EventStatus, Inbox, NewEvent, reason_of
+from webhooks.inbox import Inbox
+from webhooks.inbox_records import EventStatus, NewEvent
 from webhooks.metrics import Metrics
+from webhooks.refusals import EventNotStorable, reason_of
 from webhooks.routing import Router, Unroutable
 
 logger = logging.getLogger("webhooks.receiver")
@@ -155,7 +157,7 @@ async def accept(
     than waiting for one each. An event that fails its checks ends the delivery with its
     error, once the events before it are stored.
 
-    An event the database refuses for its content (:class:`~webhooks.inbox.EventNotStorable`)
+    An event the database refuses for its content (:class:`~webhooks.refusals.EventNotStorable`)
     fails the delivery with 422 naming it, once every other event of it is stored.
 
     Raises:

@@ -31,7 +31,8 @@ from tasks.triggers import Trigger
 from tests.access.conftest import until
 from tests.fixtures.webhooks import SLACK_SIGNING_SECRET, WebhookServer, test_settings
 from tests.webhooks.backends import TcpProxy, prefect_outage
-from webhooks.inbox import EventStatus, Inbox
+from webhooks.inbox import Inbox
+from webhooks.inbox_records import EventStatus
 
 pytestmark = pytest.mark.slow
 

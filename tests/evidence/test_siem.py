@@ -24,7 +24,8 @@ from webhooks.evidence.delivery import SiemDelivery
 from webhooks.evidence.sinks import HecSink, JsonlSink, SyslogSink
 from webhooks.evidence.store import SIEM_SOURCE
 from webhooks.forwarder import Forwarder
-from webhooks.inbox import EventStatus, Inbox
+from webhooks.inbox import Inbox
+from webhooks.inbox_records import EventStatus
 from webhooks.routing import Router
 
 RECORDS = 12

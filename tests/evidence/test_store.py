@@ -20,7 +20,7 @@ from core.evidence import verify_chain
 from tests.evidence.records import record
 from tests.evidence.service import SERVICE_KEY, evidence_api, signed_batch
 from webhooks.evidence.store import chain_rows
-from webhooks.inbox import NewEvent
+from webhooks.inbox_records import NewEvent
 
 
 @pytest.fixture(autouse=True)

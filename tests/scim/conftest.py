@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 
 from tests.webhooks.backends import inbox_url  # noqa: F401  (fixture: SQLite and PostgreSQL)
 from webhooks.app import create_app
-from webhooks.inbox import Inbox, InboxEvent
+from webhooks.inbox import Inbox
+from webhooks.inbox_records import InboxEvent
 from webhooks.scim import tables, tokens
 from webhooks.scim.settings import ScimSettings
 from webhooks.settings import Settings

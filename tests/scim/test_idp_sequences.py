@@ -13,7 +13,7 @@ import pytest
 
 from flows.registry import BY_NAME
 from tests.scim.conftest import GROUP_SCHEMA, SCIM, USER_SCHEMA, Scim, patch, running, user_body
-from webhooks.inbox import EventStatus
+from webhooks.inbox_records import EventStatus
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 

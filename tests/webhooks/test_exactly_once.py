@@ -27,7 +27,8 @@ from tests.webhooks.conftest import (
     runs_for,
     uid,
 )
-from webhooks.inbox import EventStatus, Inbox
+from webhooks.inbox import Inbox
+from webhooks.inbox_records import EventStatus
 from webhooks.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -42,7 +42,8 @@ from tests.webhooks.conftest import (
     uid,
 )
 from webhooks import pgtext
-from webhooks.inbox import EventStatus, Inbox, InboxEvent
+from webhooks.inbox import Inbox
+from webhooks.inbox_records import EventStatus, InboxEvent
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,8 @@ from prefect.client.orchestration import PrefectClient
 from tests.fixtures.webhooks import ROUTING_EXAMPLE
 from tests.webhooks.conftest import eventually, runs_for, uid
 from webhooks.forwarder import Forwarder
-from webhooks.inbox import EventStatus, Inbox, NewEvent
+from webhooks.inbox import Inbox
+from webhooks.inbox_records import EventStatus, NewEvent
 from webhooks.routing import Router
 
 

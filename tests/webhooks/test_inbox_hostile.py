@@ -13,7 +13,9 @@ import pytest
 
 from tests.webhooks.conftest import uid
 from webhooks import pgtext
-from webhooks.inbox import EventNotStorable, EventStatus, Inbox, NewEvent
+from webhooks.inbox import Inbox
+from webhooks.inbox_records import EventStatus, NewEvent
+from webhooks.refusals import EventNotStorable
 
 HOSTILE_PAYLOADS: dict[str, Any] = {
     "nul in a value": {"a": "x\x00y", "n": [1, "\x00"]},

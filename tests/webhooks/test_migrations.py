@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 from cli.main import app as cli_app
 from tests.webhooks.backends import ROOT
 from webhooks import schema
-from webhooks.inbox import EventStatus, Inbox, NewEvent
+from webhooks.inbox import Inbox
+from webhooks.inbox_records import EventStatus, NewEvent
 from webhooks.schema import SchemaOutOfDate
 
 # The DDL the service ran (SQLAlchemy create_all) before there were migrations.

@@ -10,7 +10,8 @@ import pytest
 from tests.fixtures.webhooks import ROUTING_EXAMPLE
 from tests.webhooks.conftest import uid
 from webhooks.errors import UnprocessablePayload
-from webhooks.inbox import EventStatus, Inbox
+from webhooks.inbox import Inbox
+from webhooks.inbox_records import EventStatus
 from webhooks.receiver import EventDraft, accept
 from webhooks.routing import Router
 

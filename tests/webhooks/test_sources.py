@@ -39,7 +39,8 @@ from tests.webhooks.conftest import (
     signed_by_the_service,
     uid,
 )
-from webhooks.inbox import EventStatus, Inbox
+from webhooks.inbox import Inbox
+from webhooks.inbox_records import EventStatus
 from webhooks.settings import Settings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

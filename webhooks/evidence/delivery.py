@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from webhooks.evidence.sinks import DeliveryFailed, Sink
-from webhooks.inbox import InboxEvent
+from webhooks.inbox_records import InboxEvent
 
 
 class SiemDelivery:

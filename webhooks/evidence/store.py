@@ -40,7 +40,8 @@ from core.evidence import (
     link_hash,
 )
 from core.evidence.ocsf import to_ocsf
-from webhooks.inbox import Inbox, NewEvent
+from webhooks.inbox import Inbox
+from webhooks.inbox_records import NewEvent
 
 #: The inbox source of the SIEM outbox rows; their event id is ``<sink>:<seq>``.
 SIEM_SOURCE = "siem"

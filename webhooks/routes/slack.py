@@ -23,7 +23,8 @@ from flows.time_bound_access.slack_requests import build_access_handler
 from webhooks.approvals import SlackApprovalHandler, prefect_client_factory
 from webhooks.errors import InvalidSignature, MalformedRequest, SourceNotConfigured
 from webhooks.forwarder import Forwarder
-from webhooks.inbox import Inbox, NewEvent
+from webhooks.inbox import Inbox
+from webhooks.inbox_records import NewEvent
 from webhooks.settings import Settings
 from webhooks.verify import read_body
 

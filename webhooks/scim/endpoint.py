@@ -26,7 +26,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from webhooks.inbox import reason_of
+from webhooks.refusals import reason_of
 from webhooks.scim import tables, tokens
 from webhooks.scim.provider import build_provider
 from webhooks.scim.publisher import Publisher

@@ -16,9 +16,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from webhooks.forwarder import Forwarder
-from webhooks.inbox import Inbox, reason_of
+from webhooks.inbox import Inbox
 from webhooks.metrics import Metrics
 from webhooks.receiver import EventDraft, accept
+from webhooks.refusals import reason_of
 from webhooks.routing import Router
 from webhooks.scim import tables
 from webhooks.scim.store import Change

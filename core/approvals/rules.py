@@ -98,6 +98,12 @@ class ApprovalPolicy(BaseModel):
     storm_max_key_revocations: int = Field(
         default=20, ge=1, description="A plan revoking more keys than this is held."
     )
+    gate_restores: bool = Field(
+        default=True,
+        description="Giving a reactivated person's access back (restore-user) waits at the "
+        "gate like a destructive change. A run's spec can ask for the gate when this is off, "
+        "never skip it when on.",
+    )
 
     def for_space(self, space: str | None) -> ApprovalPolicy:
         """This policy for a request about ``space``: its own approvers if the policy names any.

@@ -31,6 +31,9 @@ class PlanContext:
     """access-review: the review this plan belongs to (default: the spec's)."""
     access_snapshot: Mapping[str, Any] | None = None
     """restore-user: what offboard-user saved of the person before taking it away (JSON)."""
+    gate_restores: bool = True
+    """restore-user: the approval policy's ``gate_restores`` (whether giving access back waits
+    at the gate whatever the spec says)."""
 
     def key_reader(self, runbook: str) -> KeyReader:
         """The key store, for a planner that cannot plan without it.

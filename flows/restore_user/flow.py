@@ -38,10 +38,11 @@ async def restore_user(
 
     Re-invites them if they have no account, then restores their organizations, space roles
     and project bindings, minus what was revoked since (see ``flows/restore_user/plan.py``),
-    after an approval when ``spec.require_approval``. A rerun finds everything in place.
+    after an approval while the approval policy's ``gate_restores`` is on (the default) or
+    ``spec.require_approval`` asks for one. A rerun finds everything in place.
 
     Args:
-        spec: Who, their identity-provider groups now, and whether to wait for approval.
+        spec: Who, and their identity-provider groups now.
         dry_run: Plan only; change nothing.
         trigger: What started the run (the webhook service fills it in).
         policy: Name of the saved runbook policy block.
@@ -55,7 +56,10 @@ async def restore_user(
     trigger = resolve_trigger(trigger)
     runbook_policy = await load_policy(policy)
     snapshot, mapping = await read_snapshot(spec.email), await load_last_mapping()
-    context = PlanContext(access_snapshot=snapshot, last_mapping=mapping)
+    context = PlanContext(
+        access_snapshot=snapshot, last_mapping=mapping,
+        gate_restores=runbook_policy.approval.gate_restores,
+    )
 
     async def replan():
         return await plan_restore_user_task(runbook_policy.credentials, spec, context)

@@ -12,7 +12,8 @@ Everything else is restored as it was: the organization membership first (Arize 
 organization role back, so it is restored as MEMBER), then each space role, then each project
 binding. A grant they already hold is in place; a different role there now is left as is and
 noted (someone changed it since). Restoring is not destructive, but a person's access coming
-back is a decision: with ``require_approval`` (the default) every grant waits at the gate.
+back is a decision: while the approval policy's ``gate_restores`` is on (the default), or the
+spec asks with ``require_approval``, every grant waits at the gate.
 """
 
 from __future__ import annotations
@@ -121,7 +122,8 @@ async def plan_restore_user(
         for p in projects.values()
         if p.id in live and p.space_id in space_by_id
     }
-    gated = spec.require_approval
+    # The policy decides; a spec (a route's parameters, a manual run) may only add the gate.
+    gated = context.gate_restores or spec.require_approval
     why = f"restores access ({spec.reason})" + ("; approval required" if gated else "")
     for org_id in sorted({space_by_id[s].organization_id or "" for _, s, _ in grants} - {""}):
         name = org_names.get(org_id, org_id)

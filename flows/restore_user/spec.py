@@ -21,8 +21,10 @@ class RestoreUserSpec(SpecModel):
         "they have left since gave them is not restored; empty: no group check.",
     )
     require_approval: bool = Field(
-        default=True,
-        description="Wait for an approval before giving access back (the policy's approvers).",
+        default=False,
+        description="Wait for an approval before giving access back even if the approval "
+        "policy's gate_restores is off (it is on by default). It cannot skip a gate the policy "
+        "asks for.",
     )
     invite_mode: InviteMode = Field(
         default=InviteMode.EMAIL_LINK, description="How to invite them if they have no account."

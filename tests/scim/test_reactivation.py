@@ -164,3 +164,31 @@ async def test_an_offboarding_cut_off_halfway_then_rerun_keeps_all_it_took(
     assert restored.status is RunStatus.COMPLETED
     async with admin_client(arize) as client:
         assert await access(client, LEE) == had
+
+
+async def test_the_approval_policy_decides_whether_a_restore_waits(
+    arize, runbook_policy
+) -> None:
+    async with admin_client(arize) as client:
+        had = await access(client, LEE)
+    await remember_mapping(DEFAULT_STORE, {})
+    leave = OffboardUserSpec(email=LEE, reason="deactivated", keep_account=True)
+    left = await run_with_answer(offboard_user(spec=leave), "offboard-user", approved=True)
+    assert left.status is RunStatus.COMPLETED
+
+    # The policy's gate_restores is on by default: a spec (a route's parameters) saying no
+    # approval is needed still waits, and the refusal restores nothing.
+    no_gate = RestoreUserSpec(email=LEE, name="Lee Leaver", require_approval=False)
+    refused = await run_with_answer(restore_user(spec=no_gate), "restore-user", approved=False)
+    assert refused.status is RunStatus.REJECTED
+    async with admin_client(arize) as client:
+        assert await access(client, LEE) == set()
+
+    # With gate_restores off, the same run gives the access back without waiting for anyone.
+    approval = runbook_policy.approval.model_copy(update={"gate_restores": False})
+    await runbook_policy.model_copy(update={"approval": approval}).asave("default", overwrite=True)
+    restored = await restore_user(spec=no_gate)
+    assert restored.status is RunStatus.COMPLETED
+    assert restored.approver is None
+    async with admin_client(arize) as client:
+        assert await access(client, LEE) == had

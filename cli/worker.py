@@ -82,8 +82,8 @@ def worker(
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         # Prefect's worker waits for its flow-run processes and would keep a held gate's process
-        # for the rest of its hold: suspend those first (which runs are held is one bounded,
-        # unretried API read), then stop the worker; kill it if still there after STOP_SECONDS.
+        # for the rest of its hold: suspend those first, then stop the worker; kill it only if
+        # it is still there after STOP_SECONDS.
         from ops.worker_stop import stop_worker
 
         if child.poll() is None and not stop_worker(child.pid, timeout=STOP_SECONDS):

@@ -10,30 +10,18 @@ Runs that are not held are left alone: the worker waits for them, as Prefect doe
 
 A wrapper that starts ``prefect worker start`` calls :func:`stop_worker` from its SIGTERM
 handler with the worker's pid.
-
-Which runs are held is read from the Prefect API in one request, without the client's retries
-and within the stop's time: on a loaded server that answers 503 ("database is locked"), the
-client would retry with backoff for longer than any stop may take. Unanswered, no flow-run
-process is signalled, and the worker is stopped all the same.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import signal
 import time
 from uuid import UUID
 
-import httpx
 import psutil
 from prefect.client.orchestration import SyncPrefectClient, get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import StateType
-from prefect.exceptions import PrefectHTTPStatusError
-from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
-
-log = logging.getLogger(__name__)
 
 ENGINE_MODULE = "prefect.engine"
 FLOW_RUN_ID_VARIABLE = "PREFECT__FLOW_RUN_ID"
@@ -57,37 +45,21 @@ def flow_run_processes(worker_pid: int) -> dict[UUID, psutil.Process]:
 
 
 def held_processes(
-    worker_pid: int, client: SyncPrefectClient | None = None, timeout: float = 10.0
+    worker_pid: int, client: SyncPrefectClient | None = None
 ) -> dict[UUID, psutil.Process]:
-    """The flow-run processes beneath a worker whose run is held (Paused) at its gate.
-
-    One API request, at most ``timeout`` seconds and not retried (with ``client`` None); none
-    when the API does not answer.
-    """
+    """The flow-run processes beneath a worker whose run is held (Paused) at its gate."""
     processes = flow_run_processes(worker_pid)
     if not processes:
         return {}
     if client is None:
-        with (
-            temporary_settings({PREFECT_CLIENT_MAX_RETRIES: 0}),
-            get_client(sync_client=True, httpx_settings={"timeout": timeout}) as own,
-        ):
-            return held_processes(worker_pid, own, timeout)
-    wanted = FlowRunFilter(id=FlowRunFilterId(any_=list(processes)))
-    try:
-        runs = client.read_flow_runs(flow_run_filter=wanted, limit=len(processes))
-    except (httpx.HTTPError, PrefectHTTPStatusError) as exc:
-        log.warning(
-            "The Prefect API did not say which runs are held (%s): the worker is stopped "
-            "without suspending them first; each suspends when its hold ends.",
-            type(exc).__name__,
-        )
-        return {}
-    return {
-        run.id: processes[run.id]
-        for run in runs
-        if run.id in processes and run.state is not None and run.state.type is StateType.PAUSED
-    }
+        with get_client(sync_client=True) as own:
+            return held_processes(worker_pid, own)
+    held = {}
+    for run_id, process in processes.items():
+        run = client.read_flow_run(run_id)
+        if run.state is not None and run.state.type is StateType.PAUSED:
+            held[run_id] = process
+    return held
 
 
 def suspend_held_runs(
@@ -99,12 +71,11 @@ def suspend_held_runs(
     The worker must not be signalled before they are gone: once interrupted it cancels its
     flow-run supervisors, which could kill a process still suspending its run.
     """
-    deadline = time.monotonic() + timeout
-    held = held_processes(worker_pid, client, timeout)
+    held = held_processes(worker_pid, client)
     for process in held.values():
         with contextlib.suppress(psutil.NoSuchProcess):
             process.send_signal(signal.SIGTERM)
-    psutil.wait_procs(list(held.values()), timeout=max(deadline - time.monotonic(), 0.0))
+    psutil.wait_procs(list(held.values()), timeout=timeout)
     return list(held)
 
 

@@ -311,16 +311,12 @@ async def _resumed() -> int:
     """Flow runs that ran more than once: put back to Scheduled by crash recovery."""
     from prefect import get_client
 
+    resumed, offset = 0, 0
     async with get_client() as client:
-        runs = await client.read_flow_runs(limit=200)
-        offset = 200
-        while len(runs) == offset:
-            more = await client.read_flow_runs(limit=200, offset=offset)
-            runs += more
-            offset += 200
-            if not more:
-                break
-    return sum(run.run_count > 1 for run in runs)
+        while page := await client.read_flow_runs(limit=200, offset=offset):
+            resumed += sum(run.run_count > 1 for run in page)
+            offset += len(page)
+    return resumed
 
 
 def _idle() -> bool:

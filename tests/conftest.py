@@ -125,14 +125,14 @@ SERIAL_GROUPS = {"tests/ha/": "ha", "tests/ui/": "ui"}
 #: at a time (one xdist worker per core, the kill moments beside the rest) passed once here and
 #: failed in a fresh-clone CI run (2026-12-03): two workers not gone 120 s after SIGTERM.
 SOLO_MODULES = (
-    # Kill a worker or a replica and wait for detection within a bound: beside three other
-    # xdist workers on 2 cores (the suite grew by 240 tests) they missed it in CI.
-    "tests/ha/test_kill_moments.py",
-    "tests/webhooks/test_replicas.py",
     "tests/access/test_revoke_survives_restart.py",
     "tests/approvals/test_gate_survives_restart.py",
     "tests/approvals/test_hold_then_suspend.py",
     "tests/cli/test_readme.py",
+    # Kill a worker or a replica and wait for detection within a bound: beside three other
+    # xdist workers on 2 cores (the suite grew by 240 tests) they missed it in CI.
+    "tests/ha/test_kill_moments.py",
+    "tests/webhooks/test_replicas.py",
 )
 
 
@@ -197,8 +197,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under xdist, hand out the serial groups first, then the solo or long modules in their
-    order."""
+    """Under xdist, hand out the serial groups first, then the long modules in their order."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         # The serial groups are the longest stretches of the run: handed out first, they
         # start at once beside everything else instead of ending the run on their own.
@@ -207,13 +206,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _hand_out_rank(item: pytest.Item) -> int:
-    """0 for the serial groups, then each solo module by its place in SOLO_MODULES (the solo
-    part) and each long module by its place in LONG_MODULES (the parallel part), then the rest
-    (a stable sort keeps their collected order)."""
+    """0 for the serial groups, then each long module by its place in LONG_MODULES, then the
+    rest (a stable sort keeps their collected order). The solo part runs without xdist."""
     if item.nodeid.startswith(tuple(SERIAL_GROUPS)):
         return 0
-    first = (*SOLO_MODULES, *LONG_MODULES)
-    for rank, module in enumerate(first, start=1):
+    for rank, module in enumerate(LONG_MODULES, start=1):
         if item.nodeid.startswith(module):
             return rank
-    return len(first) + 1
+    return len(LONG_MODULES) + 1

@@ -91,6 +91,7 @@ REAL_PARTS = frozenset({
 #: Modules (or single tests, by node id) that start processes or servers themselves
 #: (subprocess, a server thread) or write a real database of their own at length.
 REAL_PLACES = (
+    "tests/approvals/test_worker_stop.py",
     "tests/access/test_revoke_survives_restart.py",
     "tests/approvals/test_hold_then_suspend.py",
     "tests/cli/test_config.py",

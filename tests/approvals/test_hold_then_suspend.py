@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import psutil
 import pytest
 import yaml
 from prefect import get_client
@@ -186,7 +187,8 @@ async def test_a_stopped_worker_suspends_its_held_run_at_once_and_the_answer_com
         # Well inside the 10-minute hold: only the signal can have ended it.
         suspended = await waiting(run_id, "Suspended")
         assert suspended.state.state_details.pause_key == deployment_wait_keys(gate, 0)[1]
-        assert await asyncio.to_thread(stop_worker, worker.pid, 120.0), "the worker did not exit"
+        stopped = await asyncio.to_thread(stop_worker, worker.pid, 120.0)
+        assert stopped, f"the worker did not exit; still there: {_process_tree(worker.pid)}"
         assert worker.poll() is not None
 
     with process_worker(pool, tmp_path / "worker-2.log"):
@@ -235,3 +237,14 @@ def documented_worker(pool: str, log: Path) -> subprocess.Popen[bytes]:
     """``arize-runbooks worker --pool POOL``, as the README starts it."""
     return subprocess.Popen([sys.executable, "-m", "cli.main", "worker", "--pool", pool],
                             cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+
+
+def _process_tree(pid: int) -> list[str]:
+    """What is left of a worker, for a failure's message: each process, its state and command."""
+    left = []
+    with contextlib.suppress(psutil.Error):
+        root = psutil.Process(pid)
+        for process in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                left.append(f"{process.pid} {process.status()} {' '.join(process.cmdline())[:160]}")
+    return left

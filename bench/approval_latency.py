@@ -115,7 +115,7 @@ async def _save_policy(
     admin_key = emulator.reset("demo")
     await RunbookPolicy(
         credentials=ArizeCredentials(api_key=admin_key, base_url=emulator.base_url),
-        approvals=SlackApprovals(
+        slack=SlackApprovals(
             bot_token=BOT_TOKEN, channel="#arize-approvals", base_url=slack.base_url
         ),
         approval=ApprovalPolicy(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from prefect.blocks.core import Block
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore
@@ -14,7 +14,7 @@ from core.approvals.rules import ApprovalPolicy
 class RunbookPolicy(Block):
     """Everything a runbook needs besides its spec, saved once per environment.
 
-    Without ``approvals`` (Slack) the gate is answered from the Prefect UI's resume form or
+    Without ``slack`` the gate is answered from the Prefect UI's resume form or
     ``arize-runbooks approve|reject RUN_ID``; either way ``approval`` decides whose answers
     count, and the flow checks them against it before applying anything.
 
@@ -31,8 +31,12 @@ class RunbookPolicy(Block):
     _documentation_url = "https://docs.prefect.io/v3/concepts/blocks"
 
     credentials: ArizeCredentials = Field(description="The Arize account to administer.")
-    approvals: SlackApprovals | None = Field(
-        default=None, description="Slack approvals; none means Prefect UI and CLI only."
+    # Called ``approvals`` until it was confused with ``approval`` (the rules): policies saved
+    # under the old name still load.
+    slack: SlackApprovals | None = Field(
+        default=None,
+        validation_alias=AliasChoices("slack", "approvals"),
+        description="The Slack app that asks for approvals; none means Prefect UI and CLI only.",
     )
     key_store: ArizeKeyStore = Field(
         default_factory=ArizeKeyStore, description="Where new API key values are stored."

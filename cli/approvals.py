@@ -182,7 +182,7 @@ async def cast_vote(
             )
         # The request carries the rules it was asked under (per-space approvers included);
         # the flow checks again against its own policy before it applies anything.
-        slack = (await RunbookPolicy.aload(str(run.parameters.get("policy", "default")))).approvals
+        slack = (await RunbookPolicy.aload(str(run.parameters.get("policy", "default")))).slack
         voter = Voter(channel=VoteChannel.CLI, id=identity, email=identity)
         subjects = Subjects.of(request.protected, request.requested_by)
         directory = await resolve_directory(request.policy, slack)

@@ -166,7 +166,7 @@ async def _save_blocks(stack: LocalStack) -> None:
 
     await RunbookPolicy(
         credentials=ArizeCredentials(api_key=stack.arize.admin_key, base_url=stack.arize.base_url),
-        approvals=SlackApprovals(
+        slack=SlackApprovals(
             bot_token=stack.bot_token, channel="#arize-approvals", base_url=stack.slack.base_url
         ),
         approval=ApprovalPolicy(

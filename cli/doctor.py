@@ -127,7 +127,7 @@ async def diagnose(
         report.add("prefect", "policy block", Status.SKIP, "needs the Prefect API")
     if policy is not None:
         await _check_arize(report, policy)
-        await _check_slack(report, policy.approvals, policy.approval.approver_group)
+        await _check_slack(report, policy.slack, policy.approval.approver_group)
     else:
         report.add("arize", "API key", Status.SKIP, "needs the policy block")
         report.add("slack", "bot token", Status.SKIP, "needs the policy block")
@@ -197,7 +197,7 @@ async def _check_policy(report: Report, name: str) -> RunbookPolicy | None:
             report.add("prefect", "policy block", Status.FAIL,
                        f"no runbook policy {name!r} saved", SETUP)
         return None
-    slack = "Slack approvals" if policy.approvals else "no Slack (Prefect UI / CLI approvals)"
+    slack = "Slack approvals" if policy.slack else "no Slack (Prefect UI / CLI approvals)"
     report.add("prefect", "policy block", Status.OK, f"policy {name!r}: {slack}")
     return policy
 
@@ -478,7 +478,7 @@ def _check_environment(
         else:
             report.add("environment", "service key", Status.OK,
                        f"set, fingerprint {settings.service_key_fingerprint}")
-    slack = policy is not None and policy.approvals is not None
+    slack = policy is not None and policy.slack is not None
     if settings.slack_signing_secret is None:
         # Only the webhook service verifies Slack's requests, so only its environment has it.
         report.add("environment", "signing secret", Status.FAIL if slack else Status.SKIP,
@@ -491,8 +491,8 @@ def _check_environment(
         report.add("environment", "bot token", Status.FAIL if slack else Status.SKIP,
                    "ARIZE_RUNBOOKS_SLACK_BOT_TOKEN is not set: `serve` cannot answer clicks",
                    "rerun setup with it exported (it goes into the env file)" if slack else "")
-    elif slack and policy is not None and policy.approvals is not None and (
-        policy.approvals.bot_token.get_secret_value()
+    elif slack and policy is not None and policy.slack is not None and (
+        policy.slack.bot_token.get_secret_value()
         != settings.slack_bot_token.get_secret_value()
     ):
         report.add("environment", "bot token", Status.FAIL,

@@ -267,10 +267,10 @@ def _env_file(policy: RunbookPolicy) -> Outcome:
         if value is None or value == Settings.model_fields[field].default:
             continue
         values[env_name(field)] = getattr(value, "get_secret_value", lambda v=value: v)()
-    if policy.approvals is not None:
-        values[env_name("slack_bot_token")] = policy.approvals.bot_token.get_secret_value()
-        if policy.approvals.base_url:
-            values[env_name("slack_base_url")] = policy.approvals.base_url
+    if policy.slack is not None:
+        values[env_name("slack_bot_token")] = policy.slack.bot_token.get_secret_value()
+        if policy.slack.base_url:
+            values[env_name("slack_base_url")] = policy.slack.base_url
     key = env_name("service_key")
     values.setdefault(key, secrets.token_urlsafe(32))  # generated once, kept on every rerun
     for setting in (PREFECT_API_URL, PREFECT_API_AUTH_STRING, PREFECT_API_KEY):
@@ -321,10 +321,10 @@ def _prompt(answers: Answers, existing: RunbookPolicy | None) -> None:
             answers.arize_region = where
     if answers.slack is None:
         answers.slack = Confirm.ask(
-            "Ask for approvals in Slack?", default=bool(existing and existing.approvals)
+            "Ask for approvals in Slack?", default=bool(existing and existing.slack)
         )
     if answers.slack:
-        had = existing.approvals if existing else None
+        had = existing.slack if existing else None
         if answers.slack_bot_token is None:
             answers.slack_bot_token = Prompt.ask(
                 "Slack bot token (xoxb-…)" + (" (Enter keeps the saved one)" if had else ""),
@@ -377,7 +377,7 @@ def _build_policy(answers: Answers, existing: RunbookPolicy | None) -> RunbookPo
     if region and region not in REGIONS:
         raise CliError(f"--arize-region {region!r} is not an Arize region",
                        fix=f"use one of {', '.join(REGIONS)}, or --arize-base-url")
-    approvals = data.get("approvals")
+    approvals = data.get("slack")
     if answers.slack is False:
         approvals = None
     elif answers.slack or answers.slack_bot_token or answers.slack_channel:
@@ -410,9 +410,9 @@ def _build_policy(answers: Answers, existing: RunbookPolicy | None) -> RunbookPo
     try:
         return RunbookPolicy(
             **{k: v for k, v in data.items()
-               if k not in {"credentials", "approvals", "key_store", "approval", "rate_limit"}},
+               if k not in {"credentials", "slack", "key_store", "approval", "rate_limit"}},
             credentials=ArizeCredentials(**credentials),
-            approvals=SlackApprovals(**approvals) if approvals else None,
+            slack=SlackApprovals(**approvals) if approvals else None,
             key_store=ArizeKeyStore(**key_store),
             approval=approval,
             rate_limit=answers.rate_limit,
@@ -451,7 +451,7 @@ async def _save_policy(
         await policy.asave(name, overwrite=True)
         return Outcome(f"policy {name!r}", "updated", ", ".join(changed))
     await policy.asave(name, overwrite=True)
-    slack = "Slack approvals" if policy.approvals else "approvals in the UI and CLI"
+    slack = "Slack approvals" if policy.slack else "approvals in the UI and CLI"
     return Outcome(f"policy {name!r}", "created", slack)
 
 

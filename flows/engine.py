@@ -117,7 +117,7 @@ async def execute_plan(
         )
         hashes = await record_evidence(
             quote(plan), status, trigger, times, quote(results), decision, notes,
-            slack=policy.approvals is not None,
+            slack=policy.slack is not None,
         )
         return outcome.model_copy(update={"evidence": hashes})
 

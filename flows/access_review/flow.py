@@ -116,7 +116,7 @@ async def access_review(
     if dry_run or manifest is None:
         return _outcome(review_id, home, review, decided, files, None)
 
-    if spec.slack_review and runbook_policy.approvals is not None:
+    if spec.slack_review and runbook_policy.slack is not None:
         await send_review(runbook_policy, review, manifest)
     elif spec.slack_review:
         logger.warning("the policy has no Slack app: grants get the default at the deadline")
@@ -254,7 +254,7 @@ async def _open_review(
         remind_at = opened + timedelta(seconds=spec.decision_seconds)
         escalate_at = remind_at + timedelta(seconds=spec.reminder_seconds)
         channel = spec.escalation_channel or (
-            policy.approvals.channel if policy.approvals is not None else None
+            policy.slack.channel if policy.slack is not None else None
         )
         manifest = Manifest(
             review_id=review_id,
@@ -282,14 +282,14 @@ async def send_review(policy: RunbookPolicy, review: Review, manifest: Manifest)
     Returns:
         How many reviewers were posted to by this call.
     """
-    assert policy.approvals is not None
-    slack = policy.approvals.get_client()
+    assert policy.slack is not None
+    slack = policy.slack.get_client()
     sent = 0
     async with get_client() as prefect:
         for reviewer, items in sorted(review.by_reviewer().items()):
             if await store.read_posted(prefect, manifest.run_id, reviewer) is not None:
                 continue
-            channel, slack_id = await reviewer_channel(slack, reviewer, policy.approvals.channel)
+            channel, slack_id = await reviewer_channel(slack, reviewer, policy.slack.channel)
             messages = review_messages(
                 manifest.run_id, manifest.review_id, reviewer, items, manifest.remind_at
             )
@@ -385,9 +385,9 @@ async def _apply_default(
 
 async def _remind(policy: RunbookPolicy, manifest: Manifest, undecided: list[ReviewItem]) -> None:
     """One reminder per reviewer with undecided grants, in the thread of their message."""
-    if policy.approvals is None:
+    if policy.slack is None:
         return
-    slack = policy.approvals.get_client()
+    slack = policy.slack.get_client()
     waiting: dict[str, int] = {}
     for item in undecided:
         for reviewer in item.reviewers:
@@ -409,7 +409,7 @@ async def _remind(policy: RunbookPolicy, manifest: Manifest, undecided: list[Rev
 
 async def _escalate(policy: RunbookPolicy, manifest: Manifest, undecided: list[ReviewItem]) -> None:
     """One message to the escalation channel listing what nobody decided."""
-    if policy.approvals is None or not manifest.channel:
+    if policy.slack is None or not manifest.channel:
         return
     listed = [
         f"• {escape(i.subject)}: {escape(i.grant)} (reviewers: {escape(', '.join(i.reviewers))})"
@@ -427,7 +427,7 @@ async def _escalate(policy: RunbookPolicy, manifest: Manifest, undecided: list[R
         f"undecided grant(s) after the reminder. Account admins, please decide; at the "
         f"deadline they will be {default}.\n" + "\n".join(listed)
     )
-    await policy.approvals.get_client().chat_postMessage(channel=manifest.channel, text=text[:3900])
+    await policy.slack.get_client().chat_postMessage(channel=manifest.channel, text=text[:3900])
     get_run_logger().warning(
         "review %s: escalated %d undecided grant(s) to %s",
         manifest.review_id,

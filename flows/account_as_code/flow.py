@@ -155,10 +155,10 @@ async def detect_drift(
         markdown=_drift_markdown(source, plan.render_markdown(), patch),
         description="Account drift: what Revert applies, and the patch that adopts it.",
     )
-    if runbook_policy.approvals is not None:
+    if runbook_policy.slack is not None:
         from flows.account_as_code.slack import post_drift
 
-        await post_drift(runbook_policy.approvals, source, plan, patch)
+        await post_drift(runbook_policy.slack, source, plan, patch)
     await Variable.aset(variable, plan.hash, overwrite=True)
     report.reported = True
     return report

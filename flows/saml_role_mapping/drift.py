@@ -43,9 +43,9 @@ async def report_drift(plan: Plan, policy: RunbookPolicy) -> str | None:
     """
     if not plan.changes:
         return None
-    if policy.approvals is None:
+    if policy.slack is None:
         get_run_logger().warning("drift found, but the policy has no Slack app to report it to")
         return f"drift: {len(plan.changes)} change(s); no Slack app in the policy to report it"
-    slack = policy.approvals.get_client()
-    await slack.chat_postMessage(channel=policy.approvals.channel, text=drift_text(plan))
-    return f"drift: {len(plan.changes)} change(s) reported to {policy.approvals.channel}"
+    slack = policy.slack.get_client()
+    await slack.chat_postMessage(channel=policy.slack.channel, text=drift_text(plan))
+    return f"drift: {len(plan.changes)} change(s) reported to {policy.slack.channel}"

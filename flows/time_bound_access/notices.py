@@ -47,13 +47,13 @@ async def notify_requester(
     Returns:
         True if the message was posted.
     """
-    if policy.approvals is None or not slack_user_id:
+    if policy.slack is None or not slack_user_id:
         return False
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     if grant_id is not None:
         blocks.append(revoke_button(grant_id))
     try:
-        await policy.approvals.get_client().chat_postMessage(
+        await policy.slack.get_client().chat_postMessage(
             channel=slack_user_id, text=text, blocks=blocks
         )
     except SlackApiError as ex:

@@ -134,7 +134,7 @@ async def require_approval(
     subjects = Subjects.of(protected, trigger.requested_by)
     request = await _ask(plan, policy, trigger, protected, held)
     await _buttons_follow_crashes(policy, request)
-    directory = await resolve_directory(rules, policy.approvals)
+    directory = await resolve_directory(rules, policy.slack)
     logger.info(
         "waiting until %s for approval of plan %s (gate %s)%s: Slack, the Prefect UI, or "
         "arize-runbooks approve %s",
@@ -173,7 +173,7 @@ async def announce_result(plan: Plan, policy: RunbookPolicy, text: str) -> None:
 
     Only runs whose plan went through a Slack gate have a thread; others return at once.
     """
-    if policy.approvals is None or not plan.destructive:
+    if policy.slack is None or not plan.destructive:
         return
     async with get_client() as client:
         request = await read_request(client, str(flow_run.id), gate_key(plan))
@@ -205,7 +205,7 @@ async def _ask(
         flow_run_url=flow_run.ui_url,
         policy=policy.approval,
         held=held,
-        channel=policy.approvals.channel if policy.approvals is not None else None,
+        channel=policy.slack.channel if policy.slack is not None else None,
     )
     published = await notifier_for(policy).ask(request)
     async with get_client() as client:
@@ -372,13 +372,13 @@ async def _refused(
 
 def _rules_in_words(policy: RunbookPolicy, request: ApprovalRequest) -> tuple[str, str, str]:
     return rules_in_words(
-        policy.approval, request, slack_configured=policy.approvals is not None
+        policy.approval, request, slack_configured=policy.slack is not None
     )
 
 
 def _wait_state_message(policy: RunbookPolicy, request: ApprovalRequest, history: list[str]) -> str:
     return wait_state_message(
-        policy.approval, request, history, slack_configured=policy.approvals is not None
+        policy.approval, request, history, slack_configured=policy.slack is not None
     )
 
 

@@ -48,4 +48,4 @@ class SlackNotifier:
 
 def notifier_for(policy: RunbookPolicy) -> Notifier:
     """Slack when the policy has a Slack app, else nobody."""
-    return SlackNotifier(policy.approvals) if policy.approvals is not None else Silent()
+    return SlackNotifier(policy.slack) if policy.slack is not None else Silent()

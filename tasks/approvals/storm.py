@@ -97,9 +97,9 @@ async def storm_hold(plan: Plan, policy: RunbookPolicy, trigger: Trigger) -> str
     if reason and first:
         STORM_HOLDS.labels(runbook=plan.runbook).inc()
         get_run_logger().warning("HELD for break-glass approval: %s", reason)
-        if policy.approvals is not None:
+        if policy.slack is not None:
             await post_alert(
-                policy.approvals,
+                policy.slack,
                 f":rotating_light: *Leaver-storm circuit breaker*: {plan.runbook} for "
                 f"{plan.subject} is held for break-glass approval: {reason}.",
             )

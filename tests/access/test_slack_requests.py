@@ -62,7 +62,7 @@ def service(slack_emulator, prefect_harness, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 async def slack_policy(runbook_policy, slack_emulator):
     """The runbook policy with Slack on, so flows DM the requester."""
-    runbook_policy.approvals = SlackApprovals(
+    runbook_policy.slack = SlackApprovals(
         bot_token=BOT_TOKEN, channel="#arize-approvals", base_url=slack_emulator.base_url
     )
     await runbook_policy.asave("default", overwrite=True)

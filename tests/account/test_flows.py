@@ -102,7 +102,7 @@ async def slack_policy(runbook_policy, slack_emulator: SlackEmulatorServer):
     """The test policy with the Slack app on the emulator; Sam is in the workspace."""
     policy = runbook_policy.model_copy(
         update={
-            "approvals": SlackApprovals(
+            "slack": SlackApprovals(
                 bot_token=SLACK_BOT_TOKEN, channel=CHANNEL, base_url=slack_emulator.base_url
             )
         }

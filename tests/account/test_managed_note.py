@@ -176,7 +176,7 @@ async def test_onboard_team_into_a_managed_space_says_so_and_elsewhere_not(
 async def test_a_gated_runbook_in_a_managed_space_says_so_in_its_slack_thread(
     arize, runbook_policy, slack_emulator, no_scope, tmp_path: Path
 ):
-    policy = runbook_policy.model_copy(update={"approvals": SlackApprovals(
+    policy = runbook_policy.model_copy(update={"slack": SlackApprovals(
         bot_token=SLACK_BOT_TOKEN, channel="#arize-approvals", base_url=slack_emulator.base_url
     )})
     await policy.asave("default", overwrite=True)

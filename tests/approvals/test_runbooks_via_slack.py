@@ -34,7 +34,7 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "restrict-project.yaml"
 async def slack_policy(arize, prefect_harness, slack_block) -> RunbookPolicy:
     policy = RunbookPolicy(
         credentials=ArizeCredentials(api_key=arize.admin_key, base_url=arize.base_url),
-        approvals=slack_block,
+        slack=slack_block,
         approval=APPROVERS,
         key_store=ArizeKeyStore(prefix="slack-test"),
         poll_interval_seconds=1,

@@ -45,7 +45,7 @@ async def slack_policy(arize: Any, slack_block: Any, *, quorum: int = 1) -> Runb
     """The "default" policy: Slack approvals on the emulator, the conftest's approvers."""
     policy = RunbookPolicy(
         credentials=ArizeCredentials(api_key=arize.admin_key, base_url=arize.base_url),
-        approvals=slack_block,
+        slack=slack_block,
         approval=APPROVERS.model_copy(update={"quorum": quorum, "timeout_seconds": 120}),
         key_store=ArizeKeyStore(prefix=f"votes-{uuid.uuid4().hex[:8]}"),
         poll_interval_seconds=1,

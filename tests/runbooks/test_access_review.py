@@ -85,7 +85,7 @@ async def slack_policy(
     """The test policy with the Slack app on the emulator, saved as "default"."""
     policy = runbook_policy.model_copy(
         update={
-            "approvals": SlackApprovals(
+            "slack": SlackApprovals(
                 bot_token=SLACK_BOT_TOKEN, channel=CHANNEL, base_url=slack_emulator.base_url
             )
         }

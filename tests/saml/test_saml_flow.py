@@ -275,7 +275,7 @@ async def test_a_hand_edit_is_drift_reported_to_slack_by_the_dry_run(
     await run_flow(example_spec(), store)
     policy = runbook_policy.model_copy(
         update={
-            "approvals": SlackApprovals(
+            "slack": SlackApprovals(
                 bot_token=SLACK_BOT_TOKEN, channel="#arize-admins", base_url=slack_emulator.base_url
             )
         }

@@ -32,12 +32,12 @@ demo: $(STAMP)
 
 # The whole suite, every real part included, spread over xdist workers module by module; the
 # tests that share a stack (the HA and UI groups of tests/conftest.py) run on one worker. Then
-# the solo tests, which stop and restart processes within time bounds, one at a time: two at
-# a time missed those bounds in CI (docs/testing.md).
+# the solo tests, which stop and restart processes within time bounds: two at a time, one per
+# core, the kill moments (mostly waiting for Prefect's heartbeats) beside the rest.
 test: $(STAMP) $(FIDELITY)/.installed
 	$(BIN)/ruff check .
 	FIDELITY_REQUIRED=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder -m 'not solo' --durations=20
-	FIDELITY_REQUIRED=1 $(BIN)/python -m pytest -m solo --durations=10
+	FIDELITY_REQUIRED=1 $(BIN)/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder -m solo --durations=10
 
 # The fast tier: tests that need no server, database, browser or subprocess (marked `check`
 # by tests/conftest.py), in process.

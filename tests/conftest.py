@@ -122,9 +122,11 @@ SERIAL_GROUPS = {"tests/ha/": "ha", "tests/ui/": "ui"}
 #: exit within seconds of SIGTERM, a server restart must not lose a held gate). On 2 CPUs shared
 #: with three other xdist workers those bounds were missed (CI, 2026-12-02: a worker not gone
 #: 120 s after SIGTERM, a README run timing out), while each passed alone in about a minute.
-#: They are marked ``solo``: `make test` runs them after the parallel part, one at a time. Two
-#: at a time (one xdist worker per core, the kill moments beside the rest) passed once here and
-#: failed in a fresh-clone CI run (2026-12-03): two workers not gone 120 s after SIGTERM.
+#: They are marked ``solo``: `make test` runs them after the parallel part, two at a time (one
+#: xdist worker per core): tests/ha/test_kill_moments.py, in the HA group, is handed out first
+#: and runs on one worker while the rest run one after another on the other. (Two workers not
+#: gone 120 s after SIGTERM, in CI on 2026-12-03, was Prefect's worker losing its interrupt,
+#: which ops.worker_stop now handles, not the load.)
 SOLO_MODULES = (
     "tests/access/test_revoke_survives_restart.py",
     "tests/approvals/test_gate_survives_restart.py",

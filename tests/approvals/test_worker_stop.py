@@ -136,10 +136,8 @@ def _until_flow_run_child(pid: int) -> None:
     pytest.fail("the stand-in flow-run process never started")
 
 
-def _paused(run_id: uuid.UUID) -> FlowRun:
-    return FlowRun(
-        id=run_id, flow_id=uuid.uuid4(), state=State(type=StateType.PAUSED, name="Paused")
-    )
+def _run(run_id: uuid.UUID, state: StateType, name: str) -> FlowRun:
+    return FlowRun(id=run_id, flow_id=uuid.uuid4(), state=State(type=state, name=name))
 
 
 def test_an_api_that_keeps_answering_503_gives_up_within_the_time_and_signals_nothing(
@@ -147,7 +145,7 @@ def test_an_api_that_keeps_answering_503_gives_up_within_the_time_and_signals_no
 ) -> None:
     pid, run_id = worker_with_a_flow_run
     overloaded_api.refusals = 10**6
-    overloaded_api.runs = [_paused(run_id)]
+    overloaded_api.runs = [_run(run_id, StateType.PAUSED, "Paused")]
 
     # Prefect's client waits 2 s after a 503 even with no retries left, so 6 s is room for
     # two or three reads.
@@ -168,7 +166,7 @@ def test_a_held_run_is_found_and_signalled_once_the_api_answers(
 ) -> None:
     pid, run_id = worker_with_a_flow_run
     overloaded_api.refusals = 2
-    overloaded_api.runs = [_paused(run_id)]
+    overloaded_api.runs = [_run(run_id, StateType.PAUSED, "Paused")]
 
     assert suspend_held_runs(pid, timeout=20.0) == [run_id]
     assert overloaded_api.reads == 3
@@ -180,11 +178,7 @@ def test_a_run_that_is_not_held_is_left_alone(
     overloaded_api: type[_Overloaded], worker_with_a_flow_run: tuple[int, uuid.UUID]
 ) -> None:
     pid, run_id = worker_with_a_flow_run
-    overloaded_api.runs = [
-        FlowRun(
-            id=run_id, flow_id=uuid.uuid4(), state=State(type=StateType.RUNNING, name="Running")
-        )
-    ]
+    overloaded_api.runs = [_run(run_id, StateType.RUNNING, "Running")]
 
     assert suspend_held_runs(pid, timeout=5.0) == []
     assert overloaded_api.reads == 1
@@ -195,7 +189,7 @@ def test_a_worker_that_ignores_sigterm_with_no_flow_run_left_is_killed_after_its
     overloaded_api: type[_Overloaded], worker_with_a_flow_run: tuple[int, uuid.UUID]
 ) -> None:
     pid, run_id = worker_with_a_flow_run
-    overloaded_api.runs = [_paused(run_id)]
+    overloaded_api.runs = [_run(run_id, StateType.PAUSED, "Paused")]
 
     # The held run's process takes its SIGTERM and exits; the worker ignores its own.
     assert stop_worker(pid, timeout=30.0)
@@ -208,11 +202,7 @@ def test_a_worker_with_a_flow_run_still_beneath_it_is_waited_for_not_killed(
 ) -> None:
     pid, run_id = worker_with_a_flow_run
     # Running, not held: its process is not signalled, and Prefect's worker would wait for it.
-    overloaded_api.runs = [
-        FlowRun(
-            id=run_id, flow_id=uuid.uuid4(), state=State(type=StateType.RUNNING, name="Running")
-        )
-    ]
+    overloaded_api.runs = [_run(run_id, StateType.RUNNING, "Running")]
 
     assert not stop_worker(pid, timeout=6.0)
 

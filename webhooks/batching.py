@@ -99,12 +99,14 @@ def cut(events: Sequence[InboxEvent], batch: Batch) -> list[list[InboxEvent]]:
 def _unique_values(items: list[Any], field: str | None) -> set[str]:
     # A value repeated within one event's own list is left alone: that event would fail the
     # same way unbatched, and saying so is the runbook's job.
+    # Strings compare without regard to case: e-mail addresses are, to onboard-team and to
+    # Arize. Erring this way only ever splits a batch more, never merges what should not be.
     if field is None:
         return set()
     return {
-        json.dumps(item[field], sort_keys=True, default=str)
+        value.casefold() if isinstance(value, str) else json.dumps(value, sort_keys=True)
         for item in items
-        if isinstance(item, dict) and item.get(field) is not None
+        if isinstance(item, dict) and (value := item.get(field)) is not None
     }
 
 

@@ -150,7 +150,7 @@ class Batch(BaseModel):
         description=(
             "A field of the items that must not repeat in one run (onboard-team refuses a "
             "member listed twice): an event whose item repeats one already in the batch goes "
-            "to the next run instead."
+            "to the next run instead. Text is compared without regard to case."
         ),
     )
     wait_seconds: float = Field(

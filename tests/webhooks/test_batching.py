@@ -205,14 +205,15 @@ def test_cut_keeps_order_size_and_unique_members() -> None:
     batch = Batch(items="spec.members", max_items=3, unique_by="email")
     events = [
         _event(1, _members("a")),
-        _event(2, _members("b", "c")),
-        _event(3, _members("d")),  # would make 4
-        _event(4, _members("a")),  # a again: a run of its own... after d's
-        _event(5, _members("e", "f", "g", "h")),  # larger than max_items: alone, never split
-        _event(6, _members("a")),
+        _event(2, _members("b")),
+        _event(3, _members("A")),  # a again (as onboard-team compares addresses): next run
+        _event(4, _members("c")),
+        _event(5, _members("e", "f", "g", "h")),  # more than max_items: alone, never split
+        _event(6, _members("d", "x")),
+        _event(7, _members("y", "z")),  # would make 4
     ]
     cut = batching.cut(events, batch)
-    assert [[e.id for e in part] for part in cut] == [[1, 2], [3, 4], [5], [6]]
+    assert [[e.id for e in part] for part in cut] == [[1, 2], [3, 4], [5], [6], [7]]
 
 
 def test_run_parameters_concatenate_in_order_and_sign_a_trigger_naming_the_batch() -> None:

@@ -304,15 +304,24 @@ class Forwarder:
         self, batch: Batch, members: list[InboxEvent], replay: bool, summary: ForwardSummary
     ) -> list[list[InboxEvent]]:
         """The group cut into batches; the last one, if not full and its route waits for
-        more, is given back until its first event has waited ``wait_seconds``."""
+        more, is given back until its first event has waited ``wait_seconds``.
+
+        Events arriving one at a time are each claimed by a pass of their own: each would be
+        held until its own wait ended, and come due alone. So a new hold ends with the
+        earliest one already waiting, when that is sooner: everything held meanwhile comes due
+        at once, and is claimed, and batched, together."""
         parts = batching.cut(members, batch)
         if replay or batch.wait_seconds <= 0 or not parts:
             return parts
         last = parts[-1]
         filled = sum(len(batching.items_at(e.parameters or {}, batch.path) or []) for e in last)
+        now = datetime.now(UTC)
         until = min(e.received_at for e in last) + timedelta(seconds=batch.wait_seconds)
-        if filled >= batch.max_items or until <= datetime.now(UTC):
+        if filled >= batch.max_items or until <= now:
             return parts
+        waiting = await self.inbox.next_hold_ends(now=now)
+        if waiting is not None and waiting < until:
+            until = waiting
         await self.inbox.hold(self.name, [e.id for e in last], until)
         summary.held.extend(e.id for e in last)
         return parts[:-1]

@@ -724,6 +724,20 @@ class Inbox:
             lease_until=None,
         )
 
+    async def next_hold_ends(self, *, now: datetime | None = None) -> datetime | None:
+        """When the earliest batch now waiting for more events is due (None: none waits).
+        Held events are the pending ones never attempted that are due later."""
+        now = now or _now()
+        query = select(func.min(EventRow.next_attempt_at)).where(
+            EventRow.status == EventStatus.PENDING.value,
+            EventRow.attempts == 0,
+            EventRow.batch_key.is_(None),
+            EventRow.next_attempt_at > now,
+        )
+        async with self._read() as session:
+            found = await session.scalar(query)
+        return None if found is None else _aware(found)
+
     async def hold(self, owner: str, ids: Sequence[int], until: datetime) -> None:
         """Give back ``owner``'s claim on ``ids`` until ``until`` without counting an attempt:
         a batch waiting for more events (a route's ``batch.wait_seconds``)."""

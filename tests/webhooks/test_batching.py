@@ -184,7 +184,11 @@ def test_a_batch_of_a_whole_template_is_refused_with_the_fix() -> None:
 def test_the_scim_example_batches_joiners_and_nothing_else() -> None:
     router = Router.from_file(SCIM_ROUTING)
     batched = {r.name: r.batch for r in router.config.routes if r.batch is not None}
-    assert batched == {"scim-joiner": Batch(items="spec.members", max_items=100, unique_by="email")}
+    assert batched == {
+        "scim-joiner": Batch(
+            items="spec.members", max_items=100, unique_by="email", wait_seconds=5
+        )
+    }
 
 
 def _event(id: int, parameters: dict[str, Any], source: str = "scim") -> InboxEvent:
@@ -315,9 +319,15 @@ async def test_scim_joiners_through_the_endpoint_one_run_and_the_log_links_each(
             created = await service.http.post(f"{SCIM}/Users", json=user_body(email))
             assert created.status_code == 201, created.text
         router = Router.from_file(SCIM_ROUTING)
-        await _pass(_forwarder(service.inbox, router, prefect_client))
+        forwarder = _forwarder(service.inbox, router, prefect_client)
         events = [e for e in await service.events() if e.event_type == "user.created"]
-    assert len(events) == 5
+        assert len(events) == 5
+        # The route waits 5 s for more joiners: the pass holds them all...
+        assert sorted((await _pass(forwarder)).held) == [e.id for e in events]
+        # ...and a pass over them by id (as a replay's) takes them now.
+        await service.inbox.replay([e.id for e in events])
+        await _pass(forwarder, [e.id for e in events])
+        events = await _all(service.inbox, events)
     (run,) = await _runs(prefect_client, events)
     assert _emails(run) == people
     assert {e.flow_run_id for e in events} == {str(run.id)}
@@ -597,12 +607,18 @@ async def test_wait_seconds_holds_a_batch_not_full_until_its_first_event_has_wai
         assert held.status is EventStatus.PENDING and held.attempts == 0
         assert held.next_attempt_at is not None and held.claimed_by is None
         assert await inbox.next_due_at() == held.next_attempt_at
-        # A replay (explicit ids) never waits.
-        replayed = await _pass(forwarder, [held.id])
-        # Not due yet, so not claimed: an explicit pass sees it only once it is due.
-        assert replayed.forwarded == []
-        await inbox.replay([held.id])
-        assert (await _pass(forwarder, [held.id])).forwarded == [held.id]
+        # A later joiner, claimed by a pass of its own, waits until the same moment: the
+        # two come due, and are batched, together.
+        (later,) = await _add_joiners(inbox, router, 1)
+        assert (await _pass(forwarder)).held == [later.id]
+        (later_held,) = await _all(inbox, [later])
+        assert later_held.next_attempt_at == held.next_attempt_at
+        # Not due: an explicit pass over them (a replay's) does not take them early...
+        assert (await _pass(forwarder, [held.id, later.id])).forwarded == []
+        # ...but once replayed they go at once, together: a replay never waits.
+        await inbox.replay([held.id, later.id])
+        summary = await _pass(forwarder, [held.id, later.id])
+        assert sorted(summary.forwarded) == [held.id, later.id] and len(summary.runs) == 1
 
 
 # --- onboard-team runs what a batch sends ------------------------------------------------------

@@ -61,6 +61,8 @@ def list_events(
         table.add_column(column, overflow="fold")
     for event in events:
         note = event.last_error or (f"run {event.flow_run_id}" if event.flow_run_id else "")
+        if event.batch_key and event.batch_key != event.idempotency_key:
+            note += " (batched)"
         table.add_row(
             str(event.id),
             event.source,
@@ -105,10 +107,12 @@ def show(
         "next_attempt_at",
         "deployment",
         "flow_run_id",
+        "batch_key",
     ):
         value = getattr(event, name)
         table.add_row(name, "" if value is None else str(value))
-    table.add_row("idempotency key", event.idempotency_key)
+    # A batched event's run is keyed by its batch (every event of it has the same run).
+    table.add_row("idempotency key", event.batch_key or event.idempotency_key)
     table.add_row("parameters", json.dumps(event.parameters, indent=2) if event.parameters else "")
     table.add_row("headers", json.dumps(event.headers, indent=2))
     out.print(table)

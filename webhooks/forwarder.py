@@ -20,6 +20,11 @@ Failures are sorted by whether waiting helps:
 - Parameters holding a NUL character or a lone surrogate (the inbox stores them; Prefect
   cannot: a lone surrogate is not UTF-8 and PostgreSQL refuses NUL): dead before any call,
   with the parameter's path as the reason, never retried in a loop.
+
+Events of a route with ``batch:`` are grouped per pass and sent as one run per batch
+(:mod:`webhooks.batching`): the batch is written to the inbox first, and its key is the run's
+idempotency key; a failure retries, or dead-letters, the whole batch. An event that cannot be
+routed or sent is dead alone, before any batch is formed.
 """
 
 from __future__ import annotations
@@ -40,13 +45,13 @@ from prefect.deployments import arun_deployment
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
-from webhooks import pgtext
+from webhooks import batching, pgtext
 from webhooks.evidence.delivery import SiemDelivery
 from webhooks.evidence.sinks import DeliveryFailed
 from webhooks.evidence.store import SIEM_SOURCE
 from webhooks.inbox import Inbox
-from webhooks.inbox_records import InboxEvent
-from webhooks.routing import Router, Unroutable
+from webhooks.inbox_records import EventStatus, InboxEvent
+from webhooks.routing import Batch, Router, Unroutable
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
@@ -73,10 +78,14 @@ class ForwardSummary:
     forwarded: list[int] = field(default_factory=list)
     retrying: list[int] = field(default_factory=list)
     dead: list[int] = field(default_factory=list)
+    #: Events of a batch not full yet, given back until their route's ``wait_seconds`` ends.
+    held: list[int] = field(default_factory=list)
+    #: Flow runs asked for (a batch is one): the run id each time.
+    runs: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        """Events looked at."""
+        """Events looked at (held ones aside: they are not due again before their wait ends)."""
         return len(self.forwarded) + len(self.retrying) + len(self.dead)
 
 
@@ -204,11 +213,16 @@ class Forwarder:
         prefect_down = asyncio.Event()
         retries = {PREFECT_CLIENT_MAX_RETRIES: self.client_retries}
 
+        async def prepare(event: InboxEvent) -> InboxEvent | None:
+            async with semaphore:
+                return await self._prepare(event, summary)
+
+        async def deliver(event: InboxEvent) -> None:
+            async with semaphore:
+                await self._deliver_siem(event, summary)
+
         async def one(event: InboxEvent) -> None:
             async with semaphore:
-                if event.source == SIEM_SOURCE:  # not a flow run: Prefect's state is moot
-                    await self._deliver_siem(event, summary)
-                    return
                 if prefect_down.is_set():
                     # No use knocking while Prefect is away; retry with the others later.
                     await self._retry(event, "not attempted: Prefect unreachable", summary)
@@ -217,11 +231,100 @@ class Forwarder:
                 if outcome is _Transient:
                     prefect_down.set()
 
+        async def batch(key: str, members: list[InboxEvent] | None = None) -> None:
+            async with semaphore:
+                if members is not None and not await self.inbox.assign_batch(
+                    self.name, key, [m.id for m in members]
+                ):
+                    # Our lease ran out and another forwarder took one of them: theirs now.
+                    logger.info("batch %s not formed: its events were claimed elsewhere", key)
+                    return
+                if prefect_down.is_set():
+                    await self._retry_batch(key, "not attempted: Prefect unreachable", summary)
+                    return
+                if await self._forward_batch(key, summary) is _Transient:
+                    prefect_down.set()
+
         with temporary_settings(updates=retries):
             # gather copies this context into each task, setting included.
-            await asyncio.gather(*(one(event) for event in events))
+            siem = [event for event in events if event.source == SIEM_SOURCE]
+            prepared = await asyncio.gather(
+                *(prepare(event) for event in events if event.source != SIEM_SOURCE)
+            )
+            singles, resumed, groups = self._plan([e for e in prepared if e is not None])
+            work = [deliver(event) for event in siem]
+            work.extend(batch(key) for key in resumed)
+            work.extend(one(event) for event in singles)
+            for route_batch, members in groups:
+                for part in await self._held(route_batch, members, ids is not None, summary):
+                    work.append(batch(batching.new_key(part, route_batch), part))
+            await asyncio.gather(*work)
         self._failures = self._failures + 1 if prefect_down.is_set() else 0
         return summary
+
+    def _plan(
+        self, events: list[InboxEvent]
+    ) -> tuple[list[InboxEvent], list[str], list[tuple[Batch, list[InboxEvent]]]]:
+        """Sort a pass's routed events: forwarded alone, resuming a batch already written
+        (by its key, once however many of its events were claimed), or grouped for new
+        batches (each group: its route's batch settings and its events in inbox order)."""
+        singles: list[InboxEvent] = []
+        resumed: dict[str, None] = {}
+        groups: dict[str, tuple[Batch, list[InboxEvent]]] = {}
+        for event in events:
+            if event.batch_key is not None:
+                resumed[event.batch_key] = None
+                continue
+            found = self.router.matching_route(
+                source=event.source,
+                event_id=event.event_id,
+                event_type=event.event_type,
+                payload=event.payload,
+                delivery_id=event.delivery_id,
+            )
+            # The route decides today; the stored parameters were rendered when the event
+            # arrived, maybe by another routing file: batched only if they still fit it.
+            if (
+                found is None
+                or found[1].batch is None
+                or found[1].deployment != event.deployment
+                or event.parameters is None
+                or batching.items_at(event.parameters, found[1].batch.path) is None
+            ):
+                singles.append(event)
+                continue
+            label, route = found
+            assert route.batch is not None and event.deployment is not None
+            key = batching.group_key(label, event.deployment, event.parameters, route.batch)
+            groups.setdefault(key, (route.batch, []))[1].append(event)
+        ordered = [(b, sorted(members, key=lambda e: e.id)) for b, members in groups.values()]
+        return singles, list(resumed), ordered
+
+    async def _held(
+        self, batch: Batch, members: list[InboxEvent], replay: bool, summary: ForwardSummary
+    ) -> list[list[InboxEvent]]:
+        """The group cut into batches; the last one, if not full and its route waits for
+        more, is given back until its first event has waited ``wait_seconds``.
+
+        Events arriving one at a time are each claimed by a pass of their own: each would be
+        held until its own wait ended, and come due alone. So a new hold ends with the
+        earliest one already waiting, when that is sooner: everything held meanwhile comes due
+        at once, and is claimed, and batched, together."""
+        parts = batching.cut(members, batch)
+        if replay or batch.wait_seconds <= 0 or not parts:
+            return parts
+        last = parts[-1]
+        filled = sum(len(batching.items_at(e.parameters or {}, batch.path) or []) for e in last)
+        now = datetime.now(UTC)
+        until = min(e.received_at for e in last) + timedelta(seconds=batch.wait_seconds)
+        if filled >= batch.max_items or until <= now:
+            return parts
+        waiting = await self.inbox.next_hold_ends(now=now)
+        if waiting is not None and waiting < until:
+            until = waiting
+        await self.inbox.hold(self.name, [e.id for e in last], until)
+        summary.held.extend(e.id for e in last)
+        return parts[:-1]
 
     async def _retry(self, event: InboxEvent, error: str, summary: ForwardSummary) -> None:
         delay = self._backoff(event.attempts + 1)
@@ -250,7 +353,10 @@ class Forwarder:
         if self.metrics is not None:
             self.metrics.forwarded(outcome, event.received_at if event is not None else None)
 
-    async def _forward(self, event: InboxEvent, summary: ForwardSummary) -> type[Exception] | None:
+    async def _prepare(self, event: InboxEvent, summary: ForwardSummary) -> InboxEvent | None:
+        """The event with its deployment and parameters (routed now if stored without), or
+        None once it is dead: unroutable, or holding what Prefect cannot store. Either way it
+        goes alone, before any batch is formed, so one bad event never takes others down."""
         deployment, parameters = event.deployment, event.parameters
         if deployment is None or parameters is None:
             try:
@@ -260,7 +366,7 @@ class Forwarder:
                 summary.dead.append(event.id)
                 self._count("unroutable")
                 logger.warning("event %s:%s dead: %s", event.source, event.event_id, exc.reason)
-                return _Permanent
+                return None
             await self.inbox.set_route(event.id, deployment, parameters)
         unsendable = pgtext.first_unstorable(parameters)
         if unsendable is not None:
@@ -272,7 +378,12 @@ class Forwarder:
             summary.dead.append(event.id)
             self._count("dead")
             logger.warning("event %s:%s dead: %s", event.source, event.event_id, reason)
-            return _Permanent
+            return None
+        return event.model_copy(update={"deployment": deployment, "parameters": parameters})
+
+    async def _forward(self, event: InboxEvent, summary: ForwardSummary) -> type[Exception] | None:
+        deployment, parameters = event.deployment, event.parameters
+        assert deployment is not None and parameters is not None  # _prepare routed it
         try:
             flow_run = await arun_deployment(
                 deployment,
@@ -298,6 +409,7 @@ class Forwarder:
             return _Transient if kind is _Transient else None
         await self.inbox.mark_forwarded(event.id, str(flow_run.id))
         summary.forwarded.append(event.id)
+        summary.runs.append(str(flow_run.id))
         self._count("forwarded", event)
         logger.info(
             "event %s:%s -> %s flow run %s",
@@ -305,6 +417,85 @@ class Forwarder:
             event.event_id,
             deployment,
             flow_run.id,
+        )
+        return None
+
+    async def _retry_batch(self, key: str, error: str, summary: ForwardSummary) -> None:
+        attempts = [e.attempts for e in await self.inbox.batch(key)]
+        at = datetime.now(UTC) + timedelta(seconds=self._backoff(max(attempts, default=0) + 1))
+        for event in await self.inbox.mark_batch_retry(key, error, at):
+            summary.retrying.append(event.id)
+            self._count("retry")
+
+    async def _dead_batch(self, key: str, reason: str, summary: ForwardSummary) -> None:
+        for event in await self.inbox.mark_batch_dead(key, reason):
+            summary.dead.append(event.id)
+            self._count("dead")
+        logger.warning("batch %s dead: %s", key, reason)
+
+    async def _forward_batch(self, key: str, summary: ForwardSummary) -> type[Exception] | None:
+        """Create (or find) the run of the batch ``key`` from what the inbox holds of it, and
+        mark its pending events forwarded. The same code path first time and after a crash:
+        the batch is always read back from the inbox, so both ask Prefect for the same run."""
+        members = await self.inbox.batch(key)
+        pending = [m for m in members if m.status is EventStatus.PENDING]
+        if not pending:
+            return None  # another forwarder finished it meanwhile
+        routed = []
+        for member in members:
+            if member.parameters is None or member.deployment is None:
+                # Replayed, not yet routed by whoever claimed it: routed here, in memory.
+                try:
+                    deployment, parameters = route_event(self.router, member)
+                except Unroutable:
+                    continue
+                member = member.model_copy(
+                    update={"deployment": deployment, "parameters": parameters}
+                )
+            routed.append(member)
+        if not routed:
+            await self._dead_batch(key, "no event of the batch can be routed", summary)
+            return _Permanent
+        deployment = routed[0].deployment
+        assert deployment is not None
+        try:
+            parameters = batching.run_parameters(routed, batching.items_path(key), key)
+        except ValueError as exc:
+            await self._dead_batch(key, f"batch cannot be rebuilt: {exc}", summary)
+            return _Permanent
+        unsendable = pgtext.first_unstorable(parameters)
+        if unsendable is not None:  # pragma: no cover - each event was checked on its own
+            reason = f"parameter {unsendable}, which Prefect cannot store"
+            await self._dead_batch(key, reason, summary)
+            return _Permanent
+        try:
+            flow_run = await arun_deployment(
+                deployment,
+                client=self.client,
+                parameters=parameters,
+                idempotency_key=key,
+                timeout=0,
+                as_subflow=False,
+            )
+        except Exception as exc:
+            kind = _classify(exc)
+            reason = _describe(exc, deployment)
+            tried = max(m.attempts for m in pending) + 1
+            if kind is _Permanent or (kind is Exception and tried >= self.max_attempts):
+                await self._dead_batch(key, reason, summary)
+                return _Permanent
+            await self._retry_batch(key, reason, summary)
+            logger.info("batch %s will be retried: %s", key, reason)
+            return _Transient if kind is _Transient else None
+        marked = await self.inbox.mark_batch_forwarded(key, str(flow_run.id))
+        summary.runs.append(str(flow_run.id))
+        for event in marked:
+            summary.forwarded.append(event.id)
+            self._count("forwarded", event)
+        if self.metrics is not None and marked:
+            self.metrics.batched(len(members))
+        logger.info(
+            "batch %s (%d events) -> %s flow run %s", key, len(members), deployment, flow_run.id
         )
         return None
 

@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import (
     and_,
+    case,
     event,
     func,
     or_,
@@ -629,6 +630,132 @@ class Inbox:
             lease_until=None,
         )
 
+    # --- batches: several events, one flow run (webhooks.batching) ---------------------------
+
+    async def assign_batch(self, owner: str, key: str, ids: Sequence[int]) -> bool:
+        """Write ``key`` on the events ``ids``, all or none, in one transaction: only while
+        ``owner`` still holds their claim and none is in a batch yet. False: one of them was
+        taken meanwhile (a lease ran out and another forwarder claimed it), nothing written."""
+        wanted = sorted(set(ids))
+        async with self._write() as session:
+            result = await session.execute(
+                update(EventRow)
+                .where(
+                    EventRow.id.in_(wanted),
+                    EventRow.status == EventStatus.PENDING.value,
+                    EventRow.claimed_by == owner,
+                    EventRow.batch_key.is_(None),
+                )
+                .values(batch_key=key, updated_at=_now())
+                .returning(EventRow.id)
+                .execution_options(synchronize_session=False)
+            )
+            if sorted(result.scalars().all()) != wanted:
+                await session.rollback()
+                return False
+        return True
+
+    async def batch(self, key: str) -> list[InboxEvent]:
+        """Every event of the batch ``key``, whatever its status, in inbox order."""
+        query = select(EventRow).where(EventRow.batch_key == key).order_by(EventRow.id)
+        async with self._read() as session:
+            return [InboxEvent.model_validate(row) for row in await session.scalars(query)]
+
+    async def _update_batch(self, key: str, **values: Any) -> list[InboxEvent]:
+        """Update the batch's events still pending; returns them as updated (in inbox order).
+        Two forwarders finishing the same batch at once: the second finds none pending."""
+        if isinstance(values.get("last_error"), str):
+            values["last_error"] = pgtext.safe_message(values["last_error"])
+        async with self._write() as session:
+            rows = (
+                await session.execute(
+                    update(EventRow)
+                    .where(
+                        EventRow.batch_key == key,
+                        EventRow.status == EventStatus.PENDING.value,
+                    )
+                    .values(updated_at=_now(), **values)
+                    .returning(EventRow)
+                    .execution_options(synchronize_session=False)
+                )
+            ).scalars().all()
+            updated = [InboxEvent.model_validate(row) for row in rows]
+        return sorted(updated, key=lambda e: e.id)
+
+    async def mark_batch_forwarded(self, key: str, flow_run_id: str) -> list[InboxEvent]:
+        """The batch's run exists: every pending event of the batch is forwarded to it.
+
+        Returns:
+            The events this call marked (none when another forwarder marked them first).
+        """
+        return await self._update_batch(
+            key,
+            status=EventStatus.FORWARDED.value,
+            flow_run_id=flow_run_id,
+            attempts=EventRow.attempts + 1,
+            last_error=None,
+            next_attempt_at=None,
+            claimed_by=None,
+            lease_until=None,
+        )
+
+    async def mark_batch_retry(
+        self, key: str, error: str, next_attempt_at: datetime
+    ) -> list[InboxEvent]:
+        """:meth:`mark_retry` for every pending event of the batch (the batch stays whole)."""
+        return await self._update_batch(
+            key,
+            attempts=EventRow.attempts + 1,
+            last_error=error,
+            next_attempt_at=next_attempt_at,
+            claimed_by=None,
+            lease_until=None,
+        )
+
+    async def mark_batch_dead(self, key: str, reason: str) -> list[InboxEvent]:
+        """:meth:`mark_dead` for every pending event of the batch."""
+        return await self._update_batch(
+            key,
+            status=EventStatus.DEAD.value,
+            attempts=EventRow.attempts + 1,
+            last_error=reason,
+            next_attempt_at=None,
+            claimed_by=None,
+            lease_until=None,
+        )
+
+    async def next_hold_ends(self, *, now: datetime | None = None) -> datetime | None:
+        """When the earliest batch now waiting for more events is due (None: none waits).
+        Held events are the pending ones never attempted that are due later."""
+        now = now or _now()
+        query = select(func.min(EventRow.next_attempt_at)).where(
+            EventRow.status == EventStatus.PENDING.value,
+            EventRow.attempts == 0,
+            EventRow.batch_key.is_(None),
+            EventRow.next_attempt_at > now,
+        )
+        async with self._read() as session:
+            found = await session.scalar(query)
+        return None if found is None else _aware(found)
+
+    async def hold(self, owner: str, ids: Sequence[int], until: datetime) -> None:
+        """Give back ``owner``'s claim on ``ids`` until ``until`` without counting an attempt:
+        a batch waiting for more events (a route's ``batch.wait_seconds``)."""
+        async with self._write() as session:
+            await session.execute(
+                update(EventRow)
+                .where(
+                    EventRow.id.in_(list(ids)),
+                    EventRow.claimed_by == owner,
+                    EventRow.status == EventStatus.PENDING.value,
+                    EventRow.batch_key.is_(None),
+                )
+                .values(
+                    next_attempt_at=until, claimed_by=None, lease_until=None, updated_at=_now()
+                )
+                .execution_options(synchronize_session=False)
+            )
+
     async def replay(
         self,
         ids: Sequence[int] | None = None,
@@ -640,8 +767,10 @@ class Inbox:
         """Make events pending again, to be routed afresh and forwarded.
 
         Args:
-            ids: These events (any status). A forwarded event keeps its idempotency key, so
-                replaying it finds its existing flow run rather than starting a second one.
+            ids: These events (any status). A forwarded event keeps its idempotency key (and
+                its batch), so replaying it finds its existing flow run rather than starting a
+                second one. A dead event leaves its batch: its batch's run was refused, so it
+                is forwarded afresh, alone or batched with what is pending beside it.
             dead: All dead letters.
             claim_for: Claim the replayed events for this forwarder in the same statement,
                 so a running service's forwarder (with its own, maybe older, routing) does
@@ -664,6 +793,11 @@ class Inbox:
                 .where(condition)
                 .values(
                     status=EventStatus.PENDING.value,
+                    # Evaluated before this SET, per row: only a dead event leaves its batch.
+                    batch_key=case(
+                        (EventRow.status == EventStatus.DEAD.value, None),
+                        else_=EventRow.batch_key,
+                    ),
                     deployment=None,
                     parameters=None,
                     last_error=None,

@@ -34,6 +34,7 @@ class EventRow(Base):
         UniqueConstraint("source", "event_id", name="uq_events_source_event_id"),
         Index("ix_events_status_due", "status", "next_attempt_at"),
         Index("uq_events_source_content_key", "source", "content_key", unique=True),
+        Index("ix_events_batch_key", "batch_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -55,6 +56,8 @@ class EventRow(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(128))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     content_key: Mapped[str | None] = mapped_column(String(255))
+    #: The batch (one flow run for several events) this event was forwarded in, if any.
+    batch_key: Mapped[str | None] = mapped_column(String(255))
 
 
 class NewEvent(BaseModel):
@@ -100,10 +103,14 @@ class InboxEvent(BaseModel):
     claimed_by: str | None = None
     lease_until: datetime | None = None
     content_key: str | None = None
+    #: Set when the event is forwarded in a batch: the run's idempotency key, shared by every
+    #: event of the batch (see :mod:`webhooks.batching`).
+    batch_key: str | None = None
 
     @property
     def idempotency_key(self) -> str:
-        """The key Prefect dedupes the flow run on: stable across redeliveries."""
+        """The key Prefect dedupes the flow run on: stable across redeliveries (a batched
+        event's run is keyed by its ``batch_key`` instead)."""
         return f"{self.source}:{self.event_id}"
 
 
@@ -126,6 +133,7 @@ def inserted_event(id: int, values: dict[str, Any]) -> InboxEvent:
         "next_attempt_at": None,
         "claimed_by": None,
         "lease_until": None,
+        "batch_key": None,
     }
     return InboxEvent.model_construct(**fields)
 

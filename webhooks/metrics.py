@@ -78,6 +78,12 @@ class Metrics:
             buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
             registry=self.registry,
         )
+        self.batch_size = Histogram(
+            "arize_webhook_batch_events",
+            "Events per flow run this replica's forwarder created for a batching route.",
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
+            registry=self.registry,
+        )
         self.inbox_events = Gauge(
             "arize_webhook_inbox_events",
             "Events in the inbox, by source and status.",
@@ -130,6 +136,11 @@ class Metrics:
         if received_at is not None:
             lag = (datetime.now(UTC) - received_at).total_seconds()
             self.forward_lag.observe(max(0.0, lag))
+
+    def batched(self, events: int) -> None:
+        """Record the size of one batch whose run was created (its events are counted one
+        by one by :meth:`forwarded`)."""
+        self.batch_size.observe(events)
 
     def set_inbox(self, stats: InboxStats | None) -> None:
         """Copy the inbox's figures into the gauges (``None``: the inbox did not answer)."""

@@ -24,10 +24,16 @@ trigger's templates and conditions' fields are written in the expression languag
 Flow parameters are whitelisted: a route may set ``spec`` and ``dry_run``; ``trigger`` is
 always added by the service (source, event id, plus the route's ``ticket`` and
 ``requested_by`` templates). Unknown keys would pass Prefect's schema check and crash the run.
+
+A route may ``batch`` its events (:class:`Batch`): the forwarder then starts one run for
+several events whose parameters differ only in one list (``spec.members``), that list being
+the events' lists end to end. The forwarder does the grouping (:mod:`webhooks.batching`); the
+router only says which route an event took and how it may be batched.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +127,57 @@ class TriggerTemplate(BaseModel):
     requested_by: str | None = Field(default=None, description="Template for the requester.")
 
 
+class Batch(BaseModel):
+    """How a route's events are forwarded together: one run for many events.
+
+    Events of the route whose rendered parameters are equal but for the list at ``items``
+    become one flow run whose list is their lists end to end, in the order the inbox received
+    them. Worth it where a run costs far more than an item of its list (a process per run);
+    only for runbooks that treat the list as independent items (onboard-team's members).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    items: str = Field(
+        description="Dotted path of the list parameter to concatenate, e.g. spec.members."
+    )
+    max_items: int = Field(
+        default=100, ge=1, le=10_000, description="Most list items in one run."
+    )
+    unique_by: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][\w-]*$",
+        description=(
+            "A field of the items that must not repeat in one run (onboard-team refuses a "
+            "member listed twice): an event whose item repeats one already in the batch goes "
+            "to the next run instead. Text is compared without regard to case."
+        ),
+    )
+    wait_seconds: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=300.0,
+        description=(
+            "Hold a batch that is not full for up to this long after its first event "
+            "arrived, so a burst fills it. 0: forward whatever is pending at once."
+        ),
+    )
+
+    @field_validator("items")
+    @classmethod
+    def _dotted(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*", value):
+            raise ValueError(
+                f"{value!r} is not a dotted path of parameter names; write e.g. spec.members"
+            )
+        return value
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """``items`` split into its keys."""
+        return tuple(self.items.split("."))
+
+
 class Route(BaseModel):
     """One routing rule."""
 
@@ -135,6 +192,9 @@ class Route(BaseModel):
     )
     parameters: dict[str, Any] = Field(description="Templates of the flow parameters.")
     trigger: TriggerTemplate = Field(default_factory=TriggerTemplate)
+    batch: Batch | None = Field(
+        default=None, description="Forward several events of this route as one run."
+    )
 
     @field_validator("source")
     @classmethod
@@ -168,10 +228,42 @@ class Route(BaseModel):
         check_template(value.model_dump())
         return value
 
+    @model_validator(mode="after")
+    def _batch_names_a_list(self) -> Route:
+        if self.batch is not None:
+            problem = _list_problem(self.parameters, self.batch.path)
+            if problem is not None:
+                raise ValueError(
+                    f"batch.items: {self.batch.items!r} {problem}; name a list written out in "
+                    "this route's parameters (a YAML list or $each), e.g. spec.members"
+                )
+        return self
+
     @property
     def event_types(self) -> tuple[str, ...]:
         """The event types as a tuple."""
         return (self.event_type,) if isinstance(self.event_type, str) else tuple(self.event_type)
+
+
+def _list_problem(parameters: dict[str, Any], path: tuple[str, ...]) -> str | None:
+    """Why ``path`` does not name a list in the parameter templates (None: it does)."""
+    node: Any = parameters
+    for depth, key in enumerate(path):
+        where = ".".join(path[:depth]) or "parameters"
+        if isinstance(node, str):
+            return (
+                f"cannot be checked: {where} is the single template {node!r}, whose shape "
+                "is only known per event"
+            )
+        if not isinstance(node, dict) or "$each" in node:
+            return f"goes through {where}, which is not a mapping"
+        if key not in node:
+            known = ", ".join(sorted(map(str, node))) or "nothing"
+            return f"is not in the route's parameters ({where} has {known})"
+        node = node[key]
+    if isinstance(node, list) or (isinstance(node, dict) and "$each" in node):
+        return None
+    return f"is {type(node).__name__} {node!r}, not a list"
 
 
 class RoutingConfig(BaseModel):
@@ -284,21 +376,9 @@ class Router:
         Raises:
             Unroutable: no route matches, or the matching route's templates fail on this event.
         """
-        context = {
-            "payload": payload,
-            "event": {
-                "source": source,
-                "event_id": event_id,
-                "event_type": event_type,
-                "delivery_id": delivery_id,
-            },
-        }
+        context = _context(source, event_id, event_type, payload, delivery_id)
         for index, (route, parameters, trigger) in enumerate(self._compiled):
-            if route.source != source:
-                continue
-            if "*" not in route.event_types and event_type not in route.event_types:
-                continue
-            if not all(condition.matches(context) for condition in route.conditions):
+            if not _matches(route, source, event_type, context):
                 continue
             label = route.name or f"routes[{index}]"
             try:
@@ -326,6 +406,46 @@ class Router:
             )
             return RoutedEvent(route=label, deployment=route.deployment, parameters=rendered)
         raise Unroutable(f"no route matches {source} event type {event_type!r}")
+
+
+    def matching_route(
+        self,
+        *,
+        source: str,
+        event_id: str,
+        event_type: str,
+        payload: Any,
+        delivery_id: str | None = None,
+    ) -> tuple[str, Route] | None:
+        """The label and rule of the route :meth:`route` would take, without rendering it
+        (None: no route matches). Conditions only read the event, so this is cheap."""
+        context = _context(source, event_id, event_type, payload, delivery_id)
+        for index, (route, _, _) in enumerate(self._compiled):
+            if _matches(route, source, event_type, context):
+                return route.name or f"routes[{index}]", route
+        return None
+
+
+def _context(
+    source: str, event_id: str, event_type: str, payload: Any, delivery_id: str | None
+) -> dict[str, Any]:
+    return {
+        "payload": payload,
+        "event": {
+            "source": source,
+            "event_id": event_id,
+            "event_type": event_type,
+            "delivery_id": delivery_id,
+        },
+    }
+
+
+def _matches(route: Route, source: str, event_type: str, context: Mapping[str, Any]) -> bool:
+    if route.source != source:
+        return False
+    if "*" not in route.event_types and event_type not in route.event_types:
+        return False
+    return all(condition.matches(context) for condition in route.conditions)
 
 
 def _optional_str(value: Any) -> str | None:

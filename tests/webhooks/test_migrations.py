@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect
@@ -74,9 +75,17 @@ async def test_upgrade_from_empty_creates_the_schema_at_head(inbox_url: str) -> 
     async with Inbox(inbox_url) as inbox:
         assert await inbox.counts() == dict.fromkeys(EventStatus, 0)
     columns, views, at = await _columns(inbox_url)
-    assert {"source", "event_id", "status", "claimed_by", "lease_until", "content_key"} <= columns
+    assert {
+        "source",
+        "event_id",
+        "status",
+        "claimed_by",
+        "lease_until",
+        "content_key",
+        "batch_key",
+    } <= columns
     assert "dead_letters" in views
-    assert at == schema.head() == "0005_evidence"
+    assert at == schema.head() == "0006_batch_key"
 
 
 async def test_out_of_date_schema_is_refused_without_migrate(inbox_url: str) -> None:
@@ -106,14 +115,14 @@ async def test_replicas_migrating_at_once_all_succeed(inbox_url: str, tmp_path: 
     ]
     outputs = [(await p.communicate())[0].decode() for p in processes]
     assert [p.returncode for p in processes] == [0, 0, 0, 0], outputs
-    assert sum("migrated: empty -> 0005_evidence" in o for o in outputs) == 1, outputs
-    assert sum("already at 0005_evidence" in o for o in outputs) == 3, outputs
+    assert sum("migrated: empty -> 0006_batch_key" in o for o in outputs) == 1, outputs
+    assert sum("already at 0006_batch_key" in o for o in outputs) == 3, outputs
     # And the services' own start-up path, several at once in one process.
     inboxes = [Inbox(inbox_url) for _ in range(3)]
     await asyncio.gather(*(i.open() for i in inboxes))
     await asyncio.gather(*(i.close() for i in inboxes))
     _, _, at = await _columns(inbox_url)
-    assert at == "0005_evidence"
+    assert at == "0006_batch_key"
 
 
 async def test_pre_alembic_sqlite_inbox_is_adopted_without_losing_rows(tmp_path: Path) -> None:
@@ -124,7 +133,7 @@ async def test_pre_alembic_sqlite_inbox_is_adopted_without_losing_rows(tmp_path:
 
     result = await asyncio.to_thread(_cli, "inbox", "migrate", "--inbox-url", url)
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-    assert "empty -> 0005_evidence" in result.output  # type: ignore[attr-defined]
+    assert "empty -> 0006_batch_key" in result.output  # type: ignore[attr-defined]
 
     async with Inbox(url) as inbox:
         events = {e.id: e for e in await inbox.list(limit=10)}
@@ -145,14 +154,47 @@ async def test_inbox_migrate_cli_is_idempotent_and_stats_reads_the_result(
     inbox_url: str,
 ) -> None:
     first = await asyncio.to_thread(_cli, "inbox", "migrate", "--inbox-url", inbox_url)
-    assert first.exit_code == 0 and "empty -> 0005_evidence" in first.output  # type: ignore[attr-defined]
+    assert first.exit_code == 0 and "empty -> 0006_batch_key" in first.output  # type: ignore[attr-defined]
     second = await asyncio.to_thread(_cli, "inbox", "migrate", "--inbox-url", inbox_url)
-    assert second.exit_code == 0 and "already at 0005_evidence" in second.output  # type: ignore[attr-defined]
+    assert second.exit_code == 0 and "already at 0006_batch_key" in second.output  # type: ignore[attr-defined]
     stats = await asyncio.to_thread(
         _cli, "inbox", "stats", "--output", "json", "--inbox-url", inbox_url
     )
     assert stats.exit_code == 0, stats.output  # type: ignore[attr-defined]
     assert json.loads(stats.output)["depth"] == 0  # type: ignore[attr-defined]
+
+
+async def test_batch_key_goes_down_and_up_again_keeping_the_rows(inbox_url: str) -> None:
+    """0006 down (the column and its index gone, the dead_letters view still there) and up."""
+    from alembic import command
+
+    async with Inbox(inbox_url) as inbox:
+        kept, _ = await inbox.add(
+            NewEvent(source="generic", event_id="kept", event_type="t", payload={"n": 1})
+        )
+        await inbox.mark_dead(kept.id, "a reason")
+    engine = create_async_engine(inbox_url)
+    try:
+        async with engine.begin() as connection:
+
+            def down(sync: Any) -> None:
+                config = schema.alembic_config()
+                config.attributes["connection"] = sync
+                command.downgrade(config, "0005_evidence")
+
+            await connection.run_sync(down)
+    finally:
+        await engine.dispose()
+    columns, views, at = await _columns(inbox_url)
+    assert "batch_key" not in columns and "content_key" in columns
+    assert "dead_letters" in views and at == "0005_evidence"
+
+    async with Inbox(inbox_url) as inbox:  # up again on open
+        again = await inbox.get(kept.id)
+        assert again is not None and again.payload == {"n": 1} and again.batch_key is None
+        assert [d["reason"] for d in await inbox.dead_letters()] == ["a reason"]
+    _, _, at = await _columns(inbox_url)
+    assert at == "0006_batch_key"
 
 
 def test_migrations_ship_in_the_wheel(tmp_path: Path) -> None:
@@ -176,4 +218,5 @@ def test_migrations_ship_in_the_wheel(tmp_path: Path) -> None:
         "webhooks/migrations/versions/0003_content_key.py",
         "webhooks/migrations/versions/0004_scim.py",
         "webhooks/migrations/versions/0005_evidence.py",
+        "webhooks/migrations/versions/0006_batch_key.py",
     } <= names

@@ -92,6 +92,7 @@ class ScimEndpoint:
         self.publisher = publisher
         self.settings = settings
         self.metrics = metrics
+        self.tokens = tokens.TokenCache(settings.token_cache_seconds)
         # Writes of one resource in this process, one at a time: a group push sends many
         # PATCHes of one group at once, and each would otherwise retry on the others' writes.
         self._writing: dict[str, tuple[asyncio.Lock, int]] = {}
@@ -126,6 +127,10 @@ class ScimEndpoint:
             return "discovery"
         return str(operation.value)
 
+    def _token_cached(self, authorization: str | None) -> bool:
+        token = tokens.bearer(authorization)
+        return token is not None and self.tokens.get(tokens.digest(token)) is not None
+
     async def serve(self, request: Request) -> Response:
         started = time.perf_counter()
         scim_request = ScimRequest(
@@ -145,14 +150,16 @@ class ScimEndpoint:
             ))  # fmt: skip
         elif operation != "discovery" or scim_request.path.strip("/") != "ServiceProviderConfig":
             async with contextlib.AsyncExitStack() as stack:
+                authorization = request.headers.get("authorization")
                 try:
                     reading = None
-                    if request.method == "GET":
-                        # A read is served on the connection its token was checked on: one
-                        # checkout (and on PostgreSQL one ping) per lookup rather than two.
+                    if request.method == "GET" and not self._token_cached(authorization):
+                        # A read whose token must be checked in the database is served on
+                        # the connection it was checked on: one checkout (and on PostgreSQL
+                        # one ping) per lookup rather than two.
                         reading = await stack.enter_async_context(self.engine.connect())
                     token_name = await tokens.authenticate(
-                        self.engine, request.headers.get("authorization"), connection=reading
+                        self.engine, authorization, connection=reading, cache=self.tokens
                     )
                 except (SQLAlchemyError, OSError) as exc:
                     logger.error("SCIM token check failed: %s", reason_of(exc))

@@ -21,14 +21,13 @@ from scim2_server.handler import AsyncScimHandler
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from scim2_server.routing import Operation
-from scim2_server.service import ScimService
 from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from webhooks.refusals import reason_of
 from webhooks.scim import tables, tokens
-from webhooks.scim.provider import build_provider
+from webhooks.scim.provider import Service, build_provider
 from webhooks.scim.publisher import Publisher
 from webhooks.scim.settings import ScimSettings
 from webhooks.scim.store import Change, ScimStore, VersionConflict, committed
@@ -84,7 +83,7 @@ class ScimEndpoint:
         metrics: ScimMetrics | None = None,
     ) -> None:
         provider = build_provider()
-        self.service = ScimService(provider)
+        self.service = Service(provider)
         self.models = {rt.name: provider.model_for(rt.name) for rt in provider.resource_types}
         self.store = ScimStore(engine, self.models, max_members=settings.max_members)
         self.handler = AsyncScimHandler(self.service, self.store)

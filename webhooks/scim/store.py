@@ -4,8 +4,11 @@ module only reads and writes rows.
 
 It is the system of record for identity: a write returns once its transaction is committed,
 and the same transaction records the change for the runbooks in ``scim_changes`` (an outbox),
-one row per resource version, so nothing a committed write meant to start is lost when the
-process dies before the inbox has it (:mod:`webhooks.scim.publisher` copies it over).
+one row per resource version, and stores its inbox event (through the
+:class:`Publication` it is given: :mod:`webhooks.scim.publisher`), so a committed write has
+its event and an uncommitted one has none. A change recorded without its event (a store
+without a publication, or an earlier version of this service that handed changes to the
+inbox after its commit and died in between) waits in the outbox for the publisher's sweep.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ import asyncio
 import contextlib
 import contextvars
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from unicodedata import normalize
 
 from scim2_models import (
@@ -40,9 +43,10 @@ from scim2_models.path import CompareOperator, Comparison, LogicalExpr, LogicalO
 from scim2_server.storage import AsyncScimStorage, SearchPage
 from scim2_server.utils import parametrize
 from sqlalchemy import Select, Text, and_, cast, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from webhooks.refusals import refused_for_data
 from webhooks.scim import tables
 
 #: Attributes whose ``eq`` lookups are answered from an indexed column (a superset of the
@@ -77,6 +81,17 @@ class _Creation:
     row: dict[str, Any]
 
 
+class Publication(Protocol):
+    """Stores the inbox events of changes inside the store's own transaction."""
+
+    async def within(self, connection: AsyncConnection, changes: Sequence[Change]) -> Any:
+        """Store the inbox events of ``changes`` on ``connection``, in its transaction; what
+        it returns is handed to :meth:`announce` once that transaction is committed."""
+
+    def announce(self, stored: Sequence[Any]) -> None:
+        """Count the stored events and wake the forwarder: their transaction committed."""
+
+
 #: Most creations committed in one transaction.
 _MAX_BATCH = 100
 
@@ -86,6 +101,12 @@ committed: contextvars.ContextVar[list[Change] | None] = contextvars.ContextVar(
     "scim_committed", default=None
 )
 
+
+#: What the current transaction's :meth:`Publication.within` calls returned, announced once
+#: it commits (see :meth:`ScimStore._transaction`).
+_publishing: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
+    "scim_publishing", default=None
+)
 
 #: The connection the current request's reads use, when the route opened one for them (see
 #: :meth:`ScimStore.reading`).
@@ -143,6 +164,8 @@ class ScimStore(AsyncScimStorage):
         engine: The service database's engine (the inbox's).
         models: The resource model of each resource type, by resource type name.
         max_members: Most members a Group may hold after one write.
+        publication: Stores each change's inbox event in the change's own transaction;
+            without it the changes wait in the outbox for the publisher's sweep.
     """
 
     supports_cursors = False
@@ -154,8 +177,10 @@ class ScimStore(AsyncScimStorage):
         *,
         max_members: int = 5000,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        publication: Publication | None = None,
     ) -> None:
         self._engine = engine
+        self.publication = publication
         self._models = models
         self.max_members = max_members
         self._new_id = new_id
@@ -259,10 +284,19 @@ class ScimStore(AsyncScimStorage):
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
-        async with contextlib.AsyncExitStack() as stack:
-            if self._write_lock is not None:
-                await stack.enter_async_context(self._write_lock)
-            yield await stack.enter_async_context(self._engine.begin())
+        """One write transaction; the inbox events stored in it are announced (counted, the
+        forwarder woken) only once it has committed."""
+        published: list[Any] = []
+        token = _publishing.set(published)
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                if self._write_lock is not None:
+                    await stack.enter_async_context(self._write_lock)
+                yield await stack.enter_async_context(self._engine.begin())
+        finally:
+            _publishing.reset(token)
+        if published and self.publication is not None:
+            self.publication.announce(published)
 
     async def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
         now = _now()
@@ -309,9 +343,12 @@ class ScimStore(AsyncScimStorage):
             await self._create_isolating(batch)
 
     async def _create_isolating(self, batch: list[tuple[_Creation, asyncio.Future[Any]]]) -> None:
-        """Commit ``batch`` and settle its futures. A duplicate (the unique userName) fails the
-        whole transaction: each half is then committed on its own, down to the duplicate,
-        which alone gets its 409."""
+        """Commit ``batch`` and settle its futures. A creation the database refuses (a
+        duplicate of the unique userName, a value it cannot store) or that fails for any
+        reason but the database being away fails the whole transaction: each half is then
+        committed on its own, down to that creation, which alone gets its error (409 for a
+        duplicate, 400 for a value, else its own). One bad creation costs ``log2(batch)``
+        more transactions, never the others' commit."""
         try:
             async with self._transaction() as connection:
                 outcomes = [await self._insert(connection, creation) for creation, _ in batch]
@@ -324,9 +361,14 @@ class ScimStore(AsyncScimStorage):
                     await connection.execute(
                         insert(tables.resources), [creation.row for creation, _ in accepted]
                     )
-                    await _record(connection, [c for _, changes in accepted for c in changes])
+                    await self._record(
+                        connection, [c for _, changes in accepted for c in changes]
+                    )
         except BaseException as exc:
-            if isinstance(exc, IntegrityError) and len(batch) > 1:
+            alone = isinstance(exc, Exception) and (
+                refused_for_data(exc) or not isinstance(exc, SQLAlchemyError | OSError)
+            )
+            if alone and len(batch) > 1:
                 middle = len(batch) // 2
                 await self._create_isolating(batch[:middle])
                 await self._create_isolating(batch[middle:])
@@ -336,6 +378,11 @@ class ScimStore(AsyncScimStorage):
                 creation = batch[0][0]
                 error = UniquenessException(
                     detail=f"a {creation.resource_type} with this userName already exists"
+                )
+            elif alone and refused_for_data(exc):
+                # The class only, as everywhere: the driver's message may quote the value.
+                error = InvalidValueException(
+                    detail=f"a value of this {batch[0][0].resource_type} cannot be stored"
                 )
             elif not isinstance(exc, Exception):  # cancelled: nothing of it is committed
                 error = OSError("SCIM commit cancelled")
@@ -537,8 +584,35 @@ class ScimStore(AsyncScimStorage):
     ) -> list[Change]:
         """Work out what the runbooks must do about this write and record it in the outbox."""
         changes = await self._plan(connection, resource_type, resource_id, version, before, after)
-        await _record(connection, changes)
+        await self._record(connection, changes)
         return changes
+
+    async def _record(self, connection: AsyncConnection, changes: list[Change]) -> None:
+        """Add ``changes`` to the outbox, in the caller's transaction (one statement), with
+        their inbox events when there is a publication (one more): they are then marked
+        enqueued already, and the sweep has nothing to do for them."""
+        if not changes:
+            return
+        now = _now()
+        await connection.execute(
+            insert(tables.changes),
+            [
+                {
+                    "event_id": change.event_id,
+                    "event_type": change.event_type,
+                    "payload": change.payload,
+                    "created": now,
+                    "enqueued": None if self.publication is None else now,
+                }
+                for change in changes
+            ],
+        )
+        if self.publication is None:
+            return
+        stored = await self.publication.within(connection, changes)
+        published = _publishing.get()
+        if published is not None:
+            published.extend(stored)
 
     async def _plan(
         self,
@@ -589,26 +663,6 @@ class ScimStore(AsyncScimStorage):
             for row in rows
             if any(m.get("value") == user_id for m in row.body.get("members") or [])
         )
-
-
-async def _record(connection: AsyncConnection, changes: list[Change]) -> None:
-    """Add ``changes`` to the outbox, in the caller's transaction (one statement)."""
-    if not changes:
-        return
-    now = _now()
-    await connection.execute(
-        insert(tables.changes),
-        [
-            {
-                "event_id": change.event_id,
-                "event_type": change.event_type,
-                "payload": change.payload,
-                "created": now,
-                "enqueued": None,
-            }
-            for change in changes
-        ],
-    )
 
 
 def _mentions(user_id: str) -> Any:

@@ -89,8 +89,9 @@ async def test_a_creation_whose_event_cannot_be_stored_fails_alone(
 ) -> None:
     """A creation the database refuses for a value (injected at its inbox event: the same
     refusal whichever statement of the transaction meets it) and one that fails for another
-    reason are sent with eighteen good ones, so as to share their transactions: each bad one gets its own error (400,
-    500), every good one is committed and answered 201, with exactly one event each."""
+    reason are sent with eighteen good ones, so as to share their transactions: each bad
+    one gets its own error (400, 500), every good one is committed and answered 201, with
+    exactly one event each."""
     within = Publisher.within
 
     async def picky(self: Publisher, connection: Any, changes: Any) -> Any:

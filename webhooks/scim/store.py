@@ -14,6 +14,7 @@ inbox after its commit and died in between) waits in the outbox for the publishe
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import contextvars
 import uuid
@@ -42,7 +43,19 @@ from scim2_models import (
 from scim2_models.path import CompareOperator, Comparison, LogicalExpr, LogicalOperator
 from scim2_server.storage import AsyncScimStorage, SearchPage
 from scim2_server.utils import parametrize
-from sqlalchemy import Select, Text, and_, cast, delete, func, insert, select, update
+from sqlalchemy import (
+    Executable,
+    Row,
+    Select,
+    Text,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -166,6 +179,7 @@ class ScimStore(AsyncScimStorage):
         max_members: Most members a Group may hold after one write.
         publication: Stores each change's inbox event in the change's own transaction;
             without it the changes wait in the outbox for the publisher's sweep.
+        max_readers: Most connections serving reads at once (see :meth:`_read_queued`).
     """
 
     supports_cursors = False
@@ -178,6 +192,7 @@ class ScimStore(AsyncScimStorage):
         max_members: int = 5000,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         publication: Publication | None = None,
+        max_readers: int = 2,
     ) -> None:
         self._engine = engine
         self.publication = publication
@@ -186,6 +201,12 @@ class ScimStore(AsyncScimStorage):
         self._new_id = new_id
         # SQLite has one writer: queue the writes here rather than fail on "database is locked".
         self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        # Reads waiting for a reader, and the readers serving them (see _read_queued).
+        self.max_readers = max_readers
+        self._reads: collections.deque[
+            tuple[Executable, asyncio.Future[Sequence[Row[Any]]]]
+        ] = collections.deque()
+        self._readers: set[asyncio.Task[None]] = set()
         # Creations waiting for the next group commit, and the task committing them.
         self._creations: list[tuple[_Creation, asyncio.Future[list[Change]]]] = []
         self._creator: asyncio.Task[None] | None = None
@@ -202,14 +223,53 @@ class ScimStore(AsyncScimStorage):
         finally:
             _reading.reset(token)
 
-    @contextlib.asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
+    async def _fetch(self, query: Executable) -> Sequence[Row[Any]]:
+        """The rows of one read: on the request's own connection when it has one (see
+        :meth:`reading`), else queued for the readers (:meth:`_read_queued`)."""
         connection = _reading.get()
         if connection is not None:
-            yield connection
-            return
-        async with self._engine.connect() as connection:
-            yield connection
+            return (await connection.execute(query)).all()
+        future: asyncio.Future[Sequence[Row[Any]]] = asyncio.get_running_loop().create_future()
+        self._reads.append((query, future))
+        self._readers = {reader for reader in self._readers if not reader.done()}
+        if len(self._readers) < self.max_readers:
+            self._readers.add(asyncio.create_task(self._read_queued(), name="scim-read"))
+        return await future
+
+    async def _read_queued(self) -> None:
+        """Serve queued reads, one after another, on one connection while any are waiting.
+
+        Why: a connection checked out per read cost a pool checkout, on PostgreSQL a ping,
+        and a rollback when returned (on SQLite each of these a hop to the connection's
+        thread), and 50 lookups at once kept opening and closing overflow connections. Here
+        those are paid once per burst, by at most ``max_readers`` connections. Each query
+        still starts after its request asked for it, so it sees every write committed
+        before (and on PostgreSQL, READ COMMITTED, each statement its own snapshot)."""
+        try:
+            async with self._engine.connect() as connection:
+                while self._reads:
+                    query, future = self._reads.popleft()
+                    if future.done():  # its request is gone
+                        continue
+                    try:
+                        rows = (await connection.execute(query)).all()
+                    except Exception as exc:
+                        if not future.done():
+                            future.set_exception(exc)
+                        # PostgreSQL refuses every later statement of a failed transaction.
+                        await connection.rollback()
+                        continue
+                    if not future.done():
+                        future.set_result(rows)
+        except BaseException as exc:
+            # No connection, or it was lost: every read waiting fails as this one did (503).
+            error = exc if isinstance(exc, Exception) else OSError("SCIM read cancelled")
+            while self._reads:
+                _, future = self._reads.popleft()
+                if not future.done():
+                    future.set_exception(error)
+            if not isinstance(exc, Exception):
+                raise
 
     def _resource(self, row: Any) -> Resource[Any]:
         model = self._models[row.resource_type]
@@ -230,8 +290,8 @@ class ScimStore(AsyncScimStorage):
         *,
         response_parameters: ResponseParameters[Any] | None = None,
     ) -> Resource[Any]:
-        async with self._read() as connection:
-            row = (await connection.execute(self._row(resource_type.name, resource_id))).first()
+        rows = await self._fetch(self._row(resource_type.name, resource_id))
+        row = rows[0] if rows else None
         if row is None:
             raise NotFoundException(detail=f"{resource_type.name} {resource_id!r} not found")
         return self._resource(row)
@@ -252,7 +312,11 @@ class ScimStore(AsyncScimStorage):
     ) -> SearchPage:
         names = list(dict.fromkeys(rt.name for rt in resource_types))
         scim_filter = search_request.filter
-        query = select(tables.resources).where(tables.resources.c.resource_type.in_(names))
+        kind = tables.resources.c.resource_type
+        # "=" for one type (every IdP request): an IN list is expanded into the SQL per call.
+        query = select(tables.resources).where(
+            kind == names[0] if len(names) == 1 else kind.in_(names)
+        )
         narrowing = _narrowing(scim_filter) if len(names) == 1 else None
         if narrowing is not None:
             query = query.where(narrowing)
@@ -260,16 +324,12 @@ class ScimStore(AsyncScimStorage):
         query = query.order_by(tables.resources.c.id)
         start = search_request.start_index_0 or 0
         if scim_filter is None:  # a plain listing: the database pages and counts it
-            async with self._read() as connection:
-                total = (
-                    await connection.execute(select(func.count()).select_from(query.subquery()))
-                ).scalar_one()
-                if search_request.count is not None:
-                    query = query.limit(search_request.count)
-                rows = (await connection.execute(query.offset(start))).all()
+            total = (await self._fetch(select(func.count()).select_from(query.subquery())))[0][0]
+            if search_request.count is not None:
+                query = query.limit(search_request.count)
+            rows = await self._fetch(query.offset(start))
             return SearchPage(total, [self._resource(row) for row in rows])
-        async with self._read() as connection:
-            rows = (await connection.execute(query)).all()
+        rows = await self._fetch(query)
         found = [self._resource(row) for row in rows]
         if not scim_filter.models and found:
             models = tuple(dict.fromkeys(type(r) for r in found))

@@ -92,3 +92,44 @@ async def test_no_connection_fails_every_waiting_read(
         monkeypatch.undo()
         again = await scim.http.get(f"{SCIM}/Users")
         assert again.status_code == 200
+
+
+async def test_a_read_queued_while_the_reader_returns_its_connection_is_served(
+    inbox_url: str,
+) -> None:
+    """The interleaving that hung an import's group push on PostgreSQL: the only reader has
+    served the queue and is returning its connection (a rollback: it awaits) when a read is
+    queued. That read finds the reader still running, so starts none: the reader, once its
+    connection is back, must serve it."""
+    async with running(inbox_url) as scim:
+        store: ScimStore = scim.app.state.scim.store
+        store.max_readers = 1
+        engine = store._engine
+        returning, go_on = asyncio.Event(), asyncio.Event()
+
+        class SlowReturn:
+            def connect(self) -> Any:
+                opened = engine.connect()
+
+                class Context:
+                    async def __aenter__(self) -> Any:
+                        return await opened.__aenter__()
+
+                    async def __aexit__(self, *exc: Any) -> Any:
+                        returning.set()
+                        await go_on.wait()
+                        return await opened.__aexit__(*exc)
+
+                return Context()
+
+        store._engine = SlowReturn()  # type: ignore[assignment]
+        count = select(func.count()).select_from(tables.resources)
+        first = asyncio.create_task(store._fetch(count))
+        await returning.wait()  # first served; its reader is returning the connection
+        assert (await first)[0][0] == 0
+        second = asyncio.create_task(store._fetch(count))
+        await asyncio.sleep(0)  # queued: the reader is alive, so no new one started
+        assert len(store._readers) == 1 and not second.done()
+        returning.clear()
+        go_on.set()
+        assert (await asyncio.wait_for(second, 30))[0][0] == 0

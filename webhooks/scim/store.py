@@ -246,21 +246,25 @@ class ScimStore(AsyncScimStorage):
         still starts after its request asked for it, so it sees every write committed
         before (and on PostgreSQL, READ COMMITTED, each statement its own snapshot)."""
         try:
-            async with self._engine.connect() as connection:
-                while self._reads:
-                    query, future = self._reads.popleft()
-                    if future.done():  # its request is gone
-                        continue
-                    try:
-                        rows = (await connection.execute(query)).all()
-                    except Exception as exc:
+            # Checked again once the connection is back in the pool: a read queued while it
+            # was being returned found this reader still running and started none, so this
+            # reader serves it (its last check and its end are one step: none is stranded).
+            while self._reads:
+                async with self._engine.connect() as connection:
+                    while self._reads:
+                        query, future = self._reads.popleft()
+                        if future.done():  # its request is gone
+                            continue
+                        try:
+                            rows = (await connection.execute(query)).all()
+                        except Exception as exc:
+                            if not future.done():
+                                future.set_exception(exc)
+                            # PostgreSQL refuses every later statement of a failed transaction.
+                            await connection.rollback()
+                            continue
                         if not future.done():
-                            future.set_exception(exc)
-                        # PostgreSQL refuses every later statement of a failed transaction.
-                        await connection.rollback()
-                        continue
-                    if not future.done():
-                        future.set_result(rows)
+                            future.set_result(rows)
         except BaseException as exc:
             # No connection, or it was lost: every read waiting fails as this one did (503).
             error = exc if isinstance(exc, Exception) else OSError("SCIM read cancelled")

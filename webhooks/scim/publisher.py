@@ -89,9 +89,9 @@ class Publisher:
         if created_any and self._forwarder is not None:
             self._forwarder.wake()
 
-    async def publish(self, changes: Sequence[Change], *, mark: bool = True) -> None:
-        """Store ``changes`` in the inbox (deduplicated), then mark them enqueued (``mark``
-        False: the caller marks them later, with :meth:`mark`, in a batch)."""
+    async def publish(self, changes: Sequence[Change]) -> None:
+        """Store ``changes`` in the inbox (deduplicated), then mark them enqueued: the
+        sweep's way, for changes recorded without their event."""
         if not changes:
             return
         drafts = [
@@ -107,8 +107,7 @@ class Publisher:
             forwarder=self._forwarder,
             metrics=self._metrics,
         )
-        if mark:
-            await self.mark([c.event_id for c in changes])
+        await self.mark([c.event_id for c in changes])
 
     async def mark(self, event_ids: Sequence[str]) -> None:
         """Record that these changes are in the inbox, so no sweep publishes them again (one

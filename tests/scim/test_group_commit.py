@@ -107,14 +107,22 @@ async def test_a_creation_whose_event_cannot_be_stored_fails_alone(
         store: ScimStore = scim.app.state.scim.store
         names = [f"p{n}@acme.example" for n in range(20)]
         names[7], names[13] = "poison@acme.example", "broken@acme.example"
+        entered = [0]
+        create = store.create
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            entered[0] += 1  # queued for the committer from here on, without an await
+            return await create(*args, **kwargs)
+
+        store.create = counted  # type: ignore[method-assign]
         held = store._write_lock or asyncio.Lock()
-        async with held:  # on SQLite they all queue behind the lock and share a transaction
+        async with held:  # on SQLite they all queue behind the lock and share transactions
             sent = [
                 asyncio.create_task(scim.http.post(f"{SCIM}/Users", json=user_body(name)))
                 for name in names
             ]
             if store._write_lock is not None:
-                await _until(lambda: len(store._creations) + (store._creator is not None) >= 20)
+                await _until(lambda: entered[0] == len(names))
         answers = {name: await task for name, task in zip(names, sent, strict=True)}
         assert answers.pop("poison@acme.example").status_code == 400
         assert answers.pop("broken@acme.example").status_code == 500

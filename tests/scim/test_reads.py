@@ -73,8 +73,8 @@ async def test_no_connection_fails_every_waiting_read(
 ) -> None:
     async with running(inbox_url) as scim:
         store: ScimStore = scim.app.state.scim.store
-        # The token is checked (and cached) first: the lookups below then read through the
-        # readers rather than on a connection of their own.
+        # The token is checked (and cached) first: only the lookups' own reads meet the
+        # unreachable database below.
         assert (await scim.http.get(f"{SCIM}/Users")).status_code == 200
 
         class Unreachable:

@@ -5,6 +5,7 @@ clock is injected: no test waits."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,23 @@ async def test_a_live_token_is_read_once_per_period(scim: Scim) -> None:
     clock.now += scim.app.state.scim.tokens.seconds
     assert (await scim.http.get(f"{SCIM}/Users")).status_code == 200
     assert len(reads) == 2
+
+
+async def test_requests_missing_the_cache_at_once_share_one_read(scim: Scim) -> None:
+    """An IdP's first burst: fifty requests, none of whose token is cached yet, read the
+    token once; and one that gives up meanwhile does not cancel the read for the others."""
+    reads = _count_token_reads(scim)
+    cache = scim.app.state.scim.tokens
+    digest = tokens.digest(scim.token)
+    header = f"Bearer {scim.token}"
+    first = [asyncio.create_task(tokens.authenticate(scim.inbox.engine, header, cache=cache))]
+    await asyncio.sleep(0)  # the read is started and pending
+    assert digest in cache.reading
+    first[0].cancel()  # that request gives up
+    answers = await asyncio.gather(*(scim.http.get(f"{SCIM}/Users") for _ in range(50)))
+    assert {answer.status_code for answer in answers} == {200}
+    assert len(reads) == 1
+    assert cache.reading == {}
 
 
 async def test_revocation_takes_effect_when_the_entry_expires(scim: Scim) -> None:

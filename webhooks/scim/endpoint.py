@@ -128,10 +128,6 @@ class ScimEndpoint:
             return "discovery"
         return str(operation.value)
 
-    def _token_cached(self, authorization: str | None) -> bool:
-        token = tokens.bearer(authorization)
-        return token is not None and self.tokens.get(tokens.digest(token)) is not None
-
     async def serve(self, request: Request) -> Response:
         started = time.perf_counter()
         scim_request = ScimRequest(
@@ -150,30 +146,24 @@ class ScimEndpoint:
                 self.settings.max_body_bytes
             ))  # fmt: skip
         elif operation != "discovery" or scim_request.path.strip("/") != "ServiceProviderConfig":
-            async with contextlib.AsyncExitStack() as stack:
-                authorization = request.headers.get("authorization")
-                try:
-                    reading = None
-                    if request.method == "GET" and not self._token_cached(authorization):
-                        # A read whose token must be checked in the database is served on
-                        # the connection it was checked on: one checkout (and on PostgreSQL
-                        # one ping) per lookup rather than two.
-                        reading = await stack.enter_async_context(self.engine.connect())
-                    token_name = await tokens.authenticate(
-                        self.engine, authorization, connection=reading, cache=self.tokens
+            try:
+                # From the token cache; a miss is one read, shared by the requests missing
+                # at the same moment. The request's own reads then go through the store's
+                # readers like every other read.
+                token_name = await tokens.authenticate(
+                    self.engine, request.headers.get("authorization"), cache=self.tokens
+                )
+            except (SQLAlchemyError, OSError) as exc:
+                logger.error("SCIM token check failed: %s", reason_of(exc))
+                response = self.service.error_response(Unavailable())
+            else:
+                if token_name is None:
+                    response = self.service.error_response(
+                        UnauthorizedException(detail="a valid bearer token is required")
                     )
-                except (SQLAlchemyError, OSError) as exc:
-                    logger.error("SCIM token check failed: %s", reason_of(exc))
-                    response = self.service.error_response(Unavailable())
                 else:
-                    if token_name is None:
-                        response = self.service.error_response(
-                            UnauthorizedException(detail="a valid bearer token is required")
-                        )
-                    else:
-                        scim_request.body = body
-                        with self.store.reading(reading):
-                            response, changes = await self._handle(scim_request)
+                    scim_request.body = body
+                    response, changes = await self._handle(scim_request)
         else:
             response, changes = await self._handle(scim_request)
         self._log_rows.append(

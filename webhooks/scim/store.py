@@ -18,7 +18,7 @@ import collections
 import contextlib
 import contextvars
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -121,12 +121,6 @@ _publishing: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
     "scim_publishing", default=None
 )
 
-#: The connection the current request's reads use, when the route opened one for them (see
-#: :meth:`ScimStore.reading`).
-_reading: contextvars.ContextVar[AsyncConnection | None] = contextvars.ContextVar(
-    "scim_reading", default=None
-)
-
 
 def fold(value: str | None) -> str | None:
     """The comparison key of a caseExact=false string, as scim2-models' default policy makes
@@ -213,22 +207,8 @@ class ScimStore(AsyncScimStorage):
 
     # --- reads ---------------------------------------------------------------------------
 
-    @staticmethod
-    @contextlib.contextmanager
-    def reading(connection: AsyncConnection | None) -> Iterator[None]:
-        """Make the reads of the current request use ``connection`` (``None``: their own)."""
-        token = _reading.set(connection)
-        try:
-            yield
-        finally:
-            _reading.reset(token)
-
     async def _fetch(self, query: Executable) -> Sequence[Row[Any]]:
-        """The rows of one read: on the request's own connection when it has one (see
-        :meth:`reading`), else queued for the readers (:meth:`_read_queued`)."""
-        connection = _reading.get()
-        if connection is not None:
-            return (await connection.execute(query)).all()
+        """The rows of one read, queued for the readers (:meth:`_read_queued`)."""
         future: asyncio.Future[Sequence[Row[Any]]] = asyncio.get_running_loop().create_future()
         self._reads.append((query, future))
         self._readers = {reader for reader in self._readers if not reader.done()}

@@ -7,12 +7,14 @@ therefore takes effect on every replica within those seconds."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -60,6 +62,9 @@ class TokenCache:
         self.size = size
         self.clock = clock
         self._names: dict[str, tuple[str, float]] = {}
+        #: The database reads in progress, by digest: the requests that miss the cache at
+        #: the same moment (an IdP's first burst) wait on one read instead of one each.
+        self.reading: dict[str, asyncio.Task[str | None]] = {}
 
     def get(self, token_digest: str) -> str | None:
         """The name of the token with this digest, if verified live less than ``seconds``
@@ -149,26 +154,39 @@ async def authenticate(
     cache: TokenCache | None = None,
 ) -> str | None:
     """The name of the live token an ``Authorization: Bearer …`` header carries, else None.
-    From ``cache`` when it has the token, else read on ``connection`` when given (the
-    request's own) or on a connection of its own, and then kept in ``cache``."""
+    Read on ``connection`` when given (the request's own); else from ``cache`` when it has
+    the token, else on a connection of its own (one read for all the requests missing the
+    cache for that token at once), then kept in ``cache``."""
     token = bearer(authorization)
     if token is None:
         return None
     token_digest = digest(token)
-    read_at = 0.0
-    if cache is not None:
-        name = cache.get(token_digest)
-        if name is not None:
-            return name
-        read_at = cache.clock()
     query = select(tables.tokens.c.name).where(
         tables.tokens.c.digest == token_digest, tables.tokens.c.revoked.is_(None)
     )
-    if connection is not None:
-        name = (await connection.execute(query)).scalar_one_or_none()
-    else:
+    if cache is None or connection is not None:
+        if connection is not None:
+            return (await connection.execute(query)).scalar_one_or_none()
         async with engine.connect() as own:
-            name = (await own.execute(query)).scalar_one_or_none()
-    if name is not None and cache is not None:
+            return (await own.execute(query)).scalar_one_or_none()
+    name = cache.get(token_digest)
+    if name is not None:
+        return name
+    reading = cache.reading.get(token_digest)
+    if reading is None:
+        reading = asyncio.create_task(_read(engine, query, cache, token_digest))
+        cache.reading[token_digest] = reading
+        reading.add_done_callback(lambda _: cache.reading.pop(token_digest, None))
+    # Shielded: a request that gives up must not cancel the read the others wait on.
+    return await asyncio.shield(reading)
+
+
+async def _read(
+    engine: AsyncEngine, query: Any, cache: TokenCache, token_digest: str
+) -> str | None:
+    read_at = cache.clock()
+    async with engine.connect() as connection:
+        name = (await connection.execute(query)).scalar_one_or_none()
+    if name is not None:
         cache.put(token_digest, name, at=read_at)
     return name

@@ -7,7 +7,8 @@ Figures: the SCIM request p50/p95/p99 by operation; the events the runbooks get 
 minimum (one invitation per person, one grant per membership: a duplicate would be a wasted
 Arize call); the time from the first request until every change is in the inbox (the point
 from which the forwarder starts the runs). The service is its own uvicorn process, forwarder
-off, on SQLite or PostgreSQL (``--backend``).
+off, on SQLite or PostgreSQL (``--backend``); the PostgreSQL figures go to
+bench/results/scim_import_postgresql.json, so both backends' stay side by side.
 
     .venv/bin/python -m bench.scim_import [--users 1000] [--groups 20] [--concurrency 50]
         [--backend sqlite|postgresql]
@@ -34,6 +35,7 @@ from bench.webhook_ack import _loadavg, _percentile, _server
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "scim_import.json"
+RESULTS_POSTGRESQL = ROOT / "bench" / "results" / "scim_import_postgresql.json"
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -204,7 +206,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         else:
             figures = asyncio.run(_pg(args))
     return save(
-        RESULTS,
+        RESULTS if args.backend == "sqlite" else RESULTS_POSTGRESQL,
         {
             "machine": machine(),
             "users": args.users,

@@ -103,7 +103,9 @@ def _stored_id(value: Any, what: str) -> str:
     return stored
 
 
-def _new_event(source: str, draft: EventDraft, headers: dict[str, str], router: Router) -> NewEvent:
+def new_event(source: str, draft: EventDraft, headers: dict[str, str], router: Router) -> NewEvent:
+    """``draft`` as the inbox stores it: ids checked and escaped, routed (or a dead letter
+    with the reason no route took it). Raises UnprocessablePayload for an id it cannot keep."""
     event_id = _stored_id(draft.event_id, "event id")
     event_type = _stored_id(draft.event_type, "event type")
     deployment: str | None = None
@@ -168,7 +170,7 @@ async def accept(
     failed: Exception | None = None
     for draft in drafts:
         try:
-            news.append(_new_event(source, draft, headers, router))
+            news.append(new_event(source, draft, headers, router))
         except Exception as exc:  # raised below, once the events before it are stored
             failed = exc
             break

@@ -118,14 +118,35 @@ async def test_wrong_token(scim: Scim, authorization: str | None) -> None:
 
 async def test_tokens_rotate_and_revoke(scim: Scim) -> None:
     engine = scim.inbox.engine
+    cache = scim.app.state.scim.tokens
+    now = [1000.0]
+    cache.clock = lambda: now[0]
     second = await tokens.create(engine, "idp-next")
     assert second != scim.token and second.startswith(tokens.PREFIX)
     for token in (scim.token, second):  # several at once: the IdP switches without a gap
         answer = await scim.http.get(f"{SCIM}/Users", headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 200
     await tokens.revoke(engine, "idp")
-    old = await scim.http.get(f"{SCIM}/Users", headers={"Authorization": f"Bearer {scim.token}"})
-    _is_scim_error(old, 401)
+    # The process verified the old token less than token_cache_seconds ago: still accepted,
+    # on GET and on a write alike, until its entry expires.
+    now[0] += cache.seconds - 0.01
+    for method in ("GET", "POST"):
+        kept = await scim.http.request(
+            method,
+            f"{SCIM}/Users",
+            headers={"Authorization": f"Bearer {scim.token}"},
+            json=user_body("kept@acme.example") if method == "POST" else None,
+        )
+        assert kept.status_code in (200, 201)
+    now[0] += 0.01
+    for method in ("GET", "POST"):
+        old = await scim.http.request(
+            method,
+            f"{SCIM}/Users",
+            headers={"Authorization": f"Bearer {scim.token}"},
+            json=user_body("late@acme.example") if method == "POST" else None,
+        )
+        _is_scim_error(old, 401)
     new = await scim.http.get(f"{SCIM}/Users", headers={"Authorization": f"Bearer {second}"})
     assert new.status_code == 200
     with pytest.raises(tokens.TokenError, match="taken"):

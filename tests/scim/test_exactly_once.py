@@ -22,21 +22,16 @@ async def _outbox(scim: Scim) -> list[Any]:
         return list(await connection.execute(select(tables.changes).order_by(tables.changes.c.id)))
 
 
-async def test_a_change_committed_by_a_process_that_died_is_published_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_change_left_without_its_event_is_published_once(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}"
     async with running(url) as first:
-        # The process "dies" between the store's commit and the inbox's: the IdP is answered
-        # (the change is the system of record) but the inbox never heard of it.
-        async def dies(self: Publisher, changes: Any) -> None:
-            raise ConnectionError("killed")
-
-        monkeypatch.setattr(Publisher, "publish", dies)
+        # A change recorded without its inbox event: what a store without a publication
+        # writes, and what an earlier version of the service left when it died between its
+        # commit and the inbox's. The IdP is answered: the change is the system of record.
+        first.app.state.scim.store.publication = None
         created = await first.http.post(f"{SCIM}/Users", json=user_body("ada@acme.example"))
         assert created.status_code == 201
         assert await first.events() == []
-        monkeypatch.undo()
         [row] = await _outbox(first)
         assert row.enqueued is None
     # Another replica (or this one, restarted) sweeps the outbox: one event.
@@ -48,6 +43,33 @@ async def test_a_change_committed_by_a_process_that_died_is_published_once(
         assert [(e.event_id, e.event_type) for e in events] == [(row.event_id, "user.created")]
         [row] = await _outbox(second)
         assert row.enqueued is not None
+
+
+async def test_a_change_and_its_event_commit_together(
+    inbox_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inbox event is written in the change's transaction: a write whose event cannot be
+    stored commits nothing (the IdP is told to retry), and once it can, the retry commits
+    the change and exactly one event, already marked enqueued (nothing for the sweep)."""
+    async with running(inbox_url) as scim:
+        publisher: Publisher = scim.app.state.scim.publisher
+        within = Publisher.within
+
+        async def fails(self: Publisher, connection: Any, changes: Any) -> Any:
+            await within(self, connection, changes)  # stored, then the transaction fails
+            raise ConnectionError("the database went away")
+
+        monkeypatch.setattr(Publisher, "within", fails)
+        down = await scim.http.post(f"{SCIM}/Users", json=user_body("ada@acme.example"))
+        assert down.status_code == 503, down.text
+        assert await scim.counts() == {"scim_resources": 0, "scim_changes": 0, "events": 0}
+        monkeypatch.undo()
+        again = await scim.http.post(f"{SCIM}/Users", json=user_body("ada@acme.example"))
+        assert again.status_code == 201, again.text
+        [row] = await _outbox(scim)
+        assert row.enqueued is not None
+        assert [e.event_id for e in await scim.events()] == [row.event_id]
+        assert await publisher.sweep(older_than=timedelta(0)) == 0
 
 
 async def test_two_replicas_publishing_the_same_change_store_one_event(scim: Scim) -> None:

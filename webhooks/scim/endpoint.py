@@ -1,5 +1,6 @@
 """``/scim/v2``: each request authenticated, served by scim2-server's handler over the SCIM
-store, its committed changes published to the inbox, then recorded, counted and answered."""
+store (which commits each change with its inbox event), then recorded, counted and
+answered."""
 
 from __future__ import annotations
 
@@ -21,14 +22,13 @@ from scim2_server.handler import AsyncScimHandler
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from scim2_server.routing import Operation
-from scim2_server.service import ScimService
 from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from webhooks.refusals import reason_of
 from webhooks.scim import tables, tokens
-from webhooks.scim.provider import build_provider
+from webhooks.scim.provider import Service, build_provider
 from webhooks.scim.publisher import Publisher
 from webhooks.scim.settings import ScimSettings
 from webhooks.scim.store import Change, ScimStore, VersionConflict, committed
@@ -84,21 +84,23 @@ class ScimEndpoint:
         metrics: ScimMetrics | None = None,
     ) -> None:
         provider = build_provider()
-        self.service = ScimService(provider)
+        self.service = Service(provider)
         self.models = {rt.name: provider.model_for(rt.name) for rt in provider.resource_types}
-        self.store = ScimStore(engine, self.models, max_members=settings.max_members)
+        self.store = ScimStore(
+            engine, self.models, max_members=settings.max_members, publication=publisher
+        )
         self.handler = AsyncScimHandler(self.service, self.store)
         self.engine = engine
         self.publisher = publisher
         self.settings = settings
         self.metrics = metrics
+        self.tokens = tokens.TokenCache(settings.token_cache_seconds)
         # Writes of one resource in this process, one at a time: a group push sends many
         # PATCHes of one group at once, and each would otherwise retry on the others' writes.
         self._writing: dict[str, tuple[asyncio.Lock, int]] = {}
-        # The request log and the enqueued marks are bookkeeping: written in one transaction
-        # every flush, not one each per request (a commit each doubled a create's latency).
+        # The request log is bookkeeping: written in one transaction every flush, not one
+        # each per request (a commit each doubled a create's latency).
         self._log_rows: list[dict[str, Any]] = []
-        self._published: list[str] = []
         #: The model classes the libraries built while warming up (see :meth:`warm_up`).
         self.kept: frozenset[type[Any]] = frozenset()
 
@@ -144,39 +146,26 @@ class ScimEndpoint:
                 self.settings.max_body_bytes
             ))  # fmt: skip
         elif operation != "discovery" or scim_request.path.strip("/") != "ServiceProviderConfig":
-            async with contextlib.AsyncExitStack() as stack:
-                try:
-                    reading = None
-                    if request.method == "GET":
-                        # A read is served on the connection its token was checked on: one
-                        # checkout (and on PostgreSQL one ping) per lookup rather than two.
-                        reading = await stack.enter_async_context(self.engine.connect())
-                    token_name = await tokens.authenticate(
-                        self.engine, request.headers.get("authorization"), connection=reading
+            try:
+                # From the token cache; a miss is one read, shared by the requests missing
+                # at the same moment. The request's own reads then go through the store's
+                # readers like every other read.
+                token_name = await tokens.authenticate(
+                    self.engine, request.headers.get("authorization"), cache=self.tokens
+                )
+            except (SQLAlchemyError, OSError) as exc:
+                logger.error("SCIM token check failed: %s", reason_of(exc))
+                response = self.service.error_response(Unavailable())
+            else:
+                if token_name is None:
+                    response = self.service.error_response(
+                        UnauthorizedException(detail="a valid bearer token is required")
                     )
-                except (SQLAlchemyError, OSError) as exc:
-                    logger.error("SCIM token check failed: %s", reason_of(exc))
-                    response = self.service.error_response(Unavailable())
                 else:
-                    if token_name is None:
-                        response = self.service.error_response(
-                            UnauthorizedException(detail="a valid bearer token is required")
-                        )
-                    else:
-                        scim_request.body = body
-                        with self.store.reading(reading):
-                            response, changes = await self._handle(scim_request)
+                    scim_request.body = body
+                    response, changes = await self._handle(scim_request)
         else:
             response, changes = await self._handle(scim_request)
-        if changes:
-            try:
-                await self.publisher.publish(changes, mark=False)
-                self._published.extend(c.event_id for c in changes)
-            except Exception as exc:  # committed in the outbox: the sweep publishes them later
-                # The class (and SQLSTATE) only: a driver's message may quote the payload.
-                logger.warning(
-                    "SCIM changes not published yet (%s); the sweep will", reason_of(exc)
-                )
         self._log_rows.append(
             {
                 "at": datetime.now(UTC),
@@ -246,16 +235,14 @@ class ScimEndpoint:
         ), []
 
     async def flush(self) -> None:
-        """Write the request log rows and the enqueued marks gathered since the last flush.
-        Lost with the process if it dies first: the log misses those requests, and the sweep
-        publishes those changes again, which the inbox dedupes."""
+        """Write the request log rows gathered since the last flush. Lost with the process if
+        it dies first: the log misses those requests (their changes and events are
+        committed with the changes themselves)."""
         rows, self._log_rows = self._log_rows, []
-        published, self._published = self._published, []
         try:
             if rows:
                 async with self.engine.begin() as connection:
                     await connection.execute(insert(tables.requests), rows)
-            await self.publisher.mark(published)
         except Exception as exc:  # bookkeeping: the next flush carries on with new rows
             logger.warning("SCIM request log not written: %s", reason_of(exc))
 

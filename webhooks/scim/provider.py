@@ -1,7 +1,10 @@
 """What this SCIM service provider announces and tolerates: its resource types, its
-ServiceProviderConfig, and the policy that accepts Microsoft Entra's non-compliant PATCHes."""
+ServiceProviderConfig, and the policy that accepts Microsoft Entra's non-compliant PATCHes;
+and the service that serves them (:class:`Service`)."""
 
 from __future__ import annotations
+
+from typing import Any, cast
 
 from scim2_models import (
     AuthenticationScheme,
@@ -12,6 +15,9 @@ from scim2_models import (
     Filter,
     Group,
     Patch,
+    Path,
+    Reference,
+    Resource,
     ResourceType,
     ScimPolicy,
     ScimProvider,
@@ -19,6 +25,8 @@ from scim2_models import (
     Sort,
     User,
 )
+from scim2_server.service import ScimService
+from scim2_server.utils import parametrize
 
 #: Most resources one page of a search returns (a larger ``count`` is lowered to it).
 MAX_RESULTS = 200
@@ -61,3 +69,81 @@ def build_provider() -> ScimProvider:
         config=config,
         policy=policy,
     )
+
+
+#: How a resource's references to other resources are found: the path of each reference
+#: attribute, and for one inside a complex attribute (``members.$ref``) the path of that
+#: attribute and the sub-attribute's field name.
+_ReferencePlan = tuple[tuple[Path[Any], Path[Any] | None, str | None], ...]
+
+
+class Service(ScimService):
+    """scim2-server's service, publishing resources without two per-request costs.
+
+    :meth:`ScimService.publish` deep-copies the resource it answers with, then finds the
+    model's reference attributes by walking and resolving its paths. Here every resource it
+    is given was built for the one request (validated from its body, or read from a row) and
+    is used by nothing after the answer: it is published in place. And the reference paths
+    of a model never change: they are resolved once per model. Together they were about a
+    third of the CPU of a create (a deep copy and a path walk per answer). The locations,
+    versions and reference URLs are the library's: the same methods make them.
+    """
+
+    def __init__(self, provider: ScimProvider) -> None:
+        super().__init__(provider)
+        self._own = {provider.model_for(rt.name) for rt in provider.resource_types}
+        self._plans: dict[type[Resource[Any]], _ReferencePlan] = {}
+
+    def publish(self, base_url: str, resource: Resource[Any]) -> Resource[Any]:
+        if type(resource) not in self._own:  # not one of ours: the library's own way
+            return super().publish(base_url, resource)
+        assert resource.meta is not None and resource.id is not None
+        update: dict[str, Any] = {
+            "location": self.resource_location(
+                base_url, self.get_resource_type_of(resource), resource.id
+            )
+        }
+        if not self.etag_supported:
+            update["version"] = None
+        resource.meta = resource.meta.model_copy(update=update)
+        self._publish_references(base_url, resource)
+        return resource
+
+    def _reference_plan(self, model: type[Resource[Any]]) -> _ReferencePlan:
+        """The reference attributes :meth:`ScimService._publish_references` rewrites, as it
+        selects them (references to resources, not external or URI ones), resolved once."""
+        plan = self._plans.get(model)
+        if plan is not None:
+            return plan
+        found: list[tuple[Path[Any], Path[Any] | None, str | None]] = []
+        for path in parametrize(Path, model).iter_paths(target_type=[Reference]):
+            binding = path.resolve()
+            assert binding is not None
+            target_type = cast(type[Reference[Any]], binding.target_type)
+            reference_types = set(target_type.__reference_types__)
+            if not reference_types or reference_types & {"external", "uri"}:
+                continue
+            if binding.sub_field_name is None:
+                found.append((path, None, None))
+                continue
+            head = f"{path.schema}:{path.parts[0]}" if path.schema else path.parts[0]
+            found.append((path, Path(head), binding.sub_field_name))
+        plan = self._plans[model] = tuple(found)
+        return plan
+
+    def _publish_references(self, base_url: str, resource: Resource[Any]) -> None:
+        def locate(reference: Any) -> Any:
+            if isinstance(reference, list):
+                return [locate(item) for item in reference]
+            if reference is None:
+                return None
+            return self.reference_location(base_url, reference)
+
+        for path, head, sub_field_name in self._reference_plan(type(resource)):
+            if head is None or sub_field_name is None:
+                path.set(resource, locate(path.get(resource)), strict=False)
+                continue
+            entries = head.get(resource)
+            for entry in entries if isinstance(entries, list) else [entries]:
+                if entry is not None:
+                    setattr(entry, sub_field_name, locate(getattr(entry, sub_field_name)))

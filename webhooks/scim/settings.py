@@ -20,6 +20,15 @@ class ScimSettings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_048_576, gt=0, description="Largest request body accepted (larger: 413)."
     )
+    token_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "How long a process keeps a bearer token it found live without reading the "
+            "database again, so how long a revoked token may still be accepted (0: read "
+            "the database on every request)."
+        ),
+    )
     flush_seconds: float = Field(
         default=0.5, gt=0, description="How often the request log is written (in batches)."
     )

@@ -4,20 +4,24 @@ module only reads and writes rows.
 
 It is the system of record for identity: a write returns once its transaction is committed,
 and the same transaction records the change for the runbooks in ``scim_changes`` (an outbox),
-one row per resource version, so nothing a committed write meant to start is lost when the
-process dies before the inbox has it (:mod:`webhooks.scim.publisher` copies it over).
+one row per resource version, and stores its inbox event (through the
+:class:`Publication` it is given: :mod:`webhooks.scim.publisher`), so a committed write has
+its event and an uncommitted one has none. A change recorded without its event (a store
+without a publication, or an earlier version of this service that handed changes to the
+inbox after its commit and died in between) waits in the outbox for the publisher's sweep.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import contextvars
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from unicodedata import normalize
 
 from scim2_models import (
@@ -39,10 +43,23 @@ from scim2_models import (
 from scim2_models.path import CompareOperator, Comparison, LogicalExpr, LogicalOperator
 from scim2_server.storage import AsyncScimStorage, SearchPage
 from scim2_server.utils import parametrize
-from sqlalchemy import Select, Text, and_, cast, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    Executable,
+    Row,
+    Select,
+    Text,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from webhooks.refusals import refused_for_data
 from webhooks.scim import tables
 
 #: Attributes whose ``eq`` lookups are answered from an indexed column (a superset of the
@@ -77,6 +94,17 @@ class _Creation:
     row: dict[str, Any]
 
 
+class Publication(Protocol):
+    """Stores the inbox events of changes inside the store's own transaction."""
+
+    async def within(self, connection: AsyncConnection, changes: Sequence[Change]) -> Any:
+        """Store the inbox events of ``changes`` on ``connection``, in its transaction; what
+        it returns is handed to :meth:`announce` once that transaction is committed."""
+
+    def announce(self, stored: Sequence[Any]) -> None:
+        """Count the stored events and wake the forwarder: their transaction committed."""
+
+
 #: Most creations committed in one transaction.
 _MAX_BATCH = 100
 
@@ -87,10 +115,10 @@ committed: contextvars.ContextVar[list[Change] | None] = contextvars.ContextVar(
 )
 
 
-#: The connection the current request's reads use, when the route opened one for them (see
-#: :meth:`ScimStore.reading`).
-_reading: contextvars.ContextVar[AsyncConnection | None] = contextvars.ContextVar(
-    "scim_reading", default=None
+#: What the current transaction's :meth:`Publication.within` calls returned, announced once
+#: it commits (see :meth:`ScimStore._transaction`).
+_publishing: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
+    "scim_publishing", default=None
 )
 
 
@@ -143,6 +171,9 @@ class ScimStore(AsyncScimStorage):
         engine: The service database's engine (the inbox's).
         models: The resource model of each resource type, by resource type name.
         max_members: Most members a Group may hold after one write.
+        publication: Stores each change's inbox event in the change's own transaction;
+            without it the changes wait in the outbox for the publisher's sweep.
+        max_readers: Most connections serving reads at once (see :meth:`_read_queued`).
     """
 
     supports_cursors = False
@@ -154,37 +185,75 @@ class ScimStore(AsyncScimStorage):
         *,
         max_members: int = 5000,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        publication: Publication | None = None,
+        max_readers: int = 2,
     ) -> None:
         self._engine = engine
+        self.publication = publication
         self._models = models
         self.max_members = max_members
         self._new_id = new_id
         # SQLite has one writer: queue the writes here rather than fail on "database is locked".
         self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        # Reads waiting for a reader, and the readers serving them (see _read_queued).
+        self.max_readers = max_readers
+        self._reads: collections.deque[
+            tuple[Executable, asyncio.Future[Sequence[Row[Any]]]]
+        ] = collections.deque()
+        self._readers: set[asyncio.Task[None]] = set()
         # Creations waiting for the next group commit, and the task committing them.
         self._creations: list[tuple[_Creation, asyncio.Future[list[Change]]]] = []
         self._creator: asyncio.Task[None] | None = None
 
     # --- reads ---------------------------------------------------------------------------
 
-    @staticmethod
-    @contextlib.contextmanager
-    def reading(connection: AsyncConnection | None) -> Iterator[None]:
-        """Make the reads of the current request use ``connection`` (``None``: their own)."""
-        token = _reading.set(connection)
-        try:
-            yield
-        finally:
-            _reading.reset(token)
+    async def _fetch(self, query: Executable) -> Sequence[Row[Any]]:
+        """The rows of one read, queued for the readers (:meth:`_read_queued`)."""
+        future: asyncio.Future[Sequence[Row[Any]]] = asyncio.get_running_loop().create_future()
+        self._reads.append((query, future))
+        self._readers = {reader for reader in self._readers if not reader.done()}
+        if len(self._readers) < self.max_readers:
+            self._readers.add(asyncio.create_task(self._read_queued(), name="scim-read"))
+        return await future
 
-    @contextlib.asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
-        connection = _reading.get()
-        if connection is not None:
-            yield connection
-            return
-        async with self._engine.connect() as connection:
-            yield connection
+    async def _read_queued(self) -> None:
+        """Serve queued reads, one after another, on one connection while any are waiting.
+
+        Why: a connection checked out per read cost a pool checkout, on PostgreSQL a ping,
+        and a rollback when returned (on SQLite each of these a hop to the connection's
+        thread), and 50 lookups at once kept opening and closing overflow connections. Here
+        those are paid once per burst, by at most ``max_readers`` connections. Each query
+        still starts after its request asked for it, so it sees every write committed
+        before (and on PostgreSQL, READ COMMITTED, each statement its own snapshot)."""
+        try:
+            # Checked again once the connection is back in the pool: a read queued while it
+            # was being returned found this reader still running and started none, so this
+            # reader serves it (its last check and its end are one step: none is stranded).
+            while self._reads:
+                async with self._engine.connect() as connection:
+                    while self._reads:
+                        query, future = self._reads.popleft()
+                        if future.done():  # its request is gone
+                            continue
+                        try:
+                            rows = (await connection.execute(query)).all()
+                        except Exception as exc:
+                            if not future.done():
+                                future.set_exception(exc)
+                            # PostgreSQL refuses every later statement of a failed transaction.
+                            await connection.rollback()
+                            continue
+                        if not future.done():
+                            future.set_result(rows)
+        except BaseException as exc:
+            # No connection, or it was lost: every read waiting fails as this one did (503).
+            error = exc if isinstance(exc, Exception) else OSError("SCIM read cancelled")
+            while self._reads:
+                _, future = self._reads.popleft()
+                if not future.done():
+                    future.set_exception(error)
+            if not isinstance(exc, Exception):
+                raise
 
     def _resource(self, row: Any) -> Resource[Any]:
         model = self._models[row.resource_type]
@@ -205,8 +274,8 @@ class ScimStore(AsyncScimStorage):
         *,
         response_parameters: ResponseParameters[Any] | None = None,
     ) -> Resource[Any]:
-        async with self._read() as connection:
-            row = (await connection.execute(self._row(resource_type.name, resource_id))).first()
+        rows = await self._fetch(self._row(resource_type.name, resource_id))
+        row = rows[0] if rows else None
         if row is None:
             raise NotFoundException(detail=f"{resource_type.name} {resource_id!r} not found")
         return self._resource(row)
@@ -227,7 +296,11 @@ class ScimStore(AsyncScimStorage):
     ) -> SearchPage:
         names = list(dict.fromkeys(rt.name for rt in resource_types))
         scim_filter = search_request.filter
-        query = select(tables.resources).where(tables.resources.c.resource_type.in_(names))
+        kind = tables.resources.c.resource_type
+        # "=" for one type (every IdP request): an IN list is expanded into the SQL per call.
+        query = select(tables.resources).where(
+            kind == names[0] if len(names) == 1 else kind.in_(names)
+        )
         narrowing = _narrowing(scim_filter) if len(names) == 1 else None
         if narrowing is not None:
             query = query.where(narrowing)
@@ -235,16 +308,12 @@ class ScimStore(AsyncScimStorage):
         query = query.order_by(tables.resources.c.id)
         start = search_request.start_index_0 or 0
         if scim_filter is None:  # a plain listing: the database pages and counts it
-            async with self._read() as connection:
-                total = (
-                    await connection.execute(select(func.count()).select_from(query.subquery()))
-                ).scalar_one()
-                if search_request.count is not None:
-                    query = query.limit(search_request.count)
-                rows = (await connection.execute(query.offset(start))).all()
+            total = (await self._fetch(select(func.count()).select_from(query.subquery())))[0][0]
+            if search_request.count is not None:
+                query = query.limit(search_request.count)
+            rows = await self._fetch(query.offset(start))
             return SearchPage(total, [self._resource(row) for row in rows])
-        async with self._read() as connection:
-            rows = (await connection.execute(query)).all()
+        rows = await self._fetch(query)
         found = [self._resource(row) for row in rows]
         if not scim_filter.models and found:
             models = tuple(dict.fromkeys(type(r) for r in found))
@@ -259,10 +328,19 @@ class ScimStore(AsyncScimStorage):
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
-        async with contextlib.AsyncExitStack() as stack:
-            if self._write_lock is not None:
-                await stack.enter_async_context(self._write_lock)
-            yield await stack.enter_async_context(self._engine.begin())
+        """One write transaction; the inbox events stored in it are announced (counted, the
+        forwarder woken) only once it has committed."""
+        published: list[Any] = []
+        token = _publishing.set(published)
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                if self._write_lock is not None:
+                    await stack.enter_async_context(self._write_lock)
+                yield await stack.enter_async_context(self._engine.begin())
+        finally:
+            _publishing.reset(token)
+        if published and self.publication is not None:
+            self.publication.announce(published)
 
     async def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
         now = _now()
@@ -309,9 +387,12 @@ class ScimStore(AsyncScimStorage):
             await self._create_isolating(batch)
 
     async def _create_isolating(self, batch: list[tuple[_Creation, asyncio.Future[Any]]]) -> None:
-        """Commit ``batch`` and settle its futures. A duplicate (the unique userName) fails the
-        whole transaction: each half is then committed on its own, down to the duplicate,
-        which alone gets its 409."""
+        """Commit ``batch`` and settle its futures. A creation the database refuses (a
+        duplicate of the unique userName, a value it cannot store) or that fails for any
+        reason but the database being away fails the whole transaction: each half is then
+        committed on its own, down to that creation, which alone gets its error (409 for a
+        duplicate, 400 for a value, else its own). One bad creation costs ``log2(batch)``
+        more transactions, never the others' commit."""
         try:
             async with self._transaction() as connection:
                 outcomes = [await self._insert(connection, creation) for creation, _ in batch]
@@ -324,9 +405,14 @@ class ScimStore(AsyncScimStorage):
                     await connection.execute(
                         insert(tables.resources), [creation.row for creation, _ in accepted]
                     )
-                    await _record(connection, [c for _, changes in accepted for c in changes])
+                    await self._record(
+                        connection, [c for _, changes in accepted for c in changes]
+                    )
         except BaseException as exc:
-            if isinstance(exc, IntegrityError) and len(batch) > 1:
+            alone = isinstance(exc, Exception) and (
+                refused_for_data(exc) or not isinstance(exc, SQLAlchemyError | OSError)
+            )
+            if alone and len(batch) > 1:
                 middle = len(batch) // 2
                 await self._create_isolating(batch[:middle])
                 await self._create_isolating(batch[middle:])
@@ -336,6 +422,11 @@ class ScimStore(AsyncScimStorage):
                 creation = batch[0][0]
                 error = UniquenessException(
                     detail=f"a {creation.resource_type} with this userName already exists"
+                )
+            elif alone and refused_for_data(exc):
+                # The class only, as everywhere: the driver's message may quote the value.
+                error = InvalidValueException(
+                    detail=f"a value of this {batch[0][0].resource_type} cannot be stored"
                 )
             elif not isinstance(exc, Exception):  # cancelled: nothing of it is committed
                 error = OSError("SCIM commit cancelled")
@@ -537,8 +628,35 @@ class ScimStore(AsyncScimStorage):
     ) -> list[Change]:
         """Work out what the runbooks must do about this write and record it in the outbox."""
         changes = await self._plan(connection, resource_type, resource_id, version, before, after)
-        await _record(connection, changes)
+        await self._record(connection, changes)
         return changes
+
+    async def _record(self, connection: AsyncConnection, changes: list[Change]) -> None:
+        """Add ``changes`` to the outbox, in the caller's transaction (one statement), with
+        their inbox events when there is a publication (one more): they are then marked
+        enqueued already, and the sweep has nothing to do for them."""
+        if not changes:
+            return
+        now = _now()
+        await connection.execute(
+            insert(tables.changes),
+            [
+                {
+                    "event_id": change.event_id,
+                    "event_type": change.event_type,
+                    "payload": change.payload,
+                    "created": now,
+                    "enqueued": None if self.publication is None else now,
+                }
+                for change in changes
+            ],
+        )
+        if self.publication is None:
+            return
+        stored = await self.publication.within(connection, changes)
+        published = _publishing.get()
+        if published is not None:
+            published.extend(stored)
 
     async def _plan(
         self,
@@ -589,26 +707,6 @@ class ScimStore(AsyncScimStorage):
             for row in rows
             if any(m.get("value") == user_id for m in row.body.get("members") or [])
         )
-
-
-async def _record(connection: AsyncConnection, changes: list[Change]) -> None:
-    """Add ``changes`` to the outbox, in the caller's transaction (one statement)."""
-    if not changes:
-        return
-    now = _now()
-    await connection.execute(
-        insert(tables.changes),
-        [
-            {
-                "event_id": change.event_id,
-                "event_type": change.event_type,
-                "payload": change.payload,
-                "created": now,
-                "enqueued": None,
-            }
-            for change in changes
-        ],
-    )
 
 
 def _mentions(user_id: str) -> Any:

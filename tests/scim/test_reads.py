@@ -1,0 +1,135 @@
+"""Reads share connections: the lookups waiting at once are served one after another by at
+most ``max_readers`` connections, each read still seeing every write committed before it was
+asked for; a read the database refuses fails alone; no connection fails every waiting read
+(503), none hangs."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select, text
+
+from tests.scim.conftest import SCIM, running, user_body
+from webhooks.scim import tables
+from webhooks.scim.store import ScimStore
+
+
+async def test_fifty_lookups_share_the_readers(inbox_url: str) -> None:
+    async with running(inbox_url) as scim:
+        store: ScimStore = scim.app.state.scim.store
+        created = await scim.http.post(f"{SCIM}/Users", json=user_body("ada@acme.example"))
+        assert created.status_code == 201
+        running_now, most, checkouts = [0], [0], [0]
+        serve = store._read_queued
+
+        async def counted() -> None:
+            running_now[0] += 1
+            most[0] = max(most[0], running_now[0])
+            try:
+                await serve()
+            finally:
+                running_now[0] -= 1
+
+        store._read_queued = counted  # type: ignore[method-assign]
+        event.listen(
+            scim.inbox.engine.sync_engine.pool,
+            "checkout",
+            lambda *_: checkouts.__setitem__(0, checkouts[0] + 1),
+        )
+        lookups = await asyncio.gather(
+            *(
+                scim.http.get(
+                    f"{SCIM}/Users",
+                    params={"filter": f'userName eq "{"ada" if n % 2 else "bob"}@acme.example"'},
+                )
+                for n in range(50)
+            )
+        )
+        assert [answer.json()["totalResults"] for answer in lookups] == [0, 1] * 25
+        assert 1 <= most[0] <= store.max_readers
+        assert checkouts[0] < 25  # a checkout each would be 50
+
+
+async def test_a_refused_read_fails_alone(inbox_url: str) -> None:
+    async with running(inbox_url) as scim:
+        store: ScimStore = scim.app.state.scim.store
+        count = select(func.count()).select_from(tables.resources)
+        # All queued before a reader runs (each task enqueues at its first step): the bad
+        # one is served between good ones on the same connection.
+        results = await asyncio.gather(
+            *(store._fetch(count) for _ in range(5)),
+            store._fetch(text("SELECT * FROM no_such_table")),
+            *(store._fetch(count) for _ in range(5)),
+            return_exceptions=True,
+        )
+        assert isinstance(results[5], Exception)
+        assert [rows[0][0] for rows in results[:5] + results[6:]] == [0] * 10  # type: ignore[index]
+
+
+async def test_no_connection_fails_every_waiting_read(
+    inbox_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(inbox_url) as scim:
+        store: ScimStore = scim.app.state.scim.store
+        # The token is checked (and cached) first: only the lookups' own reads meet the
+        # unreachable database below.
+        assert (await scim.http.get(f"{SCIM}/Users")).status_code == 200
+
+        class Unreachable:
+            def connect(self) -> Any:
+                raise ConnectionRefusedError("the database is away")
+
+        monkeypatch.setattr(store, "_engine", Unreachable())
+        answers = await asyncio.gather(
+            *(
+                scim.http.get(f"{SCIM}/Users", params={"filter": 'userName eq "ada@acme.example"'})
+                for _ in range(10)
+            )
+        )
+        assert {answer.status_code for answer in answers} == {503}
+        monkeypatch.undo()
+        again = await scim.http.get(f"{SCIM}/Users")
+        assert again.status_code == 200
+
+
+async def test_a_read_queued_while_the_reader_returns_its_connection_is_served(
+    inbox_url: str,
+) -> None:
+    """The interleaving that hung an import's group push on PostgreSQL: the only reader has
+    served the queue and is returning its connection (a rollback: it awaits) when a read is
+    queued. That read finds the reader still running, so starts none: the reader, once its
+    connection is back, must serve it."""
+    async with running(inbox_url) as scim:
+        store: ScimStore = scim.app.state.scim.store
+        store.max_readers = 1
+        engine = store._engine
+        returning, go_on = asyncio.Event(), asyncio.Event()
+
+        class SlowReturn:
+            def connect(self) -> Any:
+                opened = engine.connect()
+
+                class Context:
+                    async def __aenter__(self) -> Any:
+                        return await opened.__aenter__()
+
+                    async def __aexit__(self, *exc: Any) -> Any:
+                        returning.set()
+                        await go_on.wait()
+                        return await opened.__aexit__(*exc)
+
+                return Context()
+
+        store._engine = SlowReturn()  # type: ignore[assignment]
+        count = select(func.count()).select_from(tables.resources)
+        first = asyncio.create_task(store._fetch(count))
+        await returning.wait()  # first served; its reader is returning the connection
+        assert (await first)[0][0] == 0
+        second = asyncio.create_task(store._fetch(count))
+        await asyncio.sleep(0)  # queued: the reader is alive, so no new one started
+        assert len(store._readers) == 1 and not second.done()
+        returning.clear()
+        go_on.set()
+        assert (await asyncio.wait_for(second, 30))[0][0] == 0

@@ -74,6 +74,19 @@ from webhooks.refusals import EventNotStorable, reason_of, refused_for_data
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
+def _forwarded_to(flow_run_id: str) -> dict[str, Any]:
+    """The columns of an event whose flow run exists (alone or as one of a batch)."""
+    return {
+        "status": EventStatus.FORWARDED.value,
+        "flow_run_id": flow_run_id,
+        "attempts": EventRow.attempts + 1,
+        "last_error": None,
+        "next_attempt_at": None,
+        "claimed_by": None,
+        "lease_until": None,
+    }
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -596,16 +609,7 @@ class Inbox:
 
     async def mark_forwarded(self, id: int, flow_run_id: str) -> None:
         """The flow run exists."""
-        await self._update(
-            id,
-            status=EventStatus.FORWARDED.value,
-            flow_run_id=flow_run_id,
-            attempts=EventRow.attempts + 1,
-            last_error=None,
-            next_attempt_at=None,
-            claimed_by=None,
-            lease_until=None,
-        )
+        await self._update(id, **_forwarded_to(flow_run_id))
 
     async def mark_retry(self, id: int, error: str, next_attempt_at: datetime) -> None:
         """A transient failure: keep the event pending and try again later."""
@@ -688,16 +692,7 @@ class Inbox:
         Returns:
             The events this call marked (none when another forwarder marked them first).
         """
-        return await self._update_batch(
-            key,
-            status=EventStatus.FORWARDED.value,
-            flow_run_id=flow_run_id,
-            attempts=EventRow.attempts + 1,
-            last_error=None,
-            next_attempt_at=None,
-            claimed_by=None,
-            lease_until=None,
-        )
+        return await self._update_batch(key, **_forwarded_to(flow_run_id))
 
     async def mark_batch_retry(
         self, key: str, error: str, next_attempt_at: datetime

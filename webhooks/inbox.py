@@ -74,13 +74,37 @@ from webhooks.refusals import EventNotStorable, reason_of, refused_for_data
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
+# The columns each outcome of a forward sets, for one event or every event of a batch alike.
 def _forwarded_to(flow_run_id: str) -> dict[str, Any]:
-    """The columns of an event whose flow run exists (alone or as one of a batch)."""
+    """The flow run exists."""
     return {
         "status": EventStatus.FORWARDED.value,
         "flow_run_id": flow_run_id,
         "attempts": EventRow.attempts + 1,
         "last_error": None,
+        "next_attempt_at": None,
+        "claimed_by": None,
+        "lease_until": None,
+    }
+
+
+def _retry_at(error: str, next_attempt_at: datetime) -> dict[str, Any]:
+    """A transient failure: pending again from ``next_attempt_at``."""
+    return {
+        "attempts": EventRow.attempts + 1,
+        "last_error": pgtext.safe_message(error),
+        "next_attempt_at": next_attempt_at,
+        "claimed_by": None,
+        "lease_until": None,
+    }
+
+
+def _dead(reason: str, *, attempted: bool = True) -> dict[str, Any]:
+    """In the dead letters, with the reason."""
+    return {
+        "status": EventStatus.DEAD.value,
+        "attempts": EventRow.attempts + (1 if attempted else 0),
+        "last_error": pgtext.safe_message(reason),
         "next_attempt_at": None,
         "claimed_by": None,
         "lease_until": None,
@@ -596,8 +620,6 @@ class Inbox:
         )
 
     async def _update(self, id: int, **values: Any) -> None:
-        if isinstance(values.get("last_error"), str):
-            values["last_error"] = pgtext.safe_message(values["last_error"])
         async with self._write() as session:
             await session.execute(
                 update(EventRow).where(EventRow.id == id).values(updated_at=_now(), **values)
@@ -613,26 +635,11 @@ class Inbox:
 
     async def mark_retry(self, id: int, error: str, next_attempt_at: datetime) -> None:
         """A transient failure: keep the event pending and try again later."""
-        await self._update(
-            id,
-            attempts=EventRow.attempts + 1,
-            last_error=error,
-            next_attempt_at=next_attempt_at,
-            claimed_by=None,
-            lease_until=None,
-        )
+        await self._update(id, **_retry_at(error, next_attempt_at))
 
     async def mark_dead(self, id: int, reason: str, *, attempted: bool = True) -> None:
         """Move the event to the dead letters with the reason."""
-        await self._update(
-            id,
-            status=EventStatus.DEAD.value,
-            attempts=EventRow.attempts + (1 if attempted else 0),
-            last_error=reason,
-            next_attempt_at=None,
-            claimed_by=None,
-            lease_until=None,
-        )
+        await self._update(id, **_dead(reason, attempted=attempted))
 
     # --- batches: several events, one flow run (webhooks.batching) ---------------------------
 
@@ -668,8 +675,6 @@ class Inbox:
     async def _update_batch(self, key: str, **values: Any) -> list[InboxEvent]:
         """Update the batch's events still pending; returns them as updated (in inbox order).
         Two forwarders finishing the same batch at once: the second finds none pending."""
-        if isinstance(values.get("last_error"), str):
-            values["last_error"] = pgtext.safe_message(values["last_error"])
         async with self._write() as session:
             rows = (
                 await session.execute(
@@ -698,26 +703,11 @@ class Inbox:
         self, key: str, error: str, next_attempt_at: datetime
     ) -> list[InboxEvent]:
         """:meth:`mark_retry` for every pending event of the batch (the batch stays whole)."""
-        return await self._update_batch(
-            key,
-            attempts=EventRow.attempts + 1,
-            last_error=error,
-            next_attempt_at=next_attempt_at,
-            claimed_by=None,
-            lease_until=None,
-        )
+        return await self._update_batch(key, **_retry_at(error, next_attempt_at))
 
     async def mark_batch_dead(self, key: str, reason: str) -> list[InboxEvent]:
         """:meth:`mark_dead` for every pending event of the batch."""
-        return await self._update_batch(
-            key,
-            status=EventStatus.DEAD.value,
-            attempts=EventRow.attempts + 1,
-            last_error=reason,
-            next_attempt_at=None,
-            claimed_by=None,
-            lease_until=None,
-        )
+        return await self._update_batch(key, **_dead(reason))
 
     async def next_hold_ends(self, *, now: datetime | None = None) -> datetime | None:
         """When the earliest batch now waiting for more events is due (None: none waits).

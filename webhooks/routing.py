@@ -310,12 +310,16 @@ def _route_name(raw: Any, index: int) -> str | None:
     return name if isinstance(name, str) else None
 
 
+#: A route with its parameter and trigger templates compiled.
+_Compiled = tuple[Route, Template, Template]
+
+
 class Router:
     """Matches events against a validated routing config and renders their parameters."""
 
     def __init__(self, config: RoutingConfig) -> None:
         self.config = config
-        self._compiled = [
+        self._compiled: list[_Compiled] = [
             (
                 route,
                 Template(route.parameters),
@@ -377,36 +381,34 @@ class Router:
             Unroutable: no route matches, or the matching route's templates fail on this event.
         """
         context = _context(source, event_id, event_type, payload, delivery_id)
-        for index, (route, parameters, trigger) in enumerate(self._compiled):
-            if not _matches(route, source, event_type, context):
-                continue
-            label = route.name or f"routes[{index}]"
-            try:
-                rendered = parameters.render(context)
-                extra = trigger.render(context)
-            except TemplateError as exc:
-                raise Unroutable(f"route {label}: cannot render {exc}") from None
-            dry_run = rendered.get("dry_run", False)
-            if not isinstance(dry_run, bool):
-                raise Unroutable(f"route {label}: dry_run rendered to {dry_run!r}, not a boolean")
-            rendered["dry_run"] = dry_run
-            # Signed, so the flow believes it (and the requester it names) came from here.
-            rendered["trigger"] = (
-                Trigger(
-                    source=source,
-                    event_id=event_id,
-                    ticket=_optional_str(extra.get("ticket")),
-                    requested_by=_optional_str(extra.get("requested_by")),
-                )
-                .signed()
-                .model_dump(
-                    mode="json",
-                    include={"source", "event_id", "ticket", "requested_by", "signature"},
-                )
+        found = self._first_match(source, event_type, context)
+        if found is None:
+            raise Unroutable(f"no route matches {source} event type {event_type!r}")
+        label, (route, parameters, trigger) = found
+        try:
+            rendered = parameters.render(context)
+            extra = trigger.render(context)
+        except TemplateError as exc:
+            raise Unroutable(f"route {label}: cannot render {exc}") from None
+        dry_run = rendered.get("dry_run", False)
+        if not isinstance(dry_run, bool):
+            raise Unroutable(f"route {label}: dry_run rendered to {dry_run!r}, not a boolean")
+        rendered["dry_run"] = dry_run
+        # Signed, so the flow believes it (and the requester it names) came from here.
+        rendered["trigger"] = (
+            Trigger(
+                source=source,
+                event_id=event_id,
+                ticket=_optional_str(extra.get("ticket")),
+                requested_by=_optional_str(extra.get("requested_by")),
             )
-            return RoutedEvent(route=label, deployment=route.deployment, parameters=rendered)
-        raise Unroutable(f"no route matches {source} event type {event_type!r}")
-
+            .signed()
+            .model_dump(
+                mode="json",
+                include={"source", "event_id", "ticket", "requested_by", "signature"},
+            )
+        )
+        return RoutedEvent(route=label, deployment=route.deployment, parameters=rendered)
 
     def matching_route(
         self,
@@ -420,9 +422,16 @@ class Router:
         """The label and rule of the route :meth:`route` would take, without rendering it
         (None: no route matches). Conditions only read the event, so this is cheap."""
         context = _context(source, event_id, event_type, payload, delivery_id)
-        for index, (route, _, _) in enumerate(self._compiled):
-            if _matches(route, source, event_type, context):
-                return route.name or f"routes[{index}]", route
+        found = self._first_match(source, event_type, context)
+        return None if found is None else (found[0], found[1][0])
+
+    def _first_match(
+        self, source: str, event_type: str, context: Mapping[str, Any]
+    ) -> tuple[str, _Compiled] | None:
+        """The label and compiled form of the first route the event matches (None: none)."""
+        for index, compiled in enumerate(self._compiled):
+            if _matches(compiled[0], source, event_type, context):
+                return compiled[0].name or f"routes[{index}]", compiled
         return None
 
 

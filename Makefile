@@ -31,13 +31,24 @@ demo: $(STAMP)
 	$(BIN)/arize-runbooks demo
 
 # The whole suite, every real part included, spread over xdist workers module by module; the
-# tests that share a stack (the HA and UI groups of tests/conftest.py) run on one worker. Then
-# the solo tests, which stop and restart processes within time bounds: two at a time, one per
-# core, the kill moments (mostly waiting for Prefect's heartbeats) beside the rest.
+# tests that share a stack (the HA and UI groups of tests/conftest.py) run on one worker. The
+# solo tests, which stop and restart processes within time bounds, run at the same time in a
+# pytest of their own, two at a time: they mostly wait (for Prefect's heartbeats, restarts and
+# sweeps), so beside the rest they cost the run less than after it (docs/testing.md). Their
+# report is printed once both are done; the target fails if either part failed.
 test: $(STAMP) $(FIDELITY)/.installed
 	$(BIN)/ruff check .
-	FIDELITY_REQUIRED=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder -m 'not solo' --durations=20
-	FIDELITY_REQUIRED=1 $(BIN)/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder -m solo --durations=10
+	@solo_log=$$(mktemp); \
+	FIDELITY_REQUIRED=1 $(BIN)/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder \
+		-m solo --durations=10 >"$$solo_log" 2>&1 & solo=$$!; \
+	trap 'kill $$solo 2>/dev/null' INT TERM; \
+	FIDELITY_REQUIRED=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope \
+		--no-loadscope-reorder -m 'not solo' --durations=20; rest=$$?; \
+	wait $$solo; solo_rc=$$?; \
+	echo; echo "=== the solo tests (tests/conftest.py SOLO_MODULES), run beside the rest ==="; \
+	cat "$$solo_log"; rm -f "$$solo_log"; \
+	echo "make test: the rest exited $$rest, the solo tests $$solo_rc"; \
+	[ $$rest -eq 0 ] && [ $$solo_rc -eq 0 ]
 
 # The fast tier: tests that need no server, database, browser or subprocess (marked `check`
 # by tests/conftest.py), in process.

@@ -119,14 +119,13 @@ SERIAL_GROUPS = {"tests/ha/": "ha", "tests/ui/": "ui"}
 
 
 #: Modules that stop or restart real processes and bound how long that may take (a worker must
-#: exit within seconds of SIGTERM, a server restart must not lose a held gate). On 2 CPUs shared
-#: with three other xdist workers those bounds were missed (CI, 2026-12-02: a worker not gone
-#: 120 s after SIGTERM, a README run timing out), while each passed alone in about a minute.
-#: They are marked ``solo``: `make test` runs them after the parallel part, two at a time (one
-#: xdist worker per core): tests/ha/test_kill_moments.py, in the HA group, is handed out first
-#: and runs on one worker while the rest run one after another on the other. (Two workers not
-#: gone 120 s after SIGTERM, in CI on 2026-12-03, was Prefect's worker losing its interrupt,
-#: which ops.worker_stop now handles, not the load.)
+#: exit within seconds of SIGTERM, a server restart must not lose a held gate). They are marked
+#: ``solo``: `make test` runs them in a pytest of their own beside the rest, two at a time:
+#: tests/ha/test_kill_moments.py, in the HA group, is handed out first and runs on one worker
+#: while the rest run one after another on the other. (Beside three other xdist workers they
+#: once missed their bounds, in CI on 2026-12-02 and -03: a worker not gone 120 s after
+#: SIGTERM. That was Prefect's worker losing its interrupt, which ops.worker_stop now handles,
+#: not the load; docs/testing.md has the history and the timings.)
 SOLO_MODULES = (
     "tests/access/test_revoke_survives_restart.py",
     "tests/approvals/test_gate_survives_restart.py",
@@ -210,7 +209,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _hand_out_rank(item: pytest.Item) -> int:
     """0 for the serial groups, then each long module by its place in LONG_MODULES, then the
-    rest (a stable sort keeps their collected order). The solo part runs without xdist."""
+    rest (a stable sort keeps their collected order)."""
     if item.nodeid.startswith(tuple(SERIAL_GROUPS)):
         return 0
     for rank, module in enumerate(LONG_MODULES, start=1):

@@ -12,6 +12,7 @@ from prefect.blocks.abstract import CredentialsBlock
 from pydantic import Field, SecretStr
 
 from arize_admin import AsyncArizeAdmin
+from blocks.schema_cache import SchemaCached
 
 __all__ = ["ArizeCredentials"]
 
@@ -26,7 +27,7 @@ _shared: ContextVar[_SharedClient | None] = ContextVar("arize_shared_client", de
 """The client whose connections `get_client` reuses, inside `shared_connections`."""
 
 
-class ArizeCredentials(CredentialsBlock):
+class ArizeCredentials(SchemaCached, CredentialsBlock):
     """Credentials for the Arize AX admin REST API, with the endpoint to reach it.
 
     Point `base_url` at a local emulator to run the same flows without touching Arize.

@@ -17,13 +17,14 @@ from prefect.blocks.core import Block
 from prefect.blocks.system import Secret
 from pydantic import Field, SecretStr
 
+from blocks.schema_cache import SchemaCached
 from core.keys import StoredKey
 from core.naming import slug
 
 _WRITE_ATTEMPTS = 4
 
 
-class ArizeKeyStore(Block):
+class ArizeKeyStore(SchemaCached, Block):
     """Stores API key values (new service keys, rotated keys) as Prefect Secret blocks.
 
     Each key lives in its own ``Secret`` block named ``<prefix>-<space>--<key name>``, so

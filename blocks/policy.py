@@ -7,11 +7,12 @@ from pydantic import AliasChoices, Field
 
 from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore
+from blocks.schema_cache import SchemaCached
 from blocks.slack import SlackApprovals
 from core.approvals.rules import ApprovalPolicy
 
 
-class RunbookPolicy(Block):
+class RunbookPolicy(SchemaCached, Block):
     """Everything a runbook needs besides its spec, saved once per environment.
 
     Without ``slack`` the gate is answered from the Prefect UI's resume form or

@@ -12,6 +12,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from blocks.schema_cache import SchemaCached
+
 # How often a rate-limited (429) call is retried after its Retry-After.
 RATE_LIMIT_RETRIES = 3
 
@@ -39,7 +41,7 @@ def slack_web_client(token: str, base_url: str | None = None) -> AsyncWebClient:
     )
 
 
-class SlackApprovals(CredentialsBlock):
+class SlackApprovals(SchemaCached, CredentialsBlock):
     """The Slack app that posts approval requests for destructive runbook steps.
 
     Who may approve, and how many must, is the runbook policy's ``approval``

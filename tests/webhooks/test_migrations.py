@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import inspect
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from typer.testing import CliRunner
 
 from cli.main import app as cli_app
@@ -70,6 +70,20 @@ async def _columns(url: str) -> tuple[set[str], set[str], str | None]:
     finally:
         await engine.dispose()
 
+
+
+async def _downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Alembic's downgrade to ``revision`` in one transaction on ``engine`` (the service only
+    ever upgrades, so this lives with its tests)."""
+    from alembic import command
+
+    def down(sync: Any) -> None:
+        config = schema.alembic_config()
+        config.attributes["connection"] = sync
+        command.downgrade(config, revision)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(down)
 
 async def test_upgrade_from_empty_creates_the_schema_at_head(inbox_url: str) -> None:
     async with Inbox(inbox_url) as inbox:
@@ -166,8 +180,6 @@ async def test_inbox_migrate_cli_is_idempotent_and_stats_reads_the_result(
 
 async def test_batch_key_goes_down_and_up_again_keeping_the_rows(inbox_url: str) -> None:
     """0006 down (the column and its index gone, the dead_letters view still there) and up."""
-    from alembic import command
-
     async with Inbox(inbox_url) as inbox:
         kept, _ = await inbox.add(
             NewEvent(source="generic", event_id="kept", event_type="t", payload={"n": 1})
@@ -175,14 +187,7 @@ async def test_batch_key_goes_down_and_up_again_keeping_the_rows(inbox_url: str)
         await inbox.mark_dead(kept.id, "a reason")
     engine = create_async_engine(inbox_url)
     try:
-        async with engine.begin() as connection:
-
-            def down(sync: Any) -> None:
-                config = schema.alembic_config()
-                config.attributes["connection"] = sync
-                command.downgrade(config, "0005_evidence")
-
-            await connection.run_sync(down)
+        await _downgrade(engine, "0005_evidence")
     finally:
         await engine.dispose()
     columns, views, at = await _columns(inbox_url)
@@ -226,25 +231,18 @@ async def test_every_revision_goes_down_to_empty_and_up_again(inbox_url: str) ->
     """Each revision's downgrade runs on both backends: one step at a time down to an empty
     database (the dead_letters view, which names the events table, stands until 0001 drops
     it), then up to the head again, ready for events."""
-    from alembic import command
     from alembic.script import ScriptDirectory
 
     async with Inbox(inbox_url):  # up to the head on open
         pass
-    config = schema.alembic_config()
     revisions = [
-        script.revision for script in ScriptDirectory.from_config(config).walk_revisions()
+        script.revision
+        for script in ScriptDirectory.from_config(schema.alembic_config()).walk_revisions()
     ]  # newest first
     engine = create_async_engine(inbox_url)
     try:
         for below in [*revisions[1:], "base"]:
-            async with engine.begin() as connection:
-
-                def down(sync: Any, target: str = below) -> None:
-                    config.attributes["connection"] = sync
-                    command.downgrade(config, target)
-
-                await connection.run_sync(down)
+            await _downgrade(engine, below)
             assert await schema.current(engine) == (None if below == "base" else below)
         async with engine.connect() as connection:
             tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())

@@ -200,11 +200,12 @@ def create_app(
     app.state.scim_metrics = scim_routes.ScimMetrics(app.state.metrics.registry)
     app.add_exception_handler(WebhookError, _webhook_error)
     app.add_middleware(DeliveryMetrics, metrics=app.state.metrics)
+    # SCIM first: routes are tried in order, and an IdP's import is the busiest traffic.
+    app.include_router(scim_routes.router)
     app.include_router(api_router)
     app.include_router(evidence_routes.router)
     app.include_router(health_routes.router)
     app.include_router(metrics_routes.router)
-    app.include_router(scim_routes.router)
 
     @app.get("/health", response_model=Health, tags=["health"])
     async def health(request: Request) -> Health:

@@ -293,7 +293,9 @@ async def _serve(request: Request) -> Response:
     return await endpoint.serve(request)
 
 
-router.add_api_route(
+# A plain route, not an API route: the endpoint reads the raw request and answers SCIM's
+# own responses, so FastAPI's parameter solving and validation would be work for nothing.
+router.add_route(
     PREFIX + "/{path:path}",
     _serve,
     methods=["GET", "POST", "PUT", "PATCH", "DELETE"],

@@ -4,6 +4,7 @@ and the service that serves them (:class:`Service`)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any, cast
 
 from scim2_models import (
@@ -25,6 +26,8 @@ from scim2_models import (
     Sort,
     User,
 )
+from scim2_server.requests import ScimRequest
+from scim2_server.routing import Target, match
 from scim2_server.service import ScimService
 from scim2_server.utils import parametrize
 
@@ -94,6 +97,13 @@ class Service(ScimService):
         self._own = {provider.model_for(rt.name) for rt in provider.resource_types}
         self._plans: dict[type[Resource[Any]], _ReferencePlan] = {}
 
+    @staticmethod
+    def match(request: ScimRequest) -> Target:
+        """The library's routing, remembered by method and path: each request is matched
+        three times (for its metric label, by the handler, by the operation), and an IdP
+        sends a few paths (``/Users``, ``/Groups``, one resource's) over and over."""
+        return _target(request.method.upper(), request.path)
+
     def publish(self, base_url: str, resource: Resource[Any]) -> Resource[Any]:
         if type(resource) not in self._own:  # not one of ours: the library's own way
             return super().publish(base_url, resource)
@@ -147,3 +157,9 @@ class Service(ScimService):
             for entry in entries if isinstance(entries, list) else [entries]:
                 if entry is not None:
                     setattr(entry, sub_field_name, locate(getattr(entry, sub_field_name)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _target(method: str, path: str) -> Target:
+    # A Target is frozen, so one can be handed to every request with its method and path.
+    return match(method, path)

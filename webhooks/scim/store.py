@@ -17,8 +17,9 @@ import asyncio
 import collections
 import contextlib
 import contextvars
+import functools
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -48,7 +49,7 @@ from sqlalchemy import (
     Row,
     Select,
     Text,
-    and_,
+    bindparam,
     cast,
     delete,
     func,
@@ -198,7 +199,7 @@ class ScimStore(AsyncScimStorage):
         # Reads waiting for a reader, and the readers serving them (see _read_queued).
         self.max_readers = max_readers
         self._reads: collections.deque[
-            tuple[Executable, asyncio.Future[Sequence[Row[Any]]]]
+            tuple[Executable, Mapping[str, Any] | None, asyncio.Future[Sequence[Row[Any]]]]
         ] = collections.deque()
         self._readers: set[asyncio.Task[None]] = set()
         # Creations waiting for the next group commit, and the task committing them.
@@ -207,10 +208,12 @@ class ScimStore(AsyncScimStorage):
 
     # --- reads ---------------------------------------------------------------------------
 
-    async def _fetch(self, query: Executable) -> Sequence[Row[Any]]:
+    async def _fetch(
+        self, query: Executable, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Row[Any]]:
         """The rows of one read, queued for the readers (:meth:`_read_queued`)."""
         future: asyncio.Future[Sequence[Row[Any]]] = asyncio.get_running_loop().create_future()
-        self._reads.append((query, future))
+        self._reads.append((query, params, future))
         self._readers = {reader for reader in self._readers if not reader.done()}
         if len(self._readers) < self.max_readers:
             self._readers.add(asyncio.create_task(self._read_queued(), name="scim-read"))
@@ -232,11 +235,11 @@ class ScimStore(AsyncScimStorage):
             while self._reads:
                 async with self._engine.connect() as connection:
                     while self._reads:
-                        query, future = self._reads.popleft()
+                        query, params, future = self._reads.popleft()
                         if future.done():  # its request is gone
                             continue
                         try:
-                            rows = (await connection.execute(query)).all()
+                            rows = (await connection.execute(query, params)).all()
                         except Exception as exc:
                             if not future.done():
                                 future.set_exception(exc)
@@ -249,7 +252,7 @@ class ScimStore(AsyncScimStorage):
             # No connection, or it was lost: every read waiting fails as this one did (503).
             error = exc if isinstance(exc, Exception) else OSError("SCIM read cancelled")
             while self._reads:
-                _, future = self._reads.popleft()
+                _, _, future = self._reads.popleft()
                 if not future.done():
                     future.set_exception(error)
             if not isinstance(exc, Exception):
@@ -296,24 +299,24 @@ class ScimStore(AsyncScimStorage):
     ) -> SearchPage:
         names = list(dict.fromkeys(rt.name for rt in resource_types))
         scim_filter = search_request.filter
-        kind = tables.resources.c.resource_type
-        # "=" for one type (every IdP request): an IN list is expanded into the SQL per call.
-        query = select(tables.resources).where(
-            kind == names[0] if len(names) == 1 else kind.in_(names)
-        )
-        narrowing = _narrowing(scim_filter) if len(names) == 1 else None
-        if narrowing is not None:
-            query = query.where(narrowing)
-        # Ordered by id: stable across pages whatever is created meanwhile (Okta pages).
-        query = query.order_by(tables.resources.c.id)
+        query: Select[Any]
+        if len(names) == 1:  # every IdP request
+            columns, values = _narrowing(scim_filter)
+            query = _search_statement(columns)
+            params = {"kind": names[0], **{f"value{i}": v for i, v in enumerate(values)}}
+        else:
+            kind = tables.resources.c.resource_type
+            query = select(tables.resources).where(kind.in_(names))
+            query, params = query.order_by(tables.resources.c.id), {}
         start = search_request.start_index_0 or 0
         if scim_filter is None:  # a plain listing: the database pages and counts it
-            total = (await self._fetch(select(func.count()).select_from(query.subquery())))[0][0]
+            counting = select(func.count()).select_from(query.subquery())
+            total = (await self._fetch(counting, params))[0][0]
             if search_request.count is not None:
                 query = query.limit(search_request.count)
-            rows = await self._fetch(query.offset(start))
+            rows = await self._fetch(query.offset(start), params)
             return SearchPage(total, [self._resource(row) for row in rows])
-        rows = await self._fetch(query)
+        rows = await self._fetch(query, params)
         found = [self._resource(row) for row in rows]
         if not scim_filter.models and found:
             models = tuple(dict.fromkeys(type(r) for r in found))
@@ -743,18 +746,20 @@ def _keys(resource: Resource[Any], body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _narrowing(scim_filter: ScimFilter[Any] | None) -> Any:
-    """A SQL condition every match of the filter meets, from its ``eq`` comparisons on an
-    indexed attribute (alone or joined by ``and``); ``None`` when it has none."""
+def _narrowing(scim_filter: ScimFilter[Any] | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The indexed columns every match of the filter has a known value in, from its ``eq``
+    comparisons (alone or joined by ``and``), and those values as stored; none when it has
+    none. For ``email_key``, the value is a part the column contains."""
     if scim_filter is None:
-        return None
+        return (), ()
     node = scim_filter.ast
     terms = (
         list(node.terms)
         if isinstance(node, LogicalExpr) and node.op == LogicalOperator.and_
         else [node]
     )
-    conditions = []
+    columns: list[str] = []
+    values: list[str] = []
     for term in terms:
         if not isinstance(term, Comparison) or term.op != CompareOperator.eq:
             continue
@@ -764,15 +769,32 @@ def _narrowing(scim_filter: ScimFilter[Any] | None) -> Any:
         column = _INDEXED.get((path.attr, path.sub_attr))
         if column is None or (path.uri and not path.uri.endswith(":User") and path.uri):
             continue
+        columns.append(column)
         if column == "external_id":
-            conditions.append(tables.resources.c.external_id == term.value)
+            values.append(term.value)
         elif column == "email_key":
-            conditions.append(tables.resources.c.email_key.contains(f"|{fold(term.value)}|"))
+            values.append(f"|{fold(term.value)}|")
         else:
-            conditions.append(tables.resources.c[column] == fold(term.value))
-    if not conditions:
-        return None
-    return and_(*conditions)
+            values.append(fold(term.value))
+    return tuple(columns), tuple(values)
+
+
+@functools.lru_cache(maxsize=64)
+def _search_statement(columns: tuple[str, ...]) -> Select[Any]:
+    """The rows of bound parameter ``kind`` whose ``columns`` hold ``value0``, ``value1``…,
+    ordered by id (stable across pages whatever is created meanwhile: Okta pages).
+
+    Built once per shape and kept: building the expression cost more CPU than running it.
+    """
+    resources = tables.resources
+    query = select(resources).where(resources.c.resource_type == bindparam("kind"))
+    for i, column in enumerate(columns):
+        value = bindparam(f"value{i}", type_=resources.c[column].type)
+        query = query.where(
+            resources.c.email_key.contains(value) if column == "email_key"
+            else resources.c[column] == value
+        )  # fmt: skip
+    return query.order_by(resources.c.id)
 
 
 # --- what a write means for the runbooks ---------------------------------------------------

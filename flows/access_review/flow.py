@@ -314,6 +314,7 @@ async def collect_decisions(
     logger = get_run_logger()
     home = manifest.run_id
     reported: set[str] = set()
+    stages: set[str] = set()
     async with get_client() as prefect:
         while True:
             stored = await store.read_decisions(prefect, home, len(review.items))
@@ -333,11 +334,19 @@ async def collect_decisions(
                 for item in review.items:
                     decided.setdefault(item.id, _default(manifest, item, now))
                 break
-            if now >= manifest.escalate_at:
-                if await store.claim(prefect, home, store.ESCALATED_KEY):
-                    await _escalate(policy, manifest, undecided)
-            elif now >= manifest.remind_at and await store.claim(prefect, home, store.REMINDED_KEY):
-                await _remind(policy, manifest, undecided)
+            # Each stage whose time has come, in order: a review first looked at after the
+            # escalation time (its worker was down, or sending took longer than the
+            # reminder window) still reminds before it escalates, as the escalation says.
+            # A stage is claimed once per review (another run of it may hold it), and
+            # asked about once per run: the claim is a call to Prefect.
+            for at, key, act in (
+                (manifest.remind_at, store.REMINDED_KEY, _remind),
+                (manifest.escalate_at, store.ESCALATED_KEY, _escalate),
+            ):
+                if now >= at and key not in stages:
+                    stages.add(key)
+                    if await store.claim(prefect, home, key):
+                        await act(policy, manifest, undecided)
             upcoming = [
                 t
                 for t in (manifest.remind_at, manifest.escalate_at, manifest.default_at)

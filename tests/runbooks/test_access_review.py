@@ -392,6 +392,37 @@ async def test_undecided_items_are_reminded_escalated_then_kept_and_flagged_and_
     assert read_json(second.files[2])["decisions"] == record["decisions"]
 
 
+async def test_a_review_first_looked_at_after_its_escalation_time_reminds_before_escalating(
+    arize, reviewers, slack_policy, slack_emulator, tmp_path, monkeypatch
+):
+    """The interleaving of a slow send (or a worker down across both deadlines), injected:
+    the flow's first look at the decisions comes after the escalation time. Each reviewer
+    still gets their reminder, before the one escalation that says it follows them."""
+    from flows.access_review import flow as review_flow
+
+    send = review_flow.send_review
+
+    async def send_then_pass_the_escalation_time(
+        policy: RunbookPolicy, review: Any, manifest: Any
+    ) -> int:
+        sent = await send(policy, review, manifest)
+        # Past it by a margin: the event loop's clock and the wall clock may differ a hair.
+        await asyncio.sleep((manifest.escalate_at - datetime.now(UTC)).total_seconds() + 0.1)
+        assert datetime.now(UTC) > manifest.escalate_at
+        return sent
+
+    monkeypatch.setattr(review_flow, "send_review", send_then_pass_the_escalation_time)
+    review_spec = spec(tmp_path, decision_seconds=1, reminder_seconds=1, escalation_seconds=3)
+    outcome = await asyncio.wait_for(access_review(spec=review_spec), 120)
+    assert outcome.items > 0 and outcome.defaulted == outcome.items
+
+    texts = [m["text"] for m in slack_emulator.messages()["messages"]]
+    reminders = [i for i, t in enumerate(texts) if t.startswith("Reminder:")]
+    escalations = [i for i, t in enumerate(texts) if t.startswith("Escalation:")]
+    assert len(reminders) == 3 and len(escalations) == 1
+    assert max(reminders) < escalations[0]
+
+
 async def test_inventory_and_findings_dry_run(arize, runbook_policy, tmp_path):
     async with admin_client(arize) as client:
         lee = await client.users.find_by_email(LEE)

@@ -33,6 +33,7 @@ router only says which route an event took and how it may be batched.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -102,9 +103,14 @@ class Condition(BaseModel):
             raise ValueError("give exactly one of: equals, in, contains, exists")
         return self
 
+    @functools.cached_property
+    def expression(self) -> Expression:
+        """The parsed ``field``: parsed once, not once per event matched."""
+        return Expression.parse(self.field)
+
     def matches(self, context: Mapping[str, Any]) -> bool:
         """Whether the event satisfies this condition."""
-        value = Expression.parse(self.field).evaluate(context)
+        value = self.expression.evaluate(context)
         if "exists" in self.model_fields_set:
             return (value is not None) is bool(self.exists)
         if "equals" in self.model_fields_set:

@@ -101,7 +101,11 @@ class Service(ScimService):
     def match(request: ScimRequest) -> Target:
         """The library's routing, remembered by method and path: each request is matched
         three times (for its metric label, by the handler, by the operation), and an IdP
-        sends a few paths (``/Users``, ``/Groups``, one resource's) over and over."""
+        sends a few paths (``/Users``, ``/Groups``, one resource's) over and over. A long
+        path is matched afresh: matching runs before the token check, and nobody may fill
+        the process's memory with paths."""
+        if len(request.path) > _LONGEST_REMEMBERED_PATH:
+            return match(request.method.upper(), request.path)
         return _target(request.method.upper(), request.path)
 
     def publish(self, base_url: str, resource: Resource[Any]) -> Resource[Any]:
@@ -157,6 +161,10 @@ class Service(ScimService):
             for entry in entries if isinstance(entries, list) else [entries]:
                 if entry is not None:
                     setattr(entry, sub_field_name, locate(getattr(entry, sub_field_name)))
+
+
+#: The paths of our resources, ``/Users/<uuid>`` and ``/Groups/<uuid>``, are well under it.
+_LONGEST_REMEMBERED_PATH = 128
 
 
 @functools.lru_cache(maxsize=1024)

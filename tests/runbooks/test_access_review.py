@@ -358,7 +358,10 @@ async def test_refused_clicks_change_nothing(
 async def test_undecided_items_are_reminded_escalated_then_kept_and_flagged_and_rerun_changes_nothing(  # noqa: E501
     arize, reviewers, slack_policy, slack_emulator, tmp_path
 ):
-    review_spec = spec(tmp_path, decision_seconds=1, reminder_seconds=1, escalation_seconds=1)
+    # The default falls 7 s after the review opens: the flow's first look at the decisions
+    # (after sending to three reviewers, slow on a loaded machine) must come before it for
+    # any reminder to be sent. Reminding and escalating do not depend on their own windows.
+    review_spec = spec(tmp_path, decision_seconds=1, reminder_seconds=1, escalation_seconds=5)
     mutations_before = mutation_count(arize)
     first = await asyncio.wait_for(access_review(spec=review_spec), 120)
     assert first.items > 0 and first.defaulted == first.items == first.kept

@@ -186,9 +186,9 @@ async def _run(args: argparse.Namespace, url: str) -> dict[str, Any]:
             "people (lookup + create)": round(1000 * cpu["people"] / max(1, people), 3),
             "groups (create_group + patch_group)": round(1000 * cpu["groups"] / max(1, pushes), 3),
         },
-        # The load generator and PostgreSQL share the machine's cores with the service: the
-        # machine's busy share during the import shows whether the cores, not the service's
-        # design, set the latency.
+        # The load generator (and PostgreSQL, on that backend) share the machine's cores with
+        # the service: the machine's busy share during the import shows whether the cores,
+        # or the service's one event loop, set the latency.
         "client_cpu_ms_per_request": round(1000 * cpu["client"] / max(1, people + pushes), 3),
         "machine_cpu_busy_percent": round(
             100 * cpu["machine_busy"] / (answered * (psutil.cpu_count() or 1)), 1

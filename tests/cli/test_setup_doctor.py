@@ -17,7 +17,7 @@ from blocks.policy import RunbookPolicy
 from cli.doctor import manifest_scopes
 from cli.stack import free_port
 from tests.cli.conftest import ROOT, Result, cli_once, save_policy
-from tests.fixtures.arize import ADMIN_KEY
+from tests.fixtures.arize import ADMIN_KEY, reset_arize_emulator
 from tests.fixtures.slack import SLACK_BOT_TOKEN
 
 pytestmark = pytest.mark.slow
@@ -81,7 +81,12 @@ async def forget_setup() -> None:
 
 @pytest.fixture(scope="module")
 def first_setup(arize_emulator, slack_emulator, prefect_harness) -> Iterator[Result]:
-    """`arize-runbooks setup` once for the module, as a person would run it first."""
+    """`arize-runbooks setup` once for the module, as a person would run it first.
+
+    Set up before the per-test resets, so it resets both emulators itself: the worker's
+    previous module may have left another admin key or a Slack workspace without the bot."""
+    reset_arize_emulator(arize_emulator)
+    slack_emulator.reset()
     asyncio.run(forget_setup())
     yield cli_once(*setup_args(arize_emulator.base_url, slack_emulator.base_url))
 

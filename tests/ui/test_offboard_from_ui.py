@@ -128,13 +128,17 @@ async def run_logs(ui: PrefectUI, run_id: UUID) -> str:
 
 
 async def click_until_accepted(
-    page: Page, button: Locator, path: str, expected: int, attempts: int = 3
+    page: Page, button: Locator, path: str, expected: int, attempts: int = 6
 ) -> dict:
     """Click ``button`` until the API call to ``path`` it makes succeeds, as a person would
-    after an error toast. A 503 is Prefect's "retry me" (a SQLite lock on a busy machine):
-    nothing was changed.
+    after an error toast: a moment later. A 503 is Prefect's "retry me" (a SQLite lock on a
+    busy machine): nothing was changed. Three clicks in a row were not enough in one CI run:
+    the server's log showed `/resume` meeting "database is locked" at each within 5 s, while
+    the worker and the run wrote to the same file.
     """
-    for _ in range(attempts):
+    for attempt in range(attempts):
+        if attempt:
+            await page.wait_for_timeout(1000 * attempt)
         async with page.expect_response(
             lambda r: r.url.endswith(path) and r.request.method == "POST", timeout=UI_TIMEOUT_MS
         ) as answered:

@@ -71,7 +71,6 @@ async def _columns(url: str) -> tuple[set[str], set[str], str | None]:
         await engine.dispose()
 
 
-
 async def _downgrade(engine: AsyncEngine, revision: str) -> None:
     """Alembic's downgrade to ``revision`` in one transaction on ``engine`` (the service only
     ever upgrades, so this lives with its tests)."""
@@ -84,6 +83,7 @@ async def _downgrade(engine: AsyncEngine, revision: str) -> None:
 
     async with engine.begin() as connection:
         await connection.run_sync(down)
+
 
 async def test_upgrade_from_empty_creates_the_schema_at_head(inbox_url: str) -> None:
     async with Inbox(inbox_url) as inbox:

@@ -1,8 +1,5 @@
-"""The runbooks, one package each; ``flows.registry`` lists them, ``RUNBOOKS`` by name."""
+"""The runbooks, one package each; ``flows.registry`` lists them.
 
-from flows.registry import REGISTRY
-
-RUNBOOKS = {runbook.name: runbook.flow for runbook in REGISTRY}
-"""Runbook name (the flow's and the deployment's name) → flow."""
-
-__all__ = ["RUNBOOKS"]
+Empty on purpose: a flow run's process imports its own runbook's package through this one,
+and should not pay for importing every other runbook as well.
+"""

@@ -267,7 +267,8 @@ REGISTRY: tuple[Runbook, ...] = (
             description="Rename a user from an identity provider's profile change (SCIM).",
             tags=("arize", "jml"),
         ),
-    ),    Runbook(
+    ),
+    Runbook(
         name="restore-user",
         summary="Give a reactivated person what they had when they left, minus what was revoked.",
         flow=restore_user,
@@ -302,3 +303,7 @@ def get(name: str) -> Runbook:
 def help_text() -> str:
     """The runbooks, one paragraph each (name: summary), for CLI help."""
     return "\n\n".join(f"{r.name}: {r.summary}" for r in REGISTRY)
+
+
+RUNBOOKS: dict[str, Flow[..., Any]] = {runbook.name: runbook.flow for runbook in REGISTRY}
+"""Runbook name (the flow's and the deployment's name) → flow."""

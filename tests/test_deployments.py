@@ -18,7 +18,7 @@ from prefect import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.exceptions import ObjectAlreadyExists, PrefectHTTPStatusError
 
-from flows import RUNBOOKS
+from flows.registry import RUNBOOKS
 
 pytestmark = pytest.mark.slow
 

@@ -14,8 +14,7 @@ from cli.main import app
 from cli.run import RunbookName
 from core.planning.changes import CHANGE_MODELS
 from core.planning.context import PLANNER_PARAMETERS
-from flows import RUNBOOKS
-from flows.registry import EXAMPLES, REGISTRY, Runbook, get
+from flows.registry import EXAMPLES, REGISTRY, RUNBOOKS, Runbook, get
 
 ROOT = Path(__file__).parents[1]
 PREFECT_YAML = yaml.safe_load((ROOT / "prefect.yaml").read_text())

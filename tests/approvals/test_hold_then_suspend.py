@@ -107,11 +107,19 @@ async def form_saved(run_id: UUID, state: State) -> bool:
 
 
 async def waiting(run_id: UUID, name: str) -> FlowRun:
+    """The run once it waits in state ``name`` with its answer form saved.
+
+    Prefect sets a pause's state before the run saves the pause's form, so a run seen in
+    ``name`` without its form is polled again; a run that moved on from Paused to anything
+    else is a failure.
+    """
     while True:
         run = await until(run_id, lambda r: r.state.is_paused(), "waiting")
-        if run.state.name == name and await form_saved(run_id, run.state):
-            return run
-        assert run.state.name == "Paused", f"{run.state.name}, expected {name}"
+        if run.state.name == name:
+            if await form_saved(run_id, run.state):
+                return run
+        else:
+            assert run.state.name == "Paused", f"{run.state.name}, expected {name}"
         await asyncio.sleep(0.2)
 
 

@@ -1,7 +1,7 @@
 """Reads share connections: the lookups waiting at once are served one after another by at
 most ``max_readers`` connections, each read still seeing every write committed before it was
-asked for; a read the database refuses fails alone; no connection fails every waiting read
-(503), none hangs."""
+asked for, and the ``eq`` lookups of one attribute waiting together are one query; a read the
+database refuses fails alone; no connection fails every waiting read (503), none hangs."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select, text
 
-from tests.scim.conftest import SCIM, running, user_body
+from tests.scim.conftest import GROUP_SCHEMA, SCIM, running, user_body
 from webhooks.scim import tables
-from webhooks.scim.store import ScimStore
+from webhooks.scim.store import ScimStore, _Lookup
 
 
 async def test_fifty_lookups_share_the_readers(inbox_url: str) -> None:
@@ -50,6 +50,57 @@ async def test_fifty_lookups_share_the_readers(inbox_url: str) -> None:
         assert [answer.json()["totalResults"] for answer in lookups] == [0, 1] * 25
         assert 1 <= most[0] <= store.max_readers
         assert checkouts[0] < 25  # a checkout each would be 50
+
+
+async def test_lookups_waiting_together_are_one_query_and_each_gets_its_own_rows(
+    inbox_url: str,
+) -> None:
+    async with running(inbox_url) as scim:
+        store: ScimStore = scim.app.state.scim.store
+        for name in ("ada@acme.example", "bob@acme.example"):
+            created = await scim.http.post(f"{SCIM}/Users", json=user_body(name))
+            assert created.status_code == 201, created.text
+        # A group whose name is a user's: same column value, other resource type.
+        group = {"schemas": [GROUP_SCHEMA], "displayName": "ada@acme.example", "members": []}
+        assert (await scim.http.post(f"{SCIM}/Groups", json=group)).status_code == 201
+        if store._readers:
+            await asyncio.wait(store._readers)
+        statements: list[str] = []
+        event.listen(
+            scim.inbox.engine.sync_engine,
+            "before_cursor_execute",
+            lambda _conn, _cursor, statement, *_: statements.append(statement),
+        )
+
+        def user(name: str) -> _Lookup:
+            return _Lookup("user_name_key", "User", name)
+
+        count = select(func.count()).select_from(tables.resources)
+        # All queued before a reader runs (each task enqueues at its first step), the
+        # listing and the group lookup between the user lookups, one value asked twice.
+        results = await asyncio.gather(
+            store._fetch(user("ada@acme.example")),
+            store._fetch(user("bob@acme.example")),
+            store._fetch(count),
+            store._fetch(_Lookup("display_name_key", "Group", "ada@acme.example")),
+            store._fetch(user("ada@acme.example")),
+            store._fetch(user("nobody@acme.example")),
+        )
+        users = [[(r.resource_type, r.user_name_key) for r in results[i]] for i in (0, 1, 4, 5)]
+        assert users == [
+            [("User", "ada@acme.example")],
+            [("User", "bob@acme.example")],
+            [("User", "ada@acme.example")],
+            [],
+        ]
+        assert results[2][0][0] == 3
+        assert [(r.resource_type, r.display_name_key) for r in results[3]] == [
+            ("Group", "ada@acme.example")
+        ]
+        resources = [s for s in statements if "scim_resources" in s]
+        # One for the four user lookups, one for the group's, one for the count.
+        assert len(resources) == 3, resources
+        assert sum("user_name_key IN" in s for s in resources) == 1, resources
 
 
 async def test_a_refused_read_fails_alone(inbox_url: str) -> None:

@@ -88,6 +88,21 @@ class Change:
 
 
 @dataclass(frozen=True)
+class _Lookup:
+    """A search for the rows of one resource type whose ``column`` equals ``value``: Okta's
+    ``userName eq`` lookup and Entra's ``displayName eq``. Queued lookups of one column and
+    type are answered by one query (see :meth:`ScimStore._read_queued`)."""
+
+    column: str
+    kind: str
+    value: str
+
+
+_Read = tuple[Executable | _Lookup, Mapping[str, Any] | None, asyncio.Future[Sequence[Row[Any]]]]
+"""A queued read: the query (or lookup), its parameters, and the future its rows go to."""
+
+
+@dataclass(frozen=True)
 class _Creation:
     """A resource to insert, as its ``scim_resources`` row."""
 
@@ -198,9 +213,7 @@ class ScimStore(AsyncScimStorage):
         self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         # Reads waiting for a reader, and the readers serving them (see _read_queued).
         self.max_readers = max_readers
-        self._reads: collections.deque[
-            tuple[Executable, Mapping[str, Any] | None, asyncio.Future[Sequence[Row[Any]]]]
-        ] = collections.deque()
+        self._reads: collections.deque[_Read] = collections.deque()
         self._readers: set[asyncio.Task[None]] = set()
         # Creations waiting for the next group commit, and the task committing them.
         self._creations: list[tuple[_Creation, asyncio.Future[list[Change]]]] = []
@@ -209,7 +222,7 @@ class ScimStore(AsyncScimStorage):
     # --- reads ---------------------------------------------------------------------------
 
     async def _fetch(
-        self, query: Executable, params: Mapping[str, Any] | None = None
+        self, query: Executable | _Lookup, params: Mapping[str, Any] | None = None
     ) -> Sequence[Row[Any]]:
         """The rows of one read, queued for the readers (:meth:`_read_queued`)."""
         future: asyncio.Future[Sequence[Row[Any]]] = asyncio.get_running_loop().create_future()
@@ -227,7 +240,11 @@ class ScimStore(AsyncScimStorage):
         thread), and 50 lookups at once kept opening and closing overflow connections. Here
         those are paid once per burst, by at most ``max_readers`` connections. Each query
         still starts after its request asked for it, so it sees every write committed
-        before (and on PostgreSQL, READ COMMITTED, each statement its own snapshot)."""
+        before (and on PostgreSQL, READ COMMITTED, each statement its own snapshot).
+
+        Lookups waiting together (an import's ``userName eq`` per person, 50 in flight) are
+        one query: on SQLite each query is two hops to the connection's thread and back, and
+        the lookups queued behind each other for them."""
         try:
             # Checked again once the connection is back in the pool: a read queued while it
             # was being returned found this reader still running and started none, so this
@@ -237,6 +254,9 @@ class ScimStore(AsyncScimStorage):
                     while self._reads:
                         query, params, future = self._reads.popleft()
                         if future.done():  # its request is gone
+                            continue
+                        if isinstance(query, _Lookup):
+                            await self._look_up(connection, [(query, future), *self._alike(query)])
                             continue
                         try:
                             rows = (await connection.execute(query, params)).all()
@@ -257,6 +277,54 @@ class ScimStore(AsyncScimStorage):
                     future.set_exception(error)
             if not isinstance(exc, Exception):
                 raise
+
+    def _alike(
+        self, lookup: _Lookup
+    ) -> list[tuple[_Lookup, asyncio.Future[Sequence[Row[Any]]]]]:
+        """Take the queued lookups of ``lookup``'s column and type off the queue."""
+        alike: list[tuple[_Lookup, asyncio.Future[Sequence[Row[Any]]]]] = []
+        rest: list[_Read] = []
+        for queued in self._reads:
+            query, _, future = queued
+            if (
+                isinstance(query, _Lookup)
+                and (query.column, query.kind) == (lookup.column, lookup.kind)
+                and not future.done()
+            ):
+                alike.append((query, future))
+            else:
+                rest.append(queued)
+        self._reads.clear()
+        self._reads.extend(rest)
+        return alike
+
+    @staticmethod
+    async def _look_up(
+        connection: AsyncConnection,
+        lookups: list[tuple[_Lookup, asyncio.Future[Sequence[Row[Any]]]]],
+    ) -> None:
+        """Answer lookups of one column and type with one query: each gets the rows holding
+        its value, in the order of ids, as its own query would have returned them."""
+        first = lookups[0][0]
+        values = list(dict.fromkeys(lookup.value for lookup, _ in lookups))
+        try:
+            rows = (
+                await connection.execute(
+                    _lookup_statement(first.column), {"kind": first.kind, "values": values}
+                )
+            ).all()
+        except Exception as exc:
+            for _, future in lookups:
+                if not future.done():
+                    future.set_exception(exc)
+            await connection.rollback()
+            return
+        by_value: dict[str, list[Row[Any]]] = {}
+        for row in rows:
+            by_value.setdefault(getattr(row, first.column), []).append(row)
+        for lookup, future in lookups:
+            if not future.done():
+                future.set_result(by_value.get(lookup.value, []))
 
     def _resource(self, row: Any) -> Resource[Any]:
         model = self._models[row.resource_type]
@@ -302,6 +370,10 @@ class ScimStore(AsyncScimStorage):
         query: Select[Any]
         if len(names) == 1:  # every IdP request
             columns, values = _narrowing(scim_filter)
+            if scim_filter is not None and len(columns) == 1 and columns[0] != "email_key":
+                # ``userName eq "…"``: answered with the lookups queued beside it
+                rows = await self._fetch(_Lookup(columns[0], names[0], values[0]))
+                return self._page(scim_filter, search_request, rows)
             query = _search_statement(columns)
             params = {"kind": names[0], **{f"value{i}": v for i, v in enumerate(values)}}
         else:
@@ -316,7 +388,16 @@ class ScimStore(AsyncScimStorage):
                 query = query.limit(search_request.count)
             rows = await self._fetch(query.offset(start), params)
             return SearchPage(total, [self._resource(row) for row in rows])
-        rows = await self._fetch(query, params)
+        return self._page(scim_filter, search_request, await self._fetch(query, params))
+
+    def _page(
+        self,
+        scim_filter: ScimFilter[Any],
+        search_request: SearchRequest[Any],
+        rows: Sequence[Row[Any]],
+    ) -> SearchPage:
+        """The page asked for of the rows' resources that match the filter (the rows are a
+        superset of the matches, in the order of ids)."""
         found = [self._resource(row) for row in rows]
         if not scim_filter.models and found:
             models = tuple(dict.fromkeys(type(r) for r in found))
@@ -324,6 +405,7 @@ class ScimStore(AsyncScimStorage):
                 str(scim_filter)
             )
         found = [resource for resource in found if scim_filter.match(resource)]
+        start = search_request.start_index_0 or 0
         stop = None if search_request.count is None else start + search_request.count
         return SearchPage(len(found), found[start:stop])
 
@@ -777,6 +859,19 @@ def _narrowing(scim_filter: ScimFilter[Any] | None) -> tuple[tuple[str, ...], tu
         else:
             values.append(fold(term.value))
     return tuple(columns), tuple(values)
+
+
+@functools.lru_cache(maxsize=8)
+def _lookup_statement(column: str) -> Select[Any]:
+    """The rows of bound parameter ``kind`` whose ``column`` holds one of ``values``, ordered
+    by id: the queued lookups of one column, answered together."""
+    resources = tables.resources
+    return (
+        select(resources)
+        .where(resources.c.resource_type == bindparam("kind"))
+        .where(resources.c[column].in_(bindparam("values", expanding=True)))
+        .order_by(resources.c.id)
+    )
 
 
 @functools.lru_cache(maxsize=64)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event, func, select, text
 
 from tests.scim.conftest import GROUP_SCHEMA, SCIM, running, user_body
+from webhooks.scim import store as store_module
 from webhooks.scim import tables
 from webhooks.scim.store import ScimStore, _Lookup
 
@@ -101,6 +102,30 @@ async def test_lookups_waiting_together_are_one_query_and_each_gets_its_own_rows
         # One for the four user lookups, one for the group's, one for the count.
         assert len(resources) == 3, resources
         assert sum("user_name_key IN" in s for s in resources) == 1, resources
+
+
+async def test_a_query_answers_at_most_its_share_of_the_waiting_lookups(
+    inbox_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(inbox_url) as scim:
+        store: ScimStore = scim.app.state.scim.store
+        created = await scim.http.post(f"{SCIM}/Users", json=user_body("ada@acme.example"))
+        assert created.status_code == 201, created.text
+        if store._readers:
+            await asyncio.wait(store._readers)
+        monkeypatch.setattr(store_module, "_MOST_LOOKUPS_A_QUERY", 2)
+        statements: list[str] = []
+        event.listen(
+            scim.inbox.engine.sync_engine,
+            "before_cursor_execute",
+            lambda _conn, _cursor, statement, *_: statements.append(statement),
+        )
+        names = ["ada@acme.example", "bob@acme.example"] * 3
+        results = await asyncio.gather(
+            *(store._fetch(_Lookup("user_name_key", "User", name)) for name in names)
+        )
+        assert [len(rows) for rows in results] == [1, 0] * 3
+        assert sum("user_name_key IN" in s for s in statements) == 3, statements
 
 
 async def test_a_refused_read_fails_alone(inbox_url: str) -> None:

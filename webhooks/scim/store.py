@@ -98,6 +98,10 @@ class _Lookup:
     value: str
 
 
+_MOST_LOOKUPS_A_QUERY = 500
+"""Most lookups one query answers: well under SQLite's and asyncpg's 32,766 and 32,767 bound
+parameters, whatever a client keeps in flight."""
+
 _Read = tuple[Executable | _Lookup, Mapping[str, Any] | None, asyncio.Future[Sequence[Row[Any]]]]
 """A queued read: the query (or lookup), its parameters, and the future its rows go to."""
 
@@ -281,13 +285,15 @@ class ScimStore(AsyncScimStorage):
     def _alike(
         self, lookup: _Lookup
     ) -> list[tuple[_Lookup, asyncio.Future[Sequence[Row[Any]]]]]:
-        """Take the queued lookups of ``lookup``'s column and type off the queue."""
+        """Take the queued lookups of ``lookup``'s column and type off the queue, as many as
+        one query may answer beside ``lookup``."""
         alike: list[tuple[_Lookup, asyncio.Future[Sequence[Row[Any]]]]] = []
         rest: list[_Read] = []
         for queued in self._reads:
             query, _, future = queued
             if (
-                isinstance(query, _Lookup)
+                len(alike) < _MOST_LOOKUPS_A_QUERY - 1
+                and isinstance(query, _Lookup)
                 and (query.column, query.kind) == (lookup.column, lookup.kind)
                 and not future.done()
             ):

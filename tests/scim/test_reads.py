@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select, text
 
-from tests.scim.conftest import GROUP_SCHEMA, SCIM, running, user_body
+from tests.scim.conftest import GROUP_SCHEMA, SCIM, Scim, running, user_body
 from webhooks.scim import store as store_module
 from webhooks.scim import tables
 from webhooks.scim.store import ScimStore, _Lookup
@@ -53,6 +53,19 @@ async def test_fifty_lookups_share_the_readers(inbox_url: str) -> None:
         assert checkouts[0] < 25  # a checkout each would be 50
 
 
+async def _statements_from_now(scim: Scim, store: ScimStore) -> list[str]:
+    """The SQL the database is sent from now on, once the setup's readers have ended."""
+    if store._readers:
+        await asyncio.wait(store._readers)
+    statements: list[str] = []
+    event.listen(
+        scim.inbox.engine.sync_engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, *_: statements.append(statement),
+    )
+    return statements
+
+
 async def test_lookups_waiting_together_are_one_query_and_each_gets_its_own_rows(
     inbox_url: str,
 ) -> None:
@@ -64,14 +77,7 @@ async def test_lookups_waiting_together_are_one_query_and_each_gets_its_own_rows
         # A group whose name is a user's: same column value, other resource type.
         group = {"schemas": [GROUP_SCHEMA], "displayName": "ada@acme.example", "members": []}
         assert (await scim.http.post(f"{SCIM}/Groups", json=group)).status_code == 201
-        if store._readers:
-            await asyncio.wait(store._readers)
-        statements: list[str] = []
-        event.listen(
-            scim.inbox.engine.sync_engine,
-            "before_cursor_execute",
-            lambda _conn, _cursor, statement, *_: statements.append(statement),
-        )
+        statements = await _statements_from_now(scim, store)
 
         def user(name: str) -> _Lookup:
             return _Lookup("user_name_key", "User", name)
@@ -111,15 +117,8 @@ async def test_a_query_answers_at_most_its_share_of_the_waiting_lookups(
         store: ScimStore = scim.app.state.scim.store
         created = await scim.http.post(f"{SCIM}/Users", json=user_body("ada@acme.example"))
         assert created.status_code == 201, created.text
-        if store._readers:
-            await asyncio.wait(store._readers)
         monkeypatch.setattr(store_module, "_MOST_LOOKUPS_A_QUERY", 2)
-        statements: list[str] = []
-        event.listen(
-            scim.inbox.engine.sync_engine,
-            "before_cursor_execute",
-            lambda _conn, _cursor, statement, *_: statements.append(statement),
-        )
+        statements = await _statements_from_now(scim, store)
         names = ["ada@acme.example", "bob@acme.example"] * 3
         results = await asyncio.gather(
             *(store._fetch(_Lookup("user_name_key", "User", name)) for name in names)

@@ -259,19 +259,27 @@ class ScimStore(AsyncScimStorage):
                         query, params, future = self._reads.popleft()
                         if future.done():  # its request is gone
                             continue
-                        if isinstance(query, _Lookup):
-                            await self._look_up(connection, [(query, future), *self._alike(query)])
-                            continue
+                        lookups = (
+                            [(query, future), *self._alike(query)]
+                            if isinstance(query, _Lookup)
+                            else []
+                        )
+                        if lookups:
+                            query, params = _lookup_query(lookups)
+                        waiting = [lookup_future for _, lookup_future in lookups] or [future]
                         try:
                             rows = (await connection.execute(query, params)).all()
                         except Exception as exc:
-                            if not future.done():
-                                future.set_exception(exc)
+                            for read in waiting:
+                                if not read.done():
+                                    read.set_exception(exc)
                             # PostgreSQL refuses every later statement of a failed transaction.
                             await connection.rollback()
                             continue
-                        if not future.done():
-                            future.set_result(rows)
+                        answers = _share_out(lookups, rows) if lookups else [rows]
+                        for read, answer in zip(waiting, answers, strict=True):
+                            if not read.done():
+                                read.set_result(answer)
         except BaseException as exc:
             # No connection, or it was lost: every read waiting fails as this one did (503).
             error = exc if isinstance(exc, Exception) else OSError("SCIM read cancelled")
@@ -303,34 +311,6 @@ class ScimStore(AsyncScimStorage):
         self._reads.clear()
         self._reads.extend(rest)
         return alike
-
-    @staticmethod
-    async def _look_up(
-        connection: AsyncConnection,
-        lookups: list[tuple[_Lookup, asyncio.Future[Sequence[Row[Any]]]]],
-    ) -> None:
-        """Answer lookups of one column and type with one query: each gets the rows holding
-        its value, in the order of ids, as its own query would have returned them."""
-        first = lookups[0][0]
-        values = list(dict.fromkeys(lookup.value for lookup, _ in lookups))
-        try:
-            rows = (
-                await connection.execute(
-                    _lookup_statement(first.column), {"kind": first.kind, "values": values}
-                )
-            ).all()
-        except Exception as exc:
-            for _, future in lookups:
-                if not future.done():
-                    future.set_exception(exc)
-            await connection.rollback()
-            return
-        by_value: dict[str, list[Row[Any]]] = {}
-        for row in rows:
-            by_value.setdefault(getattr(row, first.column), []).append(row)
-        for lookup, future in lookups:
-            if not future.done():
-                future.set_result(by_value.get(lookup.value, []))
 
     def _resource(self, row: Any) -> Resource[Any]:
         model = self._models[row.resource_type]
@@ -865,6 +845,27 @@ def _narrowing(scim_filter: ScimFilter[Any] | None) -> tuple[tuple[str, ...], tu
         else:
             values.append(fold(term.value))
     return tuple(columns), tuple(values)
+
+
+def _lookup_query(
+    lookups: list[tuple[_Lookup, asyncio.Future[Sequence[Row[Any]]]]],
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The one query answering lookups of one column and type, with its parameters."""
+    first = lookups[0][0]
+    values = list(dict.fromkeys(lookup.value for lookup, _ in lookups))
+    return _lookup_statement(first.column), {"kind": first.kind, "values": values}
+
+
+def _share_out(
+    lookups: list[tuple[_Lookup, asyncio.Future[Sequence[Row[Any]]]]], rows: Sequence[Row[Any]]
+) -> list[Sequence[Row[Any]]]:
+    """Each lookup's rows of their one query: those holding its value, in the order of ids,
+    as its own query would have returned them."""
+    column = lookups[0][0].column
+    by_value: dict[str, list[Row[Any]]] = {}
+    for row in rows:
+        by_value.setdefault(getattr(row, column), []).append(row)
+    return [by_value.get(lookup.value, []) for lookup, _ in lookups]
 
 
 @functools.lru_cache(maxsize=8)

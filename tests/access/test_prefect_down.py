@@ -7,8 +7,6 @@ on), the Slack emulator reached through the real slack-sdk, and the Prefect test
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,9 +14,7 @@ from typing import Any
 
 import pytest
 from prefect import get_client
-from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
-from prefect.exceptions import ObjectAlreadyExists
 
 from blocks.slack import slack_web_client
 from emulator.slack.commands import view_submission_payload
@@ -29,6 +25,7 @@ from flows.time_bound_access.notices import REVOKE_ACTION_ID
 from tasks.approvals.slack_blocks import APPROVE_ACTION
 from tasks.triggers import Trigger
 from tests.access.conftest import until
+from tests.fixtures.prefect import deploy_as_shipped
 from tests.fixtures.webhooks import SLACK_SIGNING_SECRET, WebhookServer, test_settings
 from tests.webhooks.backends import TcpProxy, prefect_outage
 from webhooks.inbox import Inbox
@@ -36,14 +33,9 @@ from webhooks.inbox_records import EventStatus
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).parents[2]
 BOT_TOKEN = "xoxb-prefect-down-test"
 SAM = "U0SAMDOWN"
 CHANNEL = "C0000APPROVALS"
-ENTRYPOINT = (
-    Path(inspect.getfile(grant_temporary_access.fn)).resolve().relative_to(ROOT.resolve())
-    .as_posix() + ":grant_temporary_access"
-)
 #: A pool no worker polls: the grant run is created and stays Scheduled.
 POOL = "access-inbox-nobody"
 FORM = {
@@ -164,15 +156,7 @@ async def test_revoke_now_with_prefect_down_tells_the_person(slack_emulator, ser
 async def grant_deployment(prefect_harness: str) -> AsyncIterator[None]:
     """The real grant flow deployed on a pool nobody polls; its runs are deleted afterwards."""
     async with get_client() as client:
-        with contextlib.suppress(ObjectAlreadyExists):
-            await client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
-        await client.create_deployment(
-            flow_id=await client.create_flow_from_name(grant_temporary_access.name),
-            name=grant_temporary_access.name,
-            entrypoint=ENTRYPOINT,
-            path=str(ROOT),
-            work_pool_name=POOL,
-        )
+        await deploy_as_shipped(client, grant_temporary_access, POOL)
         before = {r.id for r in await _grant_runs()}
         yield
         for run in await _grant_runs():

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from prefect import get_client
-from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
 from prefect.client.schemas.schedules import IntervalSchedule
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -27,6 +26,7 @@ from flows.time_bound_access.grant import GrantResult
 from flows.time_bound_access.records import read_grant
 from flows.time_bound_access.revoke_flow import revoke_expired_access, revoke_temporary_access
 from tests.access.conftest import binding_of, grant, spec, until
+from tests.fixtures.prefect import deploy_as_shipped
 
 # The whole item is bounded, setup included: beside the parallel part (make test) its setup
 # took 96 s and its call 169 s in one run each, too near the suite's 300 s default.
@@ -58,21 +58,12 @@ async def deploy(policy: RunbookPolicy) -> None:
     """The policy block, the pool and both revoke deployments, on the test's server."""
     await policy.asave("default", overwrite=True)
     async with get_client() as client:
-        await client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
-        pull = [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
         for flow, schedule in (
             (revoke_temporary_access, None),
             (revoke_expired_access, IntervalSchedule(interval=timedelta(seconds=SWEEP_SECONDS))),
         ):
-            flow_id = await client.create_flow_from_name(flow.name)
-            await client.create_deployment(
-                flow_id=flow_id,
-                name=flow.name,
-                entrypoint=f"flows/time_bound_access/revoke_flow.py:{flow.fn.__name__}",
-                path=str(ROOT),
-                work_pool_name=POOL,
-                pull_steps=pull,
-                schedules=[] if schedule is None else [_schedule(schedule)],
+            await deploy_as_shipped(
+                client, flow, POOL, schedules=[] if schedule is None else [_schedule(schedule)]
             )
 
 

@@ -4,29 +4,24 @@ emulator, the Prefect test harness and a real process worker running the deploym
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from prefect import get_client
-from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
-from prefect.exceptions import ObjectAlreadyExists
 
 from blocks.slack import SlackApprovals
 from flows.time_bound_access.grant import grant_temporary_access
 from flows.time_bound_access.revoke_flow import revoke_temporary_access
 from tasks.triggers import Trigger
 from tests.access.conftest import approve_next, binding_of, until
-from tests.fixtures.prefect import process_worker
+from tests.fixtures.prefect import deploy_as_shipped, process_worker
 from tests.fixtures.webhooks import SLACK_SIGNING_SECRET, WebhookServer, test_settings
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).parents[2]
 POOL = "access-slack"
 BOT_TOKEN = "xoxb-access-requests-test"
 SAM, GHOST = "U0SAM", "U0GHOST"
@@ -73,27 +68,10 @@ async def slack_policy(runbook_policy, slack_emulator):
 async def worker(prefect_harness, tmp_path: Path) -> AsyncIterator[None]:
     """The grant and revoke deployments on a process pool, and a worker polling it."""
     async with get_client() as client:
-        with contextlib.suppress(ObjectAlreadyExists):
-            await client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
-        pull = [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
         for flow in (grant_temporary_access, revoke_temporary_access):
-            entrypoint = entrypoint_of(flow)
-            await client.create_deployment(
-                flow_id=await client.create_flow_from_name(flow.name),
-                name=flow.name,
-                entrypoint=entrypoint,
-                path=str(ROOT),
-                work_pool_name=POOL,
-                pull_steps=pull,
-            )
+            await deploy_as_shipped(client, flow, POOL)
     with process_worker(POOL, tmp_path / "worker.log"):
         yield
-
-
-def entrypoint_of(flow: Any) -> str:
-    """``path/from/repo.py:function`` of a flow, as prefect.yaml writes it."""
-    source = Path(inspect.getfile(flow.fn)).resolve().relative_to(ROOT.resolve())
-    return f"{source.as_posix()}:{flow.fn.__name__}"
 
 
 def dms(slack_emulator, user_id: str) -> list[dict[str, Any]]:

@@ -23,15 +23,15 @@ import psutil
 import pytest
 import yaml
 from prefect import get_client
-from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.objects import FlowRun, State, StateType
-from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound, PrefectHTTPStatusError
+from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.input.run_input import keyset_from_paused_state
 
 from cli.approvals import answer_gate
+from flows.restrict_project.flow import restrict_project
 from ops.worker_stop import stop_worker, suspend_held_runs
 from tasks.approvals.gate import deployment_wait_keys
-from tests.fixtures.prefect import process_worker
+from tests.fixtures.prefect import deploy_as_shipped, process_worker
 from tests.fixtures.runbooks import APPROVER
 
 pytestmark = pytest.mark.slow
@@ -39,7 +39,6 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[2]
 POOL = "approvals-hold"
 FLOW = "restrict-project"
-ENTRYPOINT = "flows/restrict_project/flow.py:restrict_project"
 DEADLINE = 120.0
 
 
@@ -54,18 +53,7 @@ async def deployment_id(prefect_harness: str, tmp_path: Path) -> AsyncIterator[U
 async def deploy_on(pool: str, name: str) -> UUID:
     """restrict-project deployed as ``name`` to the process pool ``pool`` (created if new)."""
     async with get_client() as client:
-        with contextlib.suppress(ObjectAlreadyExists):
-            await client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
-        return await client.create_deployment(
-            flow_id=await client.create_flow_from_name(FLOW),
-            name=name,
-            entrypoint=ENTRYPOINT,
-            path=str(ROOT),
-            work_pool_name=pool,
-            pull_steps=[
-                {"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}
-            ],
-        )
+        return await deploy_as_shipped(client, restrict_project, pool, name=name)
 
 
 async def start(runbook_policy: Any, deployment_id: UUID, hold_seconds: int) -> UUID:

@@ -6,7 +6,6 @@ the CLI's code path) and their reactivation (the same)."""
 from __future__ import annotations
 
 import contextlib
-import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,14 +14,12 @@ from typing import Any
 import httpx
 import pytest
 from prefect import get_client
-from prefect.client.schemas.actions import WorkPoolCreate
-from prefect.exceptions import ObjectAlreadyExists
 
 from arize_admin import AsyncArizeAdmin, RoleBindingResourceType
 from cli.approvals import answer_gate
 from flows.registry import BY_NAME
 from tests.access.conftest import until
-from tests.fixtures.prefect import process_worker
+from tests.fixtures.prefect import deploy_as_shipped, process_worker
 from tests.fixtures.runbooks import APPROVER, admin_client, wait_for_paused_run
 from tests.fixtures.webhooks import WebhookServer, test_settings
 from tests.scim.conftest import ROUTING, SCIM, patch, user_body
@@ -31,35 +28,18 @@ from webhooks.scim import tokens
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 POOL = "scim-end-to-end"
 #: The runbooks examples/routing-scim.yaml starts.
 RUNBOOKS = ("onboard-team", "offboard-user", "update-user-profile", "restore-user")
 NIA = "nia.new@acme.example"
 
 
-def entrypoint_of(flow: Any) -> str:
-    source = Path(inspect.getfile(flow.fn)).resolve().relative_to(ROOT.resolve())
-    return f"{source.as_posix()}:{flow.fn.__name__}"
-
-
 @pytest.fixture
 async def worker(prefect_harness: str, tmp_path: Path) -> AsyncIterator[None]:
     """The routed runbooks as ``<name>/<name>`` deployments on a process pool, and a worker."""
     async with get_client() as client:
-        with contextlib.suppress(ObjectAlreadyExists):
-            await client.create_work_pool(WorkPoolCreate(name=POOL, type="process"))
-        pull = [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}]
         for name in RUNBOOKS:
-            flow = BY_NAME[name].flow
-            await client.create_deployment(
-                flow_id=await client.create_flow_from_name(flow.name),
-                name=flow.name,
-                entrypoint=entrypoint_of(flow),
-                path=str(ROOT),
-                work_pool_name=POOL,
-                pull_steps=pull,
-            )
+            await deploy_as_shipped(client, BY_NAME[name].flow, POOL)
     with process_worker(POOL, tmp_path / "worker.log"):
         yield
 

@@ -47,6 +47,7 @@ from core.approvals.rules import (
 )
 from tasks.approvals.answer import ApprovalAnswer
 from tasks.approvals.directory import resolve_directory
+from tasks.approvals.resume import resume_when_waiting, settled
 from tasks.approvals.store import read_request, read_votes, record_vote, vote_is_authentic
 
 console = Console(stderr=True)
@@ -155,7 +156,9 @@ async def cast_vote(
     run_uuid = _run_uuid(run_id)
     async with get_client() as client:
         try:
-            run = await client.read_flow_run(run_uuid)
+            # A vote that lands while the run is between two waits of its gate counts once
+            # the run waits again, a moment later.
+            run = await settled(client, run_uuid)
         except ObjectNotFound:
             raise GateNotAnswered(
                 f"no flow run {run_uuid} in this Prefect",
@@ -230,7 +233,7 @@ async def cast_vote(
             authentic={i for i, v in enumerate(votes) if vote_is_authentic(run.id, gate, v)},
         )
         answer = ApprovalAnswer(approved=approved, approver=identity, comment=comment)
-        result = await client.resume_flow_run(run.id, run_input=answer.model_dump(mode="json"))
+        result = await resume_when_waiting(client, run.id, answer.model_dump(mode="json"))
     if result.status != SetStateStatus.ACCEPT:
         reason = getattr(result.details, "reason", None) or result.status.value
         raise GateNotAnswered(

@@ -9,18 +9,15 @@ clicks wins (only one resume is ``ACCEPT``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from prefect.client.orchestration import PrefectClient, get_client
-from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.exceptions import ObjectNotFound
 from slack_sdk.errors import SlackApiError
@@ -41,7 +38,7 @@ from flows.slack_buttons import parse_button_click
 from flows.slack_interactions import SlackInteraction, look_up, tell_ephemeral
 from tasks.approvals.answer import ApprovalAnswer
 from tasks.approvals.directory import resolve_directory
-from tasks.approvals.gate import HOLD_EXPIRED_MESSAGE
+from tasks.approvals.resume import resume_when_waiting, settled
 from tasks.approvals.slack_blocks import (
     APPROVE_ACTION,
     REJECT_ACTION,
@@ -58,36 +55,6 @@ from tasks.approvals.store import (
 logger = logging.getLogger(__name__)
 
 _GATE = re.compile(r"^[a-z0-9-]+$")
-
-#: How long a click waits for a run that is about to wait (Prefect refuses to resume it
-#: until it is Paused with its answer form saved), and the first and longest pause between
-#: tries. The click is handled after Slack's ack, so this delays only the clicker's answer.
-RESUME_RETRY_SECONDS = 5.0
-RESUME_RETRY_FIRST_DELAY = 0.1
-RESUME_RETRY_MAX_DELAY = 1.0
-_SCHEMA_NOT_SAVED = "Run input schema not found."
-_NOT_PAUSED = "Cannot resume a flow run that is not paused."
-
-
-def _retry_delays(started: float) -> Iterator[float]:
-    """The pauses between tries of a click waiting for its run: doubling from the first to
-    the longest, and none that would end past ``RESUME_RETRY_SECONDS`` after ``started``
-    (a ``time.monotonic()`` reading taken before the first try)."""
-    deadline = started + RESUME_RETRY_SECONDS
-    delay = RESUME_RETRY_FIRST_DELAY
-    while time.monotonic() + delay <= deadline:
-        yield delay
-        delay = min(delay * 2, RESUME_RETRY_MAX_DELAY)
-
-
-def about_to_wait(run: FlowRun) -> bool:
-    """Whether ``run`` is between waits of its gate: its hold just ended and it is suspending.
-
-    Only the gate sets this Running state, and it moves on to Suspended within a moment.
-    """
-    state = run.state
-    return state is not None and state.is_running() and state.message == HOLD_EXPIRED_MESSAGE
-
 
 class ClickOutcome(StrEnum):
     """What became of a click."""
@@ -257,7 +224,7 @@ class SlackApprovalHandler(SlackInteraction[Click, ClickResult]):
         self, prefect: PrefectClient, click: Click
     ) -> tuple[ClickResult | None, ApprovalRequest | None]:
         try:
-            run = await self._settled(prefect, UUID(click.run_id))
+            run = await settled(prefect, UUID(click.run_id))
         except ObjectNotFound:
             return ClickResult(ClickOutcome.STALE, "This request no longer exists."), None
         state = run.state
@@ -397,7 +364,9 @@ class SlackApprovalHandler(SlackInteraction[Click, ClickResult]):
         answer = ApprovalAnswer(
             approved=vote.approved, approver=click.user_id, comment=f"via Slack by {voter}"
         )
-        result = await self._resume(prefect, UUID(click.run_id), answer)
+        result = await resume_when_waiting(
+            prefect, UUID(click.run_id), answer.model_dump(mode="json")
+        )
         if result.status == SetStateStatus.ACCEPT:
             outcome = ClickOutcome.APPROVED if decision.approved else ClickOutcome.REJECTED
             return ClickResult(outcome, f"Request {outcome.value}.", decision, request)
@@ -425,44 +394,6 @@ class SlackApprovalHandler(SlackInteraction[Click, ClickResult]):
             None,
             request,
         )
-
-    async def _settled(self, prefect: PrefectClient, run_id: UUID) -> FlowRun:
-        """The run, once it is not between two waits of its gate (bounded wait)."""
-        delays = _retry_delays(time.monotonic())
-        run = await prefect.read_flow_run(run_id)
-        for delay in delays:
-            if not about_to_wait(run):
-                break
-            await asyncio.sleep(delay)
-            run = await prefect.read_flow_run(run_id)
-        return run
-
-    async def _resume(
-        self, prefect: PrefectClient, run_id: UUID, answer: ApprovalAnswer
-    ) -> Any:
-        """Resume the run, trying again for a few seconds while it is only about to wait.
-
-        Prefect refuses a resume in two short windows: the run is Paused but its answer form
-        is not saved yet, or (deployment runs) the hold just ended and the run is Running on
-        its way to Suspended. Any other refusal (resumed by another click, finished, expired)
-        is final at once.
-        """
-        delays = _retry_delays(time.monotonic())
-        run_input = answer.model_dump(mode="json")
-        result = await prefect.resume_flow_run(run_id, run_input=run_input)
-        for delay in delays:
-            if result.status == SetStateStatus.ACCEPT:
-                break
-            reason = getattr(result.details, "reason", None)
-            if reason == _NOT_PAUSED:
-                if not about_to_wait(await prefect.read_flow_run(run_id)):
-                    break
-            elif reason != _SCHEMA_NOT_SAVED:
-                break
-            logger.info("Run %s is not waiting yet (%s); resuming again", run_id, reason)
-            await asyncio.sleep(delay)
-            result = await prefect.resume_flow_run(run_id, run_input=run_input)
-        return result
 
     # -- answers in Slack ------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
-"""A click that lands while the run is not quite waiting yet still resumes it.
+"""A vote that lands while the run is not quite waiting yet still resumes it.
 
-Two windows, each stretched here so the click surely lands in it, through the real signed
-path of the webhook service:
+Two windows, each stretched here so the vote surely lands in it, cast both ways: a click
+through the real signed path of the webhook service, and the CLI's ``approve``:
 
 - between two waits: what a deployment run's gate does when its hold ends
   (``_hold_then_suspend``): its first pause stops waiting, it goes back to Running with the
@@ -29,7 +29,9 @@ from prefect.input.run_input import keyset_from_paused_state
 from prefect.runtime import flow_run
 from prefect.states import Paused, Running, State
 
+from blocks.policy import RunbookPolicy
 from blocks.slack import SlackApprovals
+from cli.approvals import answer_gate
 from core.approvals.requests import ApprovalRequest
 from emulator.slack import SlackEmulatorServer
 from emulator.slack.interactions import build_click
@@ -40,6 +42,9 @@ from tests.approvals.conftest import ALICE, APPROVERS, request_fields, send
 from tests.fixtures.slack import SLACK_SIGNING_SECRET
 
 pytestmark = pytest.mark.slow
+
+#: Alice's e-mail in the Slack directory (tests/approvals/conftest.py ``people``).
+ALICE_EMAIL = "alice@acme.example"
 
 #: How long the flow stays Running between its two waits: longer than a click takes to land.
 BETWEEN_WAITS_SECONDS = 1.5
@@ -103,12 +108,23 @@ async def _paused_form_saved_late(
     return (await form.aload(keyset)).model_dump()
 
 
+@pytest.fixture
+async def cli_policy(runbook_policy: RunbookPolicy, slack_block: SlackApprovals) -> None:
+    """The "default" policy the CLI loads for a run without one, with Slack for the
+    approvers' directory (the request's own rules say who may vote)."""
+    runbook_policy.slack = slack_block
+    await runbook_policy.asave("default", overwrite=True)
+
+
+@pytest.mark.parametrize("by", ["slack", "cli"])
 @pytest.mark.parametrize("window", ["between waits", "form not saved"])
-async def test_a_click_on_a_run_not_quite_waiting_resumes_it(
+async def test_a_vote_on_a_run_not_quite_waiting_resumes_it(
     slack_block: SlackApprovals,
     slack_emulator: SlackEmulatorServer,
     service: Callable[[], Any],
+    cli_policy: None,
     window: str,
+    by: str,
 ) -> None:
     gate = f"offboard-{uuid.uuid4().hex[:8]}"
     outcome: list[State[Any] | BaseException] = []
@@ -131,18 +147,23 @@ async def test_a_click_on_a_run_not_quite_waiting_resumes_it(
         while gate not in READY:
             assert not outcome, outcome
             await asyncio.sleep(0.05)
-    message = next(
-        m for m in slack_emulator.messages()["messages"] if gate in str(m.get("blocks"))
-    )
-    click = build_click(
-        slack_emulator.state,
-        signing_secret=SLACK_SIGNING_SECRET,
-        user_id=ALICE,
-        channel=message["channel"],
-        ts=message["ts"],
-    )
-    async with service() as client:
-        assert (await send(client, click)).status_code == 200
+    if by == "cli":
+        # Before the CLI waited windows out, it refused: "not waiting for approval (state:
+        # Running)" between waits, "Prefect did not wake the run" before the form was saved.
+        assert await answer_gate(READY[gate], approved=True, approver=ALICE_EMAIL) == gate
+    else:
+        message = next(
+            m for m in slack_emulator.messages()["messages"] if gate in str(m.get("blocks"))
+        )
+        click = build_click(
+            slack_emulator.state,
+            signing_secret=SLACK_SIGNING_SECRET,
+            user_id=ALICE,
+            channel=message["channel"],
+            ts=message["ts"],
+        )
+        async with service() as client:
+            assert (await send(client, click)).status_code == 200
 
     await asyncio.to_thread(thread.join, 60)
     assert outcome, "the flow did not finish"

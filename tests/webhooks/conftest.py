@@ -14,14 +14,21 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from prefect import Flow, flow
 from prefect.client.orchestration import PrefectClient
-from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName, FlowRunFilter
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterName,
+    FlowRunFilter,
+    FlowRunFilterExpectedStartTime,
+)
 from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.sorting import FlowRunSort
 
 from flows.registry import REGISTRY, Runbook
 from tasks.triggers import Trigger
@@ -85,13 +92,34 @@ async def runbook_deployments(prefect_client: PrefectClient) -> dict[str, Any]:
     return ids
 
 
+#: A moment before the current test began (set by ``_runs_of_this_test``, for every test).
+_TEST_BEGAN: list[datetime] = [datetime.min.replace(tzinfo=UTC)]
+
+
+@pytest.fixture(autouse=True)
+def _runs_of_this_test() -> None:
+    # A few seconds' margin: the scheduled time is read on the client's clock.
+    _TEST_BEGAN[0] = datetime.now(UTC) - timedelta(seconds=5)
+
+
 async def runs_for(client: PrefectClient, event_ids: set[str]) -> list[FlowRun]:
-    """Every flow run whose ``trigger.event_id`` is one of ``event_ids`` (all deployments)."""
+    """Every flow run whose ``trigger.event_id`` is one of ``event_ids`` (all deployments),
+    among the runs scheduled since the current test began.
+
+    The harness is the session's: by the end of a worker's session it holds the runs of every
+    test it ran (the exactly-once tests alone make hundreds), and tests poll this every
+    0.1 s. The runs are read oldest first, so one created while the pages are read lands on
+    a later page instead of shifting one already read.
+    """
     runs: list[FlowRun] = []
     offset = 0
+    since = FlowRunFilter(expected_start_time=FlowRunFilterExpectedStartTime(after_=_TEST_BEGAN[0]))
     while True:
         page = await client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(), limit=200, offset=offset
+            flow_run_filter=since,
+            sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+            limit=200,
+            offset=offset,
         )
         runs.extend(
             run

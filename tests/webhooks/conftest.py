@@ -23,6 +23,7 @@ from prefect import Flow, flow
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import (
     DeploymentFilter,
+    DeploymentFilterId,
     DeploymentFilterName,
     FlowRunFilter,
     FlowRunFilterExpectedStartTime,
@@ -90,6 +91,38 @@ async def runbook_deployments(prefect_client: PrefectClient) -> dict[str, Any]:
     )
     assert len(found) >= len(STAND_INS)
     return ids
+
+
+@pytest.fixture(autouse=True)
+async def _stand_ins_keep_their_schema(request: pytest.FixtureRequest) -> None:
+    """Before a test that uses the stand-ins (directly or through a fixture): check that they
+    still exist and enforce a parameter schema.
+
+    The harness is the session's, and the real runbooks' tests deploy under the same names.
+    One that re-created a name without the schema (a bare ``create_deployment`` does) turned
+    Prefect's check off for every later test on the worker: a refused event was accepted, far
+    from the cause. This says where the cause is instead.
+    """
+    if "runbook_deployments" not in request.fixturenames:
+        return
+    # Both are set up already: wider-scoped fixtures come before a test's own.
+    ids: dict[str, Any] = request.getfixturevalue("runbook_deployments")
+    client: PrefectClient = request.getfixturevalue("prefect_client")
+    by_id = {str(i): name for name, i in ids.items()}
+    found = await client.read_deployments(
+        deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=list(by_id)))
+    )
+    lax = sorted(
+        by_id[str(d.id)]
+        for d in found
+        if not (d.enforce_parameter_schema and (d.parameter_openapi_schema or {}).get("properties"))
+    )
+    missing = sorted(set(by_id.values()) - {by_id[str(d.id)] for d in found})
+    assert not lax and not missing, (
+        f"deployments {lax or missing} no longer {'enforce a parameter schema' if lax else 'exist'}"
+        ": a test that ran before this one on this worker re-created or deleted them; deploy real "
+        "flows with tests.fixtures.prefect.deploy_as_shipped"
+    )
 
 
 #: A moment before the current test began (set by ``_runs_of_this_test``, for every test).

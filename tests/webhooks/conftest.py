@@ -23,8 +23,9 @@ from prefect import Flow, flow
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import (
     DeploymentFilter,
-    DeploymentFilterId,
     DeploymentFilterName,
+    FlowFilter,
+    FlowFilterName,
     FlowRunFilter,
     FlowRunFilterExpectedStartTime,
 )
@@ -94,34 +95,38 @@ async def runbook_deployments(prefect_client: PrefectClient) -> dict[str, Any]:
 
 
 @pytest.fixture(autouse=True)
-async def _stand_ins_keep_their_schema(request: pytest.FixtureRequest) -> None:
-    """Before a test that uses the stand-ins (directly or through a fixture): check that they
-    still exist and enforce a parameter schema.
+async def _runbook_deployments_keep_their_schema(request: pytest.FixtureRequest) -> None:
+    """Before a test that uses the stand-ins (directly or through a fixture): check that every
+    ``<flow>/<flow>`` deployment exists and enforces a parameter schema.
 
-    The harness is the session's, and the real runbooks' tests deploy under the same names.
-    One that re-created a name without the schema (a bare ``create_deployment`` does) turned
-    Prefect's check off for every later test on the worker: a refused event was accepted, far
-    from the cause. This says where the cause is instead.
+    The harness is the session's, and other tests deploy and delete under the same names: the
+    real runbooks' tests deploy them, ``setup``'s tests delete them and ``setup`` deploys the
+    real ones again. Any of those, enforcing the schema, serves the webhook tests as well. One
+    re-created without the schema (a bare ``create_deployment`` does that) turned Prefect's
+    check off for every later test on the worker: a refused event was accepted, far from the
+    cause. This says where the cause is instead.
     """
     if "runbook_deployments" not in request.fixturenames:
         return
-    # Both are set up already: wider-scoped fixtures come before a test's own.
-    ids: dict[str, Any] = request.getfixturevalue("runbook_deployments")
+    # Set up already: wider-scoped fixtures come before a test's own.
     client: PrefectClient = request.getfixturevalue("prefect_client")
-    by_id = {str(i): name for name, i in ids.items()}
+    names = [s.name for s in STAND_INS]
     found = await client.read_deployments(
-        deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=list(by_id)))
+        flow_filter=FlowFilter(name=FlowFilterName(any_=names)),
+        deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=names)),
     )
-    lax = sorted(
-        by_id[str(d.id)]
+    strict = {
+        d.name
         for d in found
-        if not (d.enforce_parameter_schema and (d.parameter_openapi_schema or {}).get("properties"))
-    )
-    missing = sorted(set(by_id.values()) - {by_id[str(d.id)] for d in found})
+        if d.enforce_parameter_schema and (d.parameter_openapi_schema or {}).get("properties")
+    }
+    lax = sorted({d.name for d in found} - strict)
+    missing = sorted(set(names) - {d.name for d in found})
     assert not lax and not missing, (
-        f"deployments {lax or missing} no longer {'enforce a parameter schema' if lax else 'exist'}"
-        ": a test that ran before this one on this worker re-created or deleted them; deploy real "
-        "flows with tests.fixtures.prefect.deploy_as_shipped"
+        f"deployments {lax or missing} "
+        f"{'no longer enforce a parameter schema' if lax else 'are gone'}: a test that ran "
+        "before this one on this worker re-created or deleted them; deploy real flows with "
+        "tests.fixtures.prefect.deploy_as_shipped, and deploy again what a test deletes"
     )
 
 

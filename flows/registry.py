@@ -54,6 +54,12 @@ EXAMPLES = ROOT / "examples"
 """One example spec per runbook, ``examples/<name>.yaml``."""
 
 
+def entrypoint_of(flow: Flow[..., Any]) -> str:
+    """A flow's entrypoint as prefect.yaml writes it: file from the repository, function."""
+    path = Path(inspect.getfile(flow.fn)).resolve().relative_to(ROOT)
+    return f"{path.as_posix()}:{flow.fn.__name__}"
+
+
 @dataclass(frozen=True)
 class Deployment:
     """The runbook's entry in prefect.yaml (the work pool is the same for every runbook)."""
@@ -101,8 +107,7 @@ class Runbook:
     @property
     def entrypoint(self) -> str:
         """The flow's entrypoint as prefect.yaml writes it: file from the repository, function."""
-        path = Path(inspect.getfile(self.flow.fn)).resolve().relative_to(ROOT)
-        return f"{path.as_posix()}:{self.flow.fn.__name__}"
+        return entrypoint_of(self.flow)
 
     @property
     def example_path(self) -> Path:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import importlib
 
-import click
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from cli.errors import App, set_debug
 
@@ -37,7 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def load_command(name: str) -> click.Command:
+def load_command(name: str) -> TyperCommand | TyperGroup:
     """The click command ``name``, its module imported now."""
     module, attribute = COMMANDS[name]
     target = getattr(importlib.import_module(module), attribute)
@@ -47,16 +46,18 @@ def load_command(name: str) -> click.Command:
         return group
     single = typer.Typer()
     single.command(name)(target)
-    return typer.main.get_command(single)
+    command = typer.main.get_command(single)  # one command and no callback: that command
+    assert isinstance(command, TyperCommand), name
+    return command
 
 
 class LazyCommands(TyperGroup):
     """The top-level group: lists ``COMMANDS`` and loads one only when it is asked for."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: typer.Context) -> list[str]:
         return list(COMMANDS)
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> TyperCommand | TyperGroup | None:
         return load_command(cmd_name) if cmd_name in COMMANDS else None
 
 

@@ -37,7 +37,7 @@ VARIANTS = {
     "eager (every command module first)": [
         sys.executable,
         "-c",
-        "import importlib, sys\n"
+        "import importlib\n"
         "from cli.main import COMMANDS, app\n"
         "for module, _ in COMMANDS.values():\n"
         "    importlib.import_module(module)\n"

@@ -22,6 +22,7 @@ import pytest
 import yaml
 from prefect import get_client
 from prefect.client.schemas.objects import FlowRun
+from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 
 from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore
@@ -172,6 +173,25 @@ async def test_a_slack_click_after_a_cli_vote_says_already_voted(
         assert (await flow).status is RunStatus.REJECTED
 
 
+async def saved_form(run_id: uuid.UUID, key: str) -> tuple[Any, Any]:
+    """The pause's description and schema, once the run has saved them.
+
+    Prefect sets the Paused state before the paused run saves its form, so a run seen Paused
+    may not have it yet (CI once read it in between and got 404).
+    """
+    async with get_client() as client, asyncio.timeout(30):
+        while True:
+            try:
+                description = await client.read_flow_run_input(run_id, f"paused-{key}-description")
+                schema = await client.read_flow_run_input(run_id, f"paused-{key}-schema")
+            except (ObjectNotFound, PrefectHTTPStatusError) as ex:
+                if isinstance(ex, PrefectHTTPStatusError) and ex.response.status_code != 404:
+                    raise
+                await asyncio.sleep(0.2)
+                continue
+            return json.loads(description), json.loads(schema)
+
+
 async def test_the_resume_form_and_the_run_page_show_the_policy(
     arize, prefect_harness, slack_block, service, slack_emulator
 ):
@@ -187,10 +207,7 @@ async def test_the_resume_form_and_the_run_page_show_the_policy(
     assert "members of Slack group arize-approvers" in page and "Slack user U0CAROL" in page
     assert "Prefect UI answers do NOT count" in page
     # The resume form, as Prefect stores it for the UI: its description and field descriptions.
-    async with get_client() as client:
-        raw = await client.read_flow_run_input(run.id, f"paused-{key}-description")
-        description = json.loads(raw)
-        schema = json.loads(await client.read_flow_run_input(run.id, f"paused-{key}-schema"))
+    description, schema = await saved_form(run.id, key)
     assert "**Who may approve:**" in description and "arize-approvers" in description
     assert "**Prefect UI answers:** Prefect UI answers do NOT count" in description
     assert "**Expires:**" in description and "UTC" in description

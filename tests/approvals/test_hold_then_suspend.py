@@ -24,15 +24,13 @@ import pytest
 import yaml
 from prefect import get_client
 from prefect.client.schemas.objects import FlowRun, State, StateType
-from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
-from prefect.input.run_input import keyset_from_paused_state
 
 from cli.approvals import answer_gate
 from flows.restrict_project.flow import restrict_project
 from ops.worker_stop import stop_worker, suspend_held_runs
 from tasks.approvals.gate import deployment_wait_keys
 from tests.fixtures.prefect import deploy_as_shipped, process_worker
-from tests.fixtures.runbooks import APPROVER
+from tests.fixtures.runbooks import APPROVER, form_saved
 
 pytestmark = pytest.mark.slow
 
@@ -78,20 +76,6 @@ async def until(run_id: UUID, done: Callable[[FlowRun], bool], what: str) -> Flo
                 return run
             assert run.state is None or not run.state.is_final(), f"ended {run.state} ({what})"
             await asyncio.sleep(0.2)
-
-
-async def form_saved(run_id: UUID, state: State) -> bool:
-    """Whether the answer form of the pause ``state`` is saved (a resume needs it)."""
-    async with get_client() as client:
-        try:
-            await client.read_flow_run_input(run_id, keyset_from_paused_state(state)["schema"])
-        except ObjectNotFound:
-            return False
-        except PrefectHTTPStatusError as ex:
-            if ex.response.status_code != 404:
-                raise
-            return False
-    return True
 
 
 async def waiting(run_id: UUID, name: str) -> FlowRun:

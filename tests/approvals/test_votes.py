@@ -22,7 +22,6 @@ import pytest
 import yaml
 from prefect import get_client
 from prefect.client.schemas.objects import FlowRun
-from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 
 from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore
@@ -174,22 +173,12 @@ async def test_a_slack_click_after_a_cli_vote_says_already_voted(
 
 
 async def saved_form(run_id: uuid.UUID, key: str) -> tuple[Any, Any]:
-    """The pause's description and schema, once the run has saved them.
-
-    Prefect sets the Paused state before the paused run saves its form, so a run seen Paused
-    may not have it yet (CI once read it in between and got 404).
-    """
-    async with get_client() as client, asyncio.timeout(30):
-        while True:
-            try:
-                description = await client.read_flow_run_input(run_id, f"paused-{key}-description")
-                schema = await client.read_flow_run_input(run_id, f"paused-{key}-schema")
-            except (ObjectNotFound, PrefectHTTPStatusError) as ex:
-                if isinstance(ex, PrefectHTTPStatusError) and ex.response.status_code != 404:
-                    raise
-                await asyncio.sleep(0.2)
-                continue
-            return json.loads(description), json.loads(schema)
+    """The pause's description and schema (``wait_for_paused_run`` returns once both are
+    saved)."""
+    async with get_client() as client:
+        description = await client.read_flow_run_input(run_id, f"paused-{key}-description")
+        schema = await client.read_flow_run_input(run_id, f"paused-{key}-schema")
+    return json.loads(description), json.loads(schema)
 
 
 async def test_the_resume_form_and_the_run_page_show_the_policy(

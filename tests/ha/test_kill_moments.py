@@ -29,12 +29,9 @@ from uuid import UUID
 import psutil
 import pytest
 import yaml
-from prefect import get_client
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
-from prefect.client.schemas.objects import FlowRun, State, StateType
-from prefect.exceptions import ObjectNotFound
-from prefect.input.run_input import keyset_from_paused_state
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import Running
 
@@ -53,7 +50,7 @@ from ops.crash_recovery import (
 from ops.processes import ManagedProcess
 from tasks.reporting.crash_history import crash_resumptions
 from tests.fixtures.arize import ADMIN_KEY
-from tests.fixtures.runbooks import APPROVER
+from tests.fixtures.runbooks import APPROVER, form_saved
 from tests.ha.conftest import (
     FINAL,
     HA,
@@ -101,16 +98,6 @@ async def save_policy(api_url: str, arize_base_url: str) -> None:
             poll_interval_seconds=1,
             rate_limit=None,
         ).asave("default", overwrite=True)
-
-
-async def form_saved(run_id: UUID, state: State) -> bool:
-    """Whether the answer form of the pause ``state`` is saved (a resume needs it)."""
-    async with get_client() as client:
-        try:
-            await client.read_flow_run_input(run_id, keyset_from_paused_state(state)["schema"])
-        except ObjectNotFound:
-            return False
-    return True
 
 
 def flow_process(worker: ManagedProcess) -> psutil.Process | None:

@@ -24,6 +24,7 @@ os.environ["COLUMNS"] = "200"
 pytest_plugins = [
     "tests.fixtures.arize",
     "tests.fixtures.browser",
+    "tests.fixtures.logs",
     "tests.fixtures.prefect",
     "tests.fixtures.runbooks",
     "tests.fixtures.services",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +30,7 @@ async def test_bad_signatures_are_refused_and_change_nothing(
     gated_run: Callable[..., GatedRun],
     service: Callable[[], Any],
     slack_emulator: SlackEmulatorServer,
-    caplog: pytest.LogCaptureFixture,
+    debug_logs: pytest.LogCaptureFixture,
 ) -> None:
     run = gated_run()
     await run.paused()
@@ -47,7 +46,6 @@ async def test_bad_signatures_are_refused_and_change_nothing(
         SignedRequest(body=good.body + b"&x=1", headers=good.headers),
     ]
     before = run.message()
-    caplog.set_level(logging.DEBUG)
     async with service() as client:
         for request in bad:
             response = await send(client, request)
@@ -58,8 +56,8 @@ async def test_bad_signatures_are_refused_and_change_nothing(
     async with get_client() as prefect:
         assert await read_votes(prefect, run.run_id, run.gate) == []
     assert (await run.state_now()).state.is_paused()
-    assert good.headers["X-Slack-Signature"] not in caplog.text
-    assert "payload" not in caplog.text
+    assert good.headers["X-Slack-Signature"] not in debug_logs.text
+    assert "payload" not in debug_logs.text
     # The same click, correctly signed and fresh, goes through.
     async with service() as client:
         assert (await send(client, good)).status_code == 200

@@ -43,15 +43,14 @@ async def test_block_get_client_returns_a_new_client_each_time() -> None:
 
 
 async def test_no_secret_reaches_logs_reprs_or_errors(
-    arize: ArizeTarget, control: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    arize: ArizeTarget, control: httpx.AsyncClient, debug_logs: pytest.LogCaptureFixture
 ) -> None:
     response = await control.post("/_emulator/reset", json={"seed": "demo", "admin_key": KNOWN_KEY})
     response.raise_for_status()
     assert response.json()["admin_key"] == KNOWN_KEY
 
-    caplog.set_level(logging.DEBUG)
     for name in ("httpx", "httpcore", "arize_admin"):
-        caplog.set_level(logging.DEBUG, logger=name)
+        debug_logs.set_level(logging.DEBUG, logger=name)
 
     texts: list[str] = []
     secrets = [KNOWN_KEY]
@@ -111,9 +110,9 @@ async def test_no_secret_reaches_logs_reprs_or_errors(
         for error in errors:
             texts += [str(error), repr(error), repr(error.problem), repr(vars(error))]
 
-    texts += [record.getMessage() for record in caplog.records]
-    texts.append(caplog.text)
-    assert any("HTTP Request" in record.getMessage() for record in caplog.records)
+    texts += [record.getMessage() for record in debug_logs.records]
+    texts.append(debug_logs.text)
+    assert any("HTTP Request" in record.getMessage() for record in debug_logs.records)
     for secret in secrets:
         assert secret
         for text in texts:

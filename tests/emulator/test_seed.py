@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 import httpx
@@ -106,10 +105,9 @@ def test_state_dump_has_no_secrets(arize: ArizeTarget, admin: httpx.Client) -> N
 def test_no_key_or_password_reaches_a_log_record(
     arize: ArizeTarget,
     admin: httpx.Client,
-    caplog: pytest.LogCaptureFixture,
+    debug_logs: pytest.LogCaptureFixture,
     as_user: Callable[[str], httpx.Client],
 ) -> None:
-    caplog.set_level(logging.DEBUG)
     created = admin.post("/v2/api-keys", json={"key_type": "USER", "name": "k"}).json()
     refreshed = admin.post(f"/v2/api-keys/{path_id(created['id'])}/refresh", json={}).json()
     temp = admin.post(
@@ -129,6 +127,6 @@ def test_no_key_or_password_reaches_a_log_record(
     arize.set_faults(lost_response_rate=1.0)
     with pytest.raises(httpx.TransportError):
         admin.get("/v2/users")
-    text = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    text = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in debug_logs.records)
     for secret in (ADMIN_KEY, created["key"], refreshed["key"], temp):
         assert secret not in text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 import uuid
@@ -466,8 +465,9 @@ async def test_converges_under_faults_without_duplicates(arize, runbook_policy):
         assert await authenticates(arize, stored.value)
 
 
-async def test_no_key_value_in_logs_artifacts_results_or_exceptions(arize, runbook_policy, caplog):
-    caplog.set_level(logging.DEBUG)
+async def test_no_key_value_in_logs_artifacts_results_or_exceptions(
+    arize, runbook_policy, debug_logs
+):
     store = runbook_policy.key_store
     original = await stored_old_key(arize, store, "probe-ci")
 
@@ -478,7 +478,7 @@ async def test_no_key_value_in_logs_artifacts_results_or_exceptions(arize, runbo
     secrets = [original.key.get_secret_value()]
     for name in ("probe-ci", "ci-fraud-detection", "etl-search-ranking"):
         secrets.append((await store.read_key(name, space=SPACE_OF[name])).value.get_secret_value())
-    texts = [caplog.text, outcome.model_dump_json(), repr(outcome)]
+    texts = [debug_logs.text, outcome.model_dump_json(), repr(outcome)]
     flow_run_id = state.state_details.flow_run_id
     # Logs reach the API in the background; deliver them before reading them back.
     await APILogHandler.aflush()

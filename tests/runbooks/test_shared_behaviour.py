@@ -8,7 +8,6 @@ not. Runbook-specific behaviour lives in tests/runbooks/test_<runbook>.py.
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -91,9 +90,8 @@ async def test_dry_run_plans_and_changes_nothing(arize, runbook_policy, runbook)
 
 @pytest.mark.parametrize("runbook", SHARED, ids=by_name)
 async def test_converges_under_faults_then_reruns_as_a_no_op_and_leaks_no_secret(
-    arize, runbook_policy, runbook, caplog
+    arize, runbook_policy, runbook, debug_logs
 ):
-    caplog.set_level(logging.DEBUG)
     # 5xx and 429s on a fixed seed: the client and the task retries absorb them.
     set_faults(arize, error_rate=0.15, error_statuses=[500, 502, 503], rate_limit_rate=0.05,
                retry_after_s=0.05, seed=12)
@@ -127,7 +125,7 @@ async def test_converges_under_faults_then_reruns_as_a_no_op_and_leaks_no_secret
         if (document.name or "").startswith(prefix) and "value" in document.data:
             value = Secret.model_validate(document.data).get()
             secrets.append(value["value"] if isinstance(value, dict) else str(value))
-    texts = [caplog.text, first.model_dump_json(), repr(first), second.model_dump_json()]
+    texts = [debug_logs.text, first.model_dump_json(), repr(first), second.model_dump_json()]
     texts += [str(a.data) for a in artifacts]
     assert artifacts  # the run published its plan and report
     for secret in secrets:

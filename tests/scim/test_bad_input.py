@@ -217,8 +217,9 @@ async def test_not_json(scim: Scim) -> None:
     assert await scim.counts() == before
 
 
-async def test_values_stay_out_of_the_logs(scim: Scim, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level("DEBUG")
+async def test_values_stay_out_of_the_logs(
+    scim: Scim, debug_logs: pytest.LogCaptureFixture
+) -> None:
     await _user(scim, "secret.person@acme.example")
     await scim.http.get(f"{SCIM}/Users", params={"filter": 'emails.value eq "not-an-address"'})
     await scim.http.post(f"{SCIM}/Users", json=user_body("secret.person@acme.example"))  # 409
@@ -228,9 +229,9 @@ async def test_values_stay_out_of_the_logs(scim: Scim, caplog: pytest.LogCapture
     # The service's lines (the test's own HTTP client logs the URLs it sends).
     logged = "\n".join(
         record.getMessage() + str(record.exc_info or "")
-        for record in caplog.records
+        for record in debug_logs.records
         if not record.name.startswith("httpx")
     )
-    assert "webhooks.scim" in {record.name for record in caplog.records}
+    assert "webhooks.scim" in {record.name for record in debug_logs.records}
     for value in ("secret.person", "other.person", "not-an-address", scim.token):
         assert value not in logged

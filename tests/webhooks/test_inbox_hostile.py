@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import logging
 from typing import Any
 
 import pytest
@@ -83,17 +82,16 @@ async def test_a_refused_event_without_group_commit_is_not_storable(inbox_url: s
 
 
 async def test_a_refusal_names_no_parameter(
-    postgres_url: str, caplog: pytest.LogCaptureFixture
+    postgres_url: str, debug_logs: pytest.LogCaptureFixture
 ) -> None:
     """An id too long for its column (past the receiver's checks): the exception and the
     log carry the class and SQLSTATE, never the headers or the payload."""
     secret = "Bearer-s3cr3t-token"
     event = _event("x" * 300, {"email": "private@acme.example"}, headers={"authorization": secret})
-    caplog.set_level(logging.DEBUG)
     async with Inbox(postgres_url) as inbox:
         with pytest.raises(EventNotStorable) as raised:
             await inbox.add(event)
-    text = str(raised.value) + repr(raised.value.__cause__) + caplog.text
+    text = str(raised.value) + repr(raised.value.__cause__) + debug_logs.text
     assert "SQLSTATE 22001" in str(raised.value)
     assert secret not in text
     assert "private@acme.example" not in text

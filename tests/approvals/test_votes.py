@@ -172,15 +172,6 @@ async def test_a_slack_click_after_a_cli_vote_says_already_voted(
         assert (await flow).status is RunStatus.REJECTED
 
 
-async def saved_form(run_id: uuid.UUID, key: str) -> tuple[Any, Any]:
-    """The pause's description and schema (``wait_for_paused_run`` returns once both are
-    saved)."""
-    async with get_client() as client:
-        description = await client.read_flow_run_input(run_id, f"paused-{key}-description")
-        schema = await client.read_flow_run_input(run_id, f"paused-{key}-schema")
-    return json.loads(description), json.loads(schema)
-
-
 async def test_the_resume_form_and_the_run_page_show_the_policy(
     arize, prefect_harness, slack_block, service, slack_emulator
 ):
@@ -195,8 +186,12 @@ async def test_the_resume_form_and_the_run_page_show_the_policy(
     assert "Waiting for approval until" in page and " UTC by one person of:" in page
     assert "members of Slack group arize-approvers" in page and "Slack user U0CAROL" in page
     assert "Prefect UI answers do NOT count" in page
-    # The resume form, as Prefect stores it for the UI: its description and field descriptions.
-    description, schema = await saved_form(run.id, key)
+    # The resume form, as Prefect stores it for the UI: its description and field descriptions
+    # (saved by now: wait_for_paused_run returns only then).
+    async with get_client() as client:
+        raw = await client.read_flow_run_input(run.id, f"paused-{key}-description")
+        description = json.loads(raw)
+        schema = json.loads(await client.read_flow_run_input(run.id, f"paused-{key}-schema"))
     assert "**Who may approve:**" in description and "arize-approvers" in description
     assert "**Prefect UI answers:** Prefect UI answers do NOT count" in description
     assert "**Expires:**" in description and "UTC" in description

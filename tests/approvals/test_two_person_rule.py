@@ -16,7 +16,7 @@ from prefect import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
 from arize_admin import PredefinedRole
-from cli.approvals import GateNotAnswered, answer_gate, wait_for_gate
+from cli.approvals import GateNotAnswered, answer_gate
 from core.approvals.metrics import BREAK_GLASS_APPROVALS
 from core.approvals.requests import ApprovalRequest
 from core.approvals.rules import ApprovalPolicy, Vote, VoteChannel, Voter
@@ -24,7 +24,13 @@ from flows.offboard_user.flow import offboard_user
 from tasks.approvals.store import read_request, read_votes, record_vote
 from tasks.reporting.report import RunStatus
 from tasks.triggers import Trigger
-from tests.fixtures.runbooks import BREAK_GLASS, admin_client, mutation_count
+from tests.fixtures.runbooks import (
+    BREAK_GLASS,
+    admin_client,
+    mutation_count,
+    wait_for_paused_run,
+    waits_again,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -57,24 +63,13 @@ async def user_exists(arize, email: str) -> bool:
 
 
 async def waiting(since: datetime):
-    """The offboard run paused at its gate, and the stored request."""
-    async with asyncio.timeout(60):
-        run = await wait_for_gate("offboard-user", since, poll_seconds=0.3)
+    """The offboard run paused at its gate with its answer form saved (a raw resume before
+    then is refused by Prefect, not by the flow), and the stored request."""
+    run = await wait_for_paused_run("offboard-user", since)
     async with get_client() as client:
         request = await read_request(client, run.id, run.state.state_details.pause_key)
     assert request is not None
     return run, request
-
-
-async def waits_again(run_id, previous_key: str) -> str:
-    """Wait until the run is paused under a new key (it refused the answer and waits again)."""
-    async with get_client() as client, asyncio.timeout(60):
-        while True:
-            run = await client.read_flow_run(run_id)
-            key = run.state.state_details.pause_key if run.state else None
-            if run.state and run.state.is_paused() and key != previous_key:
-                return key
-            await asyncio.sleep(0.3)
 
 
 async def report_of(run_id) -> str:
@@ -168,7 +163,7 @@ async def test_forged_votes_do_not_count(arize, quorum_two, voter, fields, reaso
     # A legitimate first vote, so a single forged one would complete the quorum if it counted.
     if voter.email != FIRST:
         await answer_gate(run.id, approved=True, approver=FIRST)
-        request_gate = await waits_again(run.id, request.gate)
+        request_gate = (await waits_again(run.id, request.gate)).state.state_details.pause_key
     else:
         request_gate = request.gate
 
@@ -358,7 +353,7 @@ async def test_a_refused_ui_answer_is_not_the_persons_vote_and_the_run_says_why(
     async with get_client() as client:
         form = {"approved": True, "approver": FIRST, "comment": "from the UI form"}
         assert (await client.resume_flow_run(run.id, run_input=form)).status.value == "ACCEPT"
-    key = await waits_again(run.id, request.gate)
+    key = (await waits_again(run.id, request.gate)).state.state_details.pause_key
     async with get_client() as client:
         assert await read_votes(client, run.id, request.gate) == []
         paused = await client.read_flow_run(run.id)

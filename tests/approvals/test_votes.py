@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 import yaml
 from prefect import get_client
-from prefect.client.schemas.objects import FlowRun
 
 from blocks.arize import ArizeCredentials
 from blocks.key_store import ArizeKeyStore
@@ -32,7 +31,7 @@ from flows.restrict_project.flow import restrict_project
 from tasks.approvals.store import read_votes
 from tasks.reporting.report import RunStatus
 from tests.approvals.conftest import ALICE, APPROVERS, BOB, send
-from tests.fixtures.runbooks import wait_for_paused_run
+from tests.fixtures.runbooks import wait_for_paused_run, waits_again
 from tests.fixtures.slack import SLACK_SIGNING_SECRET
 
 pytestmark = pytest.mark.slow
@@ -75,17 +74,6 @@ def cli(*args: str, api_url: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
     )
-
-
-async def waits_again(run_id: uuid.UUID, previous_key: str) -> FlowRun:
-    """The run once it waits under a new pause key (woken, not decided, waiting again)."""
-    async with get_client() as client, asyncio.timeout(60):
-        while True:
-            run = await client.read_flow_run(run_id)
-            key = run.state.state_details.pause_key if run.state else None
-            if run.state and run.state.is_paused() and key != previous_key:
-                return run
-            await asyncio.sleep(0.3)
 
 
 async def test_a_refused_raw_resume_does_not_take_the_approvers_vote(

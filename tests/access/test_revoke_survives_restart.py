@@ -26,7 +26,7 @@ from flows.time_bound_access.grant import GrantResult
 from flows.time_bound_access.records import read_grant
 from flows.time_bound_access.revoke_flow import revoke_expired_access, revoke_temporary_access
 from tests.access.conftest import binding_of, grant, spec, until
-from tests.fixtures.prefect import deploy_as_shipped
+from tests.fixtures.prefect import deploy_as_shipped, seed_database
 
 # The whole item is bounded, setup included: beside the parallel part (make test) its setup
 # took 96 s and its call 169 s in one run each, too near the suite's 300 s default.
@@ -80,9 +80,11 @@ def kill(process: subprocess.Popen[bytes] | None) -> None:
 
 
 async def test_server_and_worker_killed_then_restarted_still_revoke(
-    arize, runbook_policy, tmp_path: Path
+    arize, runbook_policy, tmp_path: Path, prefect_template: Path
 ):
     server = PrefectServer(tmp_path / "prefect")
+    # Surviving a restart is the subject, not a first start: a migrated copy to start on.
+    seed_database(prefect_template, server.home)
     os.environ.update(SERVER_ENV)
     worker = None
     try:

@@ -38,7 +38,7 @@ from ops.ha_stack import WORK_POOL, deploy, free_port
 from ops.processes import ManagedProcess
 from ops.worker_stop import stop_worker
 from tasks.approvals.gate import deployment_wait_keys
-from tests.fixtures.prefect import prefect_server_process
+from tests.fixtures.prefect import prefect_server_process, seed_database
 from tests.fixtures.runbooks import APPROVER
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
@@ -88,8 +88,10 @@ class SingleServer:
 
 
 @pytest.fixture
-def single(tmp_path: Path, arize) -> Iterator[SingleServer]:
+def single(tmp_path: Path, arize, prefect_template: Path) -> Iterator[SingleServer]:
     stack = SingleServer(tmp_path)
+    # Restarts are the subject here, not a first start: the server starts on a migrated copy.
+    seed_database(prefect_template, tmp_path / "prefect-home")
     try:
         stack.start_server()
         asyncio.run(_setup(stack.api_url, arize.base_url, arize.admin_key))

@@ -21,6 +21,7 @@ from unittest import mock
 import pytest
 
 from cli.stack import PrefectServer, new_auth_string
+from tests.fixtures.prefect import seed_database
 
 ROOT = Path(__file__).parents[2]
 POOL = "arize-runbooks"
@@ -91,9 +92,13 @@ def prefect_cli(server: PrefectServer, *args: str) -> subprocess.CompletedProces
 
 
 @pytest.fixture(scope="session")
-def authed_prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
-    """A ``prefect server start`` subprocess whose API and UI need the basic-auth string."""
+def authed_prefect(
+    tmp_path_factory: pytest.TempPathFactory, prefect_template: Path
+) -> Iterator[PrefectServer]:
+    """A ``prefect server start`` subprocess whose API and UI need the basic-auth string, on a
+    migrated copy of Prefect's database (the UI is the subject, not a first start)."""
     server = PrefectServer(tmp_path_factory.mktemp("prefect-ui"), auth_string=new_auth_string())
+    seed_database(prefect_template, server.home)
     # SQLite on a busy shared machine: wait for the database lock instead of answering 503,
     # and log the cause when a retryable error still happens.
     with mock.patch.dict(os.environ, SERVER_SETTINGS):

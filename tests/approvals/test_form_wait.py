@@ -13,10 +13,10 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from prefect import Flow, get_client
+from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.objects import FlowRun, State
 from prefect.input.run_input import keyset_from_paused_state
 from prefect.states import Paused, Running
@@ -34,8 +34,10 @@ class FormChecks:
         self.missing = 0
         self.changed = asyncio.Condition()
 
-    async def __call__(self, run_id: uuid.UUID, state: State) -> bool:
-        saved = await _real_form_saved(run_id, state)
+    async def __call__(
+        self, run_id: uuid.UUID, state: State, client: PrefectClient | None = None
+    ) -> bool:
+        saved = await _real_form_saved(run_id, state, client)
         if not saved:
             async with self.changed:
                 self.missing += 1
@@ -79,7 +81,7 @@ async def _paused_run(flow_name: str, pause_key: str) -> FlowRun:
         return await client.read_flow_run(run.id)
 
 
-async def _pause(client: Any, run_id: uuid.UUID, pause_key: str) -> None:
+async def _pause(client: PrefectClient, run_id: uuid.UUID, pause_key: str) -> None:
     state = Paused(timeout_seconds=600, pause_key=pause_key)
     await client.set_flow_run_state(run_id, state, force=True)
 

@@ -25,8 +25,7 @@ import yaml
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.objects import FlowRun, StateType
-from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
-from prefect.input.run_input import keyset_from_paused_state
+from prefect.exceptions import ObjectAlreadyExists
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from blocks.arize import ArizeCredentials
@@ -39,7 +38,7 @@ from ops.processes import ManagedProcess
 from ops.worker_stop import stop_worker
 from tasks.approvals.gate import deployment_wait_keys
 from tests.fixtures.prefect import prefect_server_process, seed_database
-from tests.fixtures.runbooks import APPROVER
+from tests.fixtures.runbooks import APPROVER, form_saved
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -148,12 +147,8 @@ async def _poll_waiting(client: PrefectClient, run_id: UUID, name: str) -> FlowR
         run = await client.read_flow_run(run_id)
         state = run.state
         assert state is None or not state.is_final(), f"ended {state}"
-        if state is not None and state.name == name:
-            try:
-                await client.read_flow_run_input(run_id, keyset_from_paused_state(state)["schema"])
-                return run
-            except ObjectNotFound:
-                pass
+        if state is not None and state.name == name and await form_saved(run_id, state, client):
+            return run
         await asyncio.sleep(0.5)
 
 

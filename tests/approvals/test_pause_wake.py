@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from prefect import flow
 from prefect.client.orchestration import get_client
-from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.runtime import flow_run
 
 from tasks.approvals.answer import ApprovalAnswer
 from tasks.approvals.pause import _running_event, pause_until_answered
+from tests.fixtures.runbooks import form_saved
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
@@ -72,28 +72,24 @@ async def waits(key: str, poll: int, watch: str = "events") -> dict[str, Any]:
     return {"approved": answer.approved, "approver": answer.approver}
 
 
-async def _form_saved(key: str) -> uuid.UUID:
+async def _paused_with_form(key: str) -> uuid.UUID:
     """The run, once Paused with its answer form saved (a resume before is refused)."""
     await asyncio.to_thread(STARTED[key].wait, 60)
     run_id = RUN_IDS[key]
     async with get_client() as client:
         while True:
             run = await client.read_flow_run(run_id)
-            if run.state is not None and run.state.is_paused():
-                schema = run.state.state_details.run_input_keyset["schema"]
-                try:
-                    await client.read_flow_run_input(run_id, schema)
-                    return run_id
-                except ObjectNotFound:
-                    pass
-                except PrefectHTTPStatusError as ex:  # the harness may answer a bare 404
-                    if ex.response.status_code != 404:
-                        raise
+            if (
+                run.state is not None
+                and run.state.is_paused()
+                and await form_saved(run_id, run.state, client)
+            ):
+                return run_id
             await asyncio.sleep(0.05)
 
 
 async def _answer(key: str) -> None:
-    run_id = await _form_saved(key)
+    run_id = await _paused_with_form(key)
     async with get_client() as client:
         response = await client.resume_flow_run(
             run_id, run_input={"approved": True, "approver": ALICE}
@@ -127,7 +123,7 @@ async def test_a_running_event_without_an_answer_keeps_the_gate_waiting() -> Non
     waiting = asyncio.ensure_future(
         waits(key=key, poll=NEVER, watch="bare first", return_state=True)
     )
-    await _form_saved(key)
+    await _paused_with_form(key)
     FIRE[key].set()  # the wake with no answer stored: the gate reads nothing and waits on
     await asyncio.sleep(0)
     await _answer(key)  # the real resume, seen through the re-made subscription

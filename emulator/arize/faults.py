@@ -10,10 +10,14 @@ Faults never apply to the control plane (``/_emulator``). For every other reques
    the response is lost: the status line and headers go out, then the connection is closed
    before the body, so the client sees a transport error (httpx ``RemoteProtocolError``).
 
-Draws come from one ``random.Random(seed)`` and every request consumes the same number of
-draws, so a seed gives the same fault sequence for the same request sequence. ``methods``
-and ``path_prefix`` limit which requests are eligible; ``max_faults`` stops injecting after
-that many faults (handy for "two 503s, then success").
+A request's draws depend only on the seed, its method and path, and how many requests with
+that method and path came before it since the last ``configure``: so under a seed the n-th try
+of ``POST /v2/api-keys/X/refresh`` meets the same fault however concurrent requests to other
+paths interleave with it. (One RNG shared by every request gave each path a fault sequence
+that depended on the order in which concurrent tasks happened to reach the server, so a
+seeded test could pass or fail from run to run.) ``methods`` and ``path_prefix`` limit which
+requests are eligible; ``max_faults`` stops injecting after that many faults (handy for "two
+503s, then success"); ``max_rps`` counts real time, so it alone is not reproducible.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import random
 import re
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -103,9 +107,19 @@ class FaultInjector:
         """Replace the configuration; reseeds the RNG and resets the fault count."""
         with self._lock:
             self.config = config
-            self._rng = random.Random(config.seed)
+            # Unseeded: a fresh random salt, so each configuration injects differently.
+            self._salt = config.seed if config.seed is not None else random.getrandbits(64)
+            self._tries: defaultdict[tuple[str, str], int] = defaultdict(int)
             self._window: deque[float] = deque()
             self.injected = 0
+
+    def _draws(self, method: str, path: str) -> list[float]:
+        """This request's five draws: from its method, path and try number under the salt."""
+        key = (method.upper(), path)
+        try_number = self._tries[key]
+        self._tries[key] = try_number + 1
+        rng = random.Random(f"{self._salt}|{key[0]}|{path}|{try_number}")
+        return [rng.random() for _ in range(5)]
 
     def eligible(self, method: str, path: str) -> bool:
         """Whether the request may receive a fault."""
@@ -120,9 +134,14 @@ class FaultInjector:
         """Return ``(delay_s, kind, status, retry_after)``; kind is None, "status" or "lost"."""
         with self._lock:
             cfg = self.config
-            draws = [self._rng.random() for _ in range(5)]
             if not self.eligible(method, path):
                 return 0.0, None, 0, None
+            # A configuration of fixed faults only (latency, max_rps) draws nothing, so
+            # a long unfaulted run keeps no count per path.
+            random_faults = (
+                cfg.latency_jitter_ms, cfg.rate_limit_rate, cfg.error_rate, cfg.lost_response_rate
+            )
+            draws = self._draws(method, path) if any(random_faults) else [0.0] * 5
             delay = (cfg.latency_ms + draws[0] * cfg.latency_jitter_ms) / 1000.0
             exhausted = cfg.max_faults is not None and self.injected >= cfg.max_faults
             if cfg.max_rps is not None:

@@ -117,3 +117,27 @@ def test_fault_config_validation_and_cli_parsing(arize: ArizeTarget) -> None:
     assert parsed == FaultConfig(latency_ms=50, error_rate=0.1, methods=["GET", "PUT"], seed=7)
     assert FaultConfig.parse_cli('{"max_rps": 5}') == FaultConfig(max_rps=5)
     assert FaultConfig.parse_cli("") is None
+
+
+def test_a_seeded_path_meets_the_same_faults_however_other_paths_interleave(
+    arize: ArizeTarget, admin: httpx.Client
+) -> None:
+    """Concurrent tasks reach the server in no fixed order: the tries of one path must meet
+    the same faults whether other paths' requests come before, between or after them."""
+
+    def run(order: str) -> dict[str, list[int]]:
+        arize.set_faults(error_rate=0.3, rate_limit_rate=0.2, seed=42)
+        paths = {"r": "/v2/roles", "s": "/v2/spaces"}
+        statuses: dict[str, list[int]] = {"r": [], "s": []}
+        for which in order:
+            statuses[which].append(admin.get(paths[which]).status_code)
+        return statuses
+
+    one_after_the_other = run("r" * 12 + "s" * 12)
+    interleaved = run("rs" * 12)
+    other_first = run("s" * 12 + "r" * 12)
+    assert one_after_the_other == interleaved == other_first
+    # Each path meets faults and successes, and not the same sequence as the other.
+    for statuses in one_after_the_other.values():
+        assert 200 in statuses and set(statuses) - {200}
+    assert one_after_the_other["r"] != one_after_the_other["s"]

@@ -139,7 +139,10 @@ class FaultInjector:
             # A configuration of fixed faults only (latency, max_rps) draws nothing, so
             # a long unfaulted run keeps no count per path.
             random_faults = (
-                cfg.latency_jitter_ms, cfg.rate_limit_rate, cfg.error_rate, cfg.lost_response_rate
+                cfg.latency_jitter_ms,
+                cfg.rate_limit_rate,
+                cfg.error_rate,
+                cfg.lost_response_rate,
             )
             draws = self._draws(method, path) if any(random_faults) else [0.0] * 5
             delay = (cfg.latency_ms + draws[0] * cfg.latency_jitter_ms) / 1000.0

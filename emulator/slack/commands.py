@@ -10,7 +10,7 @@ emulator where tests read them.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 from urllib.parse import urlencode
 
 import httpx
@@ -22,6 +22,32 @@ from emulator.slack.views import APP_ID, INPUT_VALUE_KEYS, View, input_elements
 # What a test passes per input: a string (text, date, one user/channel/option value) or a
 # list of them (multi-selects, checkboxes); None leaves an optional input empty.
 InputValue = str | list[str] | None
+
+
+class SlashCommandFields(TypedDict, total=False):
+    """The keyword arguments of :func:`build_slash_command`, which :func:`slash_command`,
+    :func:`aslash_command` and the server's methods pass on as they are."""
+
+    signing_secret: Required[str]
+    command: Required[str]
+    text: str
+    user_id: Required[str]
+    channel_id: str
+    channel_name: str | None
+    team_id: str
+    timestamp: int | None
+
+
+class ViewSubmissionFields(TypedDict, total=False):
+    """The keyword arguments of :func:`build_view_submission`, which :func:`submit_view`,
+    :func:`asubmit_view` and the server's methods pass on as they are."""
+
+    signing_secret: Required[str]
+    user_id: Required[str]
+    values: Required[dict[str, InputValue]]
+    view_id: str | None
+    callback_id: str | None
+    timestamp: int | None
 
 
 def build_slash_command(
@@ -78,50 +104,26 @@ def slash_command(
     url: str,
     state: SlackState,
     *,
-    signing_secret: str,
-    command: str,
-    text: str = "",
-    user_id: str,
-    channel_id: str = "C0000APPROVALS",
     client: httpx.Client | None = None,
+    **fields: Unpack[SlashCommandFields],
 ) -> httpx.Response:
     """Run a slash command: POST it, signed, to the app's ``url`` and return its answer (sync).
 
     The app's immediate answer is the response body (Slack shows it to the user); later
     answers go to the response URL, which ``state.responses_snapshot()`` records.
     """
-    request = build_slash_command(
-        state,
-        signing_secret=signing_secret,
-        command=command,
-        text=text,
-        user_id=user_id,
-        channel_id=channel_id,
-    )
-    return send(url, request, client=client)
+    return send(url, build_slash_command(state, **fields), client=client)
 
 
 async def aslash_command(
     url: str,
     state: SlackState,
     *,
-    signing_secret: str,
-    command: str,
-    text: str = "",
-    user_id: str,
-    channel_id: str = "C0000APPROVALS",
     client: httpx.AsyncClient | None = None,
+    **fields: Unpack[SlashCommandFields],
 ) -> httpx.Response:
     """Async :func:`slash_command`; pass ``client`` to reach an in-process ASGI app."""
-    request = build_slash_command(
-        state,
-        signing_secret=signing_secret,
-        command=command,
-        text=text,
-        user_id=user_id,
-        channel_id=channel_id,
-    )
-    return await asend(url, request, client=client)
+    return await asend(url, build_slash_command(state, **fields), client=client)
 
 
 def state_values(view: View, values: dict[str, InputValue]) -> dict[str, dict[str, Any]]:
@@ -225,12 +227,8 @@ def submit_view(
     url: str,
     state: SlackState,
     *,
-    signing_secret: str,
-    user_id: str,
-    values: dict[str, InputValue],
-    view_id: str | None = None,
-    callback_id: str | None = None,
     client: httpx.Client | None = None,
+    **fields: Unpack[ViewSubmissionFields],
 ) -> httpx.Response:
     """Press submit on a modal: POST the signed ``view_submission`` to ``url`` (sync).
 
@@ -238,40 +236,24 @@ def submit_view(
     ``clear``), and so does the emulator: read it back with ``state.find_view`` or
     ``GET /_slack/views``.
     """
-    view, request = build_view_submission(
-        state,
-        signing_secret=signing_secret,
-        user_id=user_id,
-        values=values,
-        view_id=view_id,
-        callback_id=callback_id,
-    )
-    response = send(url, request, client=client)
-    state.apply_view_response(view.id, response.status_code, _json_body(response))
-    return response
+    view, request = build_view_submission(state, **fields)
+    return _applied(state, view, send(url, request, client=client))
 
 
 async def asubmit_view(
     url: str,
     state: SlackState,
     *,
-    signing_secret: str,
-    user_id: str,
-    values: dict[str, InputValue],
-    view_id: str | None = None,
-    callback_id: str | None = None,
     client: httpx.AsyncClient | None = None,
+    **fields: Unpack[ViewSubmissionFields],
 ) -> httpx.Response:
     """Async :func:`submit_view`; pass ``client`` to reach an in-process ASGI app."""
-    view, request = build_view_submission(
-        state,
-        signing_secret=signing_secret,
-        user_id=user_id,
-        values=values,
-        view_id=view_id,
-        callback_id=callback_id,
-    )
-    response = await asend(url, request, client=client)
+    view, request = build_view_submission(state, **fields)
+    return _applied(state, view, await asend(url, request, client=client))
+
+
+def _applied(state: SlackState, view: View, response: httpx.Response) -> httpx.Response:
+    """What Slack does with the app's answer to a submission, done to the emulated modal."""
     state.apply_view_response(view.id, response.status_code, _json_body(response))
     return response
 

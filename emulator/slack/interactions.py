@@ -12,7 +12,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 from urllib.parse import urlencode
 
 import httpx
@@ -177,6 +177,18 @@ def find_button(message: Message, action_id: str) -> tuple[str, dict[str, Any]]:
     raise LookupError(f"message {message.ts} has no {action_id!r} button")
 
 
+class ClickFields(TypedDict, total=False):
+    """The keyword arguments of :func:`build_click`, which :func:`click`, :func:`aclick` and
+    the server's methods pass on as they are: one list of them to keep."""
+
+    signing_secret: Required[str]
+    user_id: Required[str]
+    action_id: str
+    channel: str | None
+    ts: str | None
+    timestamp: int | None
+
+
 def build_click(
     state: SlackState,
     *,
@@ -229,57 +241,29 @@ def click(
     url: str,
     state: SlackState,
     *,
-    signing_secret: str,
-    user_id: str,
-    action_id: str = "approve",
-    channel: str | None = None,
-    ts: str | None = None,
     client: httpx.Client | None = None,
+    **fields: Unpack[ClickFields],
 ) -> httpx.Response:
     """Click a button on a message and POST the signed payload to ``url`` (sync).
 
     Args:
         url: The app's interactivity URL, e.g. ``http://127.0.0.1:8000/slack/interactions``.
         state: The workspace holding the message.
-        signing_secret: The app's signing secret.
-        user_id: Who clicks.
-        action_id: Which button.
-        channel: The message's channel.
-        ts: The message's ts; the latest top-level message if omitted.
         client: An httpx client to send with; a short-lived one by default.
+        fields: Who clicks which button of which message (see :func:`build_click`).
 
     Returns:
         The app's response (Slack only looks at the status).
     """
-    request = build_click(
-        state,
-        signing_secret=signing_secret,
-        user_id=user_id,
-        action_id=action_id,
-        channel=channel,
-        ts=ts,
-    )
-    return send(url, request, client=client)
+    return send(url, build_click(state, **fields), client=client)
 
 
 async def aclick(
     url: str,
     state: SlackState,
     *,
-    signing_secret: str,
-    user_id: str,
-    action_id: str = "approve",
-    channel: str | None = None,
-    ts: str | None = None,
     client: httpx.AsyncClient | None = None,
+    **fields: Unpack[ClickFields],
 ) -> httpx.Response:
     """Async twin of :func:`click`; pass ``client`` to reach an in-process ASGI app."""
-    request = build_click(
-        state,
-        signing_secret=signing_secret,
-        user_id=user_id,
-        action_id=action_id,
-        channel=channel,
-        ts=ts,
-    )
-    return await asend(url, request, client=client)
+    return await asend(url, build_click(state, **fields), client=client)

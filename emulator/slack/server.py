@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, Self, Unpack
 
 import httpx
 
 from emulator.slack.app import create_app
 from emulator.slack.commands import (
-    InputValue,
+    SlashCommandFields,
+    ViewSubmissionFields,
     aslash_command,
     asubmit_view,
     slash_command,
     submit_view,
 )
-from emulator.slack.interactions import aclick, click
+from emulator.slack.interactions import ClickFields, aclick, click
 from emulator.slack.state import Channel, SlackState, User, UserGroup
 from emulator.threaded_server import ThreadedServer
 
@@ -96,139 +97,49 @@ class SlackEmulatorServer(ThreadedServer):
         return self.state.responses_snapshot()
 
     def slash_command(
-        self,
-        url: str,
-        *,
-        signing_secret: str,
-        command: str,
-        text: str = "",
-        user_id: str,
-        channel_id: str = "C0000APPROVALS",
-        client: httpx.Client | None = None,
+        self, url: str, *, client: httpx.Client | None = None, **fields: Unpack[SlashCommandFields]
     ) -> httpx.Response:
         """Run a slash command against the app; see :func:`emulator.slack.slash_command`."""
-        return slash_command(
-            url,
-            self.state,
-            signing_secret=signing_secret,
-            command=command,
-            text=text,
-            user_id=user_id,
-            channel_id=channel_id,
-            client=client,
-        )
+        return slash_command(url, self.state, client=client, **fields)
 
     async def aslash_command(
         self,
         url: str,
         *,
-        signing_secret: str,
-        command: str,
-        text: str = "",
-        user_id: str,
-        channel_id: str = "C0000APPROVALS",
         client: httpx.AsyncClient | None = None,
+        **fields: Unpack[SlashCommandFields],
     ) -> httpx.Response:
         """Async :meth:`slash_command`."""
-        return await aslash_command(
-            url,
-            self.state,
-            signing_secret=signing_secret,
-            command=command,
-            text=text,
-            user_id=user_id,
-            channel_id=channel_id,
-            client=client,
-        )
+        return await aslash_command(url, self.state, client=client, **fields)
 
     def submit_view(
         self,
         url: str,
         *,
-        signing_secret: str,
-        user_id: str,
-        values: dict[str, InputValue],
-        view_id: str | None = None,
-        callback_id: str | None = None,
         client: httpx.Client | None = None,
+        **fields: Unpack[ViewSubmissionFields],
     ) -> httpx.Response:
         """Press submit on an open modal; see :func:`emulator.slack.submit_view`."""
-        return submit_view(
-            url,
-            self.state,
-            signing_secret=signing_secret,
-            user_id=user_id,
-            values=values,
-            view_id=view_id,
-            callback_id=callback_id,
-            client=client,
-        )
+        return submit_view(url, self.state, client=client, **fields)
 
     async def asubmit_view(
         self,
         url: str,
         *,
-        signing_secret: str,
-        user_id: str,
-        values: dict[str, InputValue],
-        view_id: str | None = None,
-        callback_id: str | None = None,
         client: httpx.AsyncClient | None = None,
+        **fields: Unpack[ViewSubmissionFields],
     ) -> httpx.Response:
         """Async :meth:`submit_view`."""
-        return await asubmit_view(
-            url,
-            self.state,
-            signing_secret=signing_secret,
-            user_id=user_id,
-            values=values,
-            view_id=view_id,
-            callback_id=callback_id,
-            client=client,
-        )
+        return await asubmit_view(url, self.state, client=client, **fields)
 
     def click(
-        self,
-        url: str,
-        *,
-        signing_secret: str,
-        user_id: str,
-        action_id: str = "approve",
-        channel: str | None = None,
-        ts: str | None = None,
-        client: httpx.Client | None = None,
+        self, url: str, *, client: httpx.Client | None = None, **fields: Unpack[ClickFields]
     ) -> httpx.Response:
         """Click a button on a posted message; see :func:`emulator.slack.click`."""
-        return click(
-            url,
-            self.state,
-            signing_secret=signing_secret,
-            user_id=user_id,
-            action_id=action_id,
-            channel=channel,
-            ts=ts,
-            client=client,
-        )
+        return click(url, self.state, client=client, **fields)
 
     async def aclick(
-        self,
-        url: str,
-        *,
-        signing_secret: str,
-        user_id: str,
-        action_id: str = "approve",
-        channel: str | None = None,
-        ts: str | None = None,
-        client: httpx.AsyncClient | None = None,
+        self, url: str, *, client: httpx.AsyncClient | None = None, **fields: Unpack[ClickFields]
     ) -> httpx.Response:
         """Async :meth:`click`; pass ``client`` to reach an in-process ASGI app."""
-        return await aclick(
-            url,
-            self.state,
-            signing_secret=signing_secret,
-            user_id=user_id,
-            action_id=action_id,
-            channel=channel,
-            ts=ts,
-            client=client,
-        )
+        return await aclick(url, self.state, client=client, **fields)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from fastapi import Response
 from pydantic import BaseModel, Field, ValidationError
@@ -14,12 +14,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from webhooks import pgtext
 from webhooks.errors import InboxUnavailable, UnprocessablePayload
-from webhooks.forwarder import Forwarder
 from webhooks.inbox import Inbox
 from webhooks.inbox_records import EventStatus, NewEvent
 from webhooks.metrics import Metrics
 from webhooks.refusals import EventNotStorable, reason_of
 from webhooks.routing import Router, Unroutable
+
+if TYPE_CHECKING:  # the sources import this module for EventDraft; Prefect comes with the app
+    from webhooks.forwarder import Forwarder
 
 logger = logging.getLogger("webhooks.receiver")
 

@@ -63,3 +63,23 @@ def test_a_command_imports_only_its_own_module(argv: tuple[str, ...]) -> None:
     *_, loaded, prefect = done.stdout.splitlines()
     assert loaded == repr([COMMANDS[argv[0]][0]])
     assert prefect == "False"
+
+
+#: What `inbox`, `scim token` and `doctor` import to read the settings and the inbox: none of
+#: them may bring in the service (FastAPI app, SCIM provider) or Prefect, which cost 2 s more.
+LIGHT_MODULES = ["webhooks.settings", "webhooks.inbox", "webhooks.sources"]
+
+
+@pytest.mark.parametrize("module", LIGHT_MODULES)
+def test_the_settings_and_the_inbox_load_without_the_service(module: str) -> None:
+    probe = (
+        "import importlib, sys\n"
+        f"importlib.import_module({module!r})\n"
+        "print(sorted(m for m in ('prefect', 'webhooks.app', 'webhooks.forwarder') "
+        "if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
+from typing import Required, get_origin, get_type_hints
 from urllib.parse import parse_qs
 
 import httpx
@@ -14,7 +16,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from blocks.slack import slack_web_client
-from emulator.slack import SlackEmulatorServer, build_click
+from emulator.slack import SlackEmulatorServer, build_click, commands, interactions
 from tests.fixtures.slack import SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET
 
 BUTTONS = [
@@ -235,3 +237,26 @@ def test_click_posts_to_the_interactivity_url(slack_emulator: SlackEmulatorServe
     assert SignatureVerifier(SLACK_SIGNING_SECRET).is_valid_request(
         request.content, dict(request.headers)
     )
+
+
+@pytest.mark.parametrize(
+    ("fields", "builder"),
+    [
+        ("ClickFields", "build_click"),
+        ("SlashCommandFields", "build_slash_command"),
+        ("ViewSubmissionFields", "build_view_submission"),
+    ],
+)
+def test_each_senders_fields_are_its_builders_keywords(fields: str, builder: str) -> None:
+    """The senders pass ``**fields`` to the builder: the TypedDict that types them must name
+    exactly the builder's keywords, and require exactly those without a default."""
+    typed = getattr(commands, fields, None) or getattr(interactions, fields)
+    build = getattr(commands, builder, None) or getattr(interactions, builder)
+    keywords = {
+        name: p for name, p in inspect.signature(build).parameters.items() if name != "state"
+    }
+    # The modules postpone annotations, so ask for them evaluated, Required included.
+    hints = get_type_hints(typed, include_extras=True)
+    assert set(hints) == set(keywords)
+    required = {name for name, p in keywords.items() if p.default is inspect.Parameter.empty}
+    assert {name for name, hint in hints.items() if get_origin(hint) is Required} == required

@@ -506,7 +506,7 @@ def _check_environment(
     if router is not None:
         from webhooks.sources import SOURCES
 
-        routed = {route.source for route in router.config.routes}
+        routed = router.routed_sources
         missing = settings.unconfigured_sources(routed)
         for source in sorted(routed):
             if source in missing:

@@ -250,9 +250,7 @@ async def _replay(
     from webhooks.routing import Router, RoutingConfigError
 
     try:
-        router = (
-            Router.from_file(settings.routing_config) if settings.routing_config else Router.empty()
-        )
+        router = Router.configured(settings.routing_config)
     except RoutingConfigError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

@@ -68,24 +68,22 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Run the webhook service: verify deliveries, store them, start one flow run per event."""
-    import uvicorn
-
     from config.env_file import env_file_path
-    from webhooks.app import config_problems, create_app
-    from webhooks.routing import RoutingConfigError
+    from webhooks.routing import Router, RoutingConfigError
 
     # exit_with: the refusal exits 2 however the command is invoked (console script or a
-    # click runner), not only through the App wrapper.
+    # click runner), not only through the App wrapper. Everything refused here is found
+    # before the app (and Prefect) is imported, so a refusal takes a fraction of a second.
     try:
         settings = load_settings(
             routing_config=config, inbox_url=inbox_url, prefect_api_url=prefect_api_url
         )
         try:
-            app = create_app(settings)  # validate the routing config before binding the port
+            router = Router.configured(settings.routing_config)
         except RoutingConfigError as exc:
             raise CliError(str(exc), where=str(settings.routing_config),
                            fix="correct the file; nothing was started") from None
-        problems = config_problems(settings, app.state.router)
+        problems = settings.problems(router.routed_sources)
         if problems:
             raise CliError(
                 "the webhook service is not fully configured", details=problems,
@@ -94,6 +92,12 @@ def serve(
             )
     except CliError as exc:
         raise exit_with(exc) from None
+
+    import uvicorn
+
+    from webhooks.app import create_app
+
+    create_app(settings)  # what else the app validates (its SCIM settings) fails before binding
 
     def factory() -> Any:
         return create_app(settings)

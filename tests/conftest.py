@@ -98,6 +98,7 @@ REAL_PLACES = (
     "tests/approvals/test_hold_then_suspend.py",
     "tests/cli/test_commands.py::test_a_command_imports_only_its_own_module",
     "tests/cli/test_commands.py::test_the_settings_and_the_inbox_load_without_the_service",
+    "tests/cli/test_commands.py::test_serve_refuses_a_half_configured_environment_before",
     "tests/cli/test_config.py",
     "tests/cli/test_errors.py",
     "tests/cli/test_readme.py",

@@ -135,27 +135,6 @@ async def _cancel(task: asyncio.Task[None]) -> None:
         await task
 
 
-def config_problems(settings: Settings, router: Router) -> list[str]:
-    """What stops the service from doing its job, each naming the variable to set."""
-    problems = []
-    if settings.service_key is None:
-        problems.append(
-            "ARIZE_RUNBOOKS_SERVICE_KEY is not set: triggers and Slack votes cannot be signed "
-            "(the same key must be set for the workers)"
-        )
-    routed = {route.source for route in router.config.routes}
-    for source, variable in settings.unconfigured_sources(routed).items():
-        problems.append(f"{variable} is not set: the routing file has {source} routes")
-    half = settings.slack_half_configured()
-    if half:
-        problems.append(half)
-    siem = settings.siem_half_configured()
-    if siem:
-        problems.append(siem)
-    return problems
-
-
-
 async def _webhook_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, WebhookError)
     if not isinstance(exc, InvalidSignature):
@@ -180,11 +159,7 @@ def create_app(
         webhooks.routing.RoutingConfigError: the routing file is invalid.
     """
     settings = settings or Settings()
-    router = (
-        Router.from_file(settings.routing_config)
-        if settings.routing_config is not None
-        else Router.empty()
-    )
+    router = Router.configured(settings.routing_config)
     app = FastAPI(
         title="arize-runbooks webhooks",
         summary="HR, identity and ticket webhooks in; exactly one Prefect flow run per event.",
@@ -194,7 +169,7 @@ def create_app(
     app.state.settings = settings
     app.state.router = router
     # Named on /readyz; `arize-runbooks serve` refuses to start with any of them.
-    app.state.config_problems = config_problems(settings, router)
+    app.state.config_problems = settings.problems(router.routed_sources)
     app.state.metrics = Metrics()
     app.state.scim_settings = scim_settings or ScimSettings()
     app.state.scim_metrics = scim_routes.ScimMetrics(app.state.metrics.registry)

@@ -334,6 +334,11 @@ class Router:
             for route in config.routes
         ]
 
+    @property
+    def routed_sources(self) -> set[str]:
+        """The sources that have at least one route."""
+        return {route.source for route in self.config.routes}
+
     @classmethod
     def empty(cls) -> Router:
         """A router without routes: every event is dead-lettered as unroutable."""
@@ -371,6 +376,11 @@ class Router:
         except OSError as exc:
             raise RoutingConfigError(path, [f"cannot read: {exc.strerror or exc}"]) from None
         return cls.from_yaml(text, path=path)
+
+    @classmethod
+    def configured(cls, path: str | Path | None) -> Router:
+        """The service's router: the routing file's, or one without routes when none is set."""
+        return cls.from_file(path) if path else cls.empty()
 
     def route(
         self,

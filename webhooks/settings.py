@@ -126,3 +126,26 @@ class Settings(RunbooksSettings, *_SOURCE_SETTINGS, SiemSettings):  # type: igno
             for name in sorted(set(sources))
             if name in SOURCES and not SOURCES[name].configured(self)
         }
+
+    def problems(self, routed_sources: Iterable[str]) -> list[str]:
+        """What stops the service from doing its job with routes from ``routed_sources``, each
+        naming the variable to set: ``/readyz`` names them, and ``serve`` refuses to start.
+
+        Here, beside the settings, and not in the app: ``serve`` asks before it builds the app
+        (FastAPI, SCIM, Prefect: 2 s of imports), so a refusal is quick.
+        """
+        problems = []
+        if self.service_key is None:
+            problems.append(
+                "ARIZE_RUNBOOKS_SERVICE_KEY is not set: triggers and Slack votes cannot be "
+                "signed (the same key must be set for the workers)"
+            )
+        for source, variable in self.unconfigured_sources(routed_sources).items():
+            problems.append(f"{variable} is not set: the routing file has {source} routes")
+        half = self.slack_half_configured()
+        if half:
+            problems.append(half)
+        siem = self.siem_half_configured()
+        if siem:
+            problems.append(siem)
+        return problems

@@ -3,9 +3,11 @@ imported only when that command runs (``cli.main.LazyCommands``)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from typer.core import TyperCommand, TyperGroup
@@ -83,3 +85,34 @@ def test_the_settings_and_the_inbox_load_without_the_service(module: str) -> Non
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_serve_refuses_a_half_configured_environment_before_loading_the_service(
+    tmp_path: Path,
+) -> None:
+    """The refusal needs the settings and the routing file only: it comes before FastAPI,
+    SCIM and Prefect are imported (3.5 CPU-s before, 1 now)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARIZE_RUNBOOKS_", "SLACK_"))}
+    env["ARIZE_RUNBOOKS_ENV_FILE"] = str(tmp_path / "env")  # nobody wrote it
+    routing = str(ROOT / "examples" / "routing-okta.yaml")
+    probe = (
+        "import sys\n"
+        "from cli.main import app\n"
+        "try:\n"
+        f"    app(['serve', '--config', {routing!r}, '--port', '1'], prog_name='arize-runbooks')\n"
+        "except SystemExit as ex:\n"
+        "    print(ex.code)\n"
+        "print(sorted(m for m in ('prefect', 'webhooks.app') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    *_, code, loaded = done.stdout.splitlines()
+    assert code == "2", done.stdout + done.stderr
+    assert "ARIZE_RUNBOOKS_SERVICE_KEY is not set" in done.stdout + done.stderr
+    assert loaded == "[]"

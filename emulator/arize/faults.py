@@ -15,7 +15,9 @@ that method and path came before it since the last ``configure``: so under a see
 of ``POST /v2/api-keys/X/refresh`` meets the same fault however concurrent requests to other
 paths interleave with it. (One RNG shared by every request gave each path a fault sequence
 that depended on the order in which concurrent tasks happened to reach the server, so a
-seeded test could pass or fail from run to run.) ``methods`` and ``path_prefix`` limit which
+seeded test could pass or fail from run to run.) Requests several callers send to one path
+still take its tries in their arrival order: a test that wants the same faults on every run
+limits them to paths one caller uses. ``methods`` and ``path_prefix`` limit which
 requests are eligible; ``max_faults`` stops injecting after that many faults (handy for "two
 503s, then success"); ``max_rps`` counts real time, so it alone is not reproducible.
 """

@@ -97,6 +97,7 @@ def serve(
 
     from webhooks.app import create_app
 
-    # Built here, once: what else the app validates (its SCIM settings) fails before binding.
-    app = create_app(settings)
+    # Built here, once, on the router checked above (the file is read once): what else the
+    # app validates (its SCIM settings) fails before binding.
+    app = create_app(settings, router=router)
     uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -144,7 +144,9 @@ async def _webhook_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(
-    settings: Settings | None = None, scim_settings: ScimSettings | None = None
+    settings: Settings | None = None,
+    scim_settings: ScimSettings | None = None,
+    router: Router | None = None,
 ) -> FastAPI:
     """Build the service.
 
@@ -154,12 +156,15 @@ def create_app(
     Args:
         settings: Configuration; ``None`` reads it from the environment.
         scim_settings: The SCIM endpoint's; ``None`` reads them from the environment.
+        router: The routing file's router, already loaded (``serve`` checks it first);
+            ``None`` loads it from ``settings.routing_config``.
 
     Raises:
         webhooks.routing.RoutingConfigError: the routing file is invalid.
     """
     settings = settings or Settings()
-    router = Router.configured(settings.routing_config)
+    if router is None:
+        router = Router.configured(settings.routing_config)
     app = FastAPI(
         title="arize-runbooks webhooks",
         summary="HR, identity and ticket webhooks in; exactly one Prefect flow run per event.",

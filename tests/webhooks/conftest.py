@@ -31,7 +31,9 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.sorting import FlowRunSort
+from typer.testing import CliRunner
 
+from cli.main import app as cli_app
 from flows.registry import REGISTRY, Runbook
 from tasks.triggers import Trigger
 from tests.fixtures.webhooks import (
@@ -177,6 +179,27 @@ async def eventually(
             if result:
                 return result
             await asyncio.sleep(interval)
+
+
+def run_cli(*args: str) -> Any:
+    """``arize-runbooks ARGS`` in this process, as a click runner invokes it (errors raised)."""
+    return CliRunner().invoke(cli_app, list(args), catch_exceptions=False)
+
+
+async def replay_until_settled(*args: str) -> Any:
+    """``arize-runbooks inbox replay ARGS``, run again while it answers "pending (retrying)".
+
+    The command makes one pass. When the harness's SQLite answers 503 "database is locked" (a
+    loaded CI machine), the events stay pending, retrying, and the command says so; an admin
+    then replays again, and so does this. A pass that leaves an event dead exits 1 and fails
+    here at once.
+    """
+    for _ in range(10):
+        result = await asyncio.to_thread(run_cli, "inbox", "replay", *args)
+        assert result.exit_code == 0, result.output
+        if "retrying" not in result.output:
+            return result
+    raise AssertionError(f"still retrying after 10 replays:\n{result.output}")
 
 
 def uid(prefix: str = "") -> str:

@@ -17,10 +17,8 @@ from typing import Any
 import pytest
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.objects import FlowRun
-from typer.testing import CliRunner
 
-from cli.main import app as cli_app
-from tests.webhooks.conftest import runs_for, uid
+from tests.webhooks.conftest import replay_until_settled, run_cli, runs_for, uid
 from webhooks import batching
 from webhooks import forwarder as forwarder_module
 from webhooks.forwarder import Forwarder, ForwardSummary
@@ -332,16 +330,12 @@ async def test_scim_joiners_through_the_endpoint_one_run_and_the_log_links_each(
     assert _emails(run) == people
     assert {e.flow_run_id for e in events} == {str(run.id)}
 
-    log = await asyncio.to_thread(_cli, "scim", "log", "--database-url", url)
+    log = await asyncio.to_thread(run_cli, "scim", "log", "--database-url", url)
     assert log.exit_code == 0, log.output
     assert log.output.count(str(run.id)) == 5
-    shown = await asyncio.to_thread(_cli, "inbox", "show", str(events[0].id), "--inbox-url", url)
+    shown = await asyncio.to_thread(run_cli, "inbox", "show", str(events[0].id), "--inbox-url", url)
     assert shown.exit_code == 0, shown.output
     assert events[0].batch_key in shown.output and str(run.id) in shown.output
-
-
-def _cli(*args: str) -> Any:
-    return CliRunner().invoke(cli_app, list(args), catch_exceptions=False)
 
 
 # --- cut off, then taken up again ------------------------------------------------------------
@@ -567,27 +561,18 @@ async def test_a_refused_batch_is_dead_whole_and_replay_forwards_members_afresh(
         assert all(e.last_error and e.last_error.startswith("Prefect refused") for e in dead)
         assert await _runs(prefect_client, dead) == []
 
-        # The command makes one pass. When the harness's SQLite answers 503 "database is
-        # locked" (see _pass) the members stay pending, retrying, in their new batch, and the
-        # command says so; replayed again, as an admin would, they go on in that batch.
-        for _ in range(10):
-            replay = await asyncio.to_thread(
-                _cli,
-                "inbox",
-                "replay",
-                *(str(e.id) for e in good),
-                "--config",
-                str(routing),
-                "--prefect-api-url",
-                prefect_harness,
-                "--inbox-url",
-                inbox_url,
-            )
-            assert replay.exit_code == 0, replay.output
-            fine = await _all(inbox, good)
-            if {e.status for e in fine} != {EventStatus.PENDING}:
-                break
-            assert "retrying" in replay.output, replay.output
+        # Replayed, the members go on in a new batch of their own (replay_until_settled
+        # replays again while the harness's SQLite has them retrying, as an admin would).
+        await replay_until_settled(
+            *(str(e.id) for e in good),
+            "--config",
+            str(routing),
+            "--prefect-api-url",
+            prefect_harness,
+            "--inbox-url",
+            inbox_url,
+        )
+        fine = await _all(inbox, good)
         (bad_now,) = await _all(inbox, [bad])
     assert {e.status for e in fine} == {EventStatus.FORWARDED}
     assert key not in {e.batch_key for e in fine}

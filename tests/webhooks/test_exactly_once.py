@@ -12,9 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from prefect.client.orchestration import PrefectClient
-from typer.testing import CliRunner
 
-from cli.main import app as cli_app
 from tests.fixtures.webhooks import WebhookServer, test_settings
 from tests.webhooks.backends import TcpProxy, prefect_outage
 from tests.webhooks.conftest import (
@@ -24,6 +22,8 @@ from tests.webhooks.conftest import (
     jira_issue_created,
     okta_event,
     okta_hook,
+    replay_until_settled,
+    run_cli,
     runs_for,
     uid,
 )
@@ -205,26 +205,6 @@ async def test_events_survive_a_restart(
 # --- dead letters and replay ----------------------------------------------------------------
 
 
-def _cli(*args: str) -> Any:
-    return CliRunner().invoke(cli_app, list(args), catch_exceptions=False)
-
-
-async def _replay(*args: str) -> Any:
-    """`arize-runbooks inbox replay ARGS`, run again while it answers "pending (retrying)".
-
-    The command makes one pass. When the harness's SQLite answers 503 "database is locked" (a
-    loaded CI machine), the event stays pending, retrying, and the command says so; an admin
-    then replays again, and so does this. A pass that leaves the event dead exits 1 and fails
-    here at once.
-    """
-    for _ in range(10):
-        result = await asyncio.to_thread(_cli, "inbox", "replay", *args)
-        assert result.exit_code == 0, result.output
-        if "retrying" not in result.output:
-            return result
-    raise AssertionError(f"still retrying after 10 replays:\n{result.output}")
-
-
 async def test_unroutable_event_is_dead_lettered_and_replayable(
     send: Sender,
     prefect_client: PrefectClient,
@@ -247,11 +227,11 @@ async def test_unroutable_event_is_dead_lettered_and_replayable(
         inbox_id = row["id"]
 
         listing = await asyncio.to_thread(
-            _cli, "inbox", "list", "--status", "dead", "--inbox-url", webhook_settings.inbox_url
+            run_cli, "inbox", "list", "--status", "dead", "--inbox-url", webhook_settings.inbox_url
         )
         assert listing.exit_code == 0, listing.output
         shown = await asyncio.to_thread(
-            _cli, "inbox", "show", str(inbox_id), "--inbox-url", webhook_settings.inbox_url
+            run_cli, "inbox", "show", str(inbox_id), "--inbox-url", webhook_settings.inbox_url
         )
         assert shown.exit_code == 0
         assert msg_id in shown.output and "no route matches" in shown.output
@@ -274,14 +254,14 @@ async def test_unroutable_event_is_dead_lettered_and_replayable(
             "--inbox-url",
             webhook_settings.inbox_url,
         )
-        replay = await _replay(*replay_args)
+        replay = await replay_until_settled(*replay_args)
         assert "forwarded" in replay.output, replay.output
         event = await inbox.get(inbox_id)
         assert event is not None and event.status is EventStatus.FORWARDED
         assert event.deployment == "offboard-user/offboard-user"
 
         # Replaying a forwarded event finds its run instead of starting a second one.
-        again = await _replay(*replay_args)
+        again = await replay_until_settled(*replay_args)
         assert "forwarded" in again.output, again.output
         assert (await inbox.get(inbox_id)).flow_run_id == event.flow_run_id  # type: ignore[union-attr]
     runs = await runs_for(prefect_client, {msg_id})

@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from typer.testing import CliRunner
 
-from cli.main import app as cli_app
 from tests.webhooks.backends import ROOT
+from tests.webhooks.conftest import run_cli
 from webhooks import schema
 from webhooks.inbox import Inbox
 from webhooks.inbox_records import EventStatus, NewEvent
@@ -47,10 +46,6 @@ INSERT INTO events VALUES (3, 'jira', 'IT-3', NULL, 'jira:issue_created',
     '2026-11-01 12:00:00', '{}', '{"n": 3}', NULL, NULL, 'pending', NULL, 0,
     NULL, NULL, '2026-11-01 12:00:00');
 """
-
-
-def _cli(*args: str) -> object:
-    return CliRunner().invoke(cli_app, list(args), catch_exceptions=False)
 
 
 async def _columns(url: str) -> tuple[set[str], set[str], str | None]:
@@ -145,9 +140,9 @@ async def test_pre_alembic_sqlite_inbox_is_adopted_without_losing_rows(tmp_path:
         conn.executescript(_PRE_ALEMBIC_SQLITE)
     url = f"sqlite+aiosqlite:///{path}"
 
-    result = await asyncio.to_thread(_cli, "inbox", "migrate", "--inbox-url", url)
-    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-    assert "empty -> 0006_batch_key" in result.output  # type: ignore[attr-defined]
+    result = await asyncio.to_thread(run_cli, "inbox", "migrate", "--inbox-url", url)
+    assert result.exit_code == 0, result.output
+    assert "empty -> 0006_batch_key" in result.output
 
     async with Inbox(url) as inbox:
         events = {e.id: e for e in await inbox.list(limit=10)}
@@ -167,15 +162,15 @@ async def test_pre_alembic_sqlite_inbox_is_adopted_without_losing_rows(tmp_path:
 async def test_inbox_migrate_cli_is_idempotent_and_stats_reads_the_result(
     inbox_url: str,
 ) -> None:
-    first = await asyncio.to_thread(_cli, "inbox", "migrate", "--inbox-url", inbox_url)
-    assert first.exit_code == 0 and "empty -> 0006_batch_key" in first.output  # type: ignore[attr-defined]
-    second = await asyncio.to_thread(_cli, "inbox", "migrate", "--inbox-url", inbox_url)
-    assert second.exit_code == 0 and "already at 0006_batch_key" in second.output  # type: ignore[attr-defined]
+    first = await asyncio.to_thread(run_cli, "inbox", "migrate", "--inbox-url", inbox_url)
+    assert first.exit_code == 0 and "empty -> 0006_batch_key" in first.output
+    second = await asyncio.to_thread(run_cli, "inbox", "migrate", "--inbox-url", inbox_url)
+    assert second.exit_code == 0 and "already at 0006_batch_key" in second.output
     stats = await asyncio.to_thread(
-        _cli, "inbox", "stats", "--output", "json", "--inbox-url", inbox_url
+        run_cli, "inbox", "stats", "--output", "json", "--inbox-url", inbox_url
     )
-    assert stats.exit_code == 0, stats.output  # type: ignore[attr-defined]
-    assert json.loads(stats.output)["depth"] == 0  # type: ignore[attr-defined]
+    assert stats.exit_code == 0, stats.output
+    assert json.loads(stats.output)["depth"] == 0
 
 
 async def test_batch_key_goes_down_and_up_again_keeping_the_rows(inbox_url: str) -> None:

@@ -95,9 +95,10 @@ def serve(
 
     import uvicorn
 
+    from webhooks.access_log import log_config
     from webhooks.app import create_app
 
     # Built here, once, on the router checked above (the file is read once): what else the
     # app validates (its SCIM settings) fails before binding.
     app = create_app(settings, router=router)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=log_config())

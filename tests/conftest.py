@@ -107,6 +107,7 @@ REAL_PLACES = (
     "tests/emulator/test_persistence_and_cli.py",
     "tests/emulator/test_scale.py",
     "tests/runbooks/test_crash_recovery.py",
+    "tests/scim/test_serve_log.py",
     "tests/test_cli_approvals.py",
     "tests/test_deployments.py",
     "tests/ui/test_prefect_auth.py",

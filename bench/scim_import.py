@@ -6,9 +6,14 @@ added by PATCH). Writes bench/results/scim_import.json; asserts nothing.
 Figures: the SCIM request p50/p95/p99 by operation; the events the runbooks get against the
 minimum (one invitation per person, one grant per membership: a duplicate would be a wasted
 Arize call); the time from the first request until every change is in the inbox (the point
-from which the forwarder starts the runs). The service is its own uvicorn process, forwarder
-off, on SQLite or PostgreSQL (``--backend``); the PostgreSQL figures go to
+from which the forwarder starts the runs). The service is its own process, forwarder off, on
+SQLite or PostgreSQL (``--backend``); the PostgreSQL figures go to
 bench/results/scim_import_postgresql.json, so both backends' stay side by side.
+
+Each run imports twice, each time into a new inbox: into ``arize-runbooks serve`` as shipped
+(uvicorn's access log on, a line per request, written to a file as a deployment's journal
+would take it), then into the same app under ``uvicorn --no-access-log --log-level warning``,
+the faster variant, so the cost of the log is measured beside the configuration people run.
 
     .venv/bin/python -m bench.scim_import [--users 1000] [--groups 20] [--concurrency 50]
         [--backend sqlite|postgresql]
@@ -18,12 +23,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +39,7 @@ import aiohttp
 import psutil
 
 from bench._figures import machine, save
-from bench.webhook_ack import _loadavg, _percentile, _server
+from bench.webhook_ack import _free_port, _loadavg, _percentile, _process, _server
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "scim_import.json"
@@ -138,7 +146,28 @@ async def _token_and_inbox(url: str) -> tuple[str, Any]:
     return await tokens.create(inbox.engine, f"bench-{uuid.uuid4().hex[:6]}"), inbox
 
 
-async def _run(args: argparse.Namespace, url: str) -> dict[str, Any]:
+#: The servers each run measures, in this order: the shipped one first.
+SERVERS = {
+    "serve, as shipped": "serve",
+    "uvicorn, no access log": "quiet",
+}
+
+
+@contextlib.contextmanager
+def _service(kind: str, env: dict[str, str], log: Path) -> Iterator[tuple[str, int]]:
+    """The service as ``kind`` runs it; ``serve`` writes its log to ``log``."""
+    if kind == "quiet":
+        with _server("webhooks.app:app_from_env", env) as running:
+            yield running
+        return
+    port = _free_port()
+    command = [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port",
+               str(port)]  # fmt: skip
+    with log.open("w") as sink, _process(command, env, port, sink) as running:
+        yield running
+
+
+async def _run(args: argparse.Namespace, url: str, kind: str, log: Path) -> dict[str, Any]:
     token, inbox = await _token_and_inbox(url)
     env = os.environ | {
         "ARIZE_RUNBOOKS_ENVIRONMENT": "test",
@@ -147,10 +176,14 @@ async def _run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         "ARIZE_RUNBOOKS_PREFECT_API_URL": "http://127.0.0.1:9/api",
         "ARIZE_RUNBOOKS_FORWARDER_ENABLED": "false",
         "ARIZE_RUNBOOKS_SLACK_EXPIRY_SWEEP_SECONDS": "0",
+        # `serve` refuses to start without the key that signs triggers.
+        "ARIZE_RUNBOOKS_SERVICE_KEY": os.environ.get(
+            "ARIZE_RUNBOOKS_SERVICE_KEY", f"bench-{uuid.uuid4().hex}"
+        ),
     }
     try:
         load_before = _loadavg()
-        with _server("webhooks.app:app_from_env", env) as (base_url, pid):
+        with _service(kind, env, log) as (base_url, pid):
             latencies, statuses, answered, started, cpu = await _import(
                 base_url, pid, token, args.users, args.groups, args.concurrency
             )
@@ -166,7 +199,10 @@ async def _run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     counts = {op: len(values) for op, values in latencies.items()}
     people = counts.get("lookup", 0) + counts.get("create", 0)
     pushes = counts.get("create_group", 0) + counts.get("patch_group", 0)
+    lines = len(log.read_bytes().splitlines()) if log.exists() else 0  # noqa: ASYNC240 - after the import
     return {
+        "server": kind,
+        "server_log_lines": lines,
         "requests": {
             op: {
                 "count": len(values),
@@ -219,12 +255,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args(argv if argv is not None else [])
+    figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        if args.backend == "sqlite":
-            url = f"sqlite+aiosqlite:///{Path(tmp) / 'inbox.db'}"
-            figures = asyncio.run(_run(args, url))
-        else:
-            figures = asyncio.run(_pg(args))
+        for label, kind in SERVERS.items():
+            log = Path(tmp) / f"{kind}.log"
+            if args.backend == "sqlite":
+                url = f"sqlite+aiosqlite:///{Path(tmp) / f'inbox-{kind}.db'}"
+                figures[label] = asyncio.run(_run(args, url, kind, log))
+            else:
+                figures[label] = asyncio.run(_pg(args, kind, log))
+            print(f"{label}: p95 {figures[label]['all_requests_p95_ms']} ms, "
+                  f"{figures[label]['server_cpu_ms_per_request']} ms of server CPU a request")
     return save(
         RESULTS if args.backend == "sqlite" else RESULTS_POSTGRESQL,
         {
@@ -233,12 +274,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "groups": args.groups,
             "concurrency": args.concurrency,
             "backend": args.backend,
-            **figures,
+            "servers": figures,
         },
     )
 
 
-async def _pg(args: argparse.Namespace) -> dict[str, Any]:
+async def _pg(args: argparse.Namespace, kind: str, log: Path) -> dict[str, Any]:
     import asyncpg
 
     name = f"bench_scim_{uuid.uuid4().hex[:8]}"
@@ -246,13 +287,11 @@ async def _pg(args: argparse.Namespace) -> dict[str, Any]:
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
         host = PG.removeprefix("postgresql://")
-        return await _run(args, f"postgresql+asyncpg://{host}/{name}")
+        return await _run(args, f"postgresql+asyncpg://{host}/{name}", kind, log)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 
 
 if __name__ == "__main__":
-    import sys
-
     main(sys.argv[1:])

@@ -38,7 +38,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import aiohttp
 import httpx
@@ -225,7 +225,19 @@ def _server(factory: str, env: dict[str, str] | None = None) -> Iterator[tuple[s
         sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
         "--port", str(port), "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=env or dict(os.environ))
+    with _process(command, env, port) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def _process(
+    command: list[str], env: dict[str, str] | None, port: int, stdout: IO[str] | None = None
+) -> Iterator[tuple[str, int]]:
+    """``command``, a server on ``port``, until its ``/healthz`` answers; its URL and pid."""
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env or dict(os.environ), stdout=stdout,
+        stderr=None if stdout is None else subprocess.STDOUT,
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -236,7 +248,7 @@ def _server(factory: str, env: dict[str, str] | None = None) -> Iterator[tuple[s
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"{factory} did not start")
+                raise SystemExit(f"{' '.join(command[1:])} did not start")
             time.sleep(0.1)
         yield base_url, process.pid
     finally:

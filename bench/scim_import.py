@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import json
 import os
@@ -31,7 +30,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +37,7 @@ import aiohttp
 import psutil
 
 from bench._figures import machine, save
-from bench.webhook_ack import _free_port, _loadavg, _percentile, _process, _server
+from bench.webhook_ack import SERVICES, _loadavg, _percentile, _service
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "scim_import.json"
@@ -146,27 +144,6 @@ async def _token_and_inbox(url: str) -> tuple[str, Any]:
     return await tokens.create(inbox.engine, f"bench-{uuid.uuid4().hex[:6]}"), inbox
 
 
-#: The servers each run measures, in this order: the shipped one first.
-SERVERS = {
-    "serve, as shipped": "serve",
-    "uvicorn, no access log": "quiet",
-}
-
-
-@contextlib.contextmanager
-def _service(kind: str, env: dict[str, str], log: Path) -> Iterator[tuple[str, int]]:
-    """The service as ``kind`` runs it; ``serve`` writes its log to ``log``."""
-    if kind == "quiet":
-        with _server("webhooks.app:app_from_env", env) as running:
-            yield running
-        return
-    port = _free_port()
-    command = [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port",
-               str(port)]  # fmt: skip
-    with log.open("w") as sink, _process(command, env, port, sink) as running:
-        yield running
-
-
 async def _run(args: argparse.Namespace, url: str, kind: str, log: Path) -> dict[str, Any]:
     token, inbox = await _token_and_inbox(url)
     env = os.environ | {
@@ -257,15 +234,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv if argv is not None else [])
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for label, kind in SERVERS.items():
+        for kind in SERVICES:
             log = Path(tmp) / f"{kind}.log"
             if args.backend == "sqlite":
                 url = f"sqlite+aiosqlite:///{Path(tmp) / f'inbox-{kind}.db'}"
-                figures[label] = asyncio.run(_run(args, url, kind, log))
+                figures[kind] = asyncio.run(_run(args, url, kind, log))
             else:
-                figures[label] = asyncio.run(_pg(args, kind, log))
-            print(f"{label}: p95 {figures[label]['all_requests_p95_ms']} ms, "
-                  f"{figures[label]['server_cpu_ms_per_request']} ms of server CPU a request")
+                figures[kind] = asyncio.run(_pg(args, kind, log))
+            print(f"{kind}: p95 {figures[kind]['all_requests_p95_ms']} ms, "
+                  f"{figures[kind]['server_cpu_ms_per_request']} ms of server CPU a request")
     return save(
         RESULTS if args.backend == "sqlite" else RESULTS_POSTGRESQL,
         {

@@ -208,13 +208,33 @@ def _service_env(inbox_url: str, prefect_api_url: str, forwarder: bool) -> dict[
         "ARIZE_RUNBOOKS_ENVIRONMENT": "test",
         "ARIZE_RUNBOOKS_OKTA_SECRET": OKTA_SECRET,
         "ARIZE_RUNBOOKS_GENERIC_SECRET": GENERIC_SECRET,
+        # routing.yaml routes these sources too, and `serve` refuses a routed source without
+        # its secret; the bench sends none of their deliveries.
+        "ARIZE_RUNBOOKS_BAMBOOHR_SECRET": "bench-bamboohr-secret-0123456789",
+        "ARIZE_RUNBOOKS_JIRA_SECRET": "bench-jira-secret-0123456789",
+        "ARIZE_RUNBOOKS_SERVICENOW_TOKEN": "bench-servicenow-token-0123456789",
         "ARIZE_RUNBOOKS_ROUTING_CONFIG": str(ROOT / "examples" / "routing.yaml"),
         "ARIZE_RUNBOOKS_INBOX_URL": inbox_url,
         "ARIZE_RUNBOOKS_PREFECT_API_URL": prefect_api_url,
         "ARIZE_RUNBOOKS_FORWARDER_ENABLED": str(forwarder).lower(),
         "ARIZE_RUNBOOKS_FORWARDER_POLL_SECONDS": "0.5",
         "ARIZE_RUNBOOKS_SLACK_EXPIRY_SWEEP_SECONDS": "0",
+        # `serve` refuses to start without the key that signs triggers.
+        "ARIZE_RUNBOOKS_SERVICE_KEY": os.environ.get(
+            "ARIZE_RUNBOOKS_SERVICE_KEY", f"bench-{uuid.uuid4().hex}"
+        ),
     }
+
+
+@contextlib.contextmanager
+def _serve(env: dict[str, str], log: Path) -> Iterator[tuple[str, int]]:
+    """``arize-runbooks serve`` as shipped: uvicorn's access log on, a line per request,
+    written to ``log`` as a deployment's journal would take it."""
+    port = _free_port()
+    command = [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port",
+               str(port)]  # fmt: skip
+    with log.open("w") as sink, _process(command, env, port, sink) as running:
+        yield running
 
 
 @contextlib.contextmanager
@@ -301,23 +321,41 @@ def _ack(base_url: str, pid: int, args: argparse.Namespace) -> dict[str, Any]:
     return result | {"load_average_before": before, "load_average_after": _loadavg()}
 
 
+#: The service as measured: ``serve`` as shipped, then the same app under uvicorn without an
+#: access log (the faster variant, and the only one measured before 2026-12-06).
+SERVICES = ("serve_as_shipped", "no_access_log")
+
+
+def _service(kind: str, env: dict[str, str], log: Path) -> contextlib.AbstractContextManager[
+    tuple[str, int]
+]:
+    """The service as ``kind`` (one of SERVICES) runs it; ``serve`` writes its log to ``log``."""
+    if kind == "serve_as_shipped":
+        return _serve(env, log)
+    return _server("webhooks.app:app_from_env", env)
+
+
 def ack_latency(args: argparse.Namespace) -> dict[str, Any]:
-    """Phase 1: bare endpoint, SQLite inbox, PostgreSQL inbox."""
+    """Phase 1: bare endpoint, then each of SERVICES on a SQLite inbox and on a PostgreSQL
+    inbox, each on an inbox of its own."""
     down = "http://127.0.0.1:9/api"  # never called: the forwarder is off
     bare = "bench.webhook_ack:bare_app"
-    service = "webhooks.app:app_from_env"
     results: dict[str, Any] = {}
     with _server(bare) as (url, pid):
         results["bare_endpoint"] = _ack(url, pid, args)
     with tempfile.TemporaryDirectory() as tmp:
-        env = _service_env(f"sqlite+aiosqlite:///{Path(tmp) / 'inbox.db'}", down, False)
-        with _server(service, env) as (url, pid):
-            results["sqlite_inbox"] = _ack(url, pid, args)
-    with (
-        _pg_database() as inbox_url,
-        _server(service, _service_env(inbox_url, down, False)) as (url, pid),
-    ):
-        results["postgresql_inbox"] = _ack(url, pid, args)
+        for kind in SERVICES:
+            inbox = f"sqlite+aiosqlite:///{Path(tmp) / f'inbox-{kind}.db'}"
+            log = Path(tmp) / f"sqlite-{kind}.log"
+            with _service(kind, _service_env(inbox, down, False), log) as (url, pid):
+                results[f"sqlite_inbox_{kind}"] = _ack(url, pid, args)
+        for kind in SERVICES:
+            log = Path(tmp) / f"postgresql-{kind}.log"
+            with (
+                _pg_database() as inbox,
+                _service(kind, _service_env(inbox, down, False), log) as (url, pid),
+            ):
+                results[f"postgresql_inbox_{kind}"] = _ack(url, pid, args)
     return results
 
 
@@ -332,7 +370,7 @@ def _median_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
             "deliveries_per_s_of_rounds": [r[name]["deliveries_per_s"] for r in rounds],
         }
     bare_p95 = results["bare_endpoint"]["ack_latency_ms"]["p95"]
-    for name in ("sqlite_inbox", "postgresql_inbox"):
+    for name in set(results) - {"bare_endpoint"}:
         p95 = results[name]["ack_latency_ms"]["p95"]
         results[name]["p95_vs_bare"] = round(p95 / bare_p95, 2) if bare_p95 else None
     return results
@@ -382,11 +420,15 @@ def replicas(args: argparse.Namespace) -> dict[str, Any]:
 
         asyncio.run(deploy())
         for count in (1, 2):
-            with _pg_database() as inbox_url, contextlib.ExitStack() as stack:
+            with (
+                _pg_database() as inbox_url,
+                contextlib.ExitStack() as stack,
+                tempfile.TemporaryDirectory() as tmp,
+            ):
                 env = _service_env(inbox_url, api, True)
                 servers = [
-                    stack.enter_context(_server("webhooks.app:app_from_env", env))
-                    for _ in range(count)
+                    stack.enter_context(_serve(env, Path(tmp) / f"replica-{n}.log"))
+                    for n in range(count)
                 ]
                 deliveries = _deliveries(args.forward_events, _generic)
                 load = asyncio.run(
@@ -422,7 +464,11 @@ def main() -> None:
         "ack": _median_rounds(shipped),
     }
     result |= {
-        "server": "uvicorn (uvloop, httptools) + FastAPI, one process per server",
+        "server": (
+            "uvicorn (uvloop, httptools) + FastAPI, one process per server; the service as "
+            "`arize-runbooks serve` runs it (access log on) and without an access log; the "
+            "replicas as `serve` runs them"
+        ),
         "inbox": "group commit; SQLite WAL synchronous=NORMAL in tmp; PostgreSQL 15 local",
         "client": "aiohttp, start-up heap frozen before measuring",
         "machine": {

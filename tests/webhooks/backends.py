@@ -83,7 +83,8 @@ def free_port() -> int:
 
 
 class ServiceProcess:
-    """``uvicorn --factory webhooks.app:app_from_env`` in a subprocess of its own.
+    """``arize-runbooks serve`` in a subprocess of its own, as shipped (uvicorn's access log
+    included), configured through the environment as an operator's env file would.
 
     Args:
         inbox_url: The inbox.
@@ -125,8 +126,8 @@ class ServiceProcess:
     def start(self, timeout: float = 60.0) -> Self:
         """Start and wait until ``/healthz`` answers."""
         command = [
-            sys.executable, "-m", "uvicorn", "--factory", "webhooks.app:app_from_env",
-            "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+            sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1",
+            "--port", str(self.port),
         ]  # fmt: skip
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(

@@ -1,8 +1,8 @@
 """The FastAPI application: ``create_app(settings)`` and its lifespan.
 
 Nothing here reads the environment at import time. ``arize-runbooks serve`` builds the app with
-``create_app`` and runs it under uvicorn with ``webhooks.access_log``'s logging; the benches
-and some tests run ``uvicorn --factory webhooks.app:app_from_env``; other tests call
+``create_app`` and runs it under uvicorn with ``webhooks.access_log``'s logging; the benches'
+faster variant runs ``uvicorn --factory webhooks.app:app_from_env``; tests call ``serve`` or
 ``create_app`` with their own settings.
 """
 

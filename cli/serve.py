@@ -2,7 +2,7 @@
 
 It loads the env file ``setup`` wrote (variables already set win), then refuses to start,
 exit 2, when its configuration cannot work: no service key, a routed source without its
-secret, or Slack half-configured. Each refusal names the variable to set.
+secret, Slack half-configured, or no Prefect API. Each refusal names the variable to set.
 """
 
 from __future__ import annotations
@@ -92,6 +92,22 @@ def serve(
             )
     except CliError as exc:
         raise exit_with(exc) from None
+
+    # Checked once the rest is in order (so those refusals need no Prefect): with no Prefect
+    # API named anywhere (this option, ARIZE_RUNBOOKS_PREFECT_API_URL, PREFECT_API_URL in the
+    # environment or the env file, Prefect's profile), Prefect's client starts a temporary
+    # server inside `serve`. The forwarder would mark events forwarded to runs no worker ever
+    # sees, Slack votes would resume nothing, and that server outlived `serve`.
+    from prefect.settings import get_current_settings
+
+    if settings.prefect_api_url is None and get_current_settings().api.url is None:
+        raise exit_with(CliError(
+            "no Prefect API to start runs on: PREFECT_API_URL is not set",
+            where="the environment of `arize-runbooks serve`, its env file and Prefect's profile",
+            fix="set PREFECT_API_URL (or ARIZE_RUNBOOKS_PREFECT_API_URL) to the API of the "
+                "Prefect server your workers poll, e.g. http://127.0.0.1:4200/api, or put it in "
+                f"the env file ({env_file_path()}) with `arize-runbooks setup`, and start again",
+        )) from None
 
     import uvicorn
 

@@ -8,6 +8,7 @@ process and an env file of their own, so nothing of the conftest's configuration
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -132,6 +133,54 @@ def test_serve_refuses_without_the_service_key_and_reads_it_from_the_env_file(ba
     assert "ARIZE_RUNBOOKS_SERVICE_KEY" not in again.text
     assert "ARIZE_RUNBOOKS_OKTA_SECRET" not in again.text
     assert "ARIZE_RUNBOOKS_SLACK_SIGNING_SECRET is not set" in again.text
+
+
+def _serve_without_prefect(env_file: Path, home: Path, port: int) -> Result:
+    """``serve`` configured but for Prefect: no PREFECT_* variable, an empty Prefect home (no
+    profile naming an API), a SQLite inbox of the test's own."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ARIZE_RUNBOOKS_", "SLACK_", "PREFECT_"))}
+    env |= {
+        "COLUMNS": "300",
+        "PREFECT_HOME": str(home),
+        "ARIZE_RUNBOOKS_ENV_FILE": str(env_file),
+        "ARIZE_RUNBOOKS_INBOX_URL": f"sqlite+aiosqlite:///{home / 'inbox.db'}",
+        "ARIZE_RUNBOOKS_SERVICE_KEY": "a-service-key-for-this-test-0003",
+        "ARIZE_RUNBOOKS_OKTA_SECRET": "okta-secret-for-this-test-03",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "serve", "--config", ROUTING_OKTA, "--port", str(port)],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=180,
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+def test_serve_refuses_without_a_prefect_api_and_reads_it_from_the_env_file(
+    bare_env: Path, tmp_path: Path
+) -> None:
+    from config.env_file import write_env_file
+
+    # A port taken: past every check, `serve` fails to bind and exits, instead of serving.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = _serve_without_prefect(bare_env, tmp_path, port)
+        # Old main started Prefect's temporary server inside `serve`: events were marked
+        # forwarded to runs no worker polls, and that server outlived `serve`.
+        assert result.code == 2, result.text
+        assert "PREFECT_API_URL is not set" in result.text
+        assert "fix: set PREFECT_API_URL" in result.text
+        assert "temporary server" not in result.text
+
+        # As `setup` writes it: the env file's PREFECT_API_URL is enough.
+        write_env_file({"PREFECT_API_URL": "http://127.0.0.1:9/api"}, bare_env)
+        again = _serve_without_prefect(bare_env, tmp_path, port)
+    assert "PREFECT_API_URL is not set" not in again.text
+    assert "temporary server" not in again.text
+    # Not refused (2): it got as far as binding, which uvicorn reports as a failed start.
+    assert again.code not in (0, 2) and "address already in use" in again.text, again.text
 
 
 def test_worker_refuses_without_the_service_key(bare_env):

@@ -76,9 +76,11 @@ def test_env_file_is_0600_and_the_environment_wins(bare_env, monkeypatch):
     assert os.environ["ARIZE_RUNBOOKS_OKTA_SECRET"] == "from-the-shell-9999"
 
 
-def run_bare(*args: str, env_file: Path, **env: str) -> Result:
-    """The CLI in a subprocess with no ARIZE_RUNBOOKS_* / SLACK_* but ``env`` and the file."""
-    bare = {k: v for k, v in os.environ.items() if not k.startswith(("ARIZE_RUNBOOKS_", "SLACK_"))}
+def run_bare(*args: str, env_file: Path, without: tuple[str, ...] = (), **env: str) -> Result:
+    """The CLI in a subprocess with no ARIZE_RUNBOOKS_* / SLACK_* (nor any variable starting
+    with one of ``without``) but ``env`` and the file."""
+    dropped = ("ARIZE_RUNBOOKS_", "SLACK_", *without)
+    bare = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
     done = subprocess.run(
         [sys.executable, "-m", "cli.main", *args], cwd=ROOT, capture_output=True, text=True,
         env={**bare, "COLUMNS": "300", "ARIZE_RUNBOOKS_ENV_FILE": str(env_file), **env},
@@ -138,21 +140,13 @@ def test_serve_refuses_without_the_service_key_and_reads_it_from_the_env_file(ba
 def _serve_without_prefect(env_file: Path, home: Path, port: int) -> Result:
     """``serve`` configured but for Prefect: no PREFECT_* variable, an empty Prefect home (no
     profile naming an API), a SQLite inbox of the test's own."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("ARIZE_RUNBOOKS_", "SLACK_", "PREFECT_"))}
-    env |= {
-        "COLUMNS": "300",
-        "PREFECT_HOME": str(home),
-        "ARIZE_RUNBOOKS_ENV_FILE": str(env_file),
-        "ARIZE_RUNBOOKS_INBOX_URL": f"sqlite+aiosqlite:///{home / 'inbox.db'}",
-        "ARIZE_RUNBOOKS_SERVICE_KEY": "a-service-key-for-this-test-0003",
-        "ARIZE_RUNBOOKS_OKTA_SECRET": "okta-secret-for-this-test-03",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "serve", "--config", ROUTING_OKTA, "--port", str(port)],
-        cwd=ROOT, capture_output=True, text=True, env=env, timeout=180,
+    return run_bare(
+        "serve", "--config", ROUTING_OKTA, "--port", str(port), env_file=env_file,
+        without=("PREFECT_",), PREFECT_HOME=str(home),
+        ARIZE_RUNBOOKS_INBOX_URL=f"sqlite+aiosqlite:///{home / 'inbox.db'}",
+        ARIZE_RUNBOOKS_SERVICE_KEY="a-service-key-for-this-test-0003",
+        ARIZE_RUNBOOKS_OKTA_SECRET="okta-secret-for-this-test-03",
     )
-    return Result(done.returncode, done.stdout, done.stderr)
 
 
 def test_serve_refuses_without_a_prefect_api_and_reads_it_from_the_env_file(

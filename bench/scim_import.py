@@ -37,7 +37,7 @@ import aiohttp
 import psutil
 
 from bench._figures import machine, save
-from bench.webhook_ack import SERVICES, _loadavg, _percentile, _service
+from bench.webhook_ack import SERVICE_KEY, SERVICES, _loadavg, _percentile, _service
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "scim_import.json"
@@ -153,10 +153,7 @@ async def _run(args: argparse.Namespace, url: str, kind: str, log: Path) -> dict
         "ARIZE_RUNBOOKS_PREFECT_API_URL": "http://127.0.0.1:9/api",
         "ARIZE_RUNBOOKS_FORWARDER_ENABLED": "false",
         "ARIZE_RUNBOOKS_SLACK_EXPIRY_SWEEP_SECONDS": "0",
-        # `serve` refuses to start without the key that signs triggers.
-        "ARIZE_RUNBOOKS_SERVICE_KEY": os.environ.get(
-            "ARIZE_RUNBOOKS_SERVICE_KEY", f"bench-{uuid.uuid4().hex}"
-        ),
+        "ARIZE_RUNBOOKS_SERVICE_KEY": SERVICE_KEY,
     }
     try:
         load_before = _loadavg()

@@ -203,6 +203,10 @@ async def _load(
     }
 
 
+#: `serve` refuses to start without the key that signs triggers: the caller's, or one made up.
+SERVICE_KEY = os.environ.get("ARIZE_RUNBOOKS_SERVICE_KEY", f"bench-{uuid.uuid4().hex}")
+
+
 def _service_env(inbox_url: str, prefect_api_url: str, forwarder: bool) -> dict[str, str]:
     return os.environ | {
         "ARIZE_RUNBOOKS_ENVIRONMENT": "test",
@@ -219,10 +223,7 @@ def _service_env(inbox_url: str, prefect_api_url: str, forwarder: bool) -> dict[
         "ARIZE_RUNBOOKS_FORWARDER_ENABLED": str(forwarder).lower(),
         "ARIZE_RUNBOOKS_FORWARDER_POLL_SECONDS": "0.5",
         "ARIZE_RUNBOOKS_SLACK_EXPIRY_SWEEP_SECONDS": "0",
-        # `serve` refuses to start without the key that signs triggers.
-        "ARIZE_RUNBOOKS_SERVICE_KEY": os.environ.get(
-            "ARIZE_RUNBOOKS_SERVICE_KEY", f"bench-{uuid.uuid4().hex}"
-        ),
+        "ARIZE_RUNBOOKS_SERVICE_KEY": SERVICE_KEY,
     }
 
 

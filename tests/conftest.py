@@ -4,6 +4,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,19 +129,21 @@ SERIAL_GROUPS = {"tests/ha/": "ha", "tests/ui/": "ui"}
 #: exit within seconds of SIGTERM, a server restart must not lose a held gate). They are marked
 #: ``solo``: `make test` runs them in a pytest of their own beside the rest, two at a time:
 #: tests/ha/test_kill_moments.py, in the HA group, is handed out first and runs on one worker
-#: while the rest run one after another on the other. (Beside three other xdist workers they
-#: once missed their bounds, in CI on 2026-12-02 and -03: a worker not gone 120 s after
-#: SIGTERM. That was Prefect's worker losing its interrupt, which ops.worker_stop now handles,
-#: not the load; docs/testing.md has the history and the timings.)
+#: while the others run one after another on the other, longest first (the order below, by
+#: their time on 2 cores, 2026-12-06: 170, 100, 70, 55 and 50 s), so the last one handed out
+#: is short whichever worker takes it. (Beside three other xdist workers they once missed
+#: their bounds, in CI on 2026-12-02 and -03: a worker not gone 120 s after SIGTERM. That was
+#: Prefect's worker losing its interrupt, which ops.worker_stop now handles, not the load;
+#: docs/testing.md has the history and the timings.)
 SOLO_MODULES = (
-    "tests/access/test_revoke_survives_restart.py",
-    "tests/approvals/test_gate_survives_restart.py",
-    "tests/approvals/test_hold_then_suspend.py",
-    "tests/cli/test_readme.py",
     # Kill a worker or a replica and wait for detection within a bound: beside three other
     # xdist workers on 2 cores (the suite grew by 240 tests) they missed it in CI.
     "tests/ha/test_kill_moments.py",
+    "tests/access/test_revoke_survives_restart.py",
     "tests/webhooks/test_replicas.py",
+    "tests/approvals/test_gate_survives_restart.py",
+    "tests/cli/test_readme.py",
+    "tests/approvals/test_hold_then_suspend.py",
 )
 
 
@@ -175,10 +178,25 @@ def xdist_scope(nodeid: str) -> str:
 
 @pytest.hookimpl(optionalhook=True)  # run without xdist (`-p no:xdist`) too
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """`--dist loadscope`, with SERIAL_GROUPS as scopes of their own.
+    """`--dist loadscope`, with SERIAL_GROUPS as scopes of their own, and no module queued
+    behind a serial group before its last test (:func:`serial_group_scheduling`).
 
     Not `xdist_group` with `--dist loadgroup`: that renames the items (`item._nodeid`), which
     pytest 9 no longer reads, so every group silently ran spread over all workers.
+    """
+    return serial_group_scheduling()(config, log)
+
+
+def serial_group_scheduling() -> type:
+    """xdist's LoadScopeScheduling, with a serial group as one scope, and a worker that runs
+    a serial group given more work only once the group's last test is all it has left.
+
+    xdist gives a worker its next scope as soon as it has two tests or fewer to go, and a
+    scope given cannot move. Behind a serial group's last two tests (minutes each: the kill
+    moments' are 90 to 160 s) a module then waited while another worker went idle: the solo
+    pytest queued two modules behind the 400 s of kill moments and ended minutes after its
+    other worker. A worker with one test to go still gets its next scope at once, or it would hold
+    that test back: xdist's worker runs a test only once it knows the one after it.
     """
     from xdist.scheduler import LoadScopeScheduling
 
@@ -186,7 +204,17 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
         def _split_scope(self, nodeid: str) -> str:
             return xdist_scope(nodeid)
 
-    return SerialGroupScheduling(config, log)
+        def _reschedule(self, node: Any) -> None:
+            work = self.assigned_work[node]
+            in_group = any(
+                scope in SERIAL_GROUPS.values() and not all(done.values())
+                for scope, done in work.items()
+            )
+            if in_group and self.workqueue and self._pending_of(work) > 1:
+                return
+            super()._reschedule(node)
+
+    return SerialGroupScheduling
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -228,10 +256,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _hand_out_rank(item: pytest.Item) -> int:
     """0 for the serial groups, then each long module by its place in LONG_MODULES, then the
-    rest (a stable sort keeps their collected order)."""
+    solo modules in their order, then the rest (a stable sort keeps their collected order)."""
     if item.nodeid.startswith(tuple(SERIAL_GROUPS)):
         return 0
-    for rank, module in enumerate(LONG_MODULES, start=1):
+    for rank, module in enumerate((*LONG_MODULES, *SOLO_MODULES), start=1):
         if item.nodeid.startswith(module):
             return rank
-    return len(LONG_MODULES) + 1
+    return len(LONG_MODULES) + len(SOLO_MODULES) + 1

@@ -127,23 +127,23 @@ SERIAL_GROUPS = {"tests/ha/": "ha", "tests/ui/": "ui"}
 
 #: Modules that stop or restart real processes and bound how long that may take (a worker must
 #: exit within seconds of SIGTERM, a server restart must not lose a held gate). They are marked
-#: ``solo``: `make test` runs them in a pytest of their own beside the rest, two at a time:
-#: tests/ha/test_kill_moments.py, in the HA group, is handed out first and runs on one worker
-#: while the others run one after another on the other, longest first (the order below, by
-#: their time on 2 cores, 2026-12-06: 170, 100, 70, 55 and 50 s), so the last one handed out
-#: is short whichever worker takes it. (Beside three other xdist workers they once missed
-#: their bounds, in CI on 2026-12-02 and -03: a worker not gone 120 s after SIGTERM. That was
-#: Prefect's worker losing its interrupt, which ops.worker_stop now handles, not the load;
-#: docs/testing.md has the history and the timings.)
+#: ``solo``: `make test` runs them in a pytest of their own beside the rest, two at a time.
+#: tests/ha/test_kill_moments.py, in the HA group, is handed out first and holds one worker for
+#: about 400 s; the others go to the other worker one after another, longest first (the order
+#: below, by one run on 2 cores, 2026-12-06: 114, 109, 101, 95 and 83 s), and the kill moments'
+#: worker takes one more when its last test starts (serial_group_scheduling). (Beside three
+#: other xdist workers they once missed their bounds, in CI on 2026-12-02 and -03: a worker not
+#: gone 120 s after SIGTERM. That was Prefect's worker losing its interrupt, which
+#: ops.worker_stop now handles, not the load; docs/testing.md has the history and the timings.)
 SOLO_MODULES = (
     # Kill a worker or a replica and wait for detection within a bound: beside three other
     # xdist workers on 2 cores (the suite grew by 240 tests) they missed it in CI.
     "tests/ha/test_kill_moments.py",
     "tests/access/test_revoke_survives_restart.py",
-    "tests/webhooks/test_replicas.py",
     "tests/approvals/test_gate_survives_restart.py",
-    "tests/cli/test_readme.py",
     "tests/approvals/test_hold_then_suspend.py",
+    "tests/cli/test_readme.py",
+    "tests/webhooks/test_replicas.py",
 )
 
 

@@ -151,7 +151,10 @@ async def assert_recovered_once(api_url: str, run: FlowRun, before: set[UUID]) -
     assert final.state.type is StateType.COMPLETED, final.state
     async with PrefectClient(api_url) as client:
         history = await client.read_flow_run_states(run.id)
-    (resumption,) = crash_resumptions(history)
+    resumptions = crash_resumptions(history)
+    ordered = sorted(history, key=lambda s: s.timestamp)
+    assert len(resumptions) == 1, [(s.name, s.timestamp.isoformat(), s.message) for s in ordered]
+    (resumption,) = resumptions
     assert resumption.crash_message == MISSED_HEARTBEAT_MESSAGE
     assert RESCHEDULED_STATE_NAME in [s.name for s in history]
     now = {r.id for r in await runs_of_deployment(api_url, run.deployment_id)}

@@ -5,10 +5,11 @@ scheduler with recorded workers: no process starts."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from tests.conftest import SOLO_MODULES, serial_group_scheduling
+from tests.conftest import LONG_MODULES, SOLO_MODULES, serial_group_scheduling
 
 KILL_MOMENTS = [f"tests/ha/test_kill_moments.py::test_{n}" for n in ("pending", "beat", "gate")]
 #: The other solo modules, a test each, in the order they are handed out.
@@ -83,3 +84,12 @@ def test_xdist_rule_is_unchanged_for_a_worker_without_a_serial_group() -> None:
     complete(scheduler, a, MODULES[0])
     assert a.sent == [MODULES[0], MODULES[2], MODULES[4]]
 
+
+
+def test_every_module_the_hand_out_names_exists() -> None:
+    # A renamed module would drop out of its place silently: a solo module would then run
+    # beside three other workers, and a long one at the end of the run.
+    root = Path(__file__).parents[1]
+    named = (*LONG_MODULES, *SOLO_MODULES)
+    assert [m for m in named if not (root / m).is_file()] == []
+    assert len(set(named)) == len(named)

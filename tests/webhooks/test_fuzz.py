@@ -1,7 +1,9 @@
 """Fuzz every endpoint of the live service from its own OpenAPI document: never a 5xx.
 
 (``schemathesis.pytest.from_fixture`` does not run under pytest 9, so each operation's
-hypothesis strategy is driven directly.)
+hypothesis strategy is driven directly, and neither library's pytest plugin is loaded:
+pyproject.toml turns both off. They are imported in the test, not here: every xdist worker
+collects this module, and only one runs it.)
 """
 
 from __future__ import annotations
@@ -9,8 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
 
 from tests.fixtures.webhooks import OKTA_SECRET, SERVICENOW_TOKEN
 
@@ -27,6 +27,9 @@ _CREDENTIALS = {
 # schemathesis' own strategies draw from `random`, which hypothesis deprecates; not our code.
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 def test_no_server_errors(webhook_service: Any) -> None:
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
     schema = schemathesis.openapi.from_url(f"{webhook_service.base_url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.path for op in operations} >= {

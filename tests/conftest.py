@@ -151,8 +151,8 @@ SOLO_MODULES = (
 #: run on 2 cores, 2026-12-06: 225 s down to 30 s), handed out right after the serial groups, so
 #: that the modules left for the end are short and the four workers end together. xdist hands
 #: scopes out in collection order, and tests/webhooks/ is collected last: its long modules
-#: (batching, 58 s; observability, 31 s) were handed out last and ended the run alone, 30 s
-#: after the other workers. Only the order depends on this list, never which tests run.
+#: (batching, 58 s; observability, 31 s) were handed out last and ended the run alone, about
+#: 25 s after the other workers. Only the order depends on this list, never which tests run.
 LONG_MODULES = (
     "tests/webhooks/test_exactly_once.py",
     "tests/runbooks/test_shared_behaviour.py",
@@ -204,10 +204,11 @@ def serial_group_scheduling() -> type:
 
     xdist gives a worker its next scope as soon as it has two tests or fewer to go, and a
     scope given cannot move. Behind a serial group's last two tests (minutes each: the kill
-    moments' are 90 to 160 s) a module then waited while another worker went idle: the solo
-    pytest queued two modules behind the 400 s of kill moments and ended minutes after its
-    other worker. A worker with one test to go still gets its next scope at once, or it would hold
-    that test back: xdist's worker runs a test only once it knows the one after it.
+    moments' are 90 to 180 s) a module then waited for minutes while another worker could
+    have run it: the solo pytest took 10:16 before this, and 8:38 to 9:07 in four fresh-clone
+    runs after it (docs/testing.md). A worker with one test to go still gets its next scope at
+    once, or it would hold that test back: xdist's worker runs a test only once it knows the
+    one after it.
     """
     from xdist.scheduler import LoadScopeScheduling
 

@@ -166,7 +166,9 @@ async def test_prefect_down_events_kept_then_forwarded_once_it_is_back(
                     for e in events
                 )
 
-            await eventually(all_retrying, within=30)
+            # About 3 s on an idle machine; a fresh-clone run on a loaded one (2026-12-06, 25 %
+            # slower than the hour before) missed 30 s. The bound only stops a hang.
+            await eventually(all_retrying, within=120)
             assert await runs_for(prefect_client, set(msg_ids)) == []
 
             await proxy.start()  # Prefect is back

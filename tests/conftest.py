@@ -194,10 +194,10 @@ def serial_group_scheduling() -> type:
     xdist gives a worker its next scope as soon as it has two tests or fewer to go, and a
     scope given cannot move. Behind a serial group's last two tests (minutes each: the kill
     moments' are 90 to 180 s) a module then waited for minutes while another worker could
-    have run it: the solo pytest took 10:16 before this, and 8:38 to 9:07 in four fresh-clone
-    runs after it (docs/testing.md). A worker with one test to go still gets its next scope at
-    once, or it would hold that test back: xdist's worker runs a test only once it knows the
-    one after it.
+    have run it: the solo pytest took 10:16 before this, and 8:38 to 9:07 in the four
+    fresh-clone runs after it at the same machine speed (docs/testing.md). A worker with one
+    test to go still gets its next scope at once, or it would hold that test back: xdist's
+    worker runs a test only once it knows the one after it.
     """
     from xdist.scheduler import LoadScopeScheduling
 

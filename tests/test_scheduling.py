@@ -85,7 +85,6 @@ def test_xdist_rule_is_unchanged_for_a_worker_without_a_serial_group() -> None:
     assert a.sent == [MODULES[0], MODULES[2], MODULES[4]]
 
 
-
 def test_every_module_the_hand_out_names_exists() -> None:
     # A renamed module would drop out of its place silently: a solo module would then run
     # beside three other workers, and a long one at the end of the run.

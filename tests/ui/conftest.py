@@ -21,8 +21,7 @@ from unittest import mock
 import pytest
 
 from cli.stack import PrefectServer, new_auth_string
-from ops.worker_stop import stop_worker
-from tests.fixtures.prefect import seed_database
+from tests.fixtures.prefect import seed_database, stop_process_worker
 
 ROOT = Path(__file__).parents[2]
 POOL = "arize-runbooks"
@@ -131,9 +130,4 @@ def deployed_runbooks(
     try:
         yield PrefectUI(server=authed_prefect, worker_log=log_path)
     finally:
-        # As `arize-runbooks worker` stops it: Prefect's worker loses the interrupt of its
-        # SIGTERM at nearly every stop, and a plain wait then took its whole 20 s at the end of
-        # every run of the suite.
-        if not stop_worker(worker.pid, timeout=10.0):
-            worker.kill()
-        worker.wait()
+        stop_process_worker(worker)

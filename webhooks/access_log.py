@@ -1,4 +1,4 @@
-"""The webhook service's access log: uvicorn's, without query strings.
+"""The webhook service's access log: uvicorn's line, without query strings.
 
 uvicorn logs each request's path with its query string. An IdP's SCIM lookup carries the person
 it looks for there (Okta: ``GET /scim/v2/Users?filter=userName eq "ann@acme.example"``; Entra:
@@ -10,31 +10,41 @@ metrics) keep what an operator needs; the access line keeps the client, method, 
 from __future__ import annotations
 
 import copy
+import http
 import logging
 from typing import Any
 
-#: The position of the path in the arguments of uvicorn's access record:
-#: ``(client_addr, method, path_with_query, http_version, status_code)``.
-_PATH = 2
+#: uvicorn's access record's arguments: ``(client_addr, method, path_with_query,
+#: http_version, status_code)``.
+_ARGUMENTS = 5
+
+_PHRASES = {status.value: status.phrase for status in http.HTTPStatus}
 
 
-class WithoutQueryString(logging.Filter):
-    """Cuts the query string off the path of uvicorn's access records."""
+class AccessLine(logging.Formatter):
+    """uvicorn's access line (its format, uncoloured), with the path cut at its query.
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    One formatter rather than uvicorn's plus a filter: uvicorn's copies each record to
+    format it, a quarter of the line's cost in a profile of a SCIM import (a line per
+    request). The line says what uvicorn's says when it does not colour it.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
         args = record.args
-        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[_PATH], str):
-            path = args[_PATH].partition("?")[0]
-            record.args = (*args[:_PATH], path, *args[_PATH + 1 :])
-        return True
+        if not (isinstance(args, tuple) and len(args) == _ARGUMENTS):
+            return super().format(record)  # not an access record: as any other line
+        client, method, path, version, status = args
+        path = str(path).partition("?")[0]
+        phrase = _PHRASES.get(status, "")
+        level = f"{record.levelname}:".ljust(9)
+        return f'{level} {client} - "{method} {path} HTTP/{version}" {status} {phrase}'
 
 
 def log_config() -> dict[str, Any]:
-    """uvicorn's own logging configuration, with :class:`WithoutQueryString` on its access
-    handler (a handler filter, so no record reaches the stream with its query)."""
+    """uvicorn's own logging configuration, with :class:`AccessLine` as its access
+    formatter (no record reaches the access stream with its query)."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
-    config.setdefault("filters", {})["without_query_string"] = {"()": WithoutQueryString}
-    config["handlers"]["access"].setdefault("filters", []).append("without_query_string")
+    config["formatters"]["access"] = {"()": AccessLine}
     return config

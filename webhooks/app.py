@@ -182,7 +182,7 @@ def create_app(
     app.add_exception_handler(WebhookError, _webhook_error)
     app.add_middleware(DeliveryMetrics, metrics=app.state.metrics)
     # SCIM first: routes are tried in order, and an IdP's import is the busiest traffic.
-    app.include_router(scim_routes.router)
+    app.mount(scim_routes.PREFIX, scim_routes.asgi)
     app.include_router(api_router)
     app.include_router(evidence_routes.router)
     app.include_router(health_routes.router)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from scim2_models import SCIMException, UnauthorizedException
 from scim2_server.handler import AsyncScimHandler
@@ -25,6 +25,7 @@ from scim2_server.routing import Operation
 from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import Receive, Scope, Send
 
 from webhooks.refusals import reason_of
 from webhooks.scim import tables, tokens
@@ -42,7 +43,8 @@ PREFIX = "/scim/v2"
 #: (within a replica, writes of one resource wait on each other instead).
 _RETRIES = 10
 
-router = APIRouter(tags=["scim"])
+#: Most SCIM root URLs remembered (see :meth:`ScimEndpoint._base_url`).
+_MOST_BASE_URLS = 64
 
 
 class Unavailable(SCIMException):
@@ -71,6 +73,21 @@ class ScimMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=registry,
         )
+        # Each request's children, found once: ``labels()`` takes a lock and checks its
+        # arguments every call. Bounded: a handful of operations and statuses.
+        self._counters: dict[tuple[str, int], Any] = {}
+        self._timers: dict[str, Any] = {}
+
+    def observe(self, op: str, status: int, seconds: float) -> None:
+        """Count one answered request and its duration."""
+        counter = self._counters.get((op, status))
+        if counter is None:
+            counter = self._counters[op, status] = self.requests.labels(op=op, status=str(status))
+        timer = self._timers.get(op)
+        if timer is None:
+            timer = self._timers[op] = self.seconds.labels(op=op)
+        counter.inc()
+        timer.observe(seconds)
 
 
 class ScimEndpoint:
@@ -101,6 +118,7 @@ class ScimEndpoint:
         # The request log is bookkeeping: written in one transaction every flush, not one
         # each per request (a commit each doubled a create's latency).
         self._log_rows: list[dict[str, Any]] = []
+        self._base_urls: dict[tuple[Any, ...], str] = {}
         #: The model classes the libraries built while warming up (see :meth:`warm_up`).
         self.kept: frozenset[type[Any]] = frozenset()
 
@@ -132,7 +150,7 @@ class ScimEndpoint:
         started = time.perf_counter()
         scim_request = ScimRequest(
             method=request.method,
-            base_url=str(request.base_url).rstrip("/") + PREFIX,
+            base_url=self._base_url(request),
             path=request.url.path.removeprefix(PREFIX).removesuffix(".scim") or "/",
             query=dict(parse_qsl(request.url.query, keep_blank_values=True)),
             headers=list(request.headers.items()),
@@ -179,12 +197,28 @@ class ScimEndpoint:
         )
         response.headers.setdefault("Cache-Control", "no-cache")
         if self.metrics is not None:
-            self.metrics.requests.labels(op=operation, status=str(int(response.status))).inc()
-            self.metrics.seconds.labels(op=operation).observe(time.perf_counter() - started)
+            self.metrics.observe(operation, int(response.status), time.perf_counter() - started)
         if int(response.status) == 503:
             response.headers["Retry-After"] = "30"
         content = b"" if response.body is None else json.dumps(response.body).encode()
         return Response(content, status_code=int(response.status), headers=response.headers)
+
+    def _base_url(self, request: Request) -> str:
+        """The SCIM root's URL, from the request's scheme, server, ``Host`` and root path as
+        Starlette makes a base URL; made once per such set (a client keeps sending the same)."""
+        scope = request.scope
+        key = (
+            scope.get("scheme"),
+            scope.get("server"),
+            request.headers.get("host"),
+            scope.get("app_root_path", scope.get("root_path", "")),
+        )
+        found = self._base_urls.get(key)
+        if found is None:
+            if len(self._base_urls) >= _MOST_BASE_URLS:  # the Host header is the client's
+                self._base_urls.clear()
+            found = self._base_urls[key] = str(request.base_url).rstrip("/") + PREFIX
+        return found
 
     async def _handle(self, request: ScimRequest) -> tuple[ScimResponse, list[Change]]:
         if request.method.upper() not in {"PUT", "PATCH", "DELETE"}:
@@ -286,18 +320,13 @@ async def scim_endpoint(app: FastAPI, settings: ScimSettings) -> AsyncIterator[S
         await endpoint.flush()
 
 
-async def _serve(request: Request) -> Response:
+async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+    """``/scim/v2``, as a plain ASGI app (:func:`webhooks.app.create_app` mounts it first).
+
+    Not an API route: the endpoint reads the raw request and answers SCIM's own responses, so
+    FastAPI's route resolution, parameter solving and validation would be work for nothing
+    on the busiest path (an IdP's import)."""
+    request = Request(scope, receive)
     endpoint: ScimEndpoint | None = getattr(request.app.state, "scim", None)
-    if endpoint is None:
-        return Response(status_code=404)
-    return await endpoint.serve(request)
-
-
-# A plain route, not an API route: the endpoint reads the raw request and answers SCIM's
-# own responses, so FastAPI's parameter solving and validation would be work for nothing.
-router.add_route(
-    PREFIX + "/{path:path}",
-    _serve,
-    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-    include_in_schema=False,
-)
+    response = Response(status_code=404) if endpoint is None else await endpoint.serve(request)
+    await response(scope, receive, send)

@@ -25,6 +25,7 @@ from prefect.states import Cancelled
 from blocks.arize import ArizeCredentials
 from blocks.policy import RunbookPolicy
 from core.approvals.rules import ApprovalPolicy
+from tests.fixtures.browser import open_app
 from tests.fixtures.runbooks import mutation_count
 from tests.ui.conftest import PrefectUI
 
@@ -39,10 +40,11 @@ UI_TIMEOUT_MS = 30_000  # one UI request on a busy machine
 
 async def login(page: Page, ui: PrefectUI) -> None:
     """Open the UI and get past its login form with the auth string."""
-    await page.goto(ui.server.ui_url)
-    await page.get_by_placeholder("admin:pass").fill(ui.login)
+    password = page.get_by_placeholder("admin:pass")
+    await open_app(page, password, ui.server.ui_url)
+    await password.fill(ui.login)
     await page.get_by_role("button", name="Login").click()
-    await page.wait_for_url("**/dashboard**")
+    await page.wait_for_url("**/dashboard**", wait_until="commit")
 
 
 async def start_offboard_run(page: Page, *, email: str, reason: str) -> UUID:
@@ -239,7 +241,7 @@ async def test_a_ui_answer_is_refused_when_the_policy_does_not_allow_ui_votes(
             "went back to waiting",
         )
         assert again.state.type is StateType.PAUSED
-        await page.reload()
+        await open_app(page, page.get_by_text("Suspended", exact=True).first)
         await wait_until_suspended(ui, page, run_id)
         await screenshot(page, "waiting-again")
 

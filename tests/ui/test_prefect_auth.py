@@ -23,6 +23,7 @@ from prefect.client.orchestration import PrefectClient
 from prefect.exceptions import PrefectHTTPStatusError
 
 from cli.stack import LocalStack, PrefectServer
+from tests.fixtures.browser import open_app
 from tests.ui.conftest import ROOT, client_env
 
 pytestmark = pytest.mark.slow
@@ -89,9 +90,9 @@ async def test_ui_login_form_refuses_a_wrong_string_and_accepts_the_right_one(
 ) -> None:
     assert authed_prefect.auth_string is not None
     page = browser_page
-    await page.goto(authed_prefect.ui_url)
-    await page.wait_for_url("**/login**")
     password = page.get_by_placeholder("admin:pass")
+    await open_app(page, password, authed_prefect.ui_url)
+    await page.wait_for_url("**/login**", wait_until="commit")
     await password.fill("admin:guess")
     await page.get_by_role("button", name="Login").click()
     await page.get_by_text("Invalid credentials").wait_for()
@@ -100,7 +101,7 @@ async def test_ui_login_form_refuses_a_wrong_string_and_accepts_the_right_one(
 
     await password.fill(authed_prefect.auth_string.get_secret_value())
     await page.get_by_role("button", name="Login").click()
-    await page.wait_for_url("**/dashboard**")
+    await page.wait_for_url("**/dashboard**", wait_until="commit")
     await page.get_by_role("link", name="Deployments").first.wait_for()
     await screenshot(page, "dashboard")
 

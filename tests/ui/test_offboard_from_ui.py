@@ -35,7 +35,7 @@ LEAVER = "lee.leaver@acme.example"  # in the emulator's demo seed
 APPROVER = "alex.approver@acme.example"
 GATE_TIMEOUT_MS = 120_000  # worker pick-up, flow subprocess start, plan
 GATE_TIMEOUT_S = GATE_TIMEOUT_MS / 1000
-UI_TIMEOUT_MS = 30_000  # one UI request on a busy machine
+UI_TIMEOUT_MS = 60_000  # one UI request on a busy machine (tests/fixtures/browser.py)
 
 
 async def login(page: Page, ui: PrefectUI) -> None:

@@ -19,8 +19,12 @@ services process and the runs are created through the first one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,21 +104,70 @@ async def save_policy(api_url: str, arize_base_url: str) -> None:
         ).asave("default", overwrite=True)
 
 
-def flow_process(worker: ManagedProcess) -> psutil.Process | None:
-    """The worker's flow-run process, if it has one."""
-    if worker.pid is None:
+def flow_process(pid: int | None, run_id: UUID) -> psutil.Process | None:
+    """The flow-run process of ``run_id`` under the process ``pid`` (a worker), if there is one.
+
+    Told by the run id Prefect puts in its environment, not by being the first one found: the
+    previous test's run ends Completed before its process has exited, and that process, still
+    under the worker that ran it, was frozen and killed in one CI run instead of this run's.
+    """
+    if pid is None:
         return None
-    for child in psutil.Process(worker.pid).children(recursive=True):
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return None
+    for child in children:
         try:
-            if "prefect.engine" in " ".join(child.cmdline()):
+            if "prefect.engine" in " ".join(child.cmdline()) and (
+                child.environ().get("PREFECT__FLOW_RUN_ID") == str(run_id)
+            ):
                 return child
-        except psutil.NoSuchProcess:
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return None
 
 
-async def freeze_flow_process(ha: HA) -> ManagedProcess:
-    """SIGSTOP the first flow-run process to appear; the worker that started it.
+@pytest.mark.real  # starts processes of its own
+def test_the_flow_process_found_is_the_runs_not_a_previous_runs_still_exiting() -> None:
+    """Two flow-run processes under one worker: the last run's, still exiting, first. The
+    one found for a run is that run's, whichever comes first; none for a run with no process."""
+    previous, current = uuid.uuid4(), uuid.uuid4()
+    # A stand-in worker starting two stand-in engines, in that order, then waiting.
+    worker_script = (
+        "import os, subprocess, sys, time\n"
+        "for run_id in sys.argv[1:]:\n"
+        "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)',"
+        " 'prefect.engine'], env={**os.environ, 'PREFECT__FLOW_RUN_ID': run_id})\n"
+        "time.sleep(120)\n"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", worker_script, str(previous), str(current)])
+    try:
+        parent = psutil.Process(worker.pid)
+        deadline = time.monotonic() + 60
+        while len(parent.children()) < 2:
+            assert time.monotonic() < deadline, "the stand-in engines did not start"
+            time.sleep(0.05)
+        by_run = {
+            child.environ()["PREFECT__FLOW_RUN_ID"]: child.pid for child in parent.children()
+        }
+        found = flow_process(worker.pid, current)
+        assert found is not None and found.pid == by_run[str(current)]
+        found = flow_process(worker.pid, previous)
+        assert found is not None and found.pid == by_run[str(previous)]
+        assert flow_process(worker.pid, uuid.uuid4()) is None
+    finally:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for child in psutil.Process(worker.pid).children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
+        worker.kill()
+        worker.wait(timeout=10)
+
+
+async def freeze_flow_process(ha: HA, run_id: UUID) -> ManagedProcess:
+    """SIGSTOP the flow-run process of ``run_id`` as soon as it appears; the worker that
+    started it.
 
     The process needs seconds to import Prefect and the flow before it proposes Running,
     and this looks every 20 ms, so it is stopped before it has told the server anything.
@@ -122,7 +175,7 @@ async def freeze_flow_process(ha: HA) -> ManagedProcess:
     async with asyncio.timeout(180):
         while True:
             for worker in ha.stack.workers:
-                process = flow_process(worker)
+                process = flow_process(worker.pid, run_id)
                 if process is not None:
                     process.send_signal(signal.SIGSTOP)
                     return worker
@@ -153,7 +206,10 @@ async def assert_recovered_once(api_url: str, run: FlowRun, before: set[UUID]) -
         history = await client.read_flow_run_states(run.id)
     resumptions = crash_resumptions(history)
     ordered = sorted(history, key=lambda s: s.timestamp)
-    assert len(resumptions) == 1, [(s.name, s.timestamp.isoformat(), s.message) for s in ordered]
+    # A text, not a list: pytest cuts a list's repr short, and the middle is what one needs.
+    assert len(resumptions) == 1, "\n".join(
+        f"{s.timestamp.isoformat()} {s.name}: {s.message}" for s in ordered
+    )
     (resumption,) = resumptions
     assert resumption.crash_message == MISSED_HEARTBEAT_MESSAGE
     assert RESCHEDULED_STATE_NAME in [s.name for s in history]
@@ -178,7 +234,7 @@ async def test_worker_killed_while_the_run_is_pending(ha: HA, arize):
     run = await start_onboarding(api_url, spec)
     before = {r.id for r in await runs_of_deployment(api_url, run.deployment_id)} - {run.id}
 
-    worker = await freeze_flow_process(ha)
+    worker = await freeze_flow_process(ha, run.id)
     async with PrefectClient(api_url) as client:
         state = (await client.read_flow_run(run.id)).state
     assert state is not None and state.type is StateType.PENDING, state
@@ -196,7 +252,7 @@ async def test_worker_killed_when_running_before_the_first_heartbeat(ha: HA, ari
     run = await start_onboarding(api_url, spec)
     before = {r.id for r in await runs_of_deployment(api_url, run.deployment_id)} - {run.id}
 
-    worker = await freeze_flow_process(ha)
+    worker = await freeze_flow_process(ha, run.id)
     async with PrefectClient(api_url) as client:
         # What the engine proposes just before it starts heartbeating.
         result = await client.set_flow_run_state(run.id, Running())
@@ -234,7 +290,7 @@ async def test_worker_killed_while_the_gate_holds(ha: HA, arize):
     async with PrefectClient(api_url) as client:
         still = await client.read_flow_run(run.id)
     assert still.state is not None and still.state.name == "Paused", still.state
-    holder = next(w for w in ha.stack.workers if flow_process(w) is not None)
+    holder = next(w for w in ha.stack.workers if flow_process(w.pid, run.id) is not None)
     kill_and_replace(ha, holder)
 
     # Crashed by the heartbeat automation, rescheduled, run again: it waits again under the

@@ -60,6 +60,7 @@ from tests.ha.conftest import (
     HA,
     HEARTBEAT_SECONDS,
     MISSED_HEARTBEATS,
+    flow_process,
     start_ha_stack,
     start_onboarding,
     team,
@@ -102,30 +103,6 @@ async def save_policy(api_url: str, arize_base_url: str) -> None:
             poll_interval_seconds=1,
             rate_limit=None,
         ).asave("default", overwrite=True)
-
-
-def flow_process(pid: int | None, run_id: UUID) -> psutil.Process | None:
-    """The flow-run process of ``run_id`` under the process ``pid`` (a worker), if there is one.
-
-    Told by the run id Prefect puts in its environment, not by being the first one found: the
-    previous test's run ends Completed before its process has exited, and that process, still
-    under the worker that ran it, was frozen and killed in one CI run instead of this run's.
-    """
-    if pid is None:
-        return None
-    try:
-        children = psutil.Process(pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return None
-    for child in children:
-        try:
-            if "prefect.engine" in " ".join(child.cmdline()) and (
-                child.environ().get("PREFECT__FLOW_RUN_ID") == str(run_id)
-            ):
-                return child
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return None
 
 
 @pytest.mark.real  # starts processes of its own

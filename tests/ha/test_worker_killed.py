@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from uuid import UUID
 
-import psutil
 import pytest
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
@@ -22,7 +22,14 @@ from ops.crash_recovery import (
 from ops.processes import ManagedProcess
 from tasks.reporting.crash_history import crash_resumptions, was_rescheduled_after_crash
 from tests.fixtures.runbooks import mutation_count, set_faults
-from tests.ha.conftest import HA, save_policy, start_onboarding, team, wait_final
+from tests.ha.conftest import (
+    HA,
+    flow_process,
+    save_policy,
+    start_onboarding,
+    team,
+    wait_final,
+)
 
 # Detection alone takes up to two heartbeat intervals (60 s); a loaded 2-core machine needs
 # minutes more to start the flow processes again.
@@ -32,16 +39,10 @@ MEMBERS = 8
 TEAMS = 3
 
 
-def holding_runs(workers: list[ManagedProcess]) -> list[ManagedProcess]:
-    """Workers that have a flow-run process beneath them right now."""
-    holders = []
-    for worker in workers:
-        if worker.pid is None:
-            continue
-        children = psutil.Process(worker.pid).children(recursive=True)
-        if any("prefect.engine" in " ".join(c.cmdline()) for c in children):
-            holders.append(worker)
-    return holders
+def holding_runs(workers: list[ManagedProcess], run_ids: list[UUID]) -> list[ManagedProcess]:
+    """Workers that have the flow-run process of one of ``run_ids`` beneath them right now (an
+    earlier module's run, still exiting under a worker of the shared stack, does not count)."""
+    return [w for w in workers if any(flow_process(w.pid, i) is not None for i in run_ids)]
 
 
 async def test_killed_worker_runs_resume_under_their_ids_and_converge(ha: HA, arize):
@@ -58,7 +59,7 @@ async def test_killed_worker_runs_resume_under_their_ids_and_converge(ha: HA, ar
         while True:
             states = [(await client.read_flow_run(i)).state for i in ids]
             running = sum(s is not None and s.type is StateType.RUNNING for s in states)
-            holders = holding_runs(ha.stack.workers)
+            holders = holding_runs(ha.stack.workers, ids)
             if running == TEAMS and holders and mutation_count(arize) >= TEAMS * 3:
                 break
             assert time.monotonic() < deadline, f"runs never all RUNNING: {states}"

@@ -31,6 +31,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from ops.worker_stop import (
     ENGINE_MODULE,
     FLOW_RUN_ID_VARIABLE,
+    flow_run_processes,
     held_processes,
     stop_worker,
     suspend_held_runs,
@@ -138,6 +139,42 @@ def _until_flow_run_child(pid: int) -> None:
 
 def _run(run_id: uuid.UUID, state: StateType, name: str) -> FlowRun:
     return FlowRun(id=run_id, flow_id=uuid.uuid4(), state=State(type=state, name=name))
+
+
+def test_each_flow_run_process_is_found_by_its_own_run_not_by_coming_first() -> None:
+    """Two flow-run processes under one worker, the previous run's (still exiting) started
+    first: each run id finds its own, and a run with no process finds none."""
+    previous, current = uuid.uuid4(), uuid.uuid4()
+    starts_both = (
+        "import os, subprocess, sys, time\n"
+        "for run_id in sys.argv[1:]:\n"
+        f"    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)', "
+        f"'{ENGINE_MODULE}'], env={{**os.environ, '{FLOW_RUN_ID_VARIABLE}': run_id}})\n"
+        "time.sleep(120)\n"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", starts_both, str(previous), str(current)])
+    try:
+        parent = psutil.Process(worker.pid)
+        for _ in range(1_000):  # two process starts, polled
+            if len(parent.children()) == 2:
+                break
+            time.sleep(0.02)
+        by_run = {
+            uuid.UUID(child.environ()[FLOW_RUN_ID_VARIABLE]): child.pid
+            for child in parent.children()
+        }
+        assert set(by_run) == {previous, current}
+
+        found = flow_run_processes(worker.pid)
+
+        assert {run_id: process.pid for run_id, process in found.items()} == by_run
+        assert uuid.uuid4() not in found
+    finally:
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(worker.pid).children(recursive=True):
+                child.kill()
+        worker.kill()
+        worker.wait()
 
 
 def test_an_api_that_keeps_answering_503_gives_up_within_the_time_and_signals_nothing(

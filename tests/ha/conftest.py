@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 import pytest
 import redis
 from prefect.client.orchestration import PrefectClient
@@ -186,27 +185,3 @@ async def wait_final(api_url: str, run_ids: list, within: float) -> dict:
             if all(r.state is not None and r.state.type in FINAL for r in runs.values()):
                 return runs
             await asyncio.sleep(1)
-
-
-def flow_process(pid: int | None, run_id: uuid.UUID) -> psutil.Process | None:
-    """The flow-run process of ``run_id`` under the process ``pid`` (a worker), if there is one.
-
-    Told by the run id Prefect puts in its environment, not by being the first one found: the
-    previous test's run ends Completed before its process has exited, and that process, still
-    under the worker that ran it, was frozen and killed in one run instead of this run's.
-    """
-    if pid is None:
-        return None
-    try:
-        children = psutil.Process(pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return None
-    for child in children:
-        try:
-            if "prefect.engine" in " ".join(child.cmdline()) and (
-                child.environ().get("PREFECT__FLOW_RUN_ID") == str(run_id)
-            ):
-                return child
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return None

@@ -19,18 +19,13 @@ services process and the runs are created through the first one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
-import psutil
 import pytest
 import yaml
 from prefect.client.orchestration import PrefectClient
@@ -52,6 +47,7 @@ from ops.crash_recovery import (
     last_heartbeat,
 )
 from ops.processes import ManagedProcess
+from ops.worker_stop import flow_run_processes
 from tasks.reporting.crash_history import crash_resumptions
 from tests.fixtures.arize import ADMIN_KEY
 from tests.fixtures.runbooks import APPROVER, form_saved
@@ -60,7 +56,6 @@ from tests.ha.conftest import (
     HA,
     HEARTBEAT_SECONDS,
     MISSED_HEARTBEATS,
-    flow_process,
     start_ha_stack,
     start_onboarding,
     team,
@@ -105,46 +100,13 @@ async def save_policy(api_url: str, arize_base_url: str) -> None:
         ).asave("default", overwrite=True)
 
 
-@pytest.mark.real  # starts processes of its own
-def test_the_flow_process_found_is_the_runs_not_a_previous_runs_still_exiting() -> None:
-    """Two flow-run processes under one worker: the last run's, still exiting, first. The
-    one found for a run is that run's, whichever comes first; none for a run with no process."""
-    previous, current = uuid.uuid4(), uuid.uuid4()
-    # A stand-in worker starting two stand-in engines, in that order, then waiting.
-    worker_script = (
-        "import os, subprocess, sys, time\n"
-        "for run_id in sys.argv[1:]:\n"
-        "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)',"
-        " 'prefect.engine'], env={**os.environ, 'PREFECT__FLOW_RUN_ID': run_id})\n"
-        "time.sleep(120)\n"
-    )
-    worker = subprocess.Popen([sys.executable, "-c", worker_script, str(previous), str(current)])
-    try:
-        parent = psutil.Process(worker.pid)
-        deadline = time.monotonic() + 60
-        while len(parent.children()) < 2:
-            assert time.monotonic() < deadline, "the stand-in engines did not start"
-            time.sleep(0.05)
-        by_run = {
-            child.environ()["PREFECT__FLOW_RUN_ID"]: child.pid for child in parent.children()
-        }
-        found = flow_process(worker.pid, current)
-        assert found is not None and found.pid == by_run[str(current)]
-        found = flow_process(worker.pid, previous)
-        assert found is not None and found.pid == by_run[str(previous)]
-        assert flow_process(worker.pid, uuid.uuid4()) is None
-    finally:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            for child in psutil.Process(worker.pid).children(recursive=True):
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    child.kill()
-        worker.kill()
-        worker.wait(timeout=10)
-
-
 async def freeze_flow_process(ha: HA, run_id: UUID) -> ManagedProcess:
     """SIGSTOP the flow-run process of ``run_id`` as soon as it appears; the worker that
     started it.
+
+    Found by its run, not as the first flow-run process under any worker: a run is Completed
+    before its process has exited, and the previous test's, still exiting, was once frozen and
+    killed instead of this run's.
 
     The process needs seconds to import Prefect and the flow before it proposes Running,
     and this looks every 20 ms, so it is stopped before it has told the server anything.
@@ -152,7 +114,7 @@ async def freeze_flow_process(ha: HA, run_id: UUID) -> ManagedProcess:
     async with asyncio.timeout(180):
         while True:
             for worker in ha.stack.workers:
-                process = flow_process(worker.pid, run_id)
+                process = flow_run_processes(worker.pid).get(run_id) if worker.pid else None
                 if process is not None:
                     process.send_signal(signal.SIGSTOP)
                     return worker
@@ -267,7 +229,7 @@ async def test_worker_killed_while_the_gate_holds(ha: HA, arize):
     async with PrefectClient(api_url) as client:
         still = await client.read_flow_run(run.id)
     assert still.state is not None and still.state.name == "Paused", still.state
-    holder = next(w for w in ha.stack.workers if flow_process(w.pid, run.id) is not None)
+    holder = next(w for w in ha.stack.workers if w.pid and run.id in flow_run_processes(w.pid))
     kill_and_replace(ha, holder)
 
     # Crashed by the heartbeat automation, rescheduled, run again: it waits again under the

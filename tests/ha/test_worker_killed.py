@@ -20,16 +20,10 @@ from ops.crash_recovery import (
     RESCHEDULED_STATE_NAME,
 )
 from ops.processes import ManagedProcess
+from ops.worker_stop import flow_run_processes
 from tasks.reporting.crash_history import crash_resumptions, was_rescheduled_after_crash
 from tests.fixtures.runbooks import mutation_count, set_faults
-from tests.ha.conftest import (
-    HA,
-    flow_process,
-    save_policy,
-    start_onboarding,
-    team,
-    wait_final,
-)
+from tests.ha.conftest import HA, save_policy, start_onboarding, team, wait_final
 
 # Detection alone takes up to two heartbeat intervals (60 s); a loaded 2-core machine needs
 # minutes more to start the flow processes again.
@@ -42,7 +36,9 @@ TEAMS = 3
 def holding_runs(workers: list[ManagedProcess], run_ids: list[UUID]) -> list[ManagedProcess]:
     """Workers that have the flow-run process of one of ``run_ids`` beneath them right now (an
     earlier module's run, still exiting under a worker of the shared stack, does not count)."""
-    return [w for w in workers if any(flow_process(w.pid, i) is not None for i in run_ids)]
+    return [
+        w for w in workers if w.pid and not flow_run_processes(w.pid).keys().isdisjoint(run_ids)
+    ]
 
 
 async def test_killed_worker_runs_resume_under_their_ids_and_converge(ha: HA, arize):

@@ -25,7 +25,7 @@ from prefect.states import Cancelled
 from blocks.arize import ArizeCredentials
 from blocks.policy import RunbookPolicy
 from core.approvals.rules import ApprovalPolicy
-from tests.fixtures.browser import open_app
+from tests.fixtures.browser import DEFAULT_TIMEOUT_MS, open_app
 from tests.fixtures.runbooks import mutation_count
 from tests.ui.conftest import PrefectUI
 
@@ -35,7 +35,9 @@ LEAVER = "lee.leaver@acme.example"  # in the emulator's demo seed
 APPROVER = "alex.approver@acme.example"
 GATE_TIMEOUT_MS = 120_000  # worker pick-up, flow subprocess start, plan
 GATE_TIMEOUT_S = GATE_TIMEOUT_MS / 1000
-UI_TIMEOUT_MS = 60_000  # one UI request on a busy machine (tests/fixtures/browser.py)
+# One UI request on a busy machine: the page's own bound, which Playwright's expect() does not
+# use (its default is 5 s).
+UI_TIMEOUT_MS = DEFAULT_TIMEOUT_MS
 
 
 async def login(page: Page, ui: PrefectUI) -> None:

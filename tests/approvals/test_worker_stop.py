@@ -113,11 +113,16 @@ def worker_with_a_flow_run() -> Iterator[tuple[int, uuid.UUID]]:
         _until_flow_run_child(worker.pid)
         yield worker.pid, run_id
     finally:
-        with contextlib.suppress(psutil.Error):
-            for child in psutil.Process(worker.pid).children(recursive=True):
-                child.kill()
-        worker.kill()
-        worker.wait()
+        _kill_with_children(worker)
+
+
+def _kill_with_children(worker: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a stand-in worker and whatever it started; reap it."""
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process(worker.pid).children(recursive=True):
+            child.kill()
+    worker.kill()
+    worker.wait()
 
 
 def _has_flow_run_child(pid: int) -> bool:
@@ -170,11 +175,7 @@ def test_each_flow_run_process_is_found_by_its_own_run_not_by_coming_first() -> 
         assert {run_id: process.pid for run_id, process in found.items()} == by_run
         assert uuid.uuid4() not in found
     finally:
-        with contextlib.suppress(psutil.Error):
-            for child in psutil.Process(worker.pid).children(recursive=True):
-                child.kill()
-        worker.kill()
-        worker.wait()
+        _kill_with_children(worker)
 
 
 def test_an_api_that_keeps_answering_503_gives_up_within_the_time_and_signals_nothing(

@@ -108,7 +108,10 @@ async def test_slash_command_to_grant_and_revoke_now(
     async def started() -> bool:
         return bool(await runs_of("grant-temporary-access"))
 
-    await until(started, within=30)
+    # Through the inbox and the forwarder into Prefect: with the machine's CPU halved the
+    # harness's SQLite answers "database is locked" and its clients back off for up to a
+    # minute. These bounds only stop a hang.
+    await until(started, within=120)
     [run] = await runs_of("grant-temporary-access")
     trigger = Trigger.model_validate(run.parameters["trigger"])
     assert trigger.requested_by == "sam@acme.example" and trigger.is_verified()
@@ -140,7 +143,7 @@ async def test_slash_command_to_grant_and_revoke_now(
         return any("ended (revoked early by sam@acme.example)" in m["text"]
                    for m in dms(slack_emulator, SAM))
 
-    await until(told, within=30)
+    await until(told, within=180)  # after Prefect writes, as above
 
 
 async def test_requester_unknown_to_slack_is_refused(arize, slack_policy, slack_emulator, service):

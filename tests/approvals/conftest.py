@@ -220,8 +220,14 @@ class GatedRun:
         self.thread.start()
         return self
 
-    async def paused(self, deadline: float = 60) -> FlowRun:
-        """Wait until the run has posted its message and is paused on its gate."""
+    async def posted(self, deadline: float = 60) -> None:
+        """Wait until the run has posted its approval message (the gate posts it, then pauses).
+
+        A run with a pause of a few seconds may already have timed out by the time a poll of
+        its state comes round (seen with the machine's CPU halved): such a test waits for the
+        message, then for :meth:`finished`, whose state shows that it paused and was never
+        resumed.
+        """
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline
         while not self.run_id:
@@ -233,6 +239,12 @@ class GatedRun:
                             self.run_id, self.ts = parsed[0], message["ts"]
             self._check(loop.time() < end)
             await asyncio.sleep(0.1)
+
+    async def paused(self, deadline: float = 60) -> FlowRun:
+        """Wait until the run has posted its message and is paused on its gate."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + deadline
+        await self.posted(deadline)
         async with get_client() as client:
             while True:
                 run = await client.read_flow_run(uuid.UUID(self.run_id))
@@ -241,6 +253,14 @@ class GatedRun:
                     return run
                 self._check(loop.time() < end)
                 await asyncio.sleep(0.1)
+
+    async def was_paused(self) -> bool:
+        """Whether the run's state history holds a pause on this run's gate."""
+        async with get_client() as client:
+            states = await client.read_flow_run_states(uuid.UUID(self.run_id))
+        return any(
+            s.is_paused() and s.state_details.pause_key == self.gate for s in states
+        )
 
     async def state_now(self) -> FlowRun:
         async with get_client() as client:

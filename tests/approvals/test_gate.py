@@ -198,9 +198,10 @@ async def test_timeout_rejects_and_marks_expired(
     slack_emulator: SlackEmulatorServer,
 ) -> None:
     run = gated_run(timeout=3)
-    await run.paused()
+    await run.posted()  # a 3 s pause can be over before a poll sees it: GatedRun.posted
     old_click = run.click(ALICE)
     state = await run.finished()
+    assert await run.was_paused()
     assert await state.result(raise_on_failure=False) is not None
     assert run.run_id not in APPLIED
     message = run.message()
@@ -271,10 +272,11 @@ async def test_sweeper_marks_gates_nobody_marked(
     since = datetime.now(UTC) - timedelta(seconds=1)
     silent = gated_run(timeout=3, mark_on_timeout=False)
     marked = gated_run(timeout=3)
-    await silent.paused()
-    await marked.paused()
+    await silent.posted()  # 3 s pauses can be over before a poll sees them: GatedRun.posted
+    await marked.posted()
     assert (await silent.finished()).is_failed()
     await marked.finished()
+    assert await silent.was_paused() and await marked.was_paused()
     assert buttons(silent.message())  # nobody updated it
     handler = SlackApprovalHandler(
         bot_token=SLACK_BOT_TOKEN,

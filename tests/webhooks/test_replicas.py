@@ -15,7 +15,8 @@ from tests.webhooks.backends import ServiceProcess
 from tests.webhooks.conftest import Sender, eventually, runs_for, uid
 from webhooks.inbox import Inbox
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+# The forwarding bound below is 420 s; the whole test takes 1-2 minutes on an idle machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 EVENTS = 200
 
@@ -91,7 +92,14 @@ async def test_two_replicas_one_killed_mid_burst_give_exactly_one_run_per_event(
                 assert stats.dead == 0, await inbox.dead_letters()
                 return stats.forwarded == EVENTS
 
-            await eventually(all_forwarded, within=180, interval=0.5)
+            # 200 runs into the harness, by the survivor alone once its peer is gone. With the
+            # machine's CPU at two fifths (three busy loops beside the suite) the harness's
+            # SQLite answered "database is locked", each pass backed off, and 180 s were not
+            # enough; exactly-once's 160 events have 420 s. The bound only stops a hang.
+            try:
+                await eventually(all_forwarded, within=420, interval=0.5)
+            except TimeoutError:
+                pytest.fail(f"not all forwarded in time: {await inbox.stats()}")
             events = [await inbox.find("generic", m) for m in msg_ids]
     finally:
         for replica in replicas:

@@ -225,8 +225,8 @@ class GatedRun:
 
         A run with a pause of a few seconds may already have timed out by the time a poll of
         its state comes round (seen with the machine's CPU halved): such a test waits for the
-        message, then for :meth:`finished`, whose state shows that it paused and was never
-        resumed.
+        message, then for :meth:`finished`, and checks the pause afterwards with
+        :meth:`was_paused`.
         """
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline

@@ -53,9 +53,10 @@ test:
 	[ $$rest -eq 0 ] && [ $$solo_rc -eq 0 ]
 
 # The fast tier: tests that need no server, database, browser or subprocess (marked `check`
-# by tests/conftest.py), in process, on both cores. Its tests compute rather than wait, so a
-# second xdist worker pays for its own start (each worker imports and collects the suite, about
-# 15 CPU-s) with time to spare: docs/testing.md has the figures.
+# by tests/conftest.py), each served inside the test process, on two xdist workers. Its tests
+# compute rather than wait, so the second core pays for the second worker's own start (each
+# imports and collects the suite, about 15 CPU-s) with time to spare: docs/testing.md has the
+# figures. CHECK_WORKERS=0 runs it in one process (a debugger, -x).
 CHECK_WORKERS ?= 2
 
 check: $(STAMP)

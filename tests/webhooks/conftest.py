@@ -170,15 +170,28 @@ async def runs_for(client: PrefectClient, event_ids: set[str]) -> list[FlowRun]:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[Any]], *, within: float = 30.0, interval: float = 0.1
+    check: Callable[[], Awaitable[Any]],
+    *,
+    within: float = 30.0,
+    interval: float = 0.1,
+    explain: Callable[[], Awaitable[Any]] | None = None,
 ) -> Any:
-    """Poll ``check`` until it returns something truthy (readiness poll, not a fixed sleep)."""
-    async with asyncio.timeout(within):
-        while True:
-            result = await check()
-            if result:
-                return result
-            await asyncio.sleep(interval)
+    """Poll ``check`` until it returns something truthy (readiness poll, not a fixed sleep).
+
+    Past ``within`` it raises TimeoutError, or, given ``explain`` (say, the inbox's stats),
+    fails the test with what ``explain`` returns then: where a long wait stopped.
+    """
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                result = await check()
+                if result:
+                    return result
+                await asyncio.sleep(interval)
+    except TimeoutError:
+        if explain is None:
+            raise
+        pytest.fail(f"not done within {within} s: {await explain()}")
 
 
 def run_cli(*args: str) -> Any:

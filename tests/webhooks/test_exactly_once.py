@@ -116,10 +116,7 @@ async def test_200_concurrent_deliveries_with_duplicates_give_one_run_per_event(
             assert not dead, dead
             return all(e.status is EventStatus.FORWARDED for e in events)
 
-        try:
-            await eventually(all_forwarded, within=420, interval=0.5)
-        except TimeoutError:
-            pytest.fail(f"not all forwarded in time: {await inbox.stats()}")
+        await eventually(all_forwarded, within=420, interval=0.5, explain=inbox.stats)
 
     runs = await runs_for(prefect_client, event_ids)
     assert len(runs) == 160

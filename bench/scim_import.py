@@ -37,7 +37,14 @@ import aiohttp
 import psutil
 
 from bench._figures import machine, save
-from bench.webhook_ack import SERVICE_KEY, SERVICES, _loadavg, _percentile, _service
+from bench.webhook_ack import (
+    SERVE_WORKERS,
+    SERVICE_KEY,
+    SERVICES,
+    _loadavg,
+    _percentile,
+    _service,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "scim_import.json"
@@ -51,7 +58,8 @@ CHUNK = 100
 
 
 def _cpu_seconds(process: psutil.Process) -> float:
-    return float(sum(process.cpu_times()[:2]))
+    """The server's CPU: the process and, under ``serve --workers N``, its workers."""
+    return float(sum(sum(p.cpu_times()[:2]) for p in [process, *process.children()]))
 
 
 async def _import(
@@ -231,7 +239,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv if argv is not None else [])
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for kind in SERVICES:
+        # Several workers need PostgreSQL (`serve` refuses them on SQLite).
+        kinds = SERVICES + ((SERVE_WORKERS,) if args.backend == "postgresql" else ())
+        for kind in kinds:
             log = Path(tmp) / f"{kind}.log"
             if args.backend == "sqlite":
                 url = f"sqlite+aiosqlite:///{Path(tmp) / f'inbox-{kind}.db'}"

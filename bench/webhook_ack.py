@@ -228,13 +228,20 @@ def _service_env(inbox_url: str, prefect_api_url: str, forwarder: bool) -> dict[
 
 
 @contextlib.contextmanager
-def _serve(env: dict[str, str], log: Path) -> Iterator[tuple[str, int]]:
+def _serve(env: dict[str, str], log: Path, workers: int = 1) -> Iterator[tuple[str, int]]:
     """``arize-runbooks serve`` as shipped: uvicorn's access log on, a line per request,
-    written to ``log`` as a deployment's journal would take it."""
+    written to ``log`` as a deployment's journal would take it; ``workers`` processes."""
     port = _free_port()
     command = [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port",
-               str(port)]  # fmt: skip
+               str(port), "--workers", str(workers)]  # fmt: skip
     with log.open("w") as sink, _process(command, env, port, sink) as running:
+        # /healthz answers once the first worker is up; the figures start once all are, so
+        # none of a worker's start-up is counted as serving.
+        deadline = time.monotonic() + 90
+        while log.read_text().count("Application startup complete") < workers:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{workers} workers did not start")
+            time.sleep(0.1)
         yield running
 
 
@@ -326,13 +333,19 @@ def _ack(base_url: str, pid: int, args: argparse.Namespace) -> dict[str, Any]:
 #: access log (the faster variant, and the only one measured before 2026-12-06).
 SERVICES = ("serve_as_shipped", "no_access_log")
 
+#: ``serve --workers 2`` (PostgreSQL inbox only): one port, two processes.
+SERVE_WORKERS = "serve_2_workers"
+
 
 def _service(kind: str, env: dict[str, str], log: Path) -> contextlib.AbstractContextManager[
     tuple[str, int]
 ]:
-    """The service as ``kind`` (one of SERVICES) runs it; ``serve`` writes its log to ``log``."""
+    """The service as ``kind`` (one of SERVICES, or SERVE_WORKERS) runs it; ``serve`` writes
+    its log to ``log``."""
     if kind == "serve_as_shipped":
         return _serve(env, log)
+    if kind == SERVE_WORKERS:
+        return _serve(env, log, workers=2)
     return _server("webhooks.app:app_from_env", env)
 
 

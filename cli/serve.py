@@ -2,18 +2,23 @@
 
 It loads the env file ``setup`` wrote (variables already set win), then refuses to start,
 exit 2, when its configuration cannot work: no service key, a routed source without its
-secret, Slack half-configured, or no Prefect API. Each refusal names the variable to set.
+secret, Slack half-configured, no Prefect API, or several workers on a SQLite inbox. Each
+refusal names the variable to set. ``--workers N`` runs N processes on the one port.
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
 from cli.errors import CliError, exit_with
+
+if TYPE_CHECKING:
+    from webhooks.settings import Settings
 
 FIX_ENV = (
     "export it, or put it in the env file ({path}) with `arize-runbooks setup`, and start again"
@@ -66,6 +71,14 @@ def serve(
         str | None, typer.Option(help="Prefect API URL (default: Prefect's own settings).")
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=32,
+            help="Processes answering on the port (default: ARIZE_RUNBOOKS_SERVE_WORKERS or 1); "
+            "more than 1 needs a PostgreSQL inbox.",
+        ),
+    ] = None,
 ) -> None:
     """Run the webhook service: verify deliveries, store them, start one flow run per event."""
     from config.env_file import env_file_path
@@ -76,7 +89,8 @@ def serve(
     # before the app (and Prefect) is imported, so a refusal takes a fraction of a second.
     try:
         settings = load_settings(
-            routing_config=config, inbox_url=inbox_url, prefect_api_url=prefect_api_url
+            routing_config=config, inbox_url=inbox_url, prefect_api_url=prefect_api_url,
+            serve_workers=workers,
         )
         try:
             router = Router.configured(settings.routing_config)
@@ -109,6 +123,10 @@ def serve(
                 f"the env file ({env_file_path()}) with `arize-runbooks setup`, and start again",
         )) from None
 
+    if settings.serve_workers > 1:
+        _serve_workers(settings, host=host, port=port, log_level=log_level)
+        return
+
     import uvicorn
 
     from webhooks.access_log import log_config
@@ -118,3 +136,65 @@ def serve(
     # app validates (its SCIM settings) fails before binding.
     app = create_app(settings, router=router)
     uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=log_config())
+
+
+def _serve_workers(settings: Settings, *, host: str, port: int, log_level: str) -> None:
+    """``settings.serve_workers`` processes on one port, under uvicorn's supervisor, which
+    restarts a worker that dies and stops them all on SIGTERM or Ctrl-C.
+
+    Each worker builds the app from the environment (the env file is loaded into it, and the
+    command-line options are put there), so all of them run what was checked above. Their
+    counters are kept in a directory of shared files (Prometheus's multiprocess mode), so a
+    scrape of ``/metrics`` counts every worker's deliveries, whichever worker answers it.
+    """
+    import os
+    import tempfile
+
+    import uvicorn
+
+    from config.settings import env_name
+    from webhooks.access_log import log_config
+    from webhooks.metrics import MULTIPROCESS_DIR
+    from webhooks.scim.settings import ScimSettings
+
+    ScimSettings()  # what the app validates besides: refused here, before binding
+    for field in ("routing_config", "inbox_url", "prefect_api_url"):
+        value = getattr(settings, field)
+        if value is not None:
+            os.environ[env_name(field)] = str(value)
+    with contextlib.ExitStack() as stack:
+        if not os.environ.get(MULTIPROCESS_DIR):
+            # A new directory each start: counters begin at zero, as one process's do.
+            os.environ[MULTIPROCESS_DIR] = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="arize-runbooks-metrics-")
+            )
+        os.environ[WORKER_LOG_LEVEL] = log_level
+        uvicorn.run(
+            "cli.serve:worker_app", factory=True, workers=settings.serve_workers,
+            host=host, port=port, log_level=log_level, log_config=log_config(),
+        )  # fmt: skip
+
+
+#: ``serve``'s ``--log-level``, handed to its workers.
+WORKER_LOG_LEVEL = "_ARIZE_RUNBOOKS_SERVE_LOG_LEVEL"  # not a setting: set by `serve` only
+
+
+def worker_app() -> Any:
+    """The app of one worker of ``serve --workers N`` (uvicorn's factory in each worker).
+
+    uvicorn sets up a worker's logging before it imports the app, and importing Prefect sets
+    up the ``uvicorn`` loggers again: at WARNING, with the access logger reset under them, so
+    the workers wrote no access lines and no start-up lines. One process builds the app before
+    uvicorn sets up logging; here uvicorn's set-up is done again once the app is built.
+    """
+    import os
+
+    import uvicorn
+
+    from webhooks.access_log import log_config
+    from webhooks.app import app_from_env
+
+    app = app_from_env()
+    # A Config sets up logging as it is made, as it did in this worker before the import.
+    uvicorn.Config(app, log_config=log_config(), log_level=os.environ.get(WORKER_LOG_LEVEL))
+    return app

@@ -4,24 +4,34 @@ Two kinds: what this process saw (deliveries by source and HTTP status, forward 
 outcome, forward lag), counted as it happens; and what the inbox holds (depth, claims, dead
 letters, age of the oldest pending event, events by source and status), read from the
 database at scrape time, so every replica reports the same, whole-inbox figures. Each app
-has its own registry: several services in one process (tests) never share counters.
+has its own registry: several services in one process (tests) never share counters. Under
+``serve --workers N`` the workers' counters are kept in files (prometheus-client's
+multiprocess mode) and a scrape adds them up.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from webhooks.inbox_records import InboxStats
 
 #: Label values besides the webhook sources': Slack's interactivity.
 _OTHER_LABELS = frozenset({"slack"})
+
+#: Where prometheus-client keeps the counters of several processes (its multiprocess mode).
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def source_labels() -> frozenset[str]:
@@ -36,9 +46,14 @@ router = APIRouter(tags=["health"])
 
 
 class Metrics:
-    """The service's metric families, in a registry of their own."""
+    """The service's metric families, in a registry of their own.
 
-    def __init__(self) -> None:
+    Args:
+        multiprocess_dir: Where the workers of one ``serve`` keep their counters; default:
+            ``PROMETHEUS_MULTIPROC_DIR``, unset for one process.
+    """
+
+    def __init__(self, multiprocess_dir: str | None = None) -> None:
         self.registry = CollectorRegistry()
         self.deliveries = Counter(
             "arize_webhook_deliveries",
@@ -84,37 +99,13 @@ class Metrics:
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
             registry=self.registry,
         )
-        self.inbox_events = Gauge(
-            "arize_webhook_inbox_events",
-            "Events in the inbox, by source and status.",
-            ["source", "status"],
-            registry=self.registry,
-        )
-        self.inbox_depth = Gauge(
-            "arize_webhook_inbox_depth",
-            "Pending events (waiting for their flow run).",
-            registry=self.registry,
-        )
-        self.inbox_claimed = Gauge(
-            "arize_webhook_inbox_claimed",
-            "Pending events a forwarder holds a lease on right now.",
-            registry=self.registry,
-        )
-        self.dead_letters = Gauge(
-            "arize_webhook_dead_letters",
-            "Events in the dead letters.",
-            registry=self.registry,
-        )
-        self.oldest_pending = Gauge(
-            "arize_webhook_oldest_pending_seconds",
-            "Age of the oldest pending event: the forward lag right now.",
-            registry=self.registry,
-        )
-        self.inbox_up = Gauge(
-            "arize_webhook_inbox_up",
-            "1 when the inbox answered the last scrape, 0 when it did not.",
-            registry=self.registry,
-        )
+        # Whole-inbox figures, made at scrape time from the inbox's answer: never kept per
+        # process, so several workers of one replica (multiprocess mode) report them once.
+        self.inbox = InboxFigures()
+        self.registry.register(self.inbox)
+        # Set by `serve --workers N` for its workers: each writes its counters to files there,
+        # and a scrape, whichever worker answers it, adds up all of them.
+        self.multiprocess_dir = multiprocess_dir or os.environ.get(MULTIPROCESS_DIR) or None
 
     def delivered(self, source: str, status: int, seconds: float) -> None:
         """Count one answered delivery."""
@@ -143,23 +134,64 @@ class Metrics:
         self.batch_size.observe(events)
 
     def set_inbox(self, stats: InboxStats | None) -> None:
-        """Copy the inbox's figures into the gauges (``None``: the inbox did not answer)."""
-        if stats is None:
-            self.inbox_up.set(0)
-            return
-        self.inbox_up.set(1)
-        self.inbox_events.clear()
-        for source, statuses in stats.by_source_status.items():
-            for status, count in statuses.items():
-                self.inbox_events.labels(source=source, status=status).set(count)
-        self.inbox_depth.set(stats.pending)
-        self.inbox_claimed.set(stats.claimed)
-        self.dead_letters.set(stats.dead)
-        self.oldest_pending.set(stats.oldest_pending_age_seconds)
+        """The inbox's figures for the next scrape (``None``: the inbox did not answer)."""
+        self.inbox.stats(stats)
 
     def render(self) -> bytes:
-        """The text exposition format."""
-        return generate_latest(self.registry)
+        """The text exposition format: this process's counters, or every worker's."""
+        if self.multiprocess_dir is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=self.multiprocess_dir)
+        registry.register(self.inbox)
+        return generate_latest(registry)
+
+
+class InboxFigures(Collector):
+    """What the inbox holds, as gauges: depth, claims, dead letters, age of the oldest pending
+    event, events by source and status, and whether the inbox answered the last scrape."""
+
+    def __init__(self) -> None:
+        self._stats: InboxStats | None = None
+        self._up = 0.0
+
+    def stats(self, stats: InboxStats | None) -> None:
+        """Keep ``stats`` for the scrape; ``None`` keeps the last figures, with up=0."""
+        self._up = 0.0 if stats is None else 1.0
+        if stats is not None:
+            self._stats = stats
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        stats = self._stats
+        events = GaugeMetricFamily(
+            "arize_webhook_inbox_events", "Events in the inbox, by source and status.",
+            labels=["source", "status"],
+        )  # fmt: skip
+        for source, statuses in (stats.by_source_status if stats else {}).items():
+            for status, count in statuses.items():
+                events.add_metric([source, status], count)
+        yield events
+        if stats is not None:
+            yield GaugeMetricFamily(
+                "arize_webhook_inbox_depth", "Pending events (waiting for their flow run).",
+                value=stats.pending,
+            )  # fmt: skip
+            yield GaugeMetricFamily(
+                "arize_webhook_inbox_claimed",
+                "Pending events a forwarder holds a lease on right now.", value=stats.claimed,
+            )  # fmt: skip
+            yield GaugeMetricFamily(
+                "arize_webhook_dead_letters", "Events in the dead letters.", value=stats.dead
+            )
+            yield GaugeMetricFamily(
+                "arize_webhook_oldest_pending_seconds",
+                "Age of the oldest pending event: the forward lag right now.",
+                value=stats.oldest_pending_age_seconds,
+            )
+        yield GaugeMetricFamily(
+            "arize_webhook_inbox_up",
+            "1 when the inbox answered the last scrape, 0 when it did not.", value=self._up,
+        )  # fmt: skip
 
 
 class DeliveryMetrics:

@@ -59,6 +59,15 @@ class Settings(RunbooksSettings, *_SOURCE_SETTINGS, SiemSettings):  # type: igno
     inbox_pool_size: int = Field(
         default=10, gt=0, description="Connections kept open to a PostgreSQL inbox."
     )
+    serve_workers: int = Field(
+        default=1,
+        ge=1,
+        le=32,
+        description=(
+            "Processes of `serve` answering on its one port (uvicorn workers), each with "
+            "its own event loop and forwarder; more than 1 needs a PostgreSQL inbox."
+        ),
+    )
     routing_config: Path | None = Field(
         default=None,
         description="Routing YAML; without one every event is dead-lettered as unroutable.",
@@ -148,4 +157,12 @@ class Settings(RunbooksSettings, *_SOURCE_SETTINGS, SiemSettings):  # type: igno
         siem = self.siem_half_configured()
         if siem:
             problems.append(siem)
+        if self.serve_workers > 1 and not self.inbox_url.startswith("postgresql"):
+            # Each worker is a replica of its own; SQLite's one writer would serialise them
+            # on its file lock, and its inbox and SCIM locks are per process (docs/inbox.md).
+            problems.append(
+                f"ARIZE_RUNBOOKS_SERVE_WORKERS (--workers) is {self.serve_workers}: several "
+                "workers need a PostgreSQL inbox; set ARIZE_RUNBOOKS_INBOX_URL to "
+                "postgresql+asyncpg://user:pw@host/db, or run 1 worker on SQLite"
+            )
         return problems

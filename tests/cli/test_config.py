@@ -223,3 +223,24 @@ def test_emulator_starts_the_slack_emulator_from_the_cli(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_serve_refuses_several_workers_on_a_sqlite_inbox(bare_env: Path, tmp_path: Path) -> None:
+    configured = {
+        "ARIZE_RUNBOOKS_SERVICE_KEY": "a-service-key-for-this-test-0004",
+        "ARIZE_RUNBOOKS_OKTA_SECRET": "okta-secret-for-this-test-04",
+        "ARIZE_RUNBOOKS_INBOX_URL": f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}",
+        "PREFECT_API_URL": "http://127.0.0.1:9/api",
+    }
+    by_option = run_bare("serve", "--config", ROUTING_OKTA, "--port", "1", "--workers", "2",
+                         env_file=bare_env, **configured)
+    by_variable = _serve(bare_env, ROUTING_OKTA, ARIZE_RUNBOOKS_SERVE_WORKERS="3", **configured)
+
+    # Each worker would be a writer of its own on SQLite's one file lock.
+    assert by_option.code == 2, by_option.text
+    assert "ARIZE_RUNBOOKS_SERVE_WORKERS (--workers) is 2" in by_option.text
+    assert "need a PostgreSQL inbox" in by_option.text
+    assert "ARIZE_RUNBOOKS_INBOX_URL to postgresql+asyncpg://" in by_option.text
+    assert by_variable.code == 2, by_variable.text
+    assert "ARIZE_RUNBOOKS_SERVE_WORKERS (--workers) is 3" in by_variable.text
+    assert not (tmp_path / "inbox.db").exists()  # refused before anything was opened

@@ -8,7 +8,6 @@ refusal names the variable to set. ``--workers N`` runs N processes on the one p
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -31,20 +30,39 @@ def load_settings(**overrides: Any) -> Any:
     Raises:
         CliError: a setting is invalid (exit 2, naming the variable).
     """
-    from config.env_file import env_file_path, load_env_file
-    from config.settings import env_name
+    from config.env_file import load_env_file
     from webhooks.settings import Settings
 
     load_env_file()
+    return _validated(Settings, "webhook service", **overrides)
+
+
+def load_scim_settings() -> Any:
+    """The SCIM endpoint's settings (``ARIZE_RUNBOOKS_SCIM_*``), after :func:`load_settings`.
+
+    Raises:
+        CliError: a setting is invalid (exit 2, naming the variable).
+    """
+    from webhooks.scim.settings import ScimSettings
+
+    return _validated(ScimSettings, "SCIM endpoint")
+
+
+def _validated(model: Any, what: str, **overrides: Any) -> Any:
+    from config.env_file import env_file_path
+    from config.settings import ENV_PREFIX
+
+    prefix = model.model_config.get("env_prefix") or ENV_PREFIX
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        return model(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         details = []
         for error in exc.errors():
             field = ".".join(str(p) for p in error["loc"]) or "settings"
-            details.append(f"{env_name(field)}: {error['msg'].removeprefix('Value error, ')}")
+            message = error["msg"].removeprefix("Value error, ")
+            details.append(f"{prefix}{field.upper()}: {message}")
         raise CliError(
-            "invalid webhook service settings", details=details,
+            f"invalid {what} settings", details=details,
             fix=FIX_ENV.format(path=env_file_path()).replace("export it", "correct it"),
         ) from None
 
@@ -92,6 +110,7 @@ def serve(
             routing_config=config, inbox_url=inbox_url, prefect_api_url=prefect_api_url,
             serve_workers=workers,
         )
+        scim_settings = load_scim_settings()
         try:
             router = Router.configured(settings.routing_config)
         except RoutingConfigError as exc:
@@ -132,9 +151,8 @@ def serve(
     from webhooks.access_log import log_config
     from webhooks.app import create_app
 
-    # Built here, once, on the router checked above (the file is read once): what else the
-    # app validates (its SCIM settings) fails before binding.
-    app = create_app(settings, router=router)
+    # Built here, once, on the router and settings checked above (the file is read once).
+    app = create_app(settings, scim_settings, router=router)
     uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=log_config())
 
 
@@ -155,19 +173,15 @@ def _serve_workers(settings: Settings, *, host: str, port: int, log_level: str) 
     from config.settings import env_name
     from webhooks.access_log import log_config
     from webhooks.metrics import MULTIPROCESS_DIR
-    from webhooks.scim.settings import ScimSettings
 
-    ScimSettings()  # what the app validates besides: refused here, before binding
     for field in ("routing_config", "inbox_url", "prefect_api_url"):
         value = getattr(settings, field)
         if value is not None:
             os.environ[env_name(field)] = str(value)
-    with contextlib.ExitStack() as stack:
-        if not os.environ.get(MULTIPROCESS_DIR):
-            # A new directory each start: counters begin at zero, as one process's do.
-            os.environ[MULTIPROCESS_DIR] = stack.enter_context(
-                tempfile.TemporaryDirectory(prefix="arize-runbooks-metrics-")
-            )
+    # A new directory each start, removed at the end: counters begin at zero, as one
+    # process's do, and no other program's files are ever added to them.
+    with tempfile.TemporaryDirectory(prefix="arize-runbooks-metrics-") as metrics:
+        os.environ[MULTIPROCESS_DIR] = metrics
         os.environ[WORKER_LOG_LEVEL] = log_level
         uvicorn.run(
             "cli.serve:worker_app", factory=True, workers=settings.serve_workers,

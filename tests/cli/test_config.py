@@ -244,3 +244,17 @@ def test_serve_refuses_several_workers_on_a_sqlite_inbox(bare_env: Path, tmp_pat
     assert by_variable.code == 2, by_variable.text
     assert "ARIZE_RUNBOOKS_SERVE_WORKERS (--workers) is 3" in by_variable.text
     assert not (tmp_path / "inbox.db").exists()  # refused before anything was opened
+
+
+def test_serve_refuses_an_invalid_scim_setting_naming_its_variable(bare_env: Path) -> None:
+    result = _serve(bare_env, ROUTING_OKTA,
+                    ARIZE_RUNBOOKS_SERVICE_KEY="a-service-key-for-this-test-0005",
+                    ARIZE_RUNBOOKS_OKTA_SECRET="okta-secret-for-this-test-05",
+                    ARIZE_RUNBOOKS_SCIM_MAX_MEMBERS="0", PREFECT_API_URL="http://127.0.0.1:9/api")
+
+    # Old main exited 1 with "unexpected error: ValidationError …" once the app was being
+    # built, after importing it.
+    assert result.code == 2, result.text
+    assert "invalid SCIM endpoint settings" in result.text
+    assert "ARIZE_RUNBOOKS_SCIM_MAX_MEMBERS: Input should be greater than 0" in result.text
+    assert "unexpected error" not in result.text

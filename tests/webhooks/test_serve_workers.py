@@ -48,6 +48,11 @@ def _started(service: ServiceProcess, count: int, within: float = 120.0) -> None
         time.sleep(0.2)
 
 
+def _files(directory: Path) -> set[str] | None:
+    """The names of the files in ``directory``; None when it does not exist."""
+    return {p.name for p in directory.iterdir()} if directory.is_dir() else None
+
+
 async def _burst(base_url: str, ids: list[str]) -> list[int]:
     """Deliver one generic event per id, each on a new connection; the answers' statuses."""
 
@@ -91,20 +96,19 @@ async def _scrapes_count(base_url: str, deliveries: int) -> None:
 async def test_two_workers_store_and_count_every_delivery_and_stop_on_sigterm(
     postgres_url: str, tmp_path: Path
 ) -> None:
-    metrics_dir = tmp_path / "metrics"
-    metrics_dir.mkdir()
     service = ServiceProcess(
         inbox_url=postgres_url, prefect_api_url="http://127.0.0.1:9/api",
         log=tmp_path / "serve.log", serve_workers=2, forwarder_enabled=False,
     )  # fmt: skip
-    # The operator's own directory is used as it is; `serve` makes a temporary one otherwise.
-    service.env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     ids = [uid("msg_") for _ in range(2 * BURST + BURST // 2)]
     service.start()
     try:
         _started(service, 2)
         first, second = workers = _workers(service)
         assert len(workers) == 2
+        # The directory `serve` made for the workers' counters (prometheus-client's).
+        metrics_dir = Path(first.environ()["PROMETHEUS_MULTIPROC_DIR"])
+        assert second.environ()["PROMETHEUS_MULTIPROC_DIR"] == str(metrics_dir)
         assert service.process is not None
         supervisor = psutil.Process(service.process.pid)
         answered: list[int] = []
@@ -119,8 +123,8 @@ async def test_two_workers_store_and_count_every_delivery_and_stop_on_sigterm(
         assert answered == [202] * 2 * BURST
 
         # Each worker wrote its own counters.
-        written = {p.name for p in metrics_dir.iterdir()}
-        assert {f"counter_{w.pid}.db" for w in workers} <= written, written
+        written = _files(metrics_dir)
+        assert written is not None and {f"counter_{w.pid}.db" for w in workers} <= written
 
         await _scrapes_count(service.base_url, 2 * BURST)
 
@@ -143,5 +147,6 @@ async def test_two_workers_store_and_count_every_delivery_and_stop_on_sigterm(
         service.process.terminate()
         assert service.process.wait(timeout=60) == 0, service.log.read_text()[-3000:]
         assert not [w.pid for w in workers if w.is_running() and w.status() != "zombie"]
+        assert _files(metrics_dir) is None  # removed with the workers
     finally:
         service.stop()

@@ -29,7 +29,10 @@ from tests.fixtures.browser import DEFAULT_TIMEOUT_MS, open_app
 from tests.fixtures.runbooks import mutation_count
 from tests.ui.conftest import PrefectUI
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(360)]
+# The first test's bound counts the stack's start (a Prefect server with auth, the deployments,
+# a worker) and the last one's its stop: on a slow machine (2026-12-07, `make test` 28.6 min)
+# the first took 237 s to start and 120 s to run, and 360 s stopped it in its teardown.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 LEAVER = "lee.leaver@acme.example"  # in the emulator's demo seed
 APPROVER = "alex.approver@acme.example"

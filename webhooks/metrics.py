@@ -105,7 +105,12 @@ class Metrics:
         self.registry.register(self.inbox)
         # Set by `serve --workers N` for its workers: each writes its counters to files there,
         # and a scrape, whichever worker answers it, adds up all of them.
-        self.multiprocess_dir = multiprocess_dir or os.environ.get(MULTIPROCESS_DIR) or None
+        directory = multiprocess_dir or os.environ.get(MULTIPROCESS_DIR)
+        self._exposed = self.registry  # what a scrape reads, made once
+        if directory:
+            self._exposed = CollectorRegistry()
+            MultiProcessCollector(self._exposed, path=directory)
+            self._exposed.register(self.inbox)
 
     def delivered(self, source: str, status: int, seconds: float) -> None:
         """Count one answered delivery."""
@@ -139,12 +144,7 @@ class Metrics:
 
     def render(self) -> bytes:
         """The text exposition format: this process's counters, or every worker's."""
-        if self.multiprocess_dir is None:
-            return generate_latest(self.registry)
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=self.multiprocess_dir)
-        registry.register(self.inbox)
-        return generate_latest(registry)
+        return generate_latest(self._exposed)
 
 
 class InboxFigures(Collector):

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import Field
+from sqlalchemy.engine import make_url
 
 from config.settings import RunbooksSettings
 from webhooks.evidence.sinks import SiemSettings
@@ -157,7 +158,8 @@ class Settings(RunbooksSettings, *_SOURCE_SETTINGS, SiemSettings):  # type: igno
         siem = self.siem_half_configured()
         if siem:
             problems.append(siem)
-        if self.serve_workers > 1 and not self.inbox_url.startswith("postgresql"):
+        # The inbox's database, read from its URL as the inbox reads it.
+        if self.serve_workers > 1 and make_url(self.inbox_url).get_backend_name() != "postgresql":
             # Each worker is a replica of its own; SQLite's one writer would serialise them
             # on its file lock, and its inbox and SCIM locks are per process (docs/inbox.md).
             problems.append(

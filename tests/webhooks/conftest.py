@@ -31,6 +31,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.sorting import FlowRunSort
+from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from cli.main import app as cli_app
@@ -218,6 +219,24 @@ async def replay_until_settled(*args: str) -> Any:
 def uid(prefix: str = "") -> str:
     """A fresh id, so tests sharing the session's service and harness never collide."""
     return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+#: Prometheus samples by name and sorted labels.
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def samples(exposition: str) -> Samples:
+    """Every sample of a ``/metrics`` answer (the text exposition format)."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+    }
+
+
+def figure(figures: Samples, name: str, **labels: str) -> float:
+    """One sample of :func:`samples`; 0 when it is absent."""
+    return figures.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 class Sender:

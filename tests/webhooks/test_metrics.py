@@ -8,19 +8,10 @@ import os
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
+from tests.webhooks.conftest import samples
 from webhooks.inbox_records import InboxStats
 from webhooks.metrics import MULTIPROCESS_DIR, Metrics
-
-
-def _samples(text: bytes) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text.decode())
-        for sample in family.samples
-    }
-
 
 STATS = InboxStats(
     by_source_status={"okta": {"pending": 2, "dead": 1}},
@@ -31,12 +22,12 @@ STATS = InboxStats(
 
 def test_inbox_gauges_are_the_last_answer_and_up_says_whether_the_inbox_answered() -> None:
     metrics = Metrics()
-    assert _samples(metrics.render())[("arize_webhook_inbox_up", ())] == 0  # never answered
+    assert samples(metrics.render().decode())[("arize_webhook_inbox_up", ())] == 0  # never answered
 
     metrics.set_inbox(STATS)
-    answered = _samples(metrics.render())
+    answered = samples(metrics.render().decode())
     metrics.set_inbox(None)
-    down = _samples(metrics.render())
+    down = samples(metrics.render().decode())
 
     assert answered[("arize_webhook_inbox_up", ())] == 1
     assert answered[("arize_webhook_inbox_depth", ())] == 2
@@ -74,10 +65,10 @@ def test_a_scrape_adds_up_the_counters_of_every_worker(
 
     scrape = Metrics(multiprocess_dir=str(tmp_path))
     scrape.set_inbox(STATS)
-    samples = _samples(scrape.render())
+    scraped = samples(scrape.render().decode())
 
     okta_202 = (("source", "okta"), ("status", "202"))
-    assert samples[("arize_webhook_deliveries_total", okta_202)] == 7
-    assert samples[("arize_webhook_ack_seconds_count", (("source", "okta"),))] == 7
-    assert samples[("arize_webhook_forward_attempts_total", (("outcome", "forwarded"),))] == 2
-    assert samples[("arize_webhook_inbox_depth", ())] == 2  # once, not once a worker
+    assert scraped[("arize_webhook_deliveries_total", okta_202)] == 7
+    assert scraped[("arize_webhook_ack_seconds_count", (("source", "okta"),))] == 7
+    assert scraped[("arize_webhook_forward_attempts_total", (("outcome", "forwarded"),))] == 2
+    assert scraped[("arize_webhook_inbox_depth", ())] == 2  # once, not once a worker

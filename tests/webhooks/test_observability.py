@@ -9,13 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from cli.main import app as cli_app
 from tests.fixtures.webhooks import WebhookServer, test_settings
 from tests.webhooks.backends import free_port
-from tests.webhooks.conftest import Sender, eventually, uid
+from tests.webhooks.conftest import Samples, Sender, eventually, figure, samples, uid
 
 # Slack whole (token beside the fixture's signing secret), as `serve` insists.
 SLACK_BOT_TOKEN = "xoxb-observability-test-token"
@@ -28,19 +27,11 @@ def _offboard(event_type: str = "runbook.offboard-user") -> dict[str, Any]:
     return {"type": event_type, "data": {"spec": spec}}
 
 
-async def _metrics(http: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+async def _metrics(http: httpx.AsyncClient) -> Samples:
     response = await http.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
-def _get(figures: dict[Any, float], name: str, **labels: str) -> float:
-    return figures.get((name, tuple(sorted(labels.items()))), 0.0)
+    return samples(response.text)
 
 
 async def test_metrics_and_stats_follow_events_as_they_arrive(
@@ -60,11 +51,12 @@ async def test_metrics_and_stats_follow_events_as_they_arrive(
             }
 
             before = await _metrics(http)
-            assert (
-                _get(before, "arize_webhook_deliveries_total", source="generic", status="202") == 0
+            delivered = figure(
+                before, "arize_webhook_deliveries_total", source="generic", status="202"
             )
-            assert _get(before, "arize_webhook_inbox_depth") == 0
-            assert _get(before, "arize_webhook_inbox_up") == 1
+            assert delivered == 0
+            assert figure(before, "arize_webhook_inbox_depth") == 0
+            assert figure(before, "arize_webhook_inbox_up") == 1
 
             sender = Sender(http)
             for _ in range(3):
@@ -78,23 +70,23 @@ async def test_metrics_and_stats_follow_events_as_they_arrive(
 
             async def forwarded_three() -> dict[Any, float] | None:
                 figures = await _metrics(http)
-                done = _get(figures, "arize_webhook_forward_attempts_total", outcome="forwarded")
+                done = figure(figures, "arize_webhook_forward_attempts_total", outcome="forwarded")
                 # The attempt is counted as it succeeds; the inbox's row is marked a commit
                 # later (its gauges read the database): wait for both, not for a moment.
-                stored = _get(
+                stored = figure(
                     figures, "arize_webhook_inbox_events", source="generic", status="forwarded"
                 )
                 return figures if done >= 3 and stored >= 3 else None
 
             after = await eventually(forwarded_three, within=60, interval=0.3)
-    assert _get(after, "arize_webhook_deliveries_total", source="generic", status="202") == 4
-    assert _get(after, "arize_webhook_deliveries_total", source="generic", status="401") == 1
-    assert _get(after, "arize_webhook_dead_letters") == 1
-    assert _get(after, "arize_webhook_inbox_events", source="generic", status="dead") == 1
-    assert _get(after, "arize_webhook_inbox_events", source="generic", status="forwarded") == 3
-    assert _get(after, "arize_webhook_inbox_depth") == 0
-    assert _get(after, "arize_webhook_forward_lag_seconds_count") == 3
-    assert _get(after, "arize_webhook_ack_seconds_count", source="generic") == 5
+    assert figure(after, "arize_webhook_deliveries_total", source="generic", status="202") == 4
+    assert figure(after, "arize_webhook_deliveries_total", source="generic", status="401") == 1
+    assert figure(after, "arize_webhook_dead_letters") == 1
+    assert figure(after, "arize_webhook_inbox_events", source="generic", status="dead") == 1
+    assert figure(after, "arize_webhook_inbox_events", source="generic", status="forwarded") == 3
+    assert figure(after, "arize_webhook_inbox_depth") == 0
+    assert figure(after, "arize_webhook_forward_lag_seconds_count") == 3
+    assert figure(after, "arize_webhook_ack_seconds_count", source="generic") == 5
 
     result = await asyncio.to_thread(
         CliRunner().invoke, cli_app, ["inbox", "stats", "-o", "json", "--inbox-url", inbox_url]

@@ -22,7 +22,7 @@ import psutil
 import pytest
 
 from tests.webhooks.backends import ServiceProcess
-from tests.webhooks.conftest import Sender, uid
+from tests.webhooks.conftest import Sender, figure, samples, uid
 from webhooks.inbox import Inbox
 
 pytestmark = pytest.mark.timeout(300)
@@ -67,29 +67,19 @@ async def _burst(base_url: str, ids: list[str]) -> list[int]:
     return list(await asyncio.gather(*(one(m) for m in ids)))
 
 
-def _figure(text: str, name: str, **labels: str) -> float:
-    """The value of one sample of the exposition ``text``; 0 when it is absent."""
-    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    for line in text.splitlines():
-        sample, _, value = line.rpartition(" ")
-        metric, _, rest = sample.partition("{")
-        if metric == name and ",".join(sorted(rest.rstrip("}").split(","))) == wanted:
-            return float(value)
-    return 0.0
-
-
 async def _scrapes_count(base_url: str, deliveries: int) -> None:
     """Whichever worker answers a scrape, it counts every worker's deliveries, and the inbox's
     figures once, not once a worker."""
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
         for _ in range(6):
             text = (await http.get("/metrics", headers={"Connection": "close"})).text
-            assert _figure(text, "arize_webhook_deliveries_total",
-                           source="generic", status="202") == deliveries, text
-            assert _figure(text, "arize_webhook_events_total",
-                           source="generic", outcome="pending") == deliveries
-            assert _figure(text, "arize_webhook_inbox_depth") == deliveries
-            assert _figure(text, "arize_webhook_inbox_up") == 1
+            scraped = samples(text)
+            assert figure(scraped, "arize_webhook_deliveries_total",
+                          source="generic", status="202") == deliveries, text
+            assert figure(scraped, "arize_webhook_events_total",
+                          source="generic", outcome="pending") == deliveries
+            assert figure(scraped, "arize_webhook_inbox_depth") == deliveries
+            assert figure(scraped, "arize_webhook_inbox_up") == 1
             assert text.count("# TYPE arize_webhook_inbox_depth gauge") == 1
 
 

@@ -1,13 +1,19 @@
 """`doctor --ha`: is crash recovery switched on, and can it see the runs it watches?
 
-Three things must hold for a run whose worker dies to be crashed and rescheduled: both
+Four things must hold for a run whose worker dies to be crashed and rescheduled: both
 automations exist and are enabled (and the heartbeat one counts silence from a run's start,
 not only from its first heartbeat), the runbook deployments make their flow runs heartbeat at
-the interval the automation expects, and the flow runs the workers start really do heartbeat.
+the interval the automation expects, the flow runs the workers start really do heartbeat, and
+Prefect's services act on events at all. The last is a probe: a throw-away automation that
+does nothing, an event it matches, and the wait for its action's record. A services process
+whose triggers died at start passes every other check (docs/operations.md).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -21,6 +27,11 @@ from prefect.client.schemas.filters import (
     FlowRunFilterTags,
 )
 from prefect.client.schemas.sorting import FlowRunSort
+from prefect.events.actions import DoNothing
+from prefect.events.clients import get_events_client
+from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+from prefect.events.schemas.events import Event, ResourceSpecification
 
 from ops.crash_recovery import (
     HEARTBEAT_AUTOMATION,
@@ -40,13 +51,28 @@ ENSURE = (
     "asyncio.run(ensure_crash_recovery())'` (or `arize-runbooks ha up`)"
 )
 RECENT_RUNS = 5
+PROBE_EVENT = "arize-runbooks.doctor.probe"
+ACTED = "prefect.automation.action.executed"
+#: How long the probe waits for the services to act: they load a new automation within 5 s
+#: (their periodic reconcile) and persist events in batches.
+PROBE_SECONDS = 60.0
+#: The probe event is sent again this often until the action's record is seen: one sent
+#: before the services had loaded the probe automation is not matched.
+PROBE_RESEND_SECONDS = 5.0
 
 
-async def check_ha(report: Report, client: PrefectClient | None = None) -> None:
-    """Add the crash-recovery checks to ``report``; never raises for a broken part."""
+async def check_ha(
+    report: Report, client: PrefectClient | None = None, *,
+    probe_seconds: float | None = PROBE_SECONDS,
+) -> None:
+    """Add the crash-recovery checks to ``report``; never raises for a broken part.
+
+    ``probe_seconds=None`` leaves out the services probe (tests of the other checks on a
+    server without the services use it).
+    """
     if client is None:
         async with get_client() as own:
-            await check_ha(report, own)
+            await check_ha(report, own, probe_seconds=probe_seconds)
         return
     from cli.doctor import Status
 
@@ -54,6 +80,8 @@ async def check_ha(report: Report, client: PrefectClient | None = None) -> None:
         within = await _check_automations(report, client)
         await _check_deployment_heartbeat(report, client, within)
         await _check_runs_heartbeat(report, client)
+        if probe_seconds is not None:
+            await _check_services_act(report, client, probe_seconds)
     except Exception as exc:  # an unreachable API is reported by the prefect checks
         report.add(PART, "crash recovery", Status.FAIL,
                    f"could not read it from the Prefect API: {type(exc).__name__}",
@@ -156,3 +184,55 @@ async def _check_runs_heartbeat(report: Report, client: PrefectClient) -> None:
         return
     report.add(PART, "flow runs heartbeat", Status.OK,
                f"the last {len(runs)} runbook runs from workers heartbeated")
+
+
+async def _check_services_act(report: Report, client: PrefectClient, seconds: float) -> None:
+    """A throw-away automation's action runs on an event it matches (module docstring)."""
+    from cli.doctor import Status
+
+    probe = uuid.uuid4().hex
+    resource = f"arize-runbooks.doctor.{probe}"
+    automation_id = await client.create_automation(
+        AutomationCore(
+            name=f"arize-runbooks doctor probe {probe}",
+            description="Made and deleted by `arize-runbooks doctor --ha`.",
+            trigger=EventTrigger(
+                expect={PROBE_EVENT},
+                match=ResourceSpecification({"prefect.resource.id": resource}),
+                posture=Posture.Reactive, threshold=1, within=timedelta(0),
+            ),
+            actions=[DoNothing()],
+        )
+    )
+    started = time.monotonic()
+    sent = -PROBE_RESEND_SECONDS
+    try:
+        async with get_events_client() as events:
+            while True:
+                now = time.monotonic() - started
+                if now - sent >= PROBE_RESEND_SECONDS:
+                    await events.emit(
+                        Event(event=PROBE_EVENT, resource={"prefect.resource.id": resource})
+                    )
+                    sent = now
+                # Made anew each time: the filter's window ends when it is made.
+                acted = EventFilter(
+                    event=EventNameFilter(name=[ACTED]),
+                    resource=EventResourceFilter(id=[f"prefect.automation.{automation_id}"]),
+                )
+                if (await client.read_events(filter=acted, limit=1)).events:
+                    report.add(PART, "services act on events", Status.OK,
+                               f"a probe automation acted in {now:.1f} s")
+                    return
+                if now >= seconds:
+                    report.add(
+                        PART, "services act on events", Status.FAIL,
+                        f"no automation acted on a probe event in {seconds:.0f} s: a run whose "
+                        "worker dies would stay Running",
+                        "run Prefect's services with `arize-runbooks prefect-services` (it "
+                        "restarts a service that dies) and read its log; a single "
+                        "`prefect server start`: restart it")
+                    return
+                await asyncio.sleep(0.5)
+    finally:
+        await client.delete_automation(automation_id)

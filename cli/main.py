@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reject": ("cli.approvals", "reject"),
     "serve": ("cli.serve", "serve"),
     "worker": ("cli.worker", "worker"),
+    "prefect-services": ("cli.prefect_services", "prefect_services"),
     "send-test-event": ("cli.send_test_event", "send_test_event"),
     "demo": ("cli.demo", "demo"),
     "emulator": ("cli.emulator", "emulator"),

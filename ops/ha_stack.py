@@ -115,9 +115,12 @@ class PrefectHAStack:
             self.services = self._started(
                 ManagedProcess(
                     "prefect-services",
-                    [sys.executable, "-m", "prefect", "server", "services", "start"],
+                    # The command docs/operations.md gives operators: Prefect's services, each
+                    # started again when it dies (ops.prefect_services).
+                    [sys.executable, "-m", "cli.main", "prefect-services"],
                     self._server_env(self.api_urls[0]),
                     self.workdir / "logs",
+                    cwd=ROOT,
                 )
             )
             self.setup()

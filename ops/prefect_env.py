@@ -64,7 +64,7 @@ class PrefectHA(BaseModel):
         return value
 
     def server_env(self) -> dict[str, str]:
-        """For ``prefect server start --no-services`` and ``prefect server services start``."""
+        """For ``prefect server start --no-services`` and ``arize-runbooks prefect-services``."""
         return {
             "PREFECT_API_DATABASE_CONNECTION_URL": self.database_url,
             "PREFECT_REDIS_MESSAGING_URL": self.redis_url,

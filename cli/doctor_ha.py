@@ -67,8 +67,8 @@ async def check_ha(
 ) -> None:
     """Add the crash-recovery checks to ``report``; never raises for a broken part.
 
-    ``probe_seconds=None`` leaves out the services probe (tests of the other checks on a
-    server without the services use it).
+    ``probe_seconds=None`` leaves out the services probe, which takes seconds (the tests of
+    the other checks use it; the probe's own test runs on the HA stack).
     """
     if client is None:
         async with get_client() as own:

@@ -673,7 +673,8 @@ def doctor(
     output: Annotated[str, typer.Option(help="table or json.")] = "table",
     ha: Annotated[bool, typer.Option(
         help="Also check crash recovery: the automations, the deployments' heartbeat "
-        "setting, and that worker runs heartbeat.")] = False,
+        "setting, that worker runs heartbeat, and that Prefect's services act on events "
+        "(a probe automation; up to 60 s).")] = False,
 ) -> None:
     """Check Prefect, the policy, Arize, Slack, the env file, serve and a worker; exit 0 if ok.
 

@@ -115,3 +115,34 @@ async def test_the_delay_doubles_to_its_cap_and_resets_after_a_long_run(caplog):
     assert delays == ["0.001 s", "0.002 s", "0.004 s", "0.004 s", "0.001 s", "0.002 s"]
     await supervisor.stop()
     await asyncio.wait_for(runner, 5)
+
+
+class Returns:
+    """Its start returns at once the first time, as a service whose loop ended would."""
+
+    started = 0
+
+    def __init__(self) -> None:
+        self._stopped = asyncio.Event()
+
+    async def start(self) -> None:
+        type(self).started += 1
+        if type(self).started > 1:
+            await self._stopped.wait()
+
+    async def stop(self) -> None:
+        self._stopped.set()
+
+
+async def test_a_service_whose_start_returns_is_started_again(caplog):
+    caplog.set_level(logging.ERROR, logger="ops.prefect_services")
+    Returns.started = 0
+    supervisor = ServiceSupervisor([Returns], first_delay=0.001)
+    runner = asyncio.create_task(supervisor.run())
+    await until(lambda: Returns.started == 2)
+    assert [r.getMessage() for r in caplog.records] == [
+        "Prefect service Returns ended; it starts again in 0.001 s"
+    ]
+    await supervisor.stop()
+    await asyncio.wait_for(runner, 5)
+    assert supervisor.starts == {"Returns": 2}

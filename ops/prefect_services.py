@@ -114,13 +114,16 @@ class ServiceSupervisor:
             loop.set_task_factory(previous)
 
     async def stop(self) -> None:
-        """Stop every service as Prefect does: ``stop()`` each, then let its task end."""
+        """Stop every service as Prefect does: ``stop()`` all at once, then let each task end."""
         self._stopping.set()
-        for name, service in list(self._running.items()):
+
+        async def stop_one(name: str, service: Service) -> None:
             try:
                 await service.stop()
             except Exception as error:  # a service that never started has nothing to stop
                 log.debug("stopping %s: %s", name, _kind(error))
+
+        await asyncio.gather(*(stop_one(n, s) for n, s in list(self._running.items())))
 
     async def _keep_running(self, service_class: Callable[[], Service]) -> None:
         name = getattr(service_class, "__name__", repr(service_class))

@@ -16,7 +16,6 @@ automation can bring it back for a worker to complete.
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -32,21 +31,11 @@ from ops.crash_recovery import MISSED_HEARTBEAT_MESSAGE, RESCHEDULED_STATE_NAME
 from ops.postgres import database_url
 from tasks.reporting.crash_history import crash_resumptions
 from tests.ha.conftest import HA, save_policy, team, wait_final
+from tests.webhooks.conftest import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 DIED = "Prefect service ReactiveTriggers stopped with"
-
-
-async def wait_for_log(path, text: str, after: int, within: float) -> str:
-    """The log's new part once it holds ``text``."""
-    deadline = time.monotonic() + within
-    while True:
-        new = path.read_bytes()[after:].decode(errors="replace")
-        if text in new:
-            return new
-        assert time.monotonic() < deadline, f"{text!r} never logged; the log:\n{new[-3000:]}"
-        await asyncio.sleep(0.5)
 
 
 async def test_a_service_dead_at_start_is_started_again_and_crash_recovery_still_acts(
@@ -61,6 +50,16 @@ async def test_a_service_dead_at_start_is_started_again_and_crash_recovery_still
     first = services.process
     dsn = database_url(stack.options.server_dsn, stack.options.database, driver="postgresql")
 
+    async def since_restart() -> str:
+        return services.log_path.read_bytes()[offset:].decode(errors="replace")
+
+    async def logged_death() -> str | None:
+        new = await since_restart()
+        return new if DIED in new else None
+
+    async def log_end() -> str:
+        return f"{DIED!r} never logged; the log ends:\n{(await since_restart())[-3000:]}"
+
     holder = await asyncpg.connect(dsn)
     try:
         async with holder.transaction():
@@ -68,7 +67,7 @@ async def test_a_service_dead_at_start_is_started_again_and_crash_recovery_still
             await asyncio.to_thread(services.stop)
             assert first is not None and first.returncode == 0, "SIGTERM stops it cleanly"
             await asyncio.to_thread(services.start)
-            log = await wait_for_log(services.log_path, DIED, offset, within=180)
+            log = await eventually(logged_death, within=180, interval=0.5, explain=log_end)
     finally:
         await holder.close()
     # The type of the error, never its text (which can hold a statement's parameters).

@@ -3,7 +3,7 @@
 #   make test   runs the test suite
 # and, while working, `make check`: ruff plus the fast tier (docs/testing.md), under a minute.
 # The interpreter the venvs are made from. A CPython built with profile-guided and link-time
-# optimisation (Debian's; pyenv's only when asked) ran the suite on about 7 % less CPU:
+# optimisation (Debian's; pyenv's only when asked) ran the suite on 7-13 % less CPU here:
 # `make clean`, then `make PYTHON=/usr/bin/python3.11 test` (docs/testing.md).
 PYTHON ?= python3
 VENV   := .venv

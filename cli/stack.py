@@ -108,14 +108,16 @@ class PrefectServer:
             stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"prefect server exited; see {self.home / 'server.log'}")
-            # /api/health answers without credentials even when auth is on.
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.5)
+        # One client for the whole wait (ops.processes.ManagedProcess.wait_healthy says why).
+        with httpx.Client(timeout=2) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"prefect server exited; see {self.home / 'server.log'}")
+                # /api/health answers without credentials even when auth is on.
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(f"{self.api_url}/health").status_code == 200:
+                        return
+                time.sleep(0.5)
         self.stop()
         raise TimeoutError(f"prefect server not healthy within {timeout}s")
 

@@ -91,12 +91,15 @@ class ManagedProcess:
             time.sleep(2)
             self.check_alive()
             return
-        while time.monotonic() < deadline:
-            self.check_alive()
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.health_url, timeout=3, trust_env=False).status_code == 200:
-                    return
-            time.sleep(0.5)
+        # One client for the whole wait: each new one loads the CA bundle (tens of ms of CPU),
+        # and this polls twice a second for as long as the process takes to start.
+        with httpx.Client(timeout=3, trust_env=False) as client:
+            while time.monotonic() < deadline:
+                self.check_alive()
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(self.health_url).status_code == 200:
+                        return
+                time.sleep(0.5)
         raise TimeoutError(f"{self.name} not healthy within {timeout:.0f}s; see {self.log_path}")
 
     def stop(self, timeout: float = 20) -> None:

@@ -23,6 +23,8 @@ os.environ.setdefault(
 os.environ["COLUMNS"] = "200"
 
 pytest_plugins = [
+    # First: every HTTP client of the process shares one TLS context from the start.
+    "tests.fixtures.tls",
     "tests.fixtures.arize",
     "tests.fixtures.browser",
     "tests.fixtures.logs",

@@ -41,9 +41,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import httpx
+from prefect.context import SettingsContext, get_settings_context
 from prefect.deployments import arun_deployment
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
-from prefect.settings import PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+from prefect.settings import PREFECT_CLIENT_MAX_RETRIES
 
 from webhooks import batching, pgtext
 from webhooks.evidence.delivery import SiemDelivery
@@ -55,6 +56,7 @@ from webhooks.routing import Batch, Router, Unroutable
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
+    from prefect.settings import Settings
 
     from webhooks.metrics import Metrics
 
@@ -185,6 +187,25 @@ class Forwarder:
         self.siem = siem
         self._wake = asyncio.Event()
         self._failures = 0  # consecutive passes that hit a transient failure
+        self._settings_base: Settings | None = None
+        self._settings: Settings | None = None
+
+    def client_settings(self) -> SettingsContext:
+        """The current Prefect settings with ``client_retries`` as the client's retries, for a
+        pass to enter: what ``temporary_settings`` gives, derived once per base settings.
+
+        Deriving them copies and validates every Prefect setting, about 40 ms of CPU, and every
+        pass that claimed events did it; the base (the process's settings, or a caller's
+        ``temporary_settings``) rarely changes, and Prefect never changes a settings object in
+        place.
+        """
+        current = get_settings_context()
+        if self._settings is None or self._settings_base is not current.settings:
+            self._settings = current.settings.copy_with_update(
+                updates={PREFECT_CLIENT_MAX_RETRIES: self.client_retries}
+            )
+            self._settings_base = current.settings
+        return SettingsContext(profile=current.profile, settings=self._settings)
 
     def wake(self) -> None:
         """Ask the running loop for a pass now (a new event arrived)."""
@@ -211,7 +232,6 @@ class Forwarder:
             return summary
         semaphore = asyncio.Semaphore(self.concurrency)
         prefect_down = asyncio.Event()
-        retries = {PREFECT_CLIENT_MAX_RETRIES: self.client_retries}
 
         async def prepare(event: InboxEvent) -> InboxEvent | None:
             async with semaphore:
@@ -245,7 +265,7 @@ class Forwarder:
                 if await self._forward_batch(key, summary) is _Transient:
                     prefect_down.set()
 
-        with temporary_settings(updates=retries):
+        with self.client_settings():
             # gather copies this context into each task, setting included.
             siem = [event for event in events if event.source == SIEM_SOURCE]
             prepared = await asyncio.gather(

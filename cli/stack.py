@@ -15,19 +15,18 @@ import secrets
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
-import httpx
 from pydantic import SecretStr
 
 from core.service_key import ENV_VAR as SERVICE_KEY_ENV
 from emulator.arize import ArizeEmulatorServer
 from emulator.slack import SlackEmulatorServer
 from emulator.threaded_server import ThreadedServer
+from ops.processes import answers_healthy
 from tasks.reporting.evidence import SERVICE_URL_ENV as EVIDENCE_URL_ENV
 
 if TYPE_CHECKING:
@@ -107,17 +106,15 @@ class PrefectServer:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + timeout
-        # One client for the whole wait (ops.processes.ManagedProcess.wait_healthy says why).
-        with httpx.Client(timeout=2) as client:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"prefect server exited; see {self.home / 'server.log'}")
-                # /api/health answers without credentials even when auth is on.
-                with contextlib.suppress(httpx.HTTPError):
-                    if client.get(f"{self.api_url}/health").status_code == 200:
-                        return
-                time.sleep(0.5)
+        process = self.process
+
+        def alive() -> None:
+            if process.poll() is not None:
+                raise RuntimeError(f"prefect server exited; see {self.home / 'server.log'}")
+
+        # /api/health answers without credentials even when auth is on.
+        if answers_healthy(f"{self.api_url}/health", within=timeout, alive=alive, timeout=2):
+            return
         self.stop()
         raise TimeoutError(f"prefect server not healthy within {timeout}s")
 

@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -15,6 +15,31 @@ import httpx
 
 class ProcessExited(RuntimeError):
     """A managed process ended while it was expected to run."""
+
+
+def answers_healthy(
+    url: str,
+    *,
+    within: float,
+    alive: Callable[[], None],
+    timeout: float,
+    trust_env: bool = True,
+) -> bool:
+    """Poll ``url`` twice a second until it answers 200 (True) or ``within`` seconds have
+    passed (False). ``alive`` is called before each poll and raises if the process is gone.
+
+    One client for the whole wait: each new one loads the CA bundle (tens of ms of CPU), and
+    this polls for as long as the process takes to start.
+    """
+    deadline = time.monotonic() + within
+    with httpx.Client(timeout=timeout, trust_env=trust_env) as client:
+        while time.monotonic() < deadline:
+            alive()
+            with contextlib.suppress(httpx.HTTPError):
+                if client.get(url).status_code == 200:
+                    return True
+            time.sleep(0.5)
+    return False
 
 
 class ManagedProcess:
@@ -86,20 +111,14 @@ class ManagedProcess:
 
     def wait_healthy(self, timeout: float = 180) -> None:
         """Wait until ``health_url`` answers 200 (or, without one, that it stays up 2 s)."""
-        deadline = time.monotonic() + timeout
         if self.health_url is None:
             time.sleep(2)
             self.check_alive()
             return
-        # One client for the whole wait: each new one loads the CA bundle (tens of ms of CPU),
-        # and this polls twice a second for as long as the process takes to start.
-        with httpx.Client(timeout=3, trust_env=False) as client:
-            while time.monotonic() < deadline:
-                self.check_alive()
-                with contextlib.suppress(httpx.HTTPError):
-                    if client.get(self.health_url).status_code == 200:
-                        return
-                time.sleep(0.5)
+        if answers_healthy(
+            self.health_url, within=timeout, alive=self.check_alive, timeout=3, trust_env=False
+        ):
+            return
         raise TimeoutError(f"{self.name} not healthy within {timeout:.0f}s; see {self.log_path}")
 
     def stop(self, timeout: float = 20) -> None:

@@ -56,6 +56,14 @@ def up(
     heartbeat_seconds: Annotated[
         int, typer.Option(min=30, help="Flow-run heartbeat interval (Prefect's minimum: 30).")
     ] = 30,
+    missed_heartbeats: Annotated[
+        int,
+        typer.Option(
+            min=2,
+            help="Silent heartbeat intervals before a run is crashed and rescheduled; also "
+            "how long a flow process may take to start.",
+        ),
+    ] = 3,
     workdir: Annotated[Path, typer.Option(help="Logs and Prefect home.")] = Path(".ha"),
 ) -> None:
     """Start the HA stack, print where each piece is, and run until Ctrl-C."""
@@ -86,6 +94,7 @@ def up(
             api_servers=api_servers,
             workers=workers,
             heartbeat_frequency=heartbeat_seconds,
+            missed_heartbeats=missed_heartbeats,
         )
         PrefectHAStack(options, workdir.resolve())  # validates the URLs before starting
     except ValueError as exc:

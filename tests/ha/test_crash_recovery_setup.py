@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prefect import get_client
 from prefect.client.schemas.objects import State, StateType
+from typer.testing import CliRunner
 
+from cli.main import app as cli
 from ops.crash_recovery import (
     HEARTBEAT_AUTOMATION,
     RESCHEDULE_AUTOMATION,
@@ -43,6 +45,14 @@ async def test_setup_twice_keeps_one_automation_of_each_and_applies_new_settings
 def test_bad_settings_are_refused_naming_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field):
         crash_recovery_automations(**kwargs)
+
+
+def test_ha_up_refuses_a_window_of_one_heartbeat_naming_the_option():
+    result = CliRunner().invoke(cli, ["ha", "up", "--missed-heartbeats", "1"])
+    assert result.exit_code == 2
+    words = " ".join(w for w in result.output.split() if w != "│")
+    wanted = "Invalid value for '--missed-heartbeats': Input should be greater than or equal to 2"
+    assert wanted in words, result.output
 
 
 def _state(kind: StateType, at: int, message: str = "") -> State:

@@ -16,6 +16,7 @@ automation can bring it back for a worker to complete.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -36,6 +37,17 @@ from tests.webhooks.conftest import eventually
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 DIED = "Prefect service ReactiveTriggers stopped with"
+
+
+@pytest.fixture(autouse=True)
+def services_left_running(ha: HA) -> Iterator[None]:
+    """Whatever a test here finds, the session's stack has a services process again after
+    it: CI (2026-12-07) once saw a failed assertion here leave it stopped, and the next
+    tests on the stack fail for that alone."""
+    yield
+    services = ha.stack.services
+    if services is not None and not services.running():
+        services.start()
 
 
 async def test_a_service_dead_at_start_is_started_again_and_crash_recovery_still_acts(
@@ -60,12 +72,15 @@ async def test_a_service_dead_at_start_is_started_again_and_crash_recovery_still
     async def log_end() -> str:
         return f"{DIED!r} never logged; the log ends:\n{(await since_restart())[-3000:]}"
 
+    # Stopped before the lock is taken: a service in the middle of a query on the locked
+    # table cannot finish its shutdown until the lock goes, and CI (2026-12-07) once saw the
+    # SIGTERM outlast its 20 s that way. Only the start has to meet the lock.
+    await asyncio.to_thread(services.stop)
+    assert first is not None and first.returncode == 0, "SIGTERM stops it cleanly"
     holder = await asyncpg.connect(dsn)
     try:
         async with holder.transaction():
             await holder.execute("LOCK TABLE automation IN ACCESS EXCLUSIVE MODE")
-            await asyncio.to_thread(services.stop)
-            assert first is not None and first.returncode == 0, "SIGTERM stops it cleanly"
             await asyncio.to_thread(services.start)
             log = await eventually(logged_death, within=180, interval=0.5, explain=log_end)
     finally:

@@ -42,7 +42,7 @@ DIED = "Prefect service ReactiveTriggers stopped with"
 @pytest.fixture(autouse=True)
 def services_left_running(ha: HA) -> Iterator[None]:
     """Whatever a test here finds, the session's stack has a services process again after
-    it: CI (2026-12-07) once saw a failed assertion here leave it stopped, and the next
+    it: a `.ci/run` of 2026-12-07 saw a failed assertion here leave it stopped, and the next
     tests on the stack fail for that alone."""
     yield
     services = ha.stack.services
@@ -72,9 +72,9 @@ async def test_a_service_dead_at_start_is_started_again_and_crash_recovery_still
     async def log_end() -> str:
         return f"{DIED!r} never logged; the log ends:\n{(await since_restart())[-3000:]}"
 
-    # Stopped before the lock is taken: a service in the middle of a query on the locked
-    # table cannot finish its shutdown until the lock goes, and CI (2026-12-07) once saw the
-    # SIGTERM outlast its 20 s that way. Only the start has to meet the lock.
+    # Stopped before the lock is taken: under it, a `.ci/run` (2026-12-07) saw the SIGTERM
+    # outlast its 20 s, most likely a service's query on the locked table waiting for it.
+    # Only the start has to meet the lock.
     await asyncio.to_thread(services.stop)
     assert first is not None and first.returncode == 0, "SIGTERM stops it cleanly"
     holder = await asyncpg.connect(dsn)
